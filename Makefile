@@ -1,0 +1,61 @@
+# Weir's build. `make run` starts the platform; `make test` runs every test.
+GO        ?= go
+BIN       := $(CURDIR)/bin/weir
+WASM_OUT  := $(CURDIR)/build/wasm
+# One wazero compilation cache for every test process, so a module is compiled once.
+export WEIR_TEST_WASM_CACHE := $(CURDIR)/build/wasm-cache
+export WEIR_TEST_BIN := $(BIN)
+export WEIR_TEST_WASM_DIR := $(WASM_OUT)
+E2E_PKG   := ./internal/e2e/...
+NESTED    := sdk/go udf-examples/go
+
+.PHONY: all deps build run examples test unit e2e nested-test bench check clean
+
+all: build examples
+
+## deps: install what a fresh machine lacks (Debian packages with apt-get when root)
+deps:
+	@bash .ci/deps.sh
+
+## build: the weir binary
+build:
+	$(GO) build -o $(BIN) ./cmd/weir
+
+## run: build and start weir standalone (NATS JetStream, control plane, worker, UI on :8080)
+run: build
+	$(BIN) standalone
+
+## examples: build every UDF example and test module into build/wasm
+examples:
+	$(MAKE) -C udf-examples OUT=$(WASM_OUT)
+
+## test: every test of every module, after installing what is missing
+test: deps build examples
+	@$(MAKE) --no-print-directory unit nested-test e2e
+
+unit:
+	@echo "== unit tests (-race)"
+	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /internal/e2e)
+
+nested-test:
+	@for m in $(NESTED); do echo "== $$m"; (cd $$m && $(GO) test -count=1 ./...) || exit 1; done
+
+e2e:
+	@echo "== end-to-end tests (-p 1)"
+	$(GO) test -p 1 -count=1 -timeout 30m $(E2E_PKG)
+
+## bench: micro benchmarks and the end-to-end throughput ratio
+bench: build examples
+	$(GO) test -run '^$$' -bench . -benchmem ./wasmhost/... ./internal/record/...
+	cd udf-examples/go && $(GO) test -run '^$$' -bench . -benchmem ./... || true
+	$(GO) test -p 1 -run '^$$' -bench . -benchtime 1x $(E2E_PKG)
+
+## check: formatting, vet, and tidy modules
+check:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1)
+	$(GO) vet ./...
+	@for m in . $(NESTED); do (cd $$m && cp go.mod /tmp/weir-go.mod.bak && $(GO) mod tidy && diff -q go.mod /tmp/weir-go.mod.bak >/dev/null) || (echo "go mod tidy changes $$m/go.mod"; exit 1); done
+	@for m in $(NESTED); do (cd $$m && $(GO) vet ./...) || exit 1; done
+
+clean:
+	rm -rf bin build

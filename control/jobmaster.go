@@ -1,0 +1,416 @@
+package control
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/weir-streams/weir/control/plan"
+	"github.com/weir-streams/weir/internal/api"
+	"github.com/weir-streams/weir/internal/jobgraph"
+	"github.com/weir-streams/weir/internal/spec"
+)
+
+// progressInterval is how often a job's progress is saved.
+const progressInterval = time.Second
+
+// SubtaskStatus is one subtask as the job API shows it.
+type SubtaskStatus struct {
+	Index      int    `json:"index"`
+	Worker     string `json:"worker"`
+	Status     string `json:"status"`
+	RecordsIn  uint64 `json:"records_in"`
+	RecordsOut uint64 `json:"records_out"`
+}
+
+// jobMaster runs one job: it schedules the job onto slots, deploys its subtasks,
+// follows their states and saves its progress. Its goroutine owns the job's
+// lifecycle; mu guards what the REST API reads.
+type jobMaster struct {
+	c      *Control
+	logger *slog.Logger
+	graph  *jobgraph.JobGraph
+	events chan any
+	done   chan struct{}
+
+	mu    sync.Mutex
+	rec   JobRecord                           // guarded by mu
+	rev   uint64                              // guarded by mu
+	tasks map[jobgraph.TaskID]*SubtaskStatus // guarded by mu
+
+	// Owned by the run goroutine.
+	slots    []slot
+	workers  map[string]api.Worker
+	sinkPos  map[jobgraph.TaskID]map[string]uint64
+	saved    map[string]uint64
+	progRev  uint64
+	dirty    bool
+	failing  bool
+	cancel   bool
+	shutdown bool
+}
+
+type (
+	evTaskState struct{ s api.TaskState }
+	evProgress  struct{ p api.Progress }
+	evCancel    struct{}
+	evShutdown  struct{}
+	evWorkerLost struct{ id string }
+)
+
+func (c *Control) startJobMaster(rec *JobRecord, rev uint64, graph *jobgraph.JobGraph, resume map[string]uint64) *jobMaster {
+	m := &jobMaster{
+		c:       c,
+		logger:  c.logger.With("job", rec.ID, "job_name", rec.Name),
+		graph:   graph,
+		events:  make(chan any, 256),
+		done:    make(chan struct{}),
+		rec:     *rec,
+		rev:     rev,
+		tasks:   map[jobgraph.TaskID]*SubtaskStatus{},
+		sinkPos: map[jobgraph.TaskID]map[string]uint64{},
+		saved:   resume,
+		workers: map[string]api.Worker{},
+	}
+	if m.saved == nil {
+		m.saved = map[string]uint64{}
+	}
+	c.mu.Lock()
+	c.jobs[rec.ID] = m
+	c.mu.Unlock()
+	if isTerminal(rec.Status) {
+		close(m.done)
+		return m
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		defer close(m.done)
+		m.run()
+	}()
+	return m
+}
+
+// send queues an event for the job master; it never blocks a worker for long.
+func (m *jobMaster) send(ev any) {
+	select {
+	case m.events <- ev:
+	case <-m.done:
+	}
+}
+
+func (m *jobMaster) snapshot() JobRecord {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.rec
+}
+
+// setStatus records a status change and persists it.
+func (m *jobMaster) setStatus(status, reason string, failure *api.Failure) {
+	m.mu.Lock()
+	m.rec.Status, m.rec.Reason, m.rec.UpdatedAt = status, reason, time.Now().UTC()
+	if failure != nil {
+		m.rec.Exceptions = append(m.rec.Exceptions, *failure)
+		if len(m.rec.Exceptions) > maxExceptions {
+			m.rec.Exceptions = m.rec.Exceptions[len(m.rec.Exceptions)-maxExceptions:]
+		}
+	}
+	rec, rev := m.rec, m.rev
+	m.mu.Unlock()
+	m.persist(rec, rev)
+}
+
+func (m *jobMaster) persist(rec JobRecord, rev uint64) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	n, err := m.c.store.put(ctx, jobKey(rec.ID), rev, &rec)
+	if err != nil {
+		m.logger.Error("saving job record", "err", err)
+		return
+	}
+	m.mu.Lock()
+	m.rev = n
+	m.mu.Unlock()
+}
+
+func (m *jobMaster) run() {
+	if !m.schedule() {
+		return
+	}
+	m.deploy()
+	tick := time.NewTicker(progressInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case ev := <-m.events:
+			if m.handle(ev) {
+				m.saveProgress()
+				m.c.slots.release(m.slots)
+				m.c.notifySlots()
+				return
+			}
+		case <-tick.C:
+			m.saveProgress()
+		}
+	}
+}
+
+// schedule waits until slots are free; it returns false if the job ended meanwhile.
+func (m *jobMaster) schedule() bool {
+	need := m.graph.MaxParallelism()
+	for {
+		slots, free := m.c.slots.allocate(need)
+		if slots != nil {
+			m.slots = slots
+			return true
+		}
+		reason := fmt.Sprintf("waiting for %d free slots; %d are free", need, free)
+		if m.snapshot().Reason != reason {
+			m.setStatus(StatusCreated, reason, nil)
+		}
+		select {
+		case ev := <-m.events:
+			switch ev.(type) {
+			case evCancel:
+				m.setStatus(StatusCanceled, "canceled while waiting for slots", nil)
+				return false
+			case evShutdown:
+				return false
+			}
+		case <-m.c.slotsFreed():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (m *jobMaster) deploy() {
+	m.mu.Lock()
+	m.rec.Attempt++
+	m.rec.Status, m.rec.Reason, m.rec.UpdatedAt = StatusRunning, "", time.Now().UTC()
+	attempt := m.rec.Attempt
+	rec, rev := m.rec, m.rev
+	descs := plan.Descriptors(m.graph, m.rec.Job, m.rec.ID, attempt, m.saved)
+	for _, d := range descs {
+		s := m.slots[d.Task.Subtask]
+		m.tasks[d.Task] = &SubtaskStatus{Index: d.Task.Subtask, Worker: s.worker, Status: api.TaskCreated}
+		m.workers[s.worker] = s.w
+	}
+	m.mu.Unlock()
+	m.persist(rec, rev)
+	m.logger.Info("deploying job", "attempt", attempt, "subtasks", len(descs), "resume", m.saved)
+	for _, d := range descs {
+		s := m.slots[d.Task.Subtask]
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := s.w.DeployTask(ctx, d)
+		cancel()
+		if err != nil {
+			m.send(evTaskState{api.TaskState{Task: d.Task, WorkerID: s.worker, State: api.TaskFailed,
+				Failure: &api.Failure{Time: time.Now().UTC(), Task: d.Task.String(), Kind: "deploy", Message: err.Error()}}})
+		}
+	}
+}
+
+// stopAll stops every subtask of the current attempt.
+func (m *jobMaster) stopAll(graceful bool) {
+	attempt := m.snapshot().Attempt
+	for id, w := range m.workers {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := w.StopJob(ctx, m.rec.ID, attempt, graceful); err != nil {
+			m.logger.Warn("stopping tasks", "worker", id, "err", err)
+		}
+		cancel()
+	}
+}
+
+// handle applies one event; it returns true once every subtask has ended.
+func (m *jobMaster) handle(ev any) bool {
+	switch ev := ev.(type) {
+	case evTaskState:
+		if !m.applyTaskState(ev.s) {
+			return false
+		}
+	case evProgress:
+		if ev.p.Task.Attempt == m.snapshot().Attempt {
+			m.sinkPos[ev.p.Task] = ev.p.Positions
+			m.dirty = true
+		}
+		return false
+	case evCancel:
+		if !m.cancel {
+			m.cancel = true
+			m.stopAll(false)
+		}
+	case evShutdown:
+		m.shutdown = true
+		m.stopAll(true)
+	case evWorkerLost:
+		lost := false
+		m.mu.Lock()
+		for id, t := range m.tasks {
+			if t.Worker == ev.id && !isTaskTerminal(t.Status) {
+				t.Status = api.TaskFailed
+				lost = true
+				_ = id
+			}
+		}
+		m.mu.Unlock()
+		if lost && !m.failing && !m.shutdown {
+			m.failing = true
+			m.setStatus(StatusFailing, "worker "+ev.id+" was lost", &api.Failure{Time: time.Now().UTC(), Kind: "worker_lost", Message: "worker " + ev.id + " was lost"})
+			m.stopAll(false)
+		}
+	}
+	return m.allEnded() && m.finish()
+}
+
+func isTaskTerminal(s string) bool {
+	return s == api.TaskFinished || s == api.TaskCanceled || s == api.TaskFailed
+}
+
+// applyTaskState records a task transition; it returns false for stale reports.
+func (m *jobMaster) applyTaskState(s api.TaskState) bool {
+	m.mu.Lock()
+	t, ok := m.tasks[s.Task]
+	if !ok || s.Task.Attempt != m.rec.Attempt {
+		m.mu.Unlock()
+		return false
+	}
+	t.Status = s.State
+	m.mu.Unlock()
+	if s.State == api.TaskFailed && !m.failing && !m.cancel {
+		m.failing = true
+		reason := "task " + s.Task.String() + " failed"
+		if s.Failure != nil {
+			reason = s.Failure.Message
+		}
+		m.setStatus(StatusFailing, reason, s.Failure)
+		m.stopAll(false)
+	}
+	return true
+}
+
+func (m *jobMaster) allEnded() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, t := range m.tasks {
+		if !isTaskTerminal(t.Status) {
+			return false
+		}
+	}
+	return true
+}
+
+// finish records the job's final status once all its subtasks ended.
+func (m *jobMaster) finish() bool {
+	rec := m.snapshot()
+	switch {
+	case m.failing:
+		m.setStatus(StatusFailed, rec.Reason, nil)
+	case m.cancel:
+		m.setStatus(StatusCanceled, "canceled by the user", nil)
+	case m.shutdown:
+		// The job stays RUNNING in the store: the next control plane resumes it.
+		m.logger.Info("job suspended for shutdown")
+	default:
+		m.setStatus(StatusFinished, "", nil)
+	}
+	return true
+}
+
+// isSinkTask reports whether a subtask ends in a sink step.
+func (m *jobMaster) sinkTasks() []jobgraph.TaskID {
+	var out []jobgraph.TaskID
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for id := range m.tasks {
+		v := m.graph.Vertex(id.Vertex)
+		if v != nil && v.Steps[len(v.Steps)-1].Kind == spec.KindSink {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// saveProgress writes, per source, the smallest position every sink subtask has
+// reported, once all have reported and if it moved forward.
+func (m *jobMaster) saveProgress() {
+	if !m.dirty {
+		return
+	}
+	sinks := m.sinkTasks()
+	if len(sinks) == 0 {
+		return
+	}
+	var low map[string]uint64
+	for _, id := range sinks {
+		p, ok := m.sinkPos[id]
+		if !ok {
+			return
+		}
+		if low == nil {
+			low = map[string]uint64{}
+			for k, v := range p {
+				low[k] = v
+			}
+			continue
+		}
+		for k, v := range low {
+			low[k] = min(v, p[k])
+		}
+	}
+	moved := false
+	for k, v := range low {
+		if v > m.saved[k] {
+			moved = true
+		}
+	}
+	if !moved {
+		m.dirty = false
+		return
+	}
+	next := map[string]uint64{}
+	for k, v := range m.saved {
+		next[k] = v
+	}
+	for k, v := range low {
+		next[k] = max(next[k], v)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if m.progRev == 0 {
+		var old map[string]uint64
+		rev, err := m.c.store.get(ctx, progressKey(m.rec.ID), &old)
+		if err == nil {
+			m.progRev = rev
+		}
+	}
+	rev, err := m.c.store.put(ctx, progressKey(m.rec.ID), m.progRev, next)
+	if err != nil {
+		m.logger.Error("saving progress", "err", err)
+		m.progRev = 0
+		return
+	}
+	m.progRev, m.saved, m.dirty = rev, next, false
+}
+
+// status returns the job record and the live subtask view of each vertex.
+func (m *jobMaster) status() (JobRecord, map[string][]SubtaskStatus) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string][]SubtaskStatus{}
+	for id, t := range m.tasks {
+		out[id.Vertex] = append(out[id.Vertex], *t)
+	}
+	return m.rec, out
+}
+
+// metrics applies a heartbeat's counters.
+func (m *jobMaster) metrics(tm api.TaskMetrics) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if t, ok := m.tasks[tm.Task]; ok && tm.Task.Attempt == m.rec.Attempt {
+		t.RecordsIn, t.RecordsOut = tm.RecordsIn, tm.RecordsOut
+	}
+}

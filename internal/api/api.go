@@ -1,0 +1,88 @@
+package api
+
+import (
+	"context"
+	"time"
+
+	"github.com/weir-streams/weir/internal/jobgraph"
+)
+
+// ControlPlane is the service workers call (gRPC: service Control).
+type ControlPlane interface {
+	// RegisterWorker announces a worker and its slots; the worker is then addressable
+	// through the Worker it passes.
+	RegisterWorker(ctx context.Context, req RegisterWorker, w Worker) error
+	// UnregisterWorker says a worker is shutting down; its tasks are lost.
+	UnregisterWorker(ctx context.Context, workerID string) error
+	// ReportTaskState reports a subtask's state transition.
+	ReportTaskState(ctx context.Context, report TaskState) error
+	// ReportProgress reports how far a sink subtask has durably written each source.
+	ReportProgress(ctx context.Context, report Progress) error
+	// Heartbeat proves the worker alive and carries its task metrics.
+	Heartbeat(ctx context.Context, hb Heartbeat) error
+}
+
+// Worker is the service the control plane calls (gRPC: service Worker).
+type Worker interface {
+	// DeployTask starts a subtask; it returns once the task is accepted.
+	DeployTask(ctx context.Context, desc jobgraph.TaskDescriptor) error
+	// StopJob stops every subtask of one job attempt on the worker. Graceful stops
+	// let sources end their streams so that every record read reaches the sinks and
+	// its progress is reported; otherwise tasks are canceled at once.
+	StopJob(ctx context.Context, jobID string, attempt uint64, graceful bool) error
+}
+
+// RegisterWorker is a worker's registration.
+type RegisterWorker struct {
+	WorkerID string `json:"worker_id"`
+	Slots    int    `json:"slots"`
+	Address  string `json:"address,omitempty"`
+}
+
+// Task execution states (DESIGN §2).
+const (
+	TaskCreated   = "CREATED"
+	TaskDeploying = "DEPLOYING"
+	TaskRunning   = "RUNNING"
+	TaskFinished  = "FINISHED"
+	TaskCanceled  = "CANCELED"
+	TaskFailed    = "FAILED"
+)
+
+// TaskState is a subtask's state transition.
+type TaskState struct {
+	Task     jobgraph.TaskID `json:"task"`
+	WorkerID string          `json:"worker_id"`
+	State    string          `json:"state"`
+	// Failure describes why a task FAILED.
+	Failure *Failure `json:"failure,omitempty"`
+}
+
+// Failure is the cause of a task failure, as the exceptions API shows it.
+type Failure struct {
+	Time    time.Time `json:"time"`
+	Task    string    `json:"task"`
+	Kind    string    `json:"kind"`
+	Message string    `json:"message"`
+	Stack   string    `json:"stack,omitempty"`
+}
+
+// Progress says that every record of the named sources up to the given stream
+// sequences has been durably written by one sink subtask.
+type Progress struct {
+	Task      jobgraph.TaskID   `json:"task"`
+	Positions map[string]uint64 `json:"positions"`
+}
+
+// Heartbeat carries a worker's liveness and metrics.
+type Heartbeat struct {
+	WorkerID string        `json:"worker_id"`
+	Tasks    []TaskMetrics `json:"tasks"`
+}
+
+// TaskMetrics are one subtask's counters.
+type TaskMetrics struct {
+	Task       jobgraph.TaskID `json:"task"`
+	RecordsIn  uint64          `json:"records_in"`
+	RecordsOut uint64          `json:"records_out"`
+}

@@ -1,0 +1,92 @@
+package jobgraph
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/weir-streams/weir/internal/spec"
+)
+
+// Partitionings of an edge (DESIGN §2). Only forward and rebalance run today.
+const (
+	Forward   = "forward"
+	Rebalance = "rebalance"
+)
+
+// JobGraph is a job after chaining: vertices run as parallel subtasks, each subtask
+// one goroutine that passes batches through its chained steps by function call.
+type JobGraph struct {
+	Vertices []Vertex `json:"vertices"`
+	Edges    []Edge   `json:"edges"`
+}
+
+// Vertex is a chain of steps with one parallelism.
+type Vertex struct {
+	// ID is the id of the chain's first step.
+	ID          string      `json:"id"`
+	Name        string      `json:"name"`
+	Parallelism int         `json:"parallelism"`
+	Steps       []spec.Step `json:"steps"`
+}
+
+// Edge connects the last step of one vertex to the first step of another.
+type Edge struct {
+	ID           int    `json:"id"`
+	From         string `json:"from"`
+	To           string `json:"to"`
+	Partitioning string `json:"partitioning"`
+}
+
+// Vertex returns the vertex with id, or nil.
+func (g *JobGraph) Vertex(id string) *Vertex {
+	for i := range g.Vertices {
+		if g.Vertices[i].ID == id {
+			return &g.Vertices[i]
+		}
+	}
+	return nil
+}
+
+// MaxParallelism is the largest vertex parallelism: the slots a job needs with slot sharing.
+func (g *JobGraph) MaxParallelism() int {
+	n := 0
+	for _, v := range g.Vertices {
+		n = max(n, v.Parallelism)
+	}
+	return n
+}
+
+// TaskID names one subtask of one execution attempt of a job.
+type TaskID struct {
+	JobID   string `json:"job_id"`
+	Attempt uint64 `json:"attempt"`
+	Vertex  string `json:"vertex"`
+	Subtask int    `json:"subtask"`
+}
+
+func (t TaskID) String() string {
+	return fmt.Sprintf("%s/%d/%s[%d]", t.JobID, t.Attempt, t.Vertex, t.Subtask)
+}
+
+// TaskDescriptor is everything a worker needs to run one subtask.
+type TaskDescriptor struct {
+	Task        TaskID      `json:"task"`
+	Parallelism int         `json:"parallelism"`
+	Steps       []spec.Step `json:"steps"`
+	// Inputs are the edges this subtask reads, with the upstream parallelism.
+	Inputs []Gate `json:"inputs,omitempty"`
+	// Outputs are the edges this subtask writes, with the downstream parallelism.
+	Outputs       []Gate        `json:"outputs,omitempty"`
+	BufferTimeout time.Duration `json:"buffer_timeout"`
+	// ResumeAfter, for a source subtask, is the stream sequence every record up to
+	// which has reached the sinks; the source starts after it. 0 = the spec's start.
+	ResumeAfter map[string]uint64 `json:"resume_after,omitempty"`
+}
+
+// Gate is one side of an edge as seen by a subtask.
+type Gate struct {
+	Edge         int    `json:"edge"`
+	Peer         string `json:"peer"` // the vertex at the other end
+	PeerParallel int    `json:"peer_parallelism"`
+	Partitioning string `json:"partitioning"`
+}

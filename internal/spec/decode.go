@@ -1,0 +1,447 @@
+package spec
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// The decoding of each part of a job spec. Every value is checked on its own here,
+// where its position is known; what involves several values (parallelism against
+// max_parallelism, inputs, the shape of the pipeline) is Validate's.
+
+// job decodes the document's top-level mapping. Values the spec leaves out stay at
+// their zero values for Defaults, except those whose zero value means something.
+func (d *decoder) job(root *yaml.Node) *Job {
+	j := &Job{BufferTimeout: DefaultBufferTimeout}
+	d.record("", root)
+	if r := deref(root); r.Kind != yaml.MappingNode {
+		d.errorf(root, "", "a job spec is a mapping with at least name and pipeline, got %s", describe(r))
+		return j
+	}
+	f, ok := d.fields(root, "", jobShape)
+	if !ok {
+		return j
+	}
+	if p, ok := d.require(f, "name"); ok {
+		if v, ok := d.str(p.val, "name"); ok {
+			d.check(p.val, "name", checkName("name", v, 128))
+			j.Name = v
+		}
+	}
+	if p, ok := f.get("parallelism"); ok {
+		if v, ok := d.integer(p.val, "parallelism"); ok && d.check(p.val, "parallelism", checkIntRange(v, 1, MaxParallelismLimit)) {
+			j.Parallelism = int(v)
+		}
+	}
+	if p, ok := f.get("max_parallelism"); ok {
+		if v, ok := d.integer(p.val, "max_parallelism"); ok && d.check(p.val, "max_parallelism", checkIntRange(v, 1, MaxParallelismLimit)) {
+			j.MaxParallelism = int(v)
+		}
+	}
+	if p, ok := f.get("buffer_timeout"); ok {
+		if v, ok := d.duration(p.val, "buffer_timeout"); ok && d.check(p.val, "buffer_timeout", checkBufferTimeout(v)) {
+			j.BufferTimeout = v
+		}
+	}
+	if p, ok := f.get("limits"); ok {
+		j.Limits = d.limits(p.val, "limits")
+	}
+	if p, ok := f.get("restart"); ok {
+		j.Restart = d.restart(p.val)
+	}
+	if p, ok := d.require(f, "pipeline"); ok {
+		j.Steps = d.pipeline(p.val)
+		d.record("pipeline", p.key)
+	}
+	return j
+}
+
+// check reports msg, the result of one of the check functions, unless it is "".
+func (d *decoder) check(n *yaml.Node, field, msg string) bool {
+	if msg != "" {
+		d.errorf(n, field, "%s", msg)
+		return false
+	}
+	return true
+}
+
+// limits decodes limits, leaving what the spec leaves out at zero.
+func (d *decoder) limits(n *yaml.Node, path string) Limits {
+	var l Limits
+	f, ok := d.fields(n, path, limitsShape)
+	if !ok {
+		return l
+	}
+	if p, ok := f.get("memory"); ok {
+		field := path + ".memory"
+		if v, ok := d.size(p.val, field); ok && d.check(p.val, field, checkMemory(v)) {
+			l.Memory = v
+		}
+	}
+	if p, ok := f.get("call_timeout"); ok {
+		field := path + ".call_timeout"
+		if v, ok := d.duration(p.val, field); ok && d.check(p.val, field, checkCallTimeout(v)) {
+			l.CallTimeout = v
+		}
+	}
+	return l
+}
+
+func (d *decoder) restart(n *yaml.Node) Restart {
+	var r Restart
+	f, ok := d.fields(n, "restart", restartShape)
+	if !ok {
+		return r
+	}
+	p, ok := d.require(f, "strategy")
+	if !ok {
+		return r
+	}
+	v, ok := d.str(p.val, "restart.strategy")
+	if !ok {
+		return r
+	}
+	s := RestartStrategy(v)
+	params, known := restartParams[s]
+	switch {
+	case !known:
+		names := enumStrings(strategies)
+		d.errorf(p.val, "restart.strategy", "unknown strategy %s%s; use %s", quote(v), didYouMean(v, names), orList(names))
+		return r
+	case !supported(s):
+		d.unsupported(p.val, "restart.strategy", "strategy %s is not supported yet", quote(v))
+	default:
+		r.Strategy = s
+	}
+	for _, q := range f.pairs {
+		if k := deref(q.key).Value; k != "strategy" && !slices.Contains(params, k) {
+			d.errorf(q.key, "restart."+k, "not used by strategy %s", quote(v))
+		}
+	}
+	return r
+}
+
+func (d *decoder) pipeline(n *yaml.Node) []Step {
+	t := deref(n)
+	if t.Kind != yaml.SequenceNode {
+		d.errorf(n, "pipeline", "expected a list of steps, got %s", describe(t))
+		return nil
+	}
+	steps := make([]Step, 0, len(t.Content))
+	for i, item := range t.Content {
+		steps = append(steps, d.step(item, i))
+	}
+	return steps
+}
+
+// step decodes pipeline[i].
+func (d *decoder) step(n *yaml.Node, i int) Step {
+	path := fmt.Sprintf("pipeline[%d]", i)
+	s := Step{Chain: true, Line: n.Line, Column: n.Column}
+	d.record(path, n)
+	f, ok := d.fields(n, path, stepShape)
+	if !ok {
+		return s
+	}
+	s.Kind = d.kind(f, path)
+
+	if p, ok := f.get("id"); ok {
+		if v, ok := d.str(p.val, path+".id"); ok && d.check(p.val, path+".id", checkStepID(v)) {
+			s.ID = v
+		}
+	}
+	if p, ok := f.get("input"); ok {
+		field := path + ".input"
+		if v, ok := d.str(p.val, field); ok {
+			switch {
+			case v == "":
+				d.errorf(p.val, field, "must name a step")
+			case strings.Contains(v, "#"):
+				d.unsupported(p.val, field, "reading a side output (%s) is not supported yet", quote(v))
+			default:
+				s.Input = v
+			}
+		}
+	}
+	if p, ok := f.get("parallelism"); ok {
+		field := path + ".parallelism"
+		if v, ok := d.integer(p.val, field); ok && d.check(p.val, field, checkIntRange(v, 1, MaxParallelismLimit)) {
+			s.Parallelism = int(v)
+		}
+	}
+	if p, ok := f.get("chain"); ok {
+		if v, ok := d.boolean(p.val, path+".chain"); ok {
+			s.Chain = v
+		}
+	}
+	if p, ok := f.get("slot_sharing_group"); ok {
+		field := path + ".slot_sharing_group"
+		if v, ok := d.str(p.val, field); ok && d.check(p.val, field, checkName("slot-sharing group", v, 128)) {
+			s.SlotSharingGroup = v
+		}
+	}
+	if p, ok := f.get("config"); ok {
+		s.Config = d.config(p.val, path+".config")
+	}
+	if p, ok := f.get("limits"); ok {
+		s.Limits = d.limits(p.val, path+".limits")
+	}
+
+	if p, ok := f.get(string(s.Kind)); ok {
+		field := joinField(path, string(s.Kind))
+		switch s.Kind {
+		case KindSource:
+			s.Source = d.source(p.val, field)
+		case KindMap, KindFilter, KindFlatMap:
+			s.UDF = d.udf(p.val, field)
+		case KindPartition:
+			s.Partition = d.partition(p.val, field)
+		case KindSink:
+			s.Sink = d.sink(p.val, field)
+		}
+	}
+
+	// Keys that mean nothing for the step's kind are refused rather than ignored,
+	// so that a spec says what it does.
+	if supportedKinds[s.Kind] && !udfKinds[s.Kind] {
+		for _, k := range []string{"config", "limits"} {
+			if p, ok := f.index[k]; ok {
+				d.errorf(p.key, joinField(path, k), "a %s step runs no UDF, so it takes no %s", s.Kind, k)
+			}
+		}
+	}
+	if s.Kind == KindPartition {
+		for _, k := range []string{"parallelism", "chain", "slot_sharing_group"} {
+			if p, ok := f.index[k]; ok {
+				d.errorf(p.key, joinField(path, k), "a partition step runs nothing of its own; set %s on the step that reads it", k)
+			}
+		}
+	}
+	return s
+}
+
+// kind finds the step's kind among its keys. A window may share its step with the
+// function applied to it (aggregate, reduce or process); otherwise a step has one.
+func (d *decoder) kind(f *fields, path string) Kind {
+	var (
+		kinds []Kind
+		keys  []*yaml.Node
+	)
+	for _, p := range f.pairs {
+		if k := Kind(deref(p.key).Value); slices.Contains(kindKeys, k) {
+			kinds = append(kinds, k)
+			keys = append(keys, p.key)
+		}
+	}
+	switch {
+	case len(kinds) == 0:
+		d.errorf(f.node, path, "a step needs a kind: one of %s", orList(enumStrings(kindKeys)))
+		return ""
+	case len(kinds) == 1:
+		return kinds[0]
+	case len(kinds) == 2 && slices.Contains(kinds, KindWindow) && (windowFunctions[kinds[0]] || windowFunctions[kinds[1]]):
+		return KindWindow
+	}
+	d.errorf(keys[1], path, "a step has one kind, but this one has %s", andList(enumStrings(kinds)))
+	return ""
+}
+
+func (d *decoder) source(n *yaml.Node, path string) *JetStreamSource {
+	src := &JetStreamSource{}
+	f, ok := d.fields(n, path, sourceShape)
+	if !ok {
+		return src
+	}
+	p, ok := d.require(f, "jetstream")
+	if !ok {
+		return src
+	}
+	path += ".jetstream"
+	if f, ok = d.fields(p.val, path, jetstreamSourceShape); !ok {
+		return src
+	}
+	if p, ok := d.require(f, "stream"); ok {
+		field := path + ".stream"
+		if v, ok := d.str(p.val, field); ok && d.check(p.val, field, checkStream(v)) {
+			src.Stream = v
+		}
+	}
+	if p, ok := f.get("subjects"); ok {
+		src.Subjects = d.subjects(p.val, path+".subjects")
+	}
+	if p, ok := f.get("start"); ok {
+		src.Start = d.start(p.val, path+".start")
+	}
+	return src
+}
+
+// subjects decodes a source's subject filters. An empty list is no filter.
+func (d *decoder) subjects(n *yaml.Node, path string) []string {
+	t := deref(n)
+	if t.Kind != yaml.SequenceNode {
+		d.errorf(n, path, "expected a list of subjects, got %s", describe(t))
+		return nil
+	}
+	var out []string
+	for i, item := range t.Content {
+		field := fmt.Sprintf("%s[%d]", path, i)
+		v, ok := d.str(item, field)
+		if !ok || !d.check(item, field, checkSubject(v, true)) {
+			continue
+		}
+		if slices.Contains(out, v) {
+			d.errorf(item, field, "duplicate subject %s", quote(v))
+			continue
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func (d *decoder) start(n *yaml.Node, path string) StartPosition {
+	const want = "earliest, latest, {sequence: N} or {time: <RFC 3339 time>}"
+	t := deref(n)
+	if t.Kind == yaml.MappingNode {
+		f, ok := d.fields(n, path, startShape)
+		if !ok {
+			return StartPosition{}
+		}
+		seq, hasSeq := f.get("sequence")
+		tm, hasTime := f.get("time")
+		switch {
+		case hasSeq && hasTime:
+			d.errorf(n, path, "sequence and time exclude each other; give one")
+		case hasSeq:
+			if v, ok := d.sequence(seq.val, path+".sequence"); ok {
+				return StartPosition{Kind: StartSequence, Sequence: v}
+			}
+		case hasTime:
+			if v, ok := d.time(tm.val, path+".time"); ok {
+				return StartPosition{Kind: StartTime, Time: v}
+			}
+		default:
+			d.errorf(n, path, "expected %s, got an empty mapping", want)
+		}
+		return StartPosition{}
+	}
+	d.record(path, n)
+	if t.Kind == yaml.ScalarNode && t.ShortTag() == "!!str" {
+		switch k := StartKind(t.Value); k {
+		case StartEarliest, StartLatest:
+			return StartPosition{Kind: k}
+		}
+		d.errorf(n, path, "expected %s, got %s%s", want, describe(t), didYouMean(t.Value, []string{"earliest", "latest"}))
+		return StartPosition{}
+	}
+	d.errorf(n, path, "expected %s, got %s", want, describe(t))
+	return StartPosition{}
+}
+
+// sequence decodes a stream sequence number: an integer of at least 1.
+func (d *decoder) sequence(n *yaml.Node, field string) (uint64, bool) {
+	t, ok := d.scalar(n, field, "an integer", "!!int")
+	if !ok {
+		return 0, false
+	}
+	var v uint64
+	if err := t.Decode(&v); err != nil || v == 0 {
+		d.errorf(n, field, "must be an integer from 1 to 18446744073709551615, got %s", describe(t))
+		return 0, false
+	}
+	return v, true
+}
+
+// time decodes an RFC 3339 time, kept in UTC so that a Job does not depend on the
+// machine's time zone.
+func (d *decoder) time(n *yaml.Node, field string) (time.Time, bool) {
+	t, ok := d.scalar(n, field, "an RFC 3339 time", "!!str", "!!timestamp")
+	if !ok {
+		return time.Time{}, false
+	}
+	v, err := time.Parse(time.RFC3339Nano, t.Value)
+	if err != nil {
+		d.errorf(n, field, "invalid time %s: want RFC 3339, like 2024-05-01T12:00:00Z", quote(t.Value))
+		return time.Time{}, false
+	}
+	return v.UTC(), true
+}
+
+func (d *decoder) udf(n *yaml.Node, path string) *UDFRef {
+	u := &UDFRef{}
+	f, ok := d.fields(n, path, udfShape)
+	if !ok {
+		return u
+	}
+	if p, ok := d.require(f, "module"); ok {
+		field := path + ".module"
+		if v, ok := d.str(p.val, field); ok {
+			name, digest, msg := splitModule(v)
+			if d.check(p.val, field, msg) && d.check(p.val, field, checkName("module name", name, 128)) {
+				u.Module, u.Digest = name, digest
+			}
+		}
+	}
+	if p, ok := d.require(f, "function"); ok {
+		field := path + ".function"
+		if v, ok := d.str(p.val, field); ok && d.check(p.val, field, checkFunction(v)) {
+			u.Function = v
+		}
+	}
+	return u
+}
+
+func (d *decoder) partition(n *yaml.Node, field string) Partitioning {
+	v, ok := d.str(n, field)
+	if !ok {
+		return ""
+	}
+	p := Partitioning(v)
+	switch {
+	case !slices.Contains(partitionings, p):
+		names := enumStrings(partitionings)
+		d.errorf(n, field, "unknown partitioning %s%s; use %s", quote(v), didYouMean(v, names), orList(names))
+	case !supported(p):
+		d.unsupported(n, field, "partitioning %s is not supported yet", quote(v))
+	default:
+		return p
+	}
+	return ""
+}
+
+func (d *decoder) sink(n *yaml.Node, path string) *JetStreamSink {
+	sink := &JetStreamSink{}
+	f, ok := d.fields(n, path, sinkShape)
+	if !ok {
+		return sink
+	}
+	if p, ok := d.require(f, "jetstream"); ok {
+		jsPath := path + ".jetstream"
+		if js, ok := d.fields(p.val, jsPath, jetstreamSinkShape); ok {
+			if p, ok := d.require(js, "subject"); ok {
+				field := jsPath + ".subject"
+				if v, ok := d.str(p.val, field); ok && d.check(p.val, field, checkSubject(v, false)) {
+					sink.Subject = v
+				}
+			}
+		}
+	}
+	if p, ok := f.get("delivery"); ok {
+		field := path + ".delivery"
+		if v, ok := d.str(p.val, field); ok {
+			switch dl := Delivery(v); {
+			case !slices.Contains(deliveries, dl):
+				names := enumStrings(deliveries)
+				d.errorf(p.val, field, "unknown delivery %s%s; use %s", quote(v), didYouMean(v, names), orList(names))
+			case !supported(dl):
+				d.unsupported(p.val, field, "delivery %s is not supported yet", quote(v))
+			default:
+				sink.Delivery = dl
+			}
+		}
+	}
+	return sink
+}

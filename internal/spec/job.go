@@ -1,0 +1,302 @@
+package spec
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Defaults and bounds of a job spec. The bounds not exported here are stated on the
+// fields they apply to.
+const (
+	DefaultParallelism      = 1
+	DefaultMaxParallelism   = 128
+	MaxParallelismLimit     = 32768 // the largest max_parallelism, as in Flink; a key group fits a state key's 2-byte prefix
+	DefaultBufferTimeout    = 10 * time.Millisecond
+	DefaultMemory           = 64 << 20 // bytes of linear memory per UDF instance
+	DefaultCallTimeout      = time.Second
+	DefaultSlotSharingGroup = "default"
+
+	minMemory      = 1 << 20
+	maxMemory      = 4 << 30
+	minCallTimeout = time.Millisecond
+	maxCallTimeout = 10 * time.Minute
+)
+
+// Job is a parsed, defaulted and validated job spec (DESIGN §6). Parse returns one;
+// the control plane stores it and returns it in the API, so it is plain data that
+// round-trips through encoding/json (durations as Go duration strings, sizes as
+// bytes).
+type Job struct {
+	// Name identifies the job to people: 1 to 128 of A-Z a-z 0-9 . _ -. Required.
+	Name string `json:"name"`
+	// Parallelism is the default parallelism of every step. Default 1; at most
+	// MaxParallelism.
+	Parallelism int `json:"parallelism"`
+	// MaxParallelism is the number of key groups, fixed when the job is first
+	// submitted. Default 128; 1 to 32768.
+	MaxParallelism int `json:"max_parallelism"`
+	// BufferTimeout is how long a network buffer may wait before it is flushed.
+	// Default 10ms when the spec leaves it out; 0 flushes after every batch, so
+	// Defaults does not touch it.
+	BufferTimeout time.Duration `json:"buffer_timeout"`
+	// Limits bound every UDF instance of the job unless a step overrides them.
+	Limits Limits `json:"limits"`
+	// Restart says what happens when a task fails. Default: no restart.
+	Restart Restart `json:"restart"`
+	// Steps is the pipeline in spec order; each step reads only steps before it.
+	Steps []Step `json:"steps"`
+}
+
+// Limits bound one UDF instance (DESIGN §4, sandbox limits).
+type Limits struct {
+	// Memory caps the instance's linear memory, in bytes. Default 64 MiB;
+	// 1 MiB to 4 GiB.
+	Memory int64 `json:"memory"`
+	// CallTimeout interrupts a call into the instance that runs longer. Default 1s;
+	// 1ms to 10m.
+	CallTimeout time.Duration `json:"call_timeout"`
+}
+
+// RestartStrategy names a restart strategy.
+type RestartStrategy string
+
+// Restart strategies. Only RestartNone is supported yet; the others are reserved.
+const (
+	RestartNone             RestartStrategy = "none"
+	RestartFixedDelay       RestartStrategy = "fixed_delay"
+	RestartExponentialDelay RestartStrategy = "exponential_delay"
+	RestartFailureRate      RestartStrategy = "failure_rate"
+)
+
+// Restart is the job's restart strategy.
+type Restart struct {
+	// Strategy is the restart strategy. Default RestartNone: a failed task fails
+	// the job.
+	Strategy RestartStrategy `json:"strategy"`
+}
+
+// Kind is what a step does. A kind is also the spec key that introduces the step
+// (`map: {...}`), so Kind values are spec keys.
+type Kind string
+
+// Step kinds. Those marked "reserved" are known to the parser, which refuses them
+// with a "not supported yet" error until they are built.
+const (
+	KindSource    Kind = "source"
+	KindMap       Kind = "map"
+	KindFilter    Kind = "filter"
+	KindFlatMap   Kind = "flat_map"
+	KindPartition Kind = "partition"
+	KindSink      Kind = "sink"
+
+	KindProcess   Kind = "process"    // reserved
+	KindReduce    Kind = "reduce"     // reserved
+	KindKeyBy     Kind = "key_by"     // reserved
+	KindWindow    Kind = "window"     // reserved; combines with aggregate, reduce or process
+	KindAggregate Kind = "aggregate"  // reserved
+	KindUnion     Kind = "union"      // reserved
+	KindJoin      Kind = "join"       // reserved
+	KindCoProcess Kind = "co_process" // reserved
+)
+
+// Partitioning is how records travel from a partition step's input to the steps
+// that read it.
+type Partitioning string
+
+// Partitionings. Only forward and rebalance are supported yet.
+const (
+	PartitionForward   Partitioning = "forward"   // subtask i to subtask i; needs equal parallelism
+	PartitionRebalance Partitioning = "rebalance" // round robin over all downstream subtasks
+	PartitionRescale   Partitioning = "rescale"   // reserved
+	PartitionBroadcast Partitioning = "broadcast" // reserved
+	PartitionGlobal    Partitioning = "global"    // reserved
+)
+
+// Delivery is a sink's delivery guarantee.
+type Delivery string
+
+// Delivery guarantees. Only at-least-once is supported yet.
+const (
+	DeliveryAtLeastOnce Delivery = "at_least_once"
+	DeliveryExactlyOnce Delivery = "exactly_once" // reserved; needs checkpointing
+)
+
+// StartKind is where a JetStream source starts reading on the job's first run (a
+// restored job resumes from its checkpointed positions instead).
+type StartKind string
+
+// Start positions.
+const (
+	StartEarliest StartKind = "earliest" // the first message in the stream
+	StartLatest   StartKind = "latest"   // only messages published from now on
+	StartSequence StartKind = "sequence" // StartPosition.Sequence and after
+	StartTime     StartKind = "time"     // messages stored at StartPosition.Time or later
+)
+
+// Step is one step of the pipeline. Exactly one of Source, UDF, Partition and Sink is
+// set, according to Kind.
+type Step struct {
+	// ID is the stable operator id that state is mapped by: 1 to 64 of A-Z a-z 0-9
+	// _ -, unique in the job. Default "<kind>-<index>" (e.g. "map-1"), which changes
+	// when steps are inserted before it, so give stateful steps an explicit id.
+	ID string `json:"id"`
+	// Kind is what the step does.
+	Kind Kind `json:"kind"`
+	// Input is the ID of the step this one reads, always an earlier step and never
+	// a sink; "" for a source. Default: the step before it.
+	Input string `json:"input,omitempty"`
+	// Parallelism is the step's own parallelism; 0 means the job's. See
+	// EffectiveParallelism.
+	Parallelism int `json:"parallelism,omitempty"`
+	// Chain allows the step to be chained with its neighbours. Default true when
+	// the spec leaves it out; Defaults does not touch it.
+	Chain bool `json:"chain"`
+	// SlotSharingGroup names the step's slot-sharing group. Default "default".
+	SlotSharingGroup string `json:"slot_sharing_group"`
+	// Config is handed to the UDF's open call, as JSON converted from the spec
+	// (integers stay integers, key order is kept). Nil when absent or null; only
+	// steps that run a UDF take one; at most 1 MiB.
+	Config json.RawMessage `json:"config,omitempty"`
+	// Limits bound the step's UDF instances: the step's own limits over the job's
+	// over the defaults, field by field. Set on every step; only UDF steps use it.
+	Limits Limits `json:"limits"`
+
+	// Source is set for KindSource.
+	Source *JetStreamSource `json:"source,omitempty"`
+	// UDF is set for KindMap, KindFilter and KindFlatMap.
+	UDF *UDFRef `json:"udf,omitempty"`
+	// Partition is set for KindPartition.
+	Partition Partitioning `json:"partition,omitempty"`
+	// Sink is set for KindSink.
+	Sink *JetStreamSink `json:"sink,omitempty"`
+
+	// Line and Column locate the step in the spec (1-based; 0 when unknown), for
+	// errors found after parsing, such as a function missing from its module.
+	Line   int `json:"line,omitempty"`
+	Column int `json:"column,omitempty"`
+}
+
+// EffectiveParallelism is the number of subtasks of the step in a job whose default
+// parallelism is jobParallelism.
+func (s *Step) EffectiveParallelism(jobParallelism int) int {
+	if s.Parallelism > 0 {
+		return s.Parallelism
+	}
+	return jobParallelism
+}
+
+// JetStreamSource reads the messages of a JetStream stream.
+type JetStreamSource struct {
+	// Stream is the stream's name. Required.
+	Stream string `json:"stream"`
+	// Subjects filters the stream's subjects (wildcards allowed); nil reads every
+	// subject.
+	Subjects []string `json:"subjects,omitempty"`
+	// Start is where the first run starts reading. Default earliest.
+	Start StartPosition `json:"start"`
+}
+
+// StartPosition is where a source starts reading.
+type StartPosition struct {
+	Kind     StartKind `json:"kind"`
+	Sequence uint64    `json:"sequence,omitempty"` // for StartSequence, at least 1
+	Time     time.Time `json:"time,omitzero"`      // for StartTime
+}
+
+// UDFRef names a user function in an uploaded Wasm module.
+type UDFRef struct {
+	// Module is the module's name.
+	Module string `json:"module"`
+	// Digest is the hex sha256 the spec pins the module to (without the "sha256:"
+	// prefix), or "" for the module's latest upload, which the control plane pins
+	// at submit.
+	Digest string `json:"digest,omitempty"`
+	// Function is the function's name within the module.
+	Function string `json:"function"`
+}
+
+// String renders the reference as the spec writes it: "name" or
+// "name@sha256:<hex>", then the function.
+func (u UDFRef) String() string {
+	m := u.Module
+	if u.Digest != "" {
+		m += "@sha256:" + u.Digest
+	}
+	return m + " " + u.Function
+}
+
+// JetStreamSink publishes every record's payload to a subject.
+type JetStreamSink struct {
+	// Subject is the subject published to: a NATS subject without wildcards.
+	Subject string `json:"subject"`
+	// Delivery is the sink's guarantee. Default at_least_once.
+	Delivery Delivery `json:"delivery"`
+}
+
+// Defaults fills every field left at its zero value that has a default: the job's
+// parallelism, max parallelism, limits and restart strategy; each step's id, input
+// (the step before it), slot-sharing group, limits (from the job's), source start and
+// sink delivery. BufferTimeout and Chain are left alone because their zero values
+// mean something; Parse sets them when the spec leaves them out. Defaults is
+// idempotent.
+func (j *Job) Defaults() {
+	if j.Parallelism == 0 {
+		j.Parallelism = DefaultParallelism
+	}
+	if j.MaxParallelism == 0 {
+		j.MaxParallelism = DefaultMaxParallelism
+	}
+	if j.Limits.Memory == 0 {
+		j.Limits.Memory = DefaultMemory
+	}
+	if j.Limits.CallTimeout == 0 {
+		j.Limits.CallTimeout = DefaultCallTimeout
+	}
+	if j.Restart.Strategy == "" {
+		j.Restart.Strategy = RestartNone
+	}
+	for i := range j.Steps {
+		s := &j.Steps[i]
+		if s.ID == "" {
+			s.ID = defaultID(s.Kind, i)
+		}
+		if s.SlotSharingGroup == "" {
+			s.SlotSharingGroup = DefaultSlotSharingGroup
+		}
+		if s.Limits.Memory == 0 {
+			s.Limits.Memory = j.Limits.Memory
+		}
+		if s.Limits.CallTimeout == 0 {
+			s.Limits.CallTimeout = j.Limits.CallTimeout
+		}
+		if s.Source != nil && s.Source.Start.Kind == "" {
+			s.Source.Start.Kind = StartEarliest
+		}
+		if s.Sink != nil && s.Sink.Delivery == "" {
+			s.Sink.Delivery = DeliveryAtLeastOnce
+		}
+	}
+	// Inputs after ids, so that a default input names the default id.
+	for i := 1; i < len(j.Steps); i++ {
+		if s := &j.Steps[i]; s.Input == "" && s.Kind != KindSource {
+			s.Input = j.Steps[i-1].ID
+		}
+	}
+}
+
+func defaultID(k Kind, index int) string {
+	return fmt.Sprintf("%s-%d", k, index)
+}
+
+// StepError builds the error for a problem found in step i after parsing (for
+// example when the control plane finds that a module lacks the named function).
+// field is relative to the step, in the spec's path syntax ("map.function"); the
+// position is the step's.
+func (j *Job) StepError(i int, field, msg string) *Error {
+	e := &Error{Msg: msg, Field: stepField(i, field)}
+	if i >= 0 && i < len(j.Steps) {
+		e.Line, e.Column = j.Steps[i].Line, j.Steps[i].Column
+	}
+	return e
+}

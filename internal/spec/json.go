@@ -1,0 +1,88 @@
+package spec
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Durations travel in JSON as Go duration strings ("10ms"), as the spec writes them,
+// rather than encoding/json's integer nanoseconds: the API shows them to people.
+
+// duration is a time.Duration that encodes as a Go duration string.
+type duration time.Duration
+
+func (d duration) MarshalText() ([]byte, error) {
+	return []byte(time.Duration(d).String()), nil
+}
+
+func (d *duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("spec: decoding duration: %w", err)
+	}
+	*d = duration(v)
+	return nil
+}
+
+// jobJSON is Job's JSON form, field for field.
+type jobJSON struct {
+	Name           string   `json:"name"`
+	Parallelism    int      `json:"parallelism"`
+	MaxParallelism int      `json:"max_parallelism"`
+	BufferTimeout  duration `json:"buffer_timeout"`
+	Limits         Limits   `json:"limits"`
+	Restart        Restart  `json:"restart"`
+	Steps          []Step   `json:"steps"`
+}
+
+// MarshalJSON encodes the job with its durations as strings.
+func (j Job) MarshalJSON() ([]byte, error) {
+	return json.Marshal(jobJSON{
+		Name:           j.Name,
+		Parallelism:    j.Parallelism,
+		MaxParallelism: j.MaxParallelism,
+		BufferTimeout:  duration(j.BufferTimeout),
+		Limits:         j.Limits,
+		Restart:        j.Restart,
+		Steps:          j.Steps,
+	})
+}
+
+// UnmarshalJSON decodes what MarshalJSON encodes.
+func (j *Job) UnmarshalJSON(b []byte) error {
+	var v jobJSON
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*j = Job{
+		Name:           v.Name,
+		Parallelism:    v.Parallelism,
+		MaxParallelism: v.MaxParallelism,
+		BufferTimeout:  time.Duration(v.BufferTimeout),
+		Limits:         v.Limits,
+		Restart:        v.Restart,
+		Steps:          v.Steps,
+	}
+	return nil
+}
+
+type limitsJSON struct {
+	Memory      int64    `json:"memory"`
+	CallTimeout duration `json:"call_timeout"`
+}
+
+// MarshalJSON encodes the limits with the call timeout as a string.
+func (l Limits) MarshalJSON() ([]byte, error) {
+	return json.Marshal(limitsJSON{Memory: l.Memory, CallTimeout: duration(l.CallTimeout)})
+}
+
+// UnmarshalJSON decodes what MarshalJSON encodes.
+func (l *Limits) UnmarshalJSON(b []byte) error {
+	var v limitsJSON
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*l = Limits{Memory: v.Memory, CallTimeout: time.Duration(v.CallTimeout)}
+	return nil
+}

@@ -1,0 +1,334 @@
+package spec
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Validate checks that Weir can run the job as it stands: every value well formed
+// and in range, every capability it uses built, and a pipeline that starts with a
+// source, whose every step reads an earlier step that has output, and whose every
+// output reaches a sink. Call it after Defaults; Parse does both. It returns the
+// first problem by position as a *Error, or nil. Validate is for a Job built or
+// changed in code (a rescale, a job read back from storage); it does not modify the
+// job.
+func (j *Job) Validate() error { return first(j.validate(nil)) }
+
+// validate returns every problem, sorted, using the positions Parse recorded (nil
+// when there are none).
+func (j *Job) validate(pos map[string]position) []*Error {
+	v := &validator{j: j, pos: pos}
+	v.job()
+	for i := range j.Steps {
+		v.step(i)
+	}
+	v.graph()
+	sortErrors(v.errs)
+	return v.errs
+}
+
+type validator struct {
+	j    *Job
+	pos  map[string]position
+	errs []*Error
+}
+
+func (v *validator) errorf(field, format string, args ...any) *Error {
+	e := &Error{Msg: fmt.Sprintf(format, args...), Field: field}
+	e.Line, e.Column = v.at(field)
+	v.errs = append(v.errs, e)
+	return e
+}
+
+func (v *validator) unsupported(field, format string, args ...any) {
+	v.errorf(field, format, args...).Unsupported = true
+}
+
+func (v *validator) check(field, msg string) {
+	if msg != "" {
+		v.errorf(field, "%s", msg)
+	}
+}
+
+// at finds the position of field: its own, or the nearest enclosing one recorded,
+// or the step's.
+func (v *validator) at(field string) (line, column int) {
+	for f := field; ; f = parentField(f) {
+		if p, ok := v.pos[f]; ok {
+			return p.line, p.column
+		}
+		if f == "" {
+			break
+		}
+	}
+	if i, ok := stepIndex(field); ok && i < len(v.j.Steps) {
+		return v.j.Steps[i].Line, v.j.Steps[i].Column
+	}
+	return 0, 0
+}
+
+// explicit reports whether the spec gave field, rather than Defaults; without
+// positions, everything counts as given.
+func (v *validator) explicit(field string) bool {
+	_, ok := v.pos[field]
+	return ok || v.pos == nil
+}
+
+// stepIndex returns i when field is within "pipeline[i]".
+func stepIndex(field string) (int, bool) {
+	rest, ok := strings.CutPrefix(field, "pipeline[")
+	if !ok {
+		return 0, false
+	}
+	num, _, ok := strings.Cut(rest, "]")
+	if !ok {
+		return 0, false
+	}
+	i, err := strconv.Atoi(num)
+	return i, err == nil && i >= 0
+}
+
+func (v *validator) job() {
+	j := v.j
+	v.check("name", checkName("name", j.Name, 128))
+	v.check("max_parallelism", checkIntRange(int64(j.MaxParallelism), 1, MaxParallelismLimit))
+	if j.Parallelism < 1 || j.Parallelism > j.MaxParallelism {
+		v.errorf("parallelism", "must be between 1 and max_parallelism (%d), got %d", j.MaxParallelism, j.Parallelism)
+	}
+	v.check("buffer_timeout", checkBufferTimeout(j.BufferTimeout))
+	v.limits("limits", j.Limits)
+	switch s := j.Restart.Strategy; {
+	case !slices.Contains(strategies, s):
+		v.errorf("restart.strategy", "unknown strategy %s; use %s", quote(string(s)), orList(enumStrings(strategies)))
+	case !supported(s):
+		v.unsupported("restart.strategy", "strategy %s is not supported yet", quote(string(s)))
+	}
+	if len(j.Steps) == 0 {
+		v.errorf("pipeline", "needs at least one step: a source, then a sink")
+	}
+}
+
+func (v *validator) limits(field string, l Limits) {
+	v.check(field+".memory", checkMemory(l.Memory))
+	v.check(field+".call_timeout", checkCallTimeout(l.CallTimeout))
+}
+
+// payloads names the payload each supported kind needs, by field of Step.
+var payloads = []struct {
+	name  string
+	kinds map[Kind]bool
+	set   func(*Step) bool
+}{
+	{"source", map[Kind]bool{KindSource: true}, func(s *Step) bool { return s.Source != nil }},
+	{"udf", udfKinds, func(s *Step) bool { return s.UDF != nil }},
+	{"partition", map[Kind]bool{KindPartition: true}, func(s *Step) bool { return s.Partition != "" }},
+	{"sink", map[Kind]bool{KindSink: true}, func(s *Step) bool { return s.Sink != nil }},
+}
+
+// step checks step i on its own.
+func (v *validator) step(i int) {
+	j, s := v.j, &v.j.Steps[i]
+	v.check(stepField(i, "id"), checkStepID(s.ID))
+	switch {
+	case s.Kind == "":
+		v.errorf(stepField(i, ""), "a step needs a kind: one of %s", orList(enumStrings(kindKeys)))
+		return
+	case !slices.Contains(kindKeys, s.Kind):
+		v.errorf(stepField(i, "kind"), "unknown kind %s; use %s", quote(string(s.Kind)), orList(enumStrings(kindKeys)))
+		return
+	case !supportedKinds[s.Kind]:
+		v.unsupported(stepField(i, string(s.Kind)), "not supported yet")
+		return
+	}
+	for _, p := range payloads {
+		switch set := p.set(s); {
+		case set && !p.kinds[s.Kind]:
+			v.errorf(stepField(i, ""), "a %s step has no %s", s.Kind, p.name)
+		case !set && p.kinds[s.Kind]:
+			v.errorf(stepField(i, string(s.Kind)), "required")
+		}
+	}
+
+	if s.Parallelism < 0 || s.Parallelism > j.MaxParallelism {
+		v.errorf(stepField(i, "parallelism"), "must be between 1 and max_parallelism (%d), got %d", j.MaxParallelism, s.Parallelism)
+	}
+	v.check(stepField(i, "slot_sharing_group"), checkName("slot-sharing group", s.SlotSharingGroup, 128))
+	v.limits(stepField(i, "limits"), s.Limits)
+	if s.Config != nil {
+		switch {
+		case !udfKinds[s.Kind]:
+			v.errorf(stepField(i, "config"), "a %s step runs no UDF, so it takes no config", s.Kind)
+		case len(s.Config) > maxConfigSize:
+			v.errorf(stepField(i, "config"), "larger than %s as JSON", formatSize(maxConfigSize))
+		case !json.Valid(s.Config):
+			v.errorf(stepField(i, "config"), "not valid JSON")
+		}
+	}
+
+	if src := s.Source; src != nil && s.Kind == KindSource {
+		f := stepField(i, "source.jetstream")
+		v.check(f+".stream", checkStream(src.Stream))
+		for k, sub := range src.Subjects {
+			field := fmt.Sprintf("%s.subjects[%d]", f, k)
+			v.check(field, checkSubject(sub, true))
+			if slices.Contains(src.Subjects[:k], sub) {
+				v.errorf(field, "duplicate subject %s", quote(sub))
+			}
+		}
+		switch st := src.Start; st.Kind {
+		case StartEarliest, StartLatest:
+		case StartSequence:
+			if st.Sequence == 0 {
+				v.errorf(f+".start.sequence", "must be at least 1")
+			}
+		case StartTime:
+			if st.Time.IsZero() {
+				v.errorf(f+".start.time", "required")
+			}
+		default:
+			v.errorf(f+".start", "unknown start %s; use earliest, latest, sequence or time", quote(string(st.Kind)))
+		}
+	}
+	if u := s.UDF; u != nil && udfKinds[s.Kind] {
+		f := stepField(i, string(s.Kind))
+		v.check(f+".module", checkName("module name", u.Module, 128))
+		if u.Digest != "" {
+			v.check(f+".module", checkDigest(u.Digest))
+		}
+		v.check(f+".function", checkFunction(u.Function))
+	}
+	if s.Kind == KindPartition && s.Partition != "" {
+		switch p := s.Partition; {
+		case !slices.Contains(partitionings, p):
+			v.errorf(stepField(i, "partition"), "unknown partitioning %s; use %s", quote(string(p)), orList(enumStrings(partitionings)))
+		case !supported(p):
+			v.unsupported(stepField(i, "partition"), "partitioning %s is not supported yet", quote(string(p)))
+		}
+	}
+	if k := s.Sink; k != nil && s.Kind == KindSink {
+		v.check(stepField(i, "sink.jetstream.subject"), checkSubject(k.Subject, false))
+		switch dl := k.Delivery; {
+		case !slices.Contains(deliveries, dl):
+			v.errorf(stepField(i, "sink.delivery"), "unknown delivery %s; use %s", quote(string(dl)), orList(enumStrings(deliveries)))
+		case !supported(dl):
+			v.unsupported(stepField(i, "sink.delivery"), "delivery %s is not supported yet", quote(string(dl)))
+		}
+	}
+}
+
+// graph checks how the steps connect: ids, inputs, and where outputs go.
+func (v *validator) graph() {
+	j := v.j
+	if len(j.Steps) == 0 {
+		return
+	}
+	var (
+		index   = map[string]int{} // id → the first step with it
+		readers = make([]int, len(j.Steps))
+		sources int
+		sinks   int
+	)
+	for i := range j.Steps {
+		s := &j.Steps[i]
+		switch s.Kind {
+		case KindSource:
+			sources++
+		case KindSink:
+			sinks++
+		}
+		v.input(i, index, readers)
+
+		idField := stepField(i, "id")
+		prev, dup := index[s.ID]
+		switch {
+		case !dup:
+			index[s.ID] = i
+		case v.explicit(idField):
+			by := ""
+			if !v.explicit(stepField(prev, "id")) {
+				by = " by default"
+			}
+			v.errorf(idField, "duplicate id %s: pipeline[%d] has it too%s", quote(s.ID), prev, by)
+		default:
+			v.errorf(stepField(i, ""), "its default id %s is pipeline[%d]'s already; give this step an id", quote(s.ID), prev)
+		}
+	}
+
+	switch {
+	case sources == 0:
+		v.errorf("pipeline", "has no source; the first step must be a source")
+	case j.Steps[0].Kind != KindSource:
+		v.errorf(stepField(0, ""), "the first step must be a source, not a %s", j.Steps[0].Kind)
+	}
+	if sinks == 0 {
+		v.errorf("pipeline", "has no sink; a pipeline ends in at least one sink")
+	}
+	for i := range j.Steps {
+		if s := &j.Steps[i]; s.Kind != KindSink && readers[i] == 0 {
+			v.errorf(stepField(i, ""), "its output goes nowhere: no step reads %s; add a sink or a step that reads it", quote(s.ID))
+		}
+	}
+}
+
+// input checks what step i reads, given the ids of the steps before it, and counts
+// it as a reader of that step.
+func (v *validator) input(i int, index map[string]int, readers []int) {
+	j, s := v.j, &v.j.Steps[i]
+	field := stepField(i, "input")
+	switch {
+	case s.Kind == KindSource:
+		if s.Input != "" {
+			v.errorf(field, "a source reads no input")
+		}
+		return
+	case s.Input == "":
+		if i > 0 { // the first step is reported as not a source
+			v.errorf(field, "required")
+		}
+		return
+	case strings.Contains(s.Input, "#"):
+		v.unsupported(field, "reading a side output (%s) is not supported yet", quote(s.Input))
+		return
+	}
+	k, ok := index[s.Input]
+	if !ok {
+		msg := fmt.Sprintf("no step %s before this one", quote(s.Input))
+		for m := i; m < len(j.Steps); m++ {
+			if j.Steps[m].ID == s.Input {
+				if m == i {
+					msg += " (a step cannot read itself)"
+				} else {
+					msg += fmt.Sprintf(" (it is pipeline[%d]; a step reads only earlier steps)", m)
+				}
+				break
+			}
+		}
+		v.errorf(field, "%s", msg)
+		return
+	}
+	readers[k]++
+	in := &j.Steps[k]
+	switch {
+	case in.Kind == KindSink && v.explicit(field):
+		v.errorf(field, "%s is a sink, which has no output", quote(in.ID))
+	case in.Kind == KindSink:
+		v.errorf(stepField(i, ""), "reads the step before it, %s, which is a sink and has no output; name an earlier step with input:", quote(in.ID))
+	case in.Kind == KindPartition && s.Kind == KindPartition:
+		v.errorf(field, "a partition step cannot read another partition step (%s)", quote(in.ID))
+	case in.Kind == KindPartition && in.Partition == PartitionForward:
+		// Forward sends subtask i's records to subtask i, so both sides need the
+		// same parallelism, as in Flink.
+		up, ok := index[in.Input]
+		if !ok {
+			return
+		}
+		pu, ps := j.Steps[up].EffectiveParallelism(j.Parallelism), s.EffectiveParallelism(j.Parallelism)
+		if pu != ps {
+			v.errorf(stepField(k, "partition"), "forward needs the same parallelism on both sides, but %s has %d and %s has %d",
+				quote(j.Steps[up].ID), pu, quote(s.ID), ps)
+		}
+	}
+}

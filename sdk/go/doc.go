@@ -1,0 +1,48 @@
+// Package weir is the Go SDK for Weir user-defined functions (UDFs).
+//
+// A UDF module is a Go main package built for WASI preview 1 as a reactor:
+//
+//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -trimpath -ldflags=-s -o udf.wasm .
+//
+// It registers its functions from init and leaves main empty; this package holds
+// the exports and imports of the Weir ABI (sdk/ABI.md, version 1), so importing it
+// is all a module needs to do:
+//
+//	func init() {
+//		weir.Map("enrich", enrich, weir.OnOpen(configure))
+//		weir.Filter("positive", positive)
+//		weir.FlatMap("split", split)
+//	}
+//
+//	func main() {}
+//
+// # Contract
+//
+// Functions are numbered in registration order: the first registered function has
+// index 0 in the module's description. Registration is only allowed during package
+// initialisation; a name that is invalid or taken panics, which fails the module's
+// instantiation, so mistakes surface at upload.
+//
+// The host hands the guest one batch of records per call. The SDK decodes the batch
+// in place, calls the user function once per record and emits all outputs of the
+// batch in a single weir.emit call. Every buffer involved (the input buffer, the
+// output frame, each Output's fields) is reused from batch to batch, so the
+// per-record path allocates nothing unless the user function does.
+//
+// A [Record] and every slice obtained from it are views into the input buffer: they
+// are valid only until the user function returns. Copy what must be kept. An
+// [Output] and a [Collector] are likewise only valid during the call that received
+// them.
+//
+// A user function that returns an error fails the call: the SDK reports the
+// error's text through weir.error and returns 1, and the host fails the task. A
+// panic is not recovered: the Go runtime prints it to stderr and exits, and the
+// host attaches the end of stderr to the task failure.
+//
+// Everything runs on one goroutine; the package is not safe for concurrent use and
+// needs not be, since the host never calls an instance concurrently.
+//
+// Outside wasip1 (for example under a plain `go test`) the package builds with
+// stand-ins for the host imports, so the JSON helpers and user functions can be
+// unit-tested natively; weir.Log then writes to stderr.
+package weir

@@ -1,0 +1,3 @@
+module github.com/weir-streams/weir/sdk/go
+
+go 1.24

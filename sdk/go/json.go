@@ -1,0 +1,558 @@
+package weir
+
+import (
+	"encoding/json"
+	"math"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// JSONKind is the kind of a JSON value.
+type JSONKind uint8
+
+// The kinds of JSON values. KindInvalid is the zero value, returned with ok=false.
+const (
+	KindInvalid JSONKind = iota
+	KindString
+	KindNumber
+	KindObject
+	KindArray
+	KindTrue
+	KindFalse
+	KindNull
+)
+
+var kindNames = [...]string{"invalid", "string", "number", "object", "array", "true", "false", "null"}
+
+func (k JSONKind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return "JSONKind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// MaxJSONDepth is the deepest nesting of objects and arrays the scanner accepts,
+// the top-level object included. A deeper document is treated as malformed.
+const MaxJSONDepth = 1000
+
+// JSONSpan finds the first member called field of the JSON object in data and
+// returns where its value's text starts and ends (data[start:end]) and its kind.
+//
+// The scanner follows RFC 8259 strictly up to and including that member: leading
+// whitespace, the object's opening brace, every member before it (nested
+// objects, arrays, strings with escapes, numbers and literals are checked and
+// skipped), the value itself, and the comma or closing brace after it. It does
+// not look at the rest of the document. Member names are compared after
+// unescaping, so "am\u006funt" is found as amount; bytes outside escapes are
+// compared as they are (UTF-8 is not validated). If a name repeats, the first
+// member wins (encoding/json keeps the last). ok is false when data is not an
+// object, the member is absent, or anything scanned is malformed. It never
+// allocates.
+func JSONSpan(data []byte, field string) (start, end int, kind JSONKind, ok bool) {
+	i := skipWS(data, 0)
+	if i >= len(data) || data[i] != '{' {
+		return 0, 0, KindInvalid, false
+	}
+	i = skipWS(data, i+1)
+	if i < len(data) && data[i] == '}' {
+		return 0, 0, KindInvalid, false
+	}
+	for {
+		if i >= len(data) || data[i] != '"' {
+			return 0, 0, KindInvalid, false
+		}
+		keyEnd := skipString(data, i)
+		if keyEnd < 0 {
+			return 0, 0, KindInvalid, false
+		}
+		match := keyEquals(data[i+1:keyEnd-1], field)
+		i = skipWS(data, keyEnd)
+		if i >= len(data) || data[i] != ':' {
+			return 0, 0, KindInvalid, false
+		}
+		i = skipWS(data, i+1)
+		start = i
+		i = skipValue(data, i, 2)
+		if i < 0 {
+			return 0, 0, KindInvalid, false
+		}
+		end = i
+		i = skipWS(data, i)
+		if i >= len(data) || (data[i] != ',' && data[i] != '}') {
+			return 0, 0, KindInvalid, false
+		}
+		if match {
+			return start, end, kindOf(data[start]), true
+		}
+		if data[i] == '}' {
+			return 0, 0, KindInvalid, false
+		}
+		i = skipWS(data, i+1)
+	}
+}
+
+// JSONGet returns the raw text of the first top-level member called field of
+// the JSON object in data, a sub-slice of data, and its kind. See [JSONSpan] for
+// what is checked. It never allocates.
+func JSONGet(data []byte, field string) (raw []byte, kind JSONKind, ok bool) {
+	start, end, kind, ok := JSONSpan(data, field)
+	if !ok {
+		return nil, KindInvalid, false
+	}
+	return data[start:end:end], kind, true
+}
+
+// JSONInt returns the top-level member field as an int64 if its text is an
+// integer (no fraction, no exponent) that fits. It never allocates.
+func JSONInt(data []byte, field string) (int64, bool) {
+	raw, kind, ok := JSONGet(data, field)
+	if !ok || kind != KindNumber {
+		return 0, false
+	}
+	return JSONParseInt(raw)
+}
+
+// JSONFloat returns the top-level member field as a float64 if it is a number,
+// rounded to the nearest float64; ok is false for numbers beyond float64's range.
+// It never allocates.
+func JSONFloat(data []byte, field string) (float64, bool) {
+	raw, kind, ok := JSONGet(data, field)
+	if !ok || kind != KindNumber {
+		return 0, false
+	}
+	return JSONParseFloat(raw)
+}
+
+// JSONBool returns the top-level member field if it is true or false.
+func JSONBool(data []byte, field string) (value, ok bool) {
+	_, kind, ok := JSONGet(data, field)
+	switch {
+	case !ok:
+		return false, false
+	case kind == KindTrue:
+		return true, true
+	case kind == KindFalse:
+		return false, true
+	}
+	return false, false
+}
+
+// JSONString returns the contents of the top-level member field if it is a
+// string. Without escapes in it, the result is a sub-slice of data and nothing is
+// allocated; with escapes, it is a new, unescaped slice.
+func JSONString(data []byte, field string) ([]byte, bool) {
+	raw, kind, ok := JSONGet(data, field)
+	if !ok || kind != KindString {
+		return nil, false
+	}
+	return JSONUnquote(raw)
+}
+
+// JSONParseInt parses the text of a JSON number that is an integer, as found by
+// [JSONGet]: an optional minus sign and digits without leading zeros, nothing
+// else, fitting in an int64. "-0" is 0. It never allocates.
+func JSONParseInt(raw []byte) (int64, bool) {
+	neg := len(raw) > 0 && raw[0] == '-'
+	digits := raw
+	if neg {
+		digits = raw[1:]
+	}
+	// Up to 19 digits fit a uint64; int64 needs fewer than that at the top.
+	if len(digits) == 0 || len(digits) > 19 || (digits[0] == '0' && len(digits) > 1) {
+		return 0, false
+	}
+	var u uint64
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		u = u*10 + uint64(c-'0')
+	}
+	if neg {
+		if u > 1<<63 {
+			return 0, false
+		}
+		return -int64(u), true
+	}
+	if u > math.MaxInt64 {
+		return 0, false
+	}
+	return int64(u), true
+}
+
+// JSONParseFloat parses the text of a JSON number as a float64, rounding to
+// nearest; ok is false if raw is not a JSON number or is beyond float64's range.
+// It never allocates.
+func JSONParseFloat(raw []byte) (float64, bool) {
+	if len(raw) == 0 || skipNumber(raw, 0) != len(raw) {
+		return 0, false
+	}
+	// ParseFloat keeps the string only in the error it returns, which is dropped.
+	f, err := strconv.ParseFloat(unsafe.String(unsafe.SliceData(raw), len(raw)), 64)
+	if err != nil {
+		return 0, false
+	}
+	return f, true
+}
+
+// JSONUnquote returns the contents of the JSON string raw (quotes included). It
+// allocates only when raw holds escapes; a lone UTF-16 surrogate becomes U+FFFD,
+// as in encoding/json.
+func JSONUnquote(raw []byte) ([]byte, bool) {
+	if len(raw) < 2 || raw[0] != '"' || skipString(raw, 0) != len(raw) {
+		return nil, false
+	}
+	body := raw[1 : len(raw)-1]
+	for _, c := range body {
+		if c == '\\' {
+			return appendUnescaped(make([]byte, 0, len(body)), body), true
+		}
+	}
+	return body, true
+}
+
+// JSONReplace appends data to dst with the value of its first top-level member
+// called field replaced by newRaw, which the caller must make valid JSON text.
+// Every other byte is copied as it is. If the member is not found, data is
+// appended unchanged and ok is false.
+func JSONReplace(dst, data []byte, field string, newRaw []byte) ([]byte, bool) {
+	start, end, _, ok := JSONSpan(data, field)
+	if !ok {
+		return append(dst, data...), false
+	}
+	dst = append(dst, data[:start]...)
+	dst = append(dst, newRaw...)
+	return append(dst, data[end:]...), true
+}
+
+// JSONArrayEach calls fn with the raw text and kind of each element of the JSON
+// array raw, in order, until fn returns false. It reports false, without calling
+// fn, if raw is not a well-formed array. It allocates nothing itself.
+func JSONArrayEach(raw []byte, fn func(elem []byte, kind JSONKind) bool) bool {
+	if len(raw) == 0 || raw[0] != '[' || skipValue(raw, 0, 1) != len(raw) {
+		return false
+	}
+	i := skipWS(raw, 1)
+	if raw[i] == ']' {
+		return true
+	}
+	for {
+		end := skipValue(raw, i, 2)
+		if !fn(raw[i:end:end], kindOf(raw[i])) {
+			return true
+		}
+		i = skipWS(raw, end)
+		if raw[i] == ']' {
+			return true
+		}
+		i = skipWS(raw, i+1) // the comma
+	}
+}
+
+// JSONValid reports whether data is exactly one well-formed JSON value,
+// surrounded by optional whitespace, nested at most MaxJSONDepth deep.
+func JSONValid(data []byte) bool {
+	i := skipValue(data, skipWS(data, 0), 1)
+	return i >= 0 && skipWS(data, i) == len(data)
+}
+
+// validJSONObject reports whether data is exactly one JSON object.
+func validJSONObject(data []byte) bool {
+	i := skipWS(data, 0)
+	return i < len(data) && data[i] == '{' && JSONValid(data)
+}
+
+// Unmarshal is encoding/json's Unmarshal, for code off the hot path (such as an
+// OnOpen hook): it costs microseconds and allocates.
+func Unmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
+
+// Marshal is encoding/json's Marshal, for code off the hot path.
+func Marshal(v any) ([]byte, error) { return json.Marshal(v) }
+
+func kindOf(c byte) JSONKind {
+	switch c {
+	case '"':
+		return KindString
+	case '{':
+		return KindObject
+	case '[':
+		return KindArray
+	case 't':
+		return KindTrue
+	case 'f':
+		return KindFalse
+	case 'n':
+		return KindNull
+	}
+	return KindNumber
+}
+
+func skipWS(d []byte, i int) int {
+	for i < len(d) {
+		switch d[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// skipValue returns the offset just past the JSON value starting at d[i], or -1.
+// depth is the nesting level a container starting there would have.
+func skipValue(d []byte, i, depth int) int {
+	if i >= len(d) {
+		return -1
+	}
+	switch c := d[i]; c {
+	case '"':
+		return skipString(d, i)
+	case 't':
+		return skipLiteral(d, i, "true")
+	case 'f':
+		return skipLiteral(d, i, "false")
+	case 'n':
+		return skipLiteral(d, i, "null")
+	case '{':
+		if depth > MaxJSONDepth {
+			return -1
+		}
+		i = skipWS(d, i+1)
+		if i < len(d) && d[i] == '}' {
+			return i + 1
+		}
+		for {
+			if i >= len(d) || d[i] != '"' {
+				return -1
+			}
+			if i = skipString(d, i); i < 0 {
+				return -1
+			}
+			i = skipWS(d, i)
+			if i >= len(d) || d[i] != ':' {
+				return -1
+			}
+			if i = skipValue(d, skipWS(d, i+1), depth+1); i < 0 {
+				return -1
+			}
+			i = skipWS(d, i)
+			if i >= len(d) {
+				return -1
+			}
+			if d[i] == '}' {
+				return i + 1
+			}
+			if d[i] != ',' {
+				return -1
+			}
+			i = skipWS(d, i+1)
+		}
+	case '[':
+		if depth > MaxJSONDepth {
+			return -1
+		}
+		i = skipWS(d, i+1)
+		if i < len(d) && d[i] == ']' {
+			return i + 1
+		}
+		for {
+			if i = skipValue(d, i, depth+1); i < 0 {
+				return -1
+			}
+			i = skipWS(d, i)
+			if i >= len(d) {
+				return -1
+			}
+			if d[i] == ']' {
+				return i + 1
+			}
+			if d[i] != ',' {
+				return -1
+			}
+			i = skipWS(d, i+1)
+		}
+	default:
+		if c == '-' || '0' <= c && c <= '9' {
+			return skipNumber(d, i)
+		}
+		return -1
+	}
+}
+
+func skipLiteral(d []byte, i int, lit string) int {
+	if len(d)-i < len(lit) || string(d[i:i+len(lit)]) != lit {
+		return -1
+	}
+	return i + len(lit)
+}
+
+// skipNumber returns the offset just past the number at d[i], or -1:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func skipNumber(d []byte, i int) int {
+	if i < len(d) && d[i] == '-' {
+		i++
+	}
+	switch {
+	case i >= len(d):
+		return -1
+	case d[i] == '0':
+		i++
+	case '1' <= d[i] && d[i] <= '9':
+		i = skipDigits(d, i+1)
+	default:
+		return -1
+	}
+	if i < len(d) && d[i] == '.' {
+		j := skipDigits(d, i+1)
+		if j == i+1 {
+			return -1
+		}
+		i = j
+	}
+	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
+		i++
+		if i < len(d) && (d[i] == '+' || d[i] == '-') {
+			i++
+		}
+		j := skipDigits(d, i)
+		if j == i {
+			return -1
+		}
+		i = j
+	}
+	return i
+}
+
+func skipDigits(d []byte, i int) int {
+	for i < len(d) && '0' <= d[i] && d[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+// skipString returns the offset just past the string whose opening quote is
+// d[i], or -1. Control characters must be escaped; escapes must be valid.
+func skipString(d []byte, i int) int {
+	for i++; i < len(d); {
+		c := d[i]
+		switch {
+		case c == '"':
+			return i + 1
+		case c < 0x20:
+			return -1
+		case c == '\\':
+			if i+1 >= len(d) {
+				return -1
+			}
+			switch d[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if len(d)-i < 6 || hex4(d[i+2:i+6]) < 0 {
+					return -1
+				}
+				i += 6
+			default:
+				return -1
+			}
+		default:
+			i++
+		}
+	}
+	return -1
+}
+
+// hex4 decodes four hex digits, or returns -1.
+func hex4(b []byte) rune {
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return -1
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
+}
+
+// unescapeAt decodes the escape sequence at b[i] (b[i] == '\\', already checked
+// by skipString) and returns the rune and the offset past it. A surrogate pair
+// makes one rune; a lone surrogate becomes U+FFFD.
+func unescapeAt(b []byte, i int) (rune, int) {
+	switch c := b[i+1]; c {
+	case 'b':
+		return '\b', i + 2
+	case 'f':
+		return '\f', i + 2
+	case 'n':
+		return '\n', i + 2
+	case 'r':
+		return '\r', i + 2
+	case 't':
+		return '\t', i + 2
+	case 'u':
+		r := hex4(b[i+2:])
+		i += 6
+		if utf16.IsSurrogate(r) {
+			if r < 0xDC00 && len(b)-i >= 6 && b[i] == '\\' && b[i+1] == 'u' {
+				if r2 := hex4(b[i+2:]); 0xDC00 <= r2 && r2 < 0xE000 {
+					return utf16.DecodeRune(r, r2), i + 6
+				}
+			}
+			return utf8.RuneError, i
+		}
+		return r, i
+	default: // '"', '\\', '/'
+		return rune(c), i + 2
+	}
+}
+
+// keyEquals reports whether the body of a JSON string (without quotes, escapes
+// valid) equals s once unescaped.
+func keyEquals(body []byte, s string) bool {
+	j := 0
+	for i := 0; i < len(body); {
+		c := body[i]
+		if c != '\\' {
+			if j >= len(s) || s[j] != c {
+				return false
+			}
+			i++
+			j++
+			continue
+		}
+		var r rune
+		r, i = unescapeAt(body, i)
+		var buf [utf8.UTFMax]byte
+		n := utf8.EncodeRune(buf[:], r)
+		if len(s)-j < n || string(buf[:n]) != s[j:j+n] {
+			return false
+		}
+		j += n
+	}
+	return j == len(s)
+}
+
+// appendUnescaped appends the unescaped body of a valid JSON string to dst.
+func appendUnescaped(dst, body []byte) []byte {
+	for i := 0; i < len(body); {
+		if body[i] != '\\' {
+			dst = append(dst, body[i])
+			i++
+			continue
+		}
+		var r rune
+		r, i = unescapeAt(body, i)
+		dst = utf8.AppendRune(dst, r)
+	}
+	return dst
+}

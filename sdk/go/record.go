@@ -1,0 +1,190 @@
+package weir
+
+import (
+	"encoding/binary"
+	"errors"
+	"iter"
+)
+
+// errMalformed is returned by the frame decoder; the dispatcher turns it into
+// return code 4 (malformed input).
+var errMalformed = errors.New("weir: malformed frame")
+
+// Record is a read-only view of one record of the current input batch.
+//
+// Its slices point into the input buffer and are valid only until the user
+// function returns; the SDK reuses the Record for the next input.
+type Record struct {
+	index      int
+	flags      byte
+	key        []byte
+	timestamp  int64
+	payload    []byte
+	headers    []byte // the encoded header entries, after the count
+	numHeaders int
+}
+
+// Index is the record's position in the current input batch, from 0.
+func (r *Record) Index() int { return r.index }
+
+// Payload returns the record's payload (possibly empty, never absent in a batch
+// the host sends).
+func (r *Record) Payload() []byte { return r.payload }
+
+// Key returns the record's key and whether it has one.
+func (r *Record) Key() ([]byte, bool) { return r.key, r.flags&flagKey != 0 }
+
+// Timestamp returns the record's event time in milliseconds since the Unix epoch
+// and whether it has one.
+func (r *Record) Timestamp() (int64, bool) { return r.timestamp, r.flags&flagTimestamp != 0 }
+
+// NumHeaders returns the number of header entries; a name that repeats counts
+// once per value.
+func (r *Record) NumHeaders() int { return r.numHeaders }
+
+// Header returns the value of the first header entry called name.
+func (r *Record) Header(name string) ([]byte, bool) {
+	h := r.headers
+	for i := 0; i < r.numHeaders; i++ {
+		var n, v []byte
+		n, v, h = nextHeader(h)
+		if string(n) == name {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+// Headers iterates over the header entries in frame order, yielding name and
+// value.
+func (r *Record) Headers() iter.Seq2[[]byte, []byte] {
+	return func(yield func(name, value []byte) bool) {
+		h := r.headers
+		for i := 0; i < r.numHeaders; i++ {
+			var n, v []byte
+			n, v, h = nextHeader(h)
+			if !yield(n, v) {
+				return
+			}
+		}
+	}
+}
+
+// nextHeader splits one header entry off h, which the decoder has already
+// checked to be well formed.
+func nextHeader(h []byte) (name, value, rest []byte) {
+	n := binary.LittleEndian.Uint32(h)
+	name, h = h[4:4+n], h[4+n:]
+	n = binary.LittleEndian.Uint32(h)
+	return name, h[4 : 4+n], h[4+n:]
+}
+
+// batchReader decodes a batch frame (ABI §5) in place.
+type batchReader struct {
+	buf   []byte
+	off   int
+	count int
+	next  int // index of the next record to decode
+}
+
+// reset starts decoding buf, reading its record count.
+func (b *batchReader) reset(buf []byte) error {
+	*b = batchReader{buf: buf}
+	if len(buf) < 4 {
+		return errMalformed
+	}
+	n := binary.LittleEndian.Uint32(buf)
+	// Every record takes at least its flags byte: a larger count cannot be honest.
+	if uint64(n) > uint64(len(buf)-4) {
+		return errMalformed
+	}
+	b.count, b.off = int(n), 4
+	return nil
+}
+
+// read decodes the next record into r. It returns false when the batch is done;
+// a malformed record, or bytes left after the last record, are an error.
+func (b *batchReader) read(r *Record) (bool, error) {
+	if b.next == b.count {
+		if b.off != len(b.buf) {
+			return false, errMalformed
+		}
+		return false, nil
+	}
+	off, err := decodeRecord(b.buf, b.off, r)
+	if err != nil {
+		return false, err
+	}
+	r.index = b.next
+	b.off = off
+	b.next++
+	return true, nil
+}
+
+// decodeRecord decodes the record starting at buf[off] into r and returns the
+// offset just past it.
+func decodeRecord(buf []byte, off int, r *Record) (int, error) {
+	if off >= len(buf) {
+		return 0, errMalformed
+	}
+	flags := buf[off]
+	off++
+	if flags&flagReserved != 0 {
+		return 0, errMalformed
+	}
+	*r = Record{flags: flags}
+	var ok bool
+	if flags&flagKey != 0 {
+		if r.key, off, ok = readBytes(buf, off); !ok {
+			return 0, errMalformed
+		}
+	}
+	if flags&flagTimestamp != 0 {
+		if len(buf)-off < 8 {
+			return 0, errMalformed
+		}
+		r.timestamp = int64(binary.LittleEndian.Uint64(buf[off:]))
+		off += 8
+	}
+	if flags&flagPayload != 0 {
+		if r.payload, off, ok = readBytes(buf, off); !ok {
+			return 0, errMalformed
+		}
+	}
+	if flags&flagHeaders != 0 {
+		if len(buf)-off < 4 {
+			return 0, errMalformed
+		}
+		n := binary.LittleEndian.Uint32(buf[off:])
+		off += 4
+		start := off
+		// Each entry takes at least its two lengths.
+		if uint64(n) > uint64(len(buf)-off)/8 {
+			return 0, errMalformed
+		}
+		for i := uint32(0); i < n; i++ {
+			if _, off, ok = readBytes(buf, off); !ok {
+				return 0, errMalformed
+			}
+			if _, off, ok = readBytes(buf, off); !ok {
+				return 0, errMalformed
+			}
+		}
+		r.headers, r.numHeaders = buf[start:off], int(n)
+	}
+	return off, nil
+}
+
+// readBytes reads a u32 length and that many bytes at buf[off].
+func readBytes(buf []byte, off int) ([]byte, int, bool) {
+	if len(buf)-off < 4 {
+		return nil, 0, false
+	}
+	n := binary.LittleEndian.Uint32(buf[off:])
+	off += 4
+	if uint64(n) > uint64(len(buf)-off) {
+		return nil, 0, false
+	}
+	end := off + int(n)
+	return buf[off:end:end], end, true
+}

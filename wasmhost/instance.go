@@ -1,0 +1,431 @@
+package wasmhost
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
+	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/weir-streams/weir/internal/record"
+)
+
+// Call kinds of weir_call (sdk/ABI.md §4).
+const (
+	callOpen     = 1
+	callProcess  = 2
+	callProcess2 = 3
+	callTimer    = 4
+	callWindow   = 5
+	callClose    = 6
+)
+
+// Instance is one sandbox of a module bound to one of its functions. It belongs to
+// one goroutine (its subtask) and is not safe for concurrent use.
+type Instance struct {
+	module *Module
+	fn     *Function
+	limits Limits
+	logger *slog.Logger
+	mod    api.Module
+	alloc  *cappedAllocator
+	stderr *tailBuffer
+
+	allocFn api.Function
+	callFn  api.Function
+	stack   [4]uint64
+
+	// bufPtr and bufCap locate the guest's input buffer from weir_alloc.
+	bufPtr, bufCap uint32
+
+	// Per-call state, reset by each call.
+	inputs   []record.View
+	out      record.Batch
+	errMsg   string
+	abortErr error
+	broken   bool
+}
+
+// Instantiate creates an instance of m bound to function fnName.
+func (m *Module) Instantiate(ctx context.Context, fnName string, limits Limits, logger *slog.Logger) (*Instance, error) {
+	fn, err := m.lookup(fnName)
+	if err != nil {
+		return nil, err
+	}
+	if logger == nil {
+		logger = m.rt.logger
+	}
+	inst, err := m.instantiate(ctx, limits, logger.With("function", fnName))
+	if err != nil {
+		return nil, err
+	}
+	inst.fn = fn
+	return inst, nil
+}
+
+func (m *Module) instantiate(ctx context.Context, limits Limits, logger *slog.Logger) (*Instance, error) {
+	limits = limits.withDefaults()
+	inst := &Instance{
+		module: m,
+		limits: limits,
+		logger: logger,
+		alloc:  &cappedAllocator{limit: uint64(limits.Memory)},
+		stderr: &tailBuffer{logger: logger, stream: "stderr"},
+	}
+	cfg := wazero.NewModuleConfig().
+		WithName("").
+		WithStdout(&tailBuffer{logger: logger, stream: "stdout"}).
+		WithStderr(inst.stderr)
+	if m.hasInitialize {
+		cfg = cfg.WithStartFunctions("_initialize")
+	} else {
+		cfg = cfg.WithStartFunctions()
+	}
+	// _initialize runs guest code (a Go runtime's start-up): bound it like a call,
+	// with a floor so that a slow machine does not refuse a healthy module.
+	ictx, cancel := context.WithTimeout(ctx, max(limits.CallTimeout, 10*time.Second))
+	defer cancel()
+	ictx = experimental.WithMemoryAllocator(ictx, inst.alloc)
+	if err := m.rt.acquire(ctx); err != nil {
+		return nil, err
+	}
+	mod, err := m.rt.rt.InstantiateModule(ictx, m.compiled, cfg)
+	m.rt.release()
+	if err != nil {
+		if inst.alloc.hit {
+			return nil, fmt.Errorf("instantiating: memory limit of %s exceeded", formatBytes(limits.Memory))
+		}
+		return nil, fmt.Errorf("instantiating: %w%s", err, inst.stderr.suffix())
+	}
+	inst.mod = mod
+	inst.allocFn = mod.ExportedFunction("weir_alloc")
+	inst.callFn = mod.ExportedFunction("weir_call")
+	return inst, nil
+}
+
+// Function is the function this instance is bound to.
+func (i *Instance) Function() *Function { return i.fn }
+
+// Broken reports that the instance was interrupted or trapped and must be replaced.
+func (i *Instance) Broken() bool { return i.broken }
+
+// Open runs the function's open hook with the step's config (a JSON object).
+func (i *Instance) Open(ctx context.Context, config []byte) error {
+	if len(config) == 0 {
+		config = []byte("{}")
+	}
+	return i.call(ctx, callOpen, config, false)
+}
+
+// Process runs the function on one batch and returns its main output. The returned
+// batch belongs to the instance and is valid until the next call.
+func (i *Instance) Process(ctx context.Context, in *record.Batch) (*record.Batch, error) {
+	i.out.Reset()
+	i.inputs = i.inputs[:0]
+	r := in.Reader()
+	var v record.View
+	for r.Next(&v) {
+		i.inputs = append(i.inputs, v)
+	}
+	if err := r.Err(); err != nil {
+		return nil, fmt.Errorf("decoding input batch: %w", err)
+	}
+	if err := i.call(ctx, callProcess, in.Bytes(), true); err != nil {
+		return nil, err
+	}
+	if i.fn.Kind == KindMap && i.out.Len() != len(i.inputs) {
+		return nil, i.abiError(fmt.Sprintf("map function emitted %d records for %d inputs; a map emits exactly one per input", i.out.Len(), len(i.inputs)))
+	}
+	return &i.out, nil
+}
+
+// Close runs the function's close hook (when close is true) and releases the sandbox.
+func (i *Instance) Close(ctx context.Context, runClose bool) error {
+	var err error
+	if runClose && !i.broken && i.mod != nil {
+		err = i.call(ctx, callClose, nil, false)
+	}
+	i.closeModule(ctx)
+	return err
+}
+
+func (i *Instance) closeModule(ctx context.Context) {
+	if i.mod != nil {
+		_ = i.mod.Close(ctx)
+	}
+	i.broken = true
+}
+
+// call writes input into the guest's buffer and runs weir_call.
+func (i *Instance) call(ctx context.Context, kind uint32, input []byte, emitAllowed bool) error {
+	if i.broken {
+		return ErrClosed
+	}
+	if err := i.module.rt.acquire(ctx); err != nil {
+		return err
+	}
+	defer i.module.rt.release()
+	cctx, cancel := context.WithTimeout(ctx, i.limits.CallTimeout)
+	defer cancel()
+	if emitAllowed {
+		cctx = context.WithValue(cctx, callKey{}, i)
+	} else {
+		cctx = context.WithValue(cctx, callKey{}, (*Instance)(nil))
+	}
+	i.errMsg, i.abortErr = "", nil
+	if uint32(len(input)) > i.bufCap || i.bufPtr == 0 {
+		want := max(uint32(len(input)), 64<<10, i.bufCap+i.bufCap/2)
+		i.stack[0] = uint64(want)
+		if err := i.allocFn.CallWithStack(cctx, i.stack[:]); err != nil {
+			return i.failure(err)
+		}
+		ptr := uint32(i.stack[0])
+		if ptr == 0 {
+			return i.abiError(fmt.Sprintf("weir_alloc(%d) returned 0 (out of memory)", want))
+		}
+		i.bufPtr, i.bufCap = ptr, want
+	}
+	if len(input) > 0 && !i.mod.Memory().Write(i.bufPtr, input) {
+		return i.abiError(fmt.Sprintf("weir_alloc returned %d, but %d bytes there run past memory", i.bufPtr, len(input)))
+	}
+	i.stack[0] = uint64(kind)
+	i.stack[1] = uint64(uint32(i.fn.Index))
+	i.stack[2] = uint64(i.bufPtr)
+	i.stack[3] = uint64(len(input))
+	if err := i.callFn.CallWithStack(cctx, i.stack[:]); err != nil {
+		return i.failure(err)
+	}
+	switch code := int32(i.stack[0]); code {
+	case 0:
+		return nil
+	case 1:
+		msg := i.errMsg
+		if msg == "" {
+			msg = "the UDF returned an error without a message"
+		}
+		return &CallError{Function: i.fn.Name, Kind: FailureError, Message: msg}
+	case 2:
+		return i.abiError(fmt.Sprintf("weir_call: unknown function index %d", i.fn.Index))
+	case 3:
+		return i.abiError(fmt.Sprintf("weir_call: call kind %d not supported by the function", kind))
+	case 4:
+		return i.abiError("weir_call: the UDF reports malformed input")
+	default:
+		return i.abiError(fmt.Sprintf("weir_call returned %d", code))
+	}
+}
+
+// callRaw calls a no-argument export with one result, under validation limits.
+func (i *Instance) callRaw(ctx context.Context, fn api.Function) (uint64, error) {
+	if err := i.module.rt.acquire(ctx); err != nil {
+		return 0, err
+	}
+	defer i.module.rt.release()
+	cctx, cancel := context.WithTimeout(ctx, i.limits.CallTimeout)
+	defer cancel()
+	res, err := fn.Call(cctx)
+	if err != nil {
+		return 0, err
+	}
+	if len(res) != 1 {
+		return 0, errors.New("no result")
+	}
+	return res[0], nil
+}
+
+func (i *Instance) abiError(msg string) error {
+	return &CallError{Function: i.fn.Name, Kind: FailureABI, Message: msg}
+}
+
+// failure turns an error from wazero into a CallError and marks the instance broken:
+// after a trap or an interruption its state cannot be trusted.
+func (i *Instance) failure(err error) error {
+	i.broken = true
+	defer i.closeModule(context.Background())
+	ce := &CallError{Function: i.fn.Name, Stderr: i.stderr.String()}
+	if i.abortErr != nil {
+		ce.Kind, ce.Message = FailureABI, i.abortErr.Error()
+		return ce
+	}
+	var exit *sys.ExitError
+	if errors.As(err, &exit) {
+		switch exit.ExitCode() {
+		case sys.ExitCodeDeadlineExceeded:
+			ce.Kind, ce.Message = FailureTimeout, fmt.Sprintf("call exceeded its time limit of %s and was interrupted", i.limits.CallTimeout)
+			return ce
+		case sys.ExitCodeContextCanceled:
+			ce.Kind, ce.Message = FailureTimeout, "call interrupted: the task was canceled"
+			return ce
+		}
+		ce.Kind = FailureTrap
+		ce.Message = fmt.Sprintf("the guest exited with code %d", exit.ExitCode())
+		if i.alloc.hit {
+			ce.Kind, ce.Message = FailureMemory, fmt.Sprintf("memory limit of %s exceeded", formatBytes(i.limits.Memory))
+		}
+		if tail := lastLines(ce.Stderr, 8); tail != "" {
+			ce.Message += ": " + tail
+		}
+		return ce
+	}
+	msg := err.Error()
+	ce.Kind = FailureTrap
+	if head, stack, ok := strings.Cut(msg, "\nwasm stack trace:\n"); ok {
+		ce.Message, ce.Stack = head, stack
+	} else {
+		ce.Message = msg
+	}
+	if i.alloc.hit {
+		ce.Kind = FailureMemory
+		ce.Message = fmt.Sprintf("memory limit of %s exceeded (%s)", formatBytes(i.limits.Memory), ce.Message)
+	}
+	return ce
+}
+
+// abort stops the current guest call with err; the call then fails with it.
+func (i *Instance) abort(err error) {
+	i.abortErr = err
+	panic(err)
+}
+
+// onEmit appends an output frame's main-output records to the call's output batch,
+// filling in the fields each record inherits from its input record.
+func (i *Instance) onEmit(frame []byte) error {
+	if len(frame) < 4 {
+		return abiViolation("weir.emit: malformed output frame: shorter than its count")
+	}
+	n := binary.LittleEndian.Uint32(frame)
+	rest := frame[4:]
+	sideOutputs := uint32(len(i.fn.SideOutputs))
+	for k := uint32(0); k < n; k++ {
+		if len(rest) < 8 {
+			return abiViolation("weir.emit: malformed output frame: truncated record header")
+		}
+		idx := binary.LittleEndian.Uint32(rest)
+		tag := binary.LittleEndian.Uint32(rest[4:])
+		v, used, err := record.Decode(rest[8:])
+		if err != nil {
+			return abiViolation("weir.emit: malformed output frame: " + err.Error())
+		}
+		rest = rest[8+used:]
+		if tag != 0 {
+			if tag > sideOutputs {
+				return abiViolation(fmt.Sprintf("weir.emit: output tag %d is not declared (the function declares %d side outputs)", tag, sideOutputs))
+			}
+			// No step reads side outputs yet, and as in Flink an unread side output is dropped.
+			continue
+		}
+		if idx == record.NoParent {
+			v.Flags |= record.FlagPayload
+		} else {
+			if idx >= uint32(len(i.inputs)) {
+				return abiViolation(fmt.Sprintf("weir.emit: input index %d out of range (batch of %d)", idx, len(i.inputs)))
+			}
+			inheritFrom(&v, &i.inputs[idx])
+		}
+		i.out.Append(&v)
+	}
+	if len(rest) != 0 {
+		return abiViolation(fmt.Sprintf("weir.emit: malformed output frame: %d bytes after the last record", len(rest)))
+	}
+	return nil
+}
+
+// inheritFrom fills the fields v does not set from its parent record p.
+func inheritFrom(v, p *record.View) {
+	if v.Flags&record.FlagKey == 0 && p.Flags&record.FlagKey != 0 {
+		v.Flags |= record.FlagKey
+		v.Key = p.Key
+	}
+	if v.Flags&record.FlagTimestamp == 0 && p.Flags&record.FlagTimestamp != 0 {
+		v.Flags |= record.FlagTimestamp
+		v.Timestamp = p.Timestamp
+	}
+	if v.Flags&record.FlagPayload == 0 {
+		v.Flags |= record.FlagPayload
+		v.Payload = p.Payload
+	}
+	if v.Flags&record.FlagHeaders == 0 && p.Flags&record.FlagHeaders != 0 {
+		v.Flags |= record.FlagHeaders
+		v.Headers, v.HeaderCount = p.Headers, p.HeaderCount
+	}
+}
+
+// tailBuffer logs what a guest writes, line by line, and keeps the last 4 KiB.
+type tailBuffer struct {
+	logger *slog.Logger
+	stream string
+
+	mu      sync.Mutex
+	tail    []byte
+	partial []byte
+}
+
+const tailSize = 4 << 10
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.tail = append(t.tail, p...)
+	if len(t.tail) > tailSize {
+		t.tail = append(t.tail[:0], t.tail[len(t.tail)-tailSize:]...)
+	}
+	t.partial = append(t.partial, p...)
+	for {
+		nl := strings.IndexByte(string(t.partial), '\n')
+		if nl < 0 {
+			break
+		}
+		t.logger.Info(string(t.partial[:nl]), "source", "udf-"+t.stream)
+		t.partial = t.partial[nl+1:]
+	}
+	if len(t.partial) > tailSize {
+		t.partial = t.partial[:0]
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.tail)
+}
+
+func (t *tailBuffer) suffix() string {
+	if s := lastLines(t.String(), 8); s != "" {
+		return ": " + s
+	}
+	return ""
+}
+
+// lastLines returns the first n lines of s: a Go panic prints its message first.
+func lastLines(s string, n int) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return ""
+	}
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[:n]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func formatBytes(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%dGiB", n>>30)
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%dMiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%dKiB", n>>10)
+	}
+	return fmt.Sprintf("%dB", n)
+}

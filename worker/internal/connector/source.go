@@ -1,0 +1,174 @@
+package connector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/weir-streams/weir/internal/record"
+	"github.com/weir-streams/weir/internal/spec"
+)
+
+// maxBatchBytes is the batch size at which a source hands records on even while more
+// are pending.
+const maxBatchBytes = 32 << 10
+
+// SourceBatch is a batch read from the stream with the sequence of its last record.
+type SourceBatch struct {
+	Batch   record.Batch
+	LastSeq uint64
+}
+
+// Source reads a JetStream stream. Run it with Run; receive batches from C.
+type Source struct {
+	js   jetstream.JetStream
+	cfg  spec.JetStreamSource
+	from uint64 // resume after this sequence; 0 = the spec's start
+	out  chan *SourceBatch
+	free chan *SourceBatch
+}
+
+// NewSource returns a source of cfg that resumes after sequence resumeAfter (0 = the
+// configured start position).
+func NewSource(js jetstream.JetStream, cfg spec.JetStreamSource, resumeAfter uint64) *Source {
+	s := &Source{js: js, cfg: cfg, from: resumeAfter, out: make(chan *SourceBatch, 4), free: make(chan *SourceBatch, 8)}
+	return s
+}
+
+// C delivers batches in stream order; it is closed when Run returns.
+func (s *Source) C() <-chan *SourceBatch { return s.out }
+
+// Recycle hands a consumed batch back for reuse.
+func (s *Source) Recycle(b *SourceBatch) {
+	select {
+	case s.free <- b:
+	default:
+	}
+}
+
+func (s *Source) batch() *SourceBatch {
+	select {
+	case b := <-s.free:
+		b.Batch.Reset()
+		b.LastSeq = 0
+		return b
+	default:
+		b := &SourceBatch{}
+		b.Batch.Reset()
+		return b
+	}
+}
+
+// Run reads until stop ends, handing batches on as they fill or when the source has
+// caught up with the stream; the batch in progress is handed on before it returns.
+// It returns nil after a stop, or the error that ended the read. Ending hard
+// abandons any hand-over (the task is gone).
+func (s *Source) Run(stop, hard context.Context) error {
+	ctx := stop
+	defer close(s.out)
+	stream, err := s.js.Stream(ctx, s.cfg.Stream)
+	if err != nil {
+		if errors.Is(err, jetstream.ErrStreamNotFound) {
+			return fmt.Errorf("source stream %q does not exist", s.cfg.Stream)
+		}
+		return fmt.Errorf("looking up source stream %q: %w", s.cfg.Stream, err)
+	}
+	occ := jetstream.OrderedConsumerConfig{FilterSubjects: s.cfg.Subjects}
+	var want uint64 // first sequence the job needs, 0 = no requirement
+	switch {
+	case s.from > 0:
+		want = s.from + 1
+		occ.DeliverPolicy, occ.OptStartSeq = jetstream.DeliverByStartSequencePolicy, want
+	case s.cfg.Start.Kind == spec.StartLatest:
+		occ.DeliverPolicy = jetstream.DeliverNewPolicy
+	case s.cfg.Start.Kind == spec.StartSequence:
+		want = s.cfg.Start.Sequence
+		occ.DeliverPolicy, occ.OptStartSeq = jetstream.DeliverByStartSequencePolicy, want
+	case s.cfg.Start.Kind == spec.StartTime:
+		t := s.cfg.Start.Time
+		occ.DeliverPolicy, occ.OptStartTime = jetstream.DeliverByStartTimePolicy, &t
+	default:
+		occ.DeliverPolicy = jetstream.DeliverAllPolicy
+	}
+	if want > 0 {
+		// An ordered consumer asked to start below the stream's first sequence
+		// silently starts at the first message there is: refuse instead of losing data.
+		info, err := stream.Info(ctx)
+		if err != nil {
+			return fmt.Errorf("reading source stream %q: %w", s.cfg.Stream, err)
+		}
+		if first := info.State.FirstSeq; info.State.Msgs > 0 && want < first {
+			return fmt.Errorf("source stream %q starts at sequence %d, but the job needs sequence %d: records %d..%d are gone (retention or purge)",
+				s.cfg.Stream, first, want, want, first-1)
+		}
+	}
+	cons, err := stream.OrderedConsumer(ctx, occ)
+	if err != nil {
+		return fmt.Errorf("creating ordered consumer on %q: %w", s.cfg.Stream, err)
+	}
+	it, err := cons.Messages()
+	if err != nil {
+		return fmt.Errorf("consuming %q: %w", s.cfg.Stream, err)
+	}
+	stopped := make(chan struct{})
+	defer close(stopped)
+	go func() {
+		select {
+		case <-ctx.Done():
+			it.Stop()
+		case <-stopped:
+		}
+	}()
+	defer it.Stop()
+
+	cur := s.batch()
+	var hdr []byte
+	for {
+		msg, err := it.Next()
+		if err != nil {
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil {
+				if cur.Batch.Len() > 0 {
+					select {
+					case s.out <- cur:
+					case <-hard.Done():
+					}
+				}
+				return nil
+			}
+			return fmt.Errorf("reading %q: %w", s.cfg.Stream, err)
+		}
+		meta, err := msg.Metadata()
+		if err != nil {
+			return fmt.Errorf("reading %q: message metadata: %w", s.cfg.Stream, err)
+		}
+		v := record.View{
+			Flags:     record.FlagPayload | record.FlagTimestamp,
+			Payload:   msg.Data(),
+			Timestamp: meta.Timestamp.UnixMilli(),
+		}
+		if h := msg.Headers(); len(h) > 0 {
+			hdr = hdr[:0]
+			n := uint32(0)
+			for name, values := range h {
+				for _, value := range values {
+					hdr = record.AppendHeader(hdr, name, value)
+					n++
+				}
+			}
+			v.Flags |= record.FlagHeaders
+			v.Headers, v.HeaderCount = hdr, n
+		}
+		cur.Batch.Append(&v)
+		cur.LastSeq = meta.Sequence.Stream
+		if cur.Batch.Size() >= maxBatchBytes || meta.NumPending == 0 {
+			select {
+			case s.out <- cur:
+			case <-hard.Done():
+				return nil
+			}
+			cur = s.batch()
+		}
+	}
+}

@@ -1,0 +1,408 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/weir-streams/weir/internal/api"
+	"github.com/weir-streams/weir/internal/jobgraph"
+	"github.com/weir-streams/weir/internal/record"
+	"github.com/weir-streams/weir/internal/spec"
+	"github.com/weir-streams/weir/wasmhost"
+	"github.com/weir-streams/weir/worker/internal/connector"
+	"github.com/weir-streams/weir/worker/internal/exchange"
+)
+
+// markerInterval is how often a source sends its position downstream.
+const markerInterval = 500 * time.Millisecond
+
+// task runs one subtask: a chain of steps in one goroutine.
+type task struct {
+	w      *Worker
+	desc   jobgraph.TaskDescriptor
+	logger *slog.Logger
+
+	// ctx ends the task at once (cancel); stop ends only its source's reading, so
+	// that what was read still flows to the sinks (a graceful stop).
+	ctx        context.Context
+	cancel     context.CancelFunc
+	stop       context.Context
+	stopSource context.CancelFunc
+
+	recordsIn  atomic.Uint64
+	recordsOut atomic.Uint64
+
+	// Owned by the task goroutine.
+	source   *connector.Source
+	sourceID string
+	ops      []*wasmhost.Instance
+	sink     *connector.Sink
+	writers  []*exchange.Writer
+	finished bool
+}
+
+func newTask(w *Worker, desc jobgraph.TaskDescriptor) *task {
+	ctx, cancel := context.WithCancel(context.Background())
+	stop, stopSource := context.WithCancel(ctx)
+	return &task{
+		w: w, desc: desc,
+		logger: w.logger.With("task", desc.Task.String()),
+		ctx:    ctx, cancel: cancel, stop: stop, stopSource: stopSource,
+	}
+}
+
+// stopGracefully ends the source's reading and cancels the task if it has not
+// finished within timeout.
+func (t *task) stopGracefully(timeout time.Duration) {
+	t.stopSource()
+	time.AfterFunc(timeout, t.cancel)
+}
+
+func (t *task) report(state string, failure *api.Failure) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := t.w.control.ReportTaskState(ctx, api.TaskState{Task: t.desc.Task, WorkerID: t.w.opts.ID, State: state, Failure: failure}); err != nil {
+		t.logger.Warn("reporting task state", "state", state, "err", err)
+	}
+}
+
+// run runs the task to its end and reports its final state.
+func (t *task) run() {
+	defer t.cancel()
+	t.report(api.TaskDeploying, nil)
+	err := t.setup()
+	if err == nil {
+		t.report(api.TaskRunning, nil)
+		if t.source != nil {
+			err = t.runSource()
+		} else {
+			err = t.runInput()
+		}
+	}
+	t.teardown()
+	switch {
+	case err == nil && t.finished:
+		t.report(api.TaskFinished, nil)
+	case err == nil || t.ctx.Err() != nil:
+		// An error after the task was canceled is a consequence of the cancel.
+		t.report(api.TaskCanceled, nil)
+	default:
+		t.logger.Warn("task failed", "err", err)
+		t.report(api.TaskFailed, t.failure(err))
+	}
+}
+
+func (t *task) failure(err error) *api.Failure {
+	f := &api.Failure{Time: time.Now().UTC(), Task: t.desc.Task.String(), Kind: "task", Message: err.Error()}
+	var ce *wasmhost.CallError
+	if errors.As(err, &ce) {
+		f.Kind = "udf_" + string(ce.Kind)
+		f.Stack = ce.Stack
+	}
+	return f
+}
+
+func (t *task) setup() error {
+	steps := t.desc.Steps
+	if len(steps) == 0 {
+		return errors.New("task has no steps")
+	}
+	if s := steps[0]; s.Kind == spec.KindSource {
+		t.sourceID = s.ID
+		t.source = connector.NewSource(t.w.js, *s.Source, t.desc.ResumeAfter[s.ID])
+		steps = steps[1:]
+	}
+	if n := len(steps); n > 0 && steps[n-1].Kind == spec.KindSink {
+		sink, err := connector.NewSink(t.ctx, t.w.nc, steps[n-1].Sink.Subject)
+		if err != nil {
+			return fmt.Errorf("step %q: %w", steps[n-1].ID, err)
+		}
+		t.sink = sink
+		steps = steps[:n-1]
+	}
+	for _, s := range steps {
+		inst, err := t.instantiate(s)
+		if err != nil {
+			return fmt.Errorf("step %q: %w", s.ID, err)
+		}
+		t.ops = append(t.ops, inst)
+		if err := inst.Open(t.ctx, s.Config); err != nil {
+			return fmt.Errorf("step %q: opening: %w", s.ID, err)
+		}
+	}
+	for _, out := range t.desc.Outputs {
+		gates := make([]*exchange.Gate, out.PeerParallel)
+		for i := range gates {
+			gates[i] = t.w.registry.Gate(exchange.Key{JobID: t.desc.Task.JobID, Attempt: t.desc.Task.Attempt, Edge: out.Edge, Subtask: i}, t.desc.Parallelism)
+		}
+		mode := exchange.PartitionRebalance
+		if out.Partitioning == jobgraph.Forward {
+			mode = exchange.PartitionForward
+		}
+		wr, err := exchange.NewWriter(gates, mode, t.desc.Task.Subtask)
+		if err != nil {
+			return err
+		}
+		t.writers = append(t.writers, wr)
+	}
+	return nil
+}
+
+func (t *task) instantiate(s spec.Step) (*wasmhost.Instance, error) {
+	if s.UDF == nil {
+		return nil, fmt.Errorf("step kind %q cannot run in a chain yet", s.Kind)
+	}
+	digest := s.UDF.Digest
+	mod := t.w.rt.Cached(digest)
+	if mod == nil {
+		wasm, err := t.w.modules.Fetch(t.ctx, digest)
+		if err != nil {
+			return nil, err
+		}
+		if mod, err = t.w.rt.Load(t.ctx, digest, wasm); err != nil {
+			return nil, err
+		}
+	}
+	lim := wasmhost.Limits{Memory: s.Limits.Memory, CallTimeout: s.Limits.CallTimeout}
+	return mod.Instantiate(t.ctx, s.UDF.Function, lim, t.logger.With("step", s.ID))
+}
+
+func (t *task) teardown() {
+	for _, op := range t.ops {
+		if err := op.Close(t.ctx, t.finished); err != nil {
+			t.logger.Warn("closing UDF", "err", err)
+		}
+	}
+	for _, w := range t.writers {
+		w.Close()
+	}
+}
+
+// push runs a batch through the chain and hands the result on.
+func (t *task) push(b *record.Batch) error {
+	for _, op := range t.ops {
+		out, err := op.Process(t.ctx, b)
+		if err != nil {
+			return err
+		}
+		if b = out; b.Len() == 0 {
+			return nil
+		}
+	}
+	t.recordsOut.Add(uint64(b.Len()))
+	if t.sink != nil {
+		if err := t.sink.Write(t.ctx, b); err != nil {
+			return err
+		}
+	}
+	for _, w := range t.writers {
+		if err := w.Write(t.ctx, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *task) flush() error {
+	for _, w := range t.writers {
+		if err := w.Flush(t.ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// marker hands progress positions on: a sink reports them once its publishes are
+// acknowledged; other tasks forward them behind the records they wrote.
+func (t *task) marker(pos map[string]uint64) error {
+	if t.sink != nil {
+		if err := t.sink.Sync(t.ctx); err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(t.ctx, 10*time.Second)
+		defer cancel()
+		if err := t.w.control.ReportProgress(ctx, api.Progress{Task: t.desc.Task, Positions: pos}); err != nil {
+			t.logger.Warn("reporting progress", "err", err)
+		}
+	}
+	for _, w := range t.writers {
+		if err := w.Broadcast(t.ctx, exchange.Marker, pos); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// end finishes the task after its last input: flush, tell downstream, wait for acks.
+func (t *task) end() error {
+	for _, w := range t.writers {
+		if err := w.Broadcast(t.ctx, exchange.EndOfPartition, nil); err != nil {
+			return err
+		}
+	}
+	if t.sink != nil {
+		if err := t.sink.Sync(t.ctx); err != nil {
+			return err
+		}
+	}
+	t.finished = true
+	return nil
+}
+
+func (t *task) flushTicker() *time.Ticker {
+	d := t.desc.BufferTimeout
+	if d <= 0 {
+		d = time.Millisecond
+	}
+	return time.NewTicker(d)
+}
+
+func (t *task) runSource() error {
+	srcErr := make(chan error, 1)
+	go func() { srcErr <- t.source.Run(t.stop, t.ctx) }()
+	markers := time.NewTicker(markerInterval)
+	defer markers.Stop()
+	flush := t.flushTicker()
+	defer flush.Stop()
+	var last, marked uint64
+	for {
+		select {
+		case b, ok := <-t.source.C():
+			if !ok {
+				if err := <-srcErr; err != nil {
+					return err
+				}
+				if t.ctx.Err() != nil {
+					return nil
+				}
+				if last > marked {
+					if err := t.marker(map[string]uint64{t.sourceID: last}); err != nil {
+						return err
+					}
+				}
+				return t.end()
+			}
+			t.recordsIn.Add(uint64(b.Batch.Len()))
+			if err := t.push(&b.Batch); err != nil {
+				return err
+			}
+			last = b.LastSeq
+			t.source.Recycle(b)
+			if t.desc.BufferTimeout <= 0 {
+				if err := t.flush(); err != nil {
+					return err
+				}
+			}
+		case <-markers.C:
+			if last > marked {
+				if err := t.marker(map[string]uint64{t.sourceID: last}); err != nil {
+					return err
+				}
+				marked = last
+			}
+		case <-flush.C:
+			if err := t.flush(); err != nil {
+				return err
+			}
+		case <-t.ctx.Done():
+			return nil
+		}
+	}
+}
+
+func (t *task) runInput() error {
+	if len(t.desc.Inputs) != 1 {
+		return fmt.Errorf("a task with %d inputs cannot run yet", len(t.desc.Inputs))
+	}
+	in := t.desc.Inputs[0]
+	gate := t.w.registry.Gate(exchange.Key{JobID: t.desc.Task.JobID, Attempt: t.desc.Task.Attempt, Edge: in.Edge, Subtask: t.desc.Task.Subtask}, in.PeerParallel)
+	channels := gate.Channels()
+	latest := make([]map[string]uint64, channels)
+	closed := make([]bool, channels)
+	var aligned map[string]uint64
+	ended := 0
+	flush := t.flushTicker()
+	defer flush.Stop()
+	for {
+		select {
+		case buf := <-gate.C():
+			switch buf.Kind {
+			case exchange.Data:
+				t.recordsIn.Add(uint64(buf.Batch.Len()))
+				err := t.push(&buf.Batch)
+				exchange.Release(buf)
+				if err != nil {
+					return err
+				}
+				if t.desc.BufferTimeout <= 0 {
+					if err := t.flush(); err != nil {
+						return err
+					}
+				}
+			case exchange.Marker:
+				latest[buf.Channel] = buf.Positions
+				if pos, ok := alignMarkers(latest, closed); ok && !samePositions(pos, aligned) {
+					aligned = pos
+					if err := t.marker(pos); err != nil {
+						return err
+					}
+				}
+			case exchange.EndOfPartition:
+				ended++
+				closed[buf.Channel] = true
+				if ended == channels {
+					return t.end()
+				}
+			}
+		case <-flush.C:
+			if err := t.flush(); err != nil {
+				return err
+			}
+		case <-t.ctx.Done():
+			return nil
+		}
+	}
+}
+
+// alignMarkers returns, per source, the smallest position over the channels that
+// are still open, once every open channel has sent a marker: every record up to it
+// has then arrived on all of them.
+func alignMarkers(latest []map[string]uint64, closed []bool) (map[string]uint64, bool) {
+	var out map[string]uint64
+	for c, m := range latest {
+		if closed[c] {
+			continue
+		}
+		if m == nil {
+			// A channel without a marker yet holds the alignment back.
+			return nil, false
+		}
+		if out == nil {
+			out = make(map[string]uint64, len(m))
+			for k, v := range m {
+				out[k] = v
+			}
+			continue
+		}
+		for k, v := range out {
+			out[k] = min(v, m[k])
+		}
+	}
+	return out, out != nil
+}
+
+func samePositions(a, b map[string]uint64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}

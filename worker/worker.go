@@ -1,0 +1,194 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/weir-streams/weir/internal/api"
+	"github.com/weir-streams/weir/internal/jobgraph"
+	"github.com/weir-streams/weir/internal/meta"
+	"github.com/weir-streams/weir/wasmhost"
+	"github.com/weir-streams/weir/worker/internal/exchange"
+)
+
+// Options configure a Worker.
+type Options struct {
+	// ID names the worker. Default "worker-1".
+	ID string
+	// Slots is the number of task slots offered. Default 4.
+	Slots int
+	// DataDir holds the worker's files (the Wasm compilation cache). Required.
+	DataDir string
+	// HeartbeatInterval is how often metrics reach the control plane. Default 1s.
+	HeartbeatInterval time.Duration
+	// StopTimeout bounds a graceful stop before tasks are canceled. Default 30s.
+	StopTimeout time.Duration
+}
+
+func (o *Options) defaults() {
+	if o.ID == "" {
+		o.ID = "worker-1"
+	}
+	if o.Slots <= 0 {
+		o.Slots = 4
+	}
+	if o.HeartbeatInterval <= 0 {
+		o.HeartbeatInterval = time.Second
+	}
+	if o.StopTimeout <= 0 {
+		o.StopTimeout = 30 * time.Second
+	}
+}
+
+// Worker runs subtasks. Create it with New, then call Run.
+type Worker struct {
+	opts     Options
+	logger   *slog.Logger
+	nc       *nats.Conn
+	js       jetstream.JetStream
+	control  api.ControlPlane
+	rt       *wasmhost.Runtime
+	modules  meta.ModuleStore
+	registry *exchange.Registry
+
+	mu    sync.Mutex
+	tasks map[jobgraph.TaskID]*task // guarded by mu
+	wg    sync.WaitGroup            // running task goroutines
+}
+
+// New creates a worker that reaches NATS through nc and the control plane through control.
+func New(ctx context.Context, opts Options, nc *nats.Conn, control api.ControlPlane, logger *slog.Logger) (*Worker, error) {
+	opts.defaults()
+	if opts.DataDir == "" {
+		return nil, errors.New("worker: a data directory is required")
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("opening JetStream: %w", err)
+	}
+	_, obj, err := meta.Buckets(ctx, js)
+	if err != nil {
+		return nil, err
+	}
+	rt, err := wasmhost.NewRuntime(ctx, wasmhost.Options{
+		CacheDir: filepath.Join(opts.DataDir, "wasm-cache"),
+		Logger:   logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Worker{
+		opts:     opts,
+		logger:   logger.With("worker", opts.ID),
+		nc:       nc,
+		js:       js,
+		control:  control,
+		rt:       rt,
+		modules:  meta.ModuleStore{Obj: obj},
+		registry: exchange.NewRegistry(8),
+		tasks:    map[jobgraph.TaskID]*task{},
+	}, nil
+}
+
+// ID is the worker's id.
+func (w *Worker) ID() string { return w.opts.ID }
+
+// Run registers with the control plane and sends heartbeats until ctx ends; then it
+// cancels every task still running, waits for them and unregisters.
+func (w *Worker) Run(ctx context.Context) error {
+	if err := w.control.RegisterWorker(ctx, api.RegisterWorker{WorkerID: w.opts.ID, Slots: w.opts.Slots}, w); err != nil {
+		return fmt.Errorf("registering with the control plane: %w", err)
+	}
+	w.logger.Info("worker registered", "slots", w.opts.Slots, "max_concurrent_guest_calls", w.rt.MaxConcurrentCalls())
+	tick := time.NewTicker(w.opts.HeartbeatInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			_ = w.control.Heartbeat(ctx, w.heartbeat())
+		case <-ctx.Done():
+			w.shutdown()
+			return nil
+		}
+	}
+}
+
+func (w *Worker) shutdown() {
+	w.mu.Lock()
+	for _, t := range w.tasks {
+		t.cancel()
+	}
+	w.mu.Unlock()
+	w.wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = w.control.UnregisterWorker(ctx, w.opts.ID)
+	_ = w.rt.Close(ctx)
+}
+
+func (w *Worker) heartbeat() api.Heartbeat {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	hb := api.Heartbeat{WorkerID: w.opts.ID, Tasks: make([]api.TaskMetrics, 0, len(w.tasks))}
+	for id, t := range w.tasks {
+		hb.Tasks = append(hb.Tasks, api.TaskMetrics{Task: id, RecordsIn: t.recordsIn.Load(), RecordsOut: t.recordsOut.Load()})
+	}
+	return hb
+}
+
+// DeployTask implements api.Worker.
+func (w *Worker) DeployTask(ctx context.Context, desc jobgraph.TaskDescriptor) error {
+	t := newTask(w, desc)
+	w.mu.Lock()
+	if _, dup := w.tasks[desc.Task]; dup {
+		w.mu.Unlock()
+		return fmt.Errorf("task %s is already deployed", desc.Task)
+	}
+	w.tasks[desc.Task] = t
+	w.wg.Add(1)
+	w.mu.Unlock()
+	go func() {
+		defer w.wg.Done()
+		t.run()
+		// Final metrics reach the control plane before the task is forgotten.
+		_ = w.control.Heartbeat(context.Background(), w.heartbeat())
+		w.mu.Lock()
+		delete(w.tasks, desc.Task)
+		empty := true
+		for id := range w.tasks {
+			if id.JobID == desc.Task.JobID && id.Attempt == desc.Task.Attempt {
+				empty = false
+			}
+		}
+		w.mu.Unlock()
+		if empty {
+			w.registry.DropJob(desc.Task.JobID, desc.Task.Attempt)
+		}
+	}()
+	return nil
+}
+
+// StopJob implements api.Worker.
+func (w *Worker) StopJob(ctx context.Context, jobID string, attempt uint64, graceful bool) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for id, t := range w.tasks {
+		if id.JobID != jobID || id.Attempt != attempt {
+			continue
+		}
+		if graceful {
+			t.stopGracefully(w.opts.StopTimeout)
+		} else {
+			t.cancel()
+		}
+	}
+	return nil
+}
