@@ -49,7 +49,7 @@ func newModuleUploadCmd(server *string, out *outputFormat) *cobra.Command {
 		Example: "  weir module upload clicks.wasm\n  weir module upload build/udf.wasm --name clicks",
 		Args:    argsNamed("FILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			path := args[0]
+			path, name := args[0], name
 			if name == "" {
 				if path == "-" {
 					return usageErrorf(cmd, "--name is required when the module is read from standard input")
@@ -245,8 +245,8 @@ func newGroupCmd(cmd *cobra.Command, out *outputFormat) *cobra.Command {
 
 // finishGroup silences cobra's own error and usage printing on group and on every
 // command under it: main prints errors and picks the exit status (exitCode), cobra's
-// printing would say it twice, and a usage dump would bury the
-// server's message. It runs once the subcommands are added.
+// printing would say it twice, and a usage dump would bury the server's message. It
+// runs once the subcommands are added.
 func finishGroup(group *cobra.Command) *cobra.Command {
 	group.SilenceErrors = true
 	group.SilenceUsage = true

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -184,8 +185,15 @@ func (s *standalone) publish(subject string, payloads [][]byte) {
 	js, err := jetstream.New(s.nc, jetstream.WithPublishAsyncMaxPending(4096))
 	require.NoError(s.t, err)
 	for _, p := range payloads {
-		_, err := js.PublishAsync(subject, p)
-		require.NoError(s.t, err)
+		for {
+			_, err := js.PublishAsync(subject, p)
+			if errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
+				<-js.PublishAsyncComplete()
+				continue
+			}
+			require.NoError(s.t, err)
+			break
+		}
 	}
 	select {
 	case <-js.PublishAsyncComplete():

@@ -26,8 +26,8 @@ type decoder struct {
 	// budget is the number of nodes left to visit; exhausted reports it once.
 	budget    int
 	exhausted bool
-	// active holds the targets of the aliases being expanded, to catch an alias
-	// inside the value it names.
+	// active holds the nodes being walked into, to catch an alias inside the
+	// value it names.
 	active map[*yaml.Node]bool
 }
 
@@ -68,21 +68,17 @@ func (d *decoder) spend(n *yaml.Node, field string) bool {
 // into it; the walk calls unfollow(n) when done. It reports an alias inside the
 // value it names, which would make the walk endless.
 func (d *decoder) follow(n *yaml.Node, field string) (*yaml.Node, bool) {
-	if n.Kind != yaml.AliasNode {
-		return n, true
-	}
-	if n.Alias == nil || d.active[n.Alias] {
+	t := deref(n)
+	if t.Kind == yaml.AliasNode || d.active[t] {
 		d.errorf(n, field, "alias *%s refers to a value that contains it", n.Value)
 		return nil, false
 	}
-	d.active[n.Alias] = true
-	return n.Alias, true
+	d.active[t] = true
+	return t, true
 }
 
 func (d *decoder) unfollow(n *yaml.Node) {
-	if n.Kind == yaml.AliasNode {
-		delete(d.active, n.Alias)
-	}
+	delete(d.active, deref(n))
 }
 
 // deref returns the node an alias names, or n itself, for reading a value that is
@@ -106,6 +102,9 @@ type fields struct {
 	path  string
 	pairs []pair // known keys, supported or not, in document order
 	index map[string]pair
+	// typos are the keys suggested for unknown keys: a required key among them
+	// is not reported missing, since the unknown key's error says what to fix.
+	typos map[string]bool
 }
 
 // get returns the supported key named key.
@@ -123,7 +122,7 @@ func (f *fields) has(key string) bool {
 // require returns the supported key named key, reporting it missing.
 func (d *decoder) require(f *fields, key string) (pair, bool) {
 	p, ok := f.get(key)
-	if !f.has(key) {
+	if !f.has(key) && !f.typos[key] {
 		d.errorf(f.node, joinField(f.path, key), "required")
 	}
 	return p, ok
@@ -139,12 +138,12 @@ func (d *decoder) fields(n *yaml.Node, path string, sh *shape) (*fields, bool) {
 		d.errorf(n, path, "expected a mapping, got %s", describe(m))
 		return nil, false
 	}
-	f := &fields{node: n, path: path, index: map[string]pair{}}
+	f := &fields{node: n, path: path, index: map[string]pair{}, typos: map[string]bool{}}
 	for _, p := range d.pairs(m, path) {
 		k := deref(p.key).Value
 		fl, ok := sh.keys[k]
 		if !ok {
-			d.unknownKey(p.key, path, k, sh)
+			f.typos[d.unknownKey(p.key, path, k, sh)] = true
 			continue
 		}
 		if fl.soon {
@@ -158,8 +157,15 @@ func (d *decoder) fields(n *yaml.Node, path string, sh *shape) (*fields, bool) {
 	return f, true
 }
 
-func (d *decoder) unknownKey(key *yaml.Node, path, k string, sh *shape) {
-	d.errorf(key, path, "unknown key %s%s", quote(k), didYouMean(k, keysOf(sh)))
+// unknownKey reports the unknown key k and returns the key it suggests, or "".
+func (d *decoder) unknownKey(key *yaml.Node, path, k string, sh *shape) string {
+	s := suggest(k, keysOf(sh))
+	hint := ""
+	if s != "" {
+		hint = fmt.Sprintf(" (did you mean %q?)", s)
+	}
+	d.errorf(key, path, "unknown key %s%s", quote(k), hint)
+	return s
 }
 
 // pairs returns the keys and values of the mapping m: its own, then those merged in

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -36,9 +37,14 @@ type jobJSON struct {
 	Steps          []Step   `json:"steps"`
 }
 
-// MarshalJSON encodes the job with its durations as strings.
+// MarshalJSON encodes the job with its durations as strings. It leaves <, > and &
+// unescaped, so that the encoder that calls it decides (encoding/json's Marshal
+// escapes them, an Encoder with SetEscapeHTML(false) does not).
 func (j Job) MarshalJSON() ([]byte, error) {
-	return json.Marshal(jobJSON{
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(jobJSON{
 		Name:           j.Name,
 		Parallelism:    j.Parallelism,
 		MaxParallelism: j.MaxParallelism,
@@ -47,6 +53,7 @@ func (j Job) MarshalJSON() ([]byte, error) {
 		Restart:        j.Restart,
 		Steps:          j.Steps,
 	})
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), err
 }
 
 // UnmarshalJSON decodes what MarshalJSON encodes.

@@ -228,8 +228,10 @@ func (v *validator) graph() {
 	var (
 		index   = map[string]int{} // id → the first step with it
 		readers = make([]int, len(j.Steps))
+		dup     = make([]bool, len(j.Steps))
 		sources int
 		sinks   int
+		before  = len(v.errs)
 	)
 	for i := range j.Steps {
 		s := &j.Steps[i]
@@ -242,9 +244,10 @@ func (v *validator) graph() {
 		v.input(i, index, readers)
 
 		idField := stepField(i, "id")
-		prev, dup := index[s.ID]
+		prev, seen := index[s.ID]
+		dup[i] = seen
 		switch {
-		case !dup:
+		case !seen:
 			index[s.ID] = i
 		case v.explicit(idField):
 			by := ""
@@ -266,8 +269,13 @@ func (v *validator) graph() {
 	if sinks == 0 {
 		v.errorf("pipeline", "has no sink; a pipeline ends in at least one sink")
 	}
+	// A step whose output goes nowhere is often the consequence of a broken
+	// input or id elsewhere; report it only when those are sound.
+	if len(v.errs) > before {
+		return
+	}
 	for i := range j.Steps {
-		if s := &j.Steps[i]; s.Kind != KindSink && readers[i] == 0 {
+		if s := &j.Steps[i]; s.Kind != KindSink && readers[i] == 0 && !dup[i] {
 			v.errorf(stepField(i, ""), "its output goes nowhere: no step reads %s; add a sink or a step that reads it", quote(s.ID))
 		}
 	}
@@ -296,6 +304,11 @@ func (v *validator) input(i int, index map[string]int, readers []int) {
 	k, ok := index[s.Input]
 	if !ok {
 		msg := fmt.Sprintf("no step %s before this one", quote(s.Input))
+		earlier := make([]string, i)
+		for m := range earlier {
+			earlier[m] = j.Steps[m].ID
+		}
+		msg += didYouMean(s.Input, earlier)
 		for m := i; m < len(j.Steps); m++ {
 			if j.Steps[m].ID == s.Input {
 				if m == i {
@@ -315,7 +328,7 @@ func (v *validator) input(i int, index map[string]int, readers []int) {
 	case in.Kind == KindSink && v.explicit(field):
 		v.errorf(field, "%s is a sink, which has no output", quote(in.ID))
 	case in.Kind == KindSink:
-		v.errorf(stepField(i, ""), "reads the step before it, %s, which is a sink and has no output; name an earlier step with input:", quote(in.ID))
+		v.errorf(stepField(i, ""), "reads the step before it, %s, which is a sink and has no output; to read another step, name it in input", quote(in.ID))
 	case in.Kind == KindPartition && s.Kind == KindPartition:
 		v.errorf(field, "a partition step cannot read another partition step (%s)", quote(in.ID))
 	case in.Kind == KindPartition && in.Partition == PartitionForward:

@@ -1,0 +1,188 @@
+// Command orders is Weir's example UDF module in Go: functions over JSON order
+// records such as {"id":1,"amount":1999,"currency":"EUR"}.
+//
+// Build it with
+//
+//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -trimpath -ldflags=-s -o orders.wasm .
+//
+// udf-examples/README.md defines each function's output byte for byte.
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"strconv"
+
+	weir "github.com/weir-streams/weir/sdk/go"
+)
+
+func init() {
+	// The order of registration fixes the function indexes: enrich is 0.
+	weir.Map("enrich", enrich, weir.OnOpen(enrichCfg.open))
+	weir.MapBytes("enrich_stdjson", enrichStdJSON, weir.OnOpen(stdjsonCfg.open))
+	weir.Filter("positive", positive)
+	weir.Map("identity", identity)
+	weir.FlatMap("split", split)
+	weir.Map("fail", fail)
+	weir.Map("panic", panicky)
+}
+
+// main is never called: the module is a reactor and the host calls the
+// functions registered above.
+func main() {}
+
+// enrichConfig is the step configuration of enrich and enrich_stdjson.
+type enrichConfig struct {
+	// Field is the top-level member to scale; default "amount".
+	Field string `json:"field"`
+	// Factor multiplies the member's value; default 100.
+	Factor int64 `json:"factor"`
+}
+
+var (
+	enrichCfg  = enrichConfig{Field: "amount", Factor: 100}
+	stdjsonCfg = enrichConfig{Field: "amount", Factor: 100}
+)
+
+// open reads the step's config; members it does not set keep their defaults.
+func (c *enrichConfig) open(config []byte) error {
+	cfg := enrichConfig{Field: "amount", Factor: 100}
+	dec := json.NewDecoder(bytesReader(config))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cfg); err != nil {
+		return errors.New("enrich: reading config: " + err.Error())
+	}
+	if cfg.Field == "" {
+		return errors.New("enrich: config field must not be empty")
+	}
+	*c = cfg
+	return nil
+}
+
+// enrich multiplies an integer member in place, rewriting only that number's
+// text. Whatever does not qualify passes unchanged. It allocates nothing.
+func enrich(in *weir.Record, out *weir.Output) error {
+	p := in.Payload()
+	start, end, kind, ok := weir.JSONSpan(p, enrichCfg.Field)
+	if !ok || kind != weir.KindNumber {
+		return nil
+	}
+	n, ok := weir.JSONParseInt(p[start:end])
+	if !ok {
+		return nil
+	}
+	m, ok := mul64(n, enrichCfg.Factor)
+	if !ok {
+		return nil
+	}
+	b := append(out.Buffer(), p[:start]...)
+	b = strconv.AppendInt(b, m, 10)
+	out.SetPayload(append(b, p[end:]...))
+	return nil
+}
+
+// mul64 returns a*b unless it overflows an int64.
+func mul64(a, b int64) (int64, bool) {
+	if a == 0 || b == 0 {
+		return 0, true
+	}
+	m := a * b
+	if m/b != a || (a == -1 && b == math.MinInt64) || (b == -1 && a == math.MinInt64) {
+		return 0, false
+	}
+	return m, true
+}
+
+// enrichStdJSON is enrich written the usual way, with encoding/json and a map,
+// as the baseline of the benchmark. Its output is re-serialised: members sorted
+// by name, whitespace dropped, <, > and & escaped; the integer case has the same
+// meaning as enrich's but not the same bytes.
+func enrichStdJSON(in *weir.Record) ([]byte, error) {
+	var doc map[string]any
+	dec := json.NewDecoder(bytesReader(in.Payload()))
+	dec.UseNumber()
+	if dec.Decode(&doc) != nil || doc == nil {
+		return nil, nil
+	}
+	num, ok := doc[stdjsonCfg.Field].(json.Number)
+	if !ok {
+		return nil, nil
+	}
+	n, err := strconv.ParseInt(string(num), 10, 64)
+	if err != nil {
+		return nil, nil
+	}
+	m, ok := mul64(n, stdjsonCfg.Factor)
+	if !ok {
+		return nil, nil
+	}
+	doc[stdjsonCfg.Field] = m
+	return json.Marshal(doc)
+}
+
+// positive keeps records whose amount is a number greater than zero, decided
+// exactly on the number's text (1e-400 is kept, -0.0 is not).
+func positive(in *weir.Record) (bool, error) {
+	raw, kind, ok := weir.JSONGet(in.Payload(), "amount")
+	return ok && kind == weir.KindNumber && sign(raw) > 0, nil
+}
+
+// sign returns -1, 0 or 1 for the value of the JSON number raw: the number is
+// zero when every digit before its exponent is 0.
+func sign(raw []byte) int {
+	s := 1
+	if raw[0] == '-' {
+		s = -1
+	}
+	for _, c := range raw {
+		if c == 'e' || c == 'E' {
+			break
+		}
+		if '1' <= c && c <= '9' {
+			return s
+		}
+	}
+	return 0
+}
+
+// identity copies its input's payload.
+func identity(in *weir.Record, out *weir.Output) error {
+	out.SetPayload(in.Payload())
+	return nil
+}
+
+// split emits each string of the array member "words" as its raw JSON text,
+// quotes included; other elements are skipped.
+func split(in *weir.Record, c *weir.Collector) error {
+	raw, kind, ok := weir.JSONGet(in.Payload(), "words")
+	if !ok || kind != weir.KindArray {
+		return nil
+	}
+	weir.JSONArrayEach(raw, func(elem []byte, kind weir.JSONKind) bool {
+		if kind == weir.KindString {
+			c.EmitPayload(elem)
+		}
+		return true
+	})
+	return nil
+}
+
+var errNegative = errors.New("amount must not be negative")
+
+// fail rejects records with a negative amount and copies the others.
+func fail(in *weir.Record, out *weir.Output) error {
+	raw, kind, ok := weir.JSONGet(in.Payload(), "amount")
+	if ok && kind == weir.KindNumber && sign(raw) < 0 {
+		return errNegative
+	}
+	return identity(in, out)
+}
+
+// panicky panics on an amount of 13 and copies the other records.
+func panicky(in *weir.Record, out *weir.Output) error {
+	if n, ok := weir.JSONInt(in.Payload(), "amount"); ok && n == 13 {
+		panic("udf panic: boom")
+	}
+	return identity(in, out)
+}
