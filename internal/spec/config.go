@@ -25,11 +25,13 @@ var jsonNumber = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9
 // can write them so), strings stay strings. Null gives nil: no config.
 func (d *decoder) config(n *yaml.Node, field string) json.RawMessage {
 	var buf bytes.Buffer
-	if !d.toJSON(&buf, n, field) {
+	ok := d.toJSON(&buf, n, field)
+	if buf.Len() > maxConfigSize {
+		// toJSON stops, without a word, as soon as the config is too large.
+		d.errorf(n, field, "larger than %s as JSON", formatSize(maxConfigSize))
 		return nil
 	}
-	if buf.Len() > maxConfigSize {
-		d.errorf(n, field, "larger than %s as JSON", formatSize(maxConfigSize))
+	if !ok {
 		return nil
 	}
 	if buf.String() == "null" {

@@ -23,9 +23,11 @@ type decoder struct {
 	// pos holds the position of every value decoded, by field path, for the
 	// messages of Validate.
 	pos map[string]position
-	// budget is the number of nodes left to visit; exhausted reports it once.
+	// budget is the number of nodes left to visit. exhausted is the error that
+	// reports it spent: once it is, the walk is cut short, and other errors are
+	// artifacts of that.
 	budget    int
-	exhausted bool
+	exhausted *Error
 	// active holds the nodes being walked into, to catch an alias inside the
 	// value it names.
 	active map[*yaml.Node]bool
@@ -54,9 +56,9 @@ func (d *decoder) record(field string, n *yaml.Node) {
 // spend takes one node from the budget, reporting once when there is none left.
 func (d *decoder) spend(n *yaml.Node, field string) bool {
 	if d.budget <= 0 {
-		if !d.exhausted {
-			d.exhausted = true
+		if d.exhausted == nil {
 			d.errorf(n, field, "the document is too large once its aliases are expanded (more than %d nodes)", maxNodes)
+			d.exhausted = d.errs[len(d.errs)-1]
 		}
 		return false
 	}

@@ -30,6 +30,9 @@ func parse(data []byte) (*Job, []*Error) {
 	}
 	d := newDecoder()
 	j := d.job(root)
+	if d.exhausted != nil {
+		return nil, []*Error{d.exhausted}
+	}
 	if len(d.errs) > 0 {
 		sortErrors(d.errs)
 		return nil, d.errs

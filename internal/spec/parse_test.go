@@ -122,7 +122,7 @@ func TestReservedGrammar(t *testing.T) {
 	require.Equal(t, `checkpointing: unknown key "intervall" (did you mean "interval"?) (line 2, column 17)`, errs[1].Error())
 
 	_, errs = parse([]byte(withStep("  - window: {sliding: {size: 1s, slid: 1s}}\n    aggregate: {builtin: count}")))
-	require.Equal(t, `pipeline[1].window.sliding: unknown key "slid" (did you mean "slide"?) (line 4, column 36)`, errs[1].Error())
+	require.Equal(t, `pipeline[1].window.sliding: unknown key "slid" (did you mean "slide"?) (line 4, column 34)`, errs[1].Error())
 }
 
 func TestUnknownKeySuggestions(t *testing.T) {
@@ -139,67 +139,81 @@ func TestUnknownKeySuggestions(t *testing.T) {
 }
 
 func TestTypeErrors(t *testing.T) {
-	for _, tc := range []struct{ src, want string }{
-		{"name: t\nparallelism: two\n" + pipe, `parallelism: expected an integer, got "two" (line 2, column 14)`},
-		{"name: t\nparallelism: 2.5\n" + pipe, `parallelism: expected an integer, got 2.5 (line 2, column 14)`},
-		{"name: t\nparallelism: \"2\"\n" + pipe, `parallelism: expected an integer, got "2" (line 2, column 14)`},
-		{"name: t\nparallelism:\n" + pipe, `parallelism: expected an integer, got null (line 2, column 13)`},
-		{"name: t\nparallelism: 99999999999999999999999\n" + pipe, `parallelism: expected an integer, got 99999999999999999999999 (line 2, column 14)`},
-		{"name: [a]\n" + pipe, `name: expected a string, got a list (line 1, column 7)`},
-		{"name: true\n" + pipe, `name: expected a string, got true (line 1, column 7)`},
-		{"name: t\nlimits: 5\n" + pipe, `limits: expected a mapping, got 5 (line 2, column 9)`},
-		{"name: t\nbuffer_timeout: {a: 1}\n" + pipe, `buffer_timeout: expected a duration like 500ms or 10s, got a mapping (line 2, column 17)`},
-		{"name: t\nbuffer_timeout: 10\n" + pipe, `buffer_timeout: invalid duration "10": use Go's syntax, like 500ms, 10s or 5m (line 2, column 17)`},
-		{"name: t\nlimits: {memory: 1.5GiB}\n" + pipe, `limits.memory: invalid size "1.5GiB": use bytes or a number with a unit, like 512KiB, 64MiB, 1GiB or 100MB (line 2, column 18)`},
-		{"name: t\nlimits: {memory: -1}\n" + pipe, `limits.memory: invalid size "-1": use bytes or a number with a unit, like 512KiB, 64MiB, 1GiB or 100MB (line 2, column 18)`},
-		{withStep("  - map: {module: m, function: f}\n    chain: yes"), `pipeline[1].chain: expected a boolean (true or false), got "yes" (line 5, column 12)`},
-		{withStep("  - map: m"), `pipeline[1].map: expected a mapping, got "m" (line 4, column 10)`},
-		{withStep("  - partition: [forward]"), `pipeline[1].partition: expected a string, got a list (line 4, column 16)`},
-		{withStep("  - map: {module: m, function: f}\n    input: 3"), `pipeline[1].input: no step "3" before this one (line 5, column 12)`},
+	// Each case names the error's message and, with at, the text its position
+	// points to: the first occurrence of at in the spec.
+	for _, tc := range []struct{ src, want, at string }{
+		{"name: t\nparallelism: two\n" + pipe, `parallelism: expected an integer, got "two"`, "two"},
+		{"name: t\nparallelism: 2.5\n" + pipe, `parallelism: expected an integer, got 2.5`, "2.5"},
+		{"name: t\nparallelism: \"2\"\n" + pipe, `parallelism: expected an integer, got "2"`, `"2"`},
+		{"name: t\nparallelism:\n" + pipe, `parallelism: expected an integer, got null`, "\n\npipeline"},
+		{"name: t\nparallelism: 99999999999999999999999\n" + pipe, `parallelism: expected an integer, got 99999999999999999999999`, "99999999999999999999999"},
+		{"name: [a]\n" + pipe, `name: expected a string, got a list`, "[a]"},
+		{"name: true\n" + pipe, `name: expected a string, got true`, "true"},
+		{"name: t\nlimits: 5\n" + pipe, `limits: expected a mapping, got 5`, "5"},
+		{"name: t\nbuffer_timeout: {a: 1}\n" + pipe, `buffer_timeout: expected a duration like 500ms or 10s, got a mapping`, "{a: 1}"},
+		{"name: t\nbuffer_timeout: 10\n" + pipe, `buffer_timeout: invalid duration "10": use Go's syntax, like 500ms, 10s or 5m`, "10"},
+		{"name: t\nlimits: {memory: 1.5GiB}\n" + pipe, `limits.memory: invalid size "1.5GiB": use bytes or a number with a unit, like 512KiB, 64MiB, 1GiB or 100MB`, "1.5GiB"},
+		{"name: t\nlimits: {memory: -1}\n" + pipe, `limits.memory: invalid size "-1": use bytes or a number with a unit, like 512KiB, 64MiB, 1GiB or 100MB`, "-1"},
+		{withStep("  - map: {module: m, function: f}\n    chain: yes"), `pipeline[1].chain: expected a boolean (true or false), got "yes"`, "yes"},
+		{withStep("  - map: m"), `pipeline[1].map: expected a mapping, got "m"`, "m\n"},
+		{withStep("  - partition: [forward]"), `pipeline[1].partition: expected a string, got a list`, "[forward]"},
+		{withStep("  - map: {module: m, function: f}\n    input: 3"), `pipeline[1].input: no step "3" before this one`, "3"},
 		{"name: t\npipeline:\n  - source: { jetstream: { stream: IN, start: { sequence: 0 } } }\n  - sink: { jetstream: { subject: o } }\n",
-			`pipeline[0].source.jetstream.start.sequence: must be an integer from 1 to 18446744073709551615, got 0 (line 3, column 59)`},
+			`pipeline[0].source.jetstream.start.sequence: must be an integer from 1 to 18446744073709551615, got 0`, "0 }"},
 		{"name: t\npipeline:\n  - source: { jetstream: { stream: IN, start: { sequence: 1, time: 2024-05-01T00:00:00Z } } }\n  - sink: { jetstream: { subject: o } }\n",
-			`pipeline[0].source.jetstream.start: sequence and time exclude each other; give one (line 3, column 48)`},
+			`pipeline[0].source.jetstream.start: sequence and time exclude each other; give one`, "{ sequence"},
 		{"name: t\npipeline:\n  - source: { jetstream: { stream: IN, start: {} } }\n  - sink: { jetstream: { subject: o } }\n",
-			`pipeline[0].source.jetstream.start: expected earliest, latest, {sequence: N} or {time: <RFC 3339 time>}, got an empty mapping (line 3, column 48)`},
+			`pipeline[0].source.jetstream.start: expected earliest, latest, {sequence: N} or {time: <RFC 3339 time>}, got an empty mapping`, "{}"},
 		{"name: t\npipeline:\n  - source: { jetstream: { stream: IN.X } }\n  - sink: { jetstream: { subject: o } }\n",
-			`pipeline[0].source.jetstream.stream: invalid stream name "IN.X": use 1 to 255 characters without spaces, '.', '*', '>', '/' or '\' (line 3, column 37)`},
+			`pipeline[0].source.jetstream.stream: invalid stream name "IN.X": use 1 to 255 characters without spaces, '.', '*', '>', '/' or '\'`, "IN.X"},
 		{"name: t\npipeline:\n  - source: { jetstream: { stream: IN, subjects: [a.>.b] } }\n  - sink: { jetstream: { subject: o } }\n",
-			`pipeline[0].source.jetstream.subjects[0]: invalid subject filter "a.>.b": want dot-separated tokens without spaces, '*' for a whole token, '>' for the last (line 3, column 52)`},
+			`pipeline[0].source.jetstream.subjects[0]: invalid subject filter "a.>.b": want dot-separated tokens without spaces, '*' for a whole token, '>' for the last`, "a.>.b"},
 		{"name: t\npipeline:\n  - source: { jetstream: { stream: IN, subjects: [a, a] } }\n  - sink: { jetstream: { subject: o } }\n",
-			`pipeline[0].source.jetstream.subjects[1]: duplicate subject "a" (line 3, column 55)`},
+			`pipeline[0].source.jetstream.subjects[1]: duplicate subject "a"`, "a]"},
 		{"name: t\npipeline:\n  - source: { jetstream: { } }\n  - sink: { jetstream: { subject: o } }\n",
-			`pipeline[0].source.jetstream.stream: required (line 3, column 26)`},
+			`pipeline[0].source.jetstream.stream: required`, "{ }"},
 		{"name: t\npipeline:\n  - source: { }\n  - sink: { jetstream: { subject: o } }\n",
-			`pipeline[0].source.jetstream: required (line 3, column 13)`},
+			`pipeline[0].source.jetstream: required`, "{ }"},
 		{"name: t\npipeline:\n  - source: { jetstream: { stream: IN } }\n  - sink: { jetstream: { subject: 'a..b' } }\n",
-			`pipeline[1].sink.jetstream.subject: invalid subject "a..b": want dot-separated tokens without spaces or wildcards (line 4, column 35)`},
+			`pipeline[1].sink.jetstream.subject: invalid subject "a..b": want dot-separated tokens without spaces or wildcards`, "'a..b'"},
 		{"name: t\npipeline:\n  - source: { jetstream: { stream: IN } }\n  - sink: { jetstream: { subject: o }, delivery: exactly_onse }\n",
-			`pipeline[1].sink.delivery: unknown delivery "exactly_onse" (did you mean "exactly_once"?); use at_least_once or exactly_once (line 4, column 51)`},
-		{"name: t\nrestart: {strategy: nope}\n" + pipe, `restart.strategy: unknown strategy "nope" (did you mean "none"?); use none, fixed_delay, exponential_delay or failure_rate (line 2, column 21)`},
-		{"name: t\nrestart: {}\n" + pipe, `restart.strategy: required (line 2, column 10)`},
-		{withStep("  - map: {module: 'bad name', function: f}"), `pipeline[1].map.module: invalid module name "bad name": use 1 to 128 of A-Z a-z 0-9 . _ - (line 4, column 20)`},
-		{withStep("  - map: {module: 'm@md5:abc', function: f}"), `pipeline[1].map.module: invalid module reference "m@md5:abc": want name or name@sha256:<64 lowercase hex digits> (line 4, column 20)`},
-		{withStep("  - map: {module: m, function: 'a b'}"), `pipeline[1].map.function: invalid function name "a b": use 1 to 128 printable characters without spaces (line 4, column 33)`},
-		{withStep("  - map: {module: m, function: f}\n    id: 'a.b'"), `pipeline[1].id: invalid id "a.b": use 1 to 64 of A-Z a-z 0-9 _ - (line 5, column 9)`},
-		{withStep("  - map: {module: m, function: f}\n    input: ''"), `pipeline[1].input: must name a step (line 5, column 12)`},
-		{withStep("  - partition: forward\n    parallelism: 2"), `pipeline[1].parallelism: a partition step runs nothing of its own; set parallelism on the step that reads it (line 5, column 5)`},
-		{withStep("  - map: {module: m, function: f}\n    slot_sharing_group: ''"), `pipeline[1].slot_sharing_group: invalid slot-sharing group "": use 1 to 128 of A-Z a-z 0-9 . _ - (line 5, column 25)`},
-		{withStep("  - map: {module: m, function: f}\n    config: {a: .inf}"), `pipeline[1].config.a: .inf has no JSON form (line 5, column 17)`},
-		{withStep("  - map: {module: m, function: f}\n    config: {[1]: a}"), `pipeline[1].config: expected a string key, got a list (line 5, column 14)`},
-		{"name: t\nmax_parallelism: 40000\n" + pipe, `max_parallelism: must be between 1 and 32768, got 40000 (line 2, column 18)`},
-		{"name: t\nmax_parallelism: 4\nparallelism: 8\n" + pipe, `parallelism: must be between 1 and max_parallelism (4), got 8 (line 3, column 14)`},
+			`pipeline[1].sink.delivery: unknown delivery "exactly_onse" (did you mean "exactly_once"?); use at_least_once or exactly_once`, "exactly_onse"},
+		{"name: t\nrestart: {strategy: nope}\n" + pipe, `restart.strategy: unknown strategy "nope" (did you mean "none"?); use none, fixed_delay, exponential_delay or failure_rate`, "nope"},
+		{"name: t\nrestart: {}\n" + pipe, `restart.strategy: required`, "{}"},
+		{withStep("  - map: {module: 'bad name', function: f}"), `pipeline[1].map.module: invalid module name "bad name": use 1 to 128 of A-Z a-z 0-9 . _ -`, "'bad name'"},
+		{withStep("  - map: {module: 'm@md5:abc', function: f}"), `pipeline[1].map.module: invalid module reference "m@md5:abc": want name or name@sha256:<64 lowercase hex digits>`, "'m@md5:abc'"},
+		{withStep("  - map: {module: m, function: 'a b'}"), `pipeline[1].map.function: invalid function name "a b": use 1 to 128 printable characters without spaces`, "'a b'"},
+		{withStep("  - map: {module: m, function: f}\n    id: 'a.b'"), `pipeline[1].id: invalid id "a.b": use 1 to 64 of A-Z a-z 0-9 _ -`, "'a.b'"},
+		{withStep("  - map: {module: m, function: f}\n    input: ''"), `pipeline[1].input: must name a step`, "''"},
+		{withStep("  - partition: forward\n    parallelism: 2"), `pipeline[1].parallelism: a partition step runs nothing of its own; set parallelism on the step that reads it`, "parallelism"},
+		{withStep("  - map: {module: m, function: f}\n    slot_sharing_group: ''"), `pipeline[1].slot_sharing_group: invalid slot-sharing group "": use 1 to 128 of A-Z a-z 0-9 . _ -`, "''"},
+		{withStep("  - map: {module: m, function: f}\n    config: {a: .inf}"), `pipeline[1].config.a: .inf has no JSON form`, ".inf"},
+		{withStep("  - map: {module: m, function: f}\n    config: {[1]: a}"), `pipeline[1].config: expected a string key, got a list`, "[1]"},
+		{"name: t\nmax_parallelism: 40000\n" + pipe, `max_parallelism: must be between 1 and 32768, got 40000`, "40000"},
+		{"name: t\nmax_parallelism: 4\nparallelism: 8\n" + pipe, `parallelism: must be between 1 and max_parallelism (4), got 8`, "8"},
 		{"name: t\nmax_parallelism: 4\n" + withStep("  - map: {module: m, function: f}\n    parallelism: 8")[len("name: t\n"):],
-			`pipeline[1].parallelism: must be between 1 and max_parallelism (4), got 8 (line 6, column 18)`},
+			`pipeline[1].parallelism: must be between 1 and max_parallelism (4), got 8`, "8"},
 	} {
-		require.Equal(t, tc.want, parseErr(t, tc.src).Error(), tc.src)
+		require.Equal(t, tc.want+" ("+positionOf(t, tc.src, tc.at)+")", parseErr(t, tc.src).Error(), tc.src)
 	}
+}
+
+// positionOf renders the position of the first occurrence of at in src as an Error
+// does: "line L, column C".
+func positionOf(t *testing.T, src, at string) string {
+	t.Helper()
+	i := strings.Index(src, at)
+	require.GreaterOrEqual(t, i, 0, "%q not in the spec", at)
+	line := strings.Count(src[:i], "\n") + 1
+	column := i - strings.LastIndex(src[:i], "\n")
+	return fmt.Sprintf("line %d, column %d", line, column)
 }
 
 func TestMalformedYAML(t *testing.T) {
 	for _, tc := range []struct{ src, want string }{
 		{"name: t\npipeline: [\n", "invalid YAML: did not find expected node content (line 2)"},
-		{"name: t\nparallelism 2\npipeline: []\n", "invalid YAML: could not find expected ':' (line 3)"},
+		{"name: t\npipeline: [\n\n  \n", "invalid YAML: did not find expected node content (line 2)"},
+		{"name: t\nparallelism 2\npipeline: []\n", "invalid YAML: could not find expected ':' (line 2)"},
 		{"name: a: b\n", "invalid YAML: mapping values are not allowed in this context (line 1)"},
 		{"name: t\n\x01: 2\n", "invalid YAML: control characters are not allowed (line 2, column 1)"},
 		{"name: t\nx: \xff\n", "invalid YAML: invalid leading UTF-8 octet (line 2, column 4)"},
@@ -230,14 +244,19 @@ func TestJSONCompat(t *testing.T) {
 	require.NoError(t, err)
 	require.JSONEq(t, `{"u": "a/b/c", "e": "😀!", "lone": "\ufffdx", "q": "\"\\/"}`, string(job.Steps[1].Config))
 
-	e := parseErr(t, `{"name": "t", "x": "\/\/\ud83d\ude00", "nmae": 1}`)
-	require.Equal(t, `unknown key "x" (line 1, column 15)`, e.Error())
 	_, errs := parse([]byte(`{"name": "t", "x": "\/\/\ud83d\ude00", "nmae": 1}`))
-	require.Equal(t, `unknown key "nmae" (did you mean "name"?) (line 1, column 40)`, errs[1].Error())
+	require.Len(t, errs, 3)
+	require.Equal(t, `pipeline: required (line 1, column 1)`, errs[0].Error())
+	require.Equal(t, `unknown key "x" (line 1, column 15)`, errs[1].Error())
+	require.Equal(t, `unknown key "nmae" (did you mean "name"?) (line 1, column 40)`, errs[2].Error())
+
+	src := `{"name": "t", "pipeline": [{"source": {"jetstream": {"stream": "\/"}}}, {"sink": {"jetstream": {"subject": "a"}}}]}`
+	e := parseErr(t, src)
+	require.Equal(t, `pipeline[0].source.jetstream.stream: invalid stream name "/": use 1 to 255 characters without spaces, '.', '*', '>', '/' or '\' (`+positionOf(t, src, `"\/"`)+`)`, e.Error())
 
 	// Duplicate keys are refused in JSON too.
-	e = parseErr(t, `{"name": "t", "name": "u"}`)
-	require.Equal(t, `duplicate key "name" (first at line 1) (line 1, column 15)`, e.Error())
+	_, errs = parse([]byte(`{"name": "t", "name": "u"}`))
+	require.Equal(t, `duplicate key "name" (first at line 1) (line 1, column 15)`, errs[1].Error())
 }
 
 func TestConfig(t *testing.T) {
@@ -269,26 +288,30 @@ func TestConfig(t *testing.T) {
 }
 
 // TestAliasBomb: a small document whose aliases expand to billions of nodes is
-// refused quickly, not walked.
+// refused quickly, not walked: a config by its size as JSON, anything else by the
+// number of nodes.
 func TestAliasBomb(t *testing.T) {
-	var b strings.Builder
-	b.WriteString("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n")
-	for i := 1; i < 10; i++ {
-		fmt.Fprintf(&b, "a%d: &a%d [", i, i)
-		for k := 0; k < 10; k++ {
-			if k > 0 {
-				b.WriteString(", ")
+	// Ten levels, each naming the one below ten times: 10^10 leaves.
+	bomb := func(indent, leaf, level string) string {
+		var b strings.Builder
+		fmt.Fprintf(&b, "%sa0: &a0 %s\n", indent, leaf)
+		for i := 1; i < 10; i++ {
+			refs := make([]string, 10)
+			for k := range refs {
+				refs[k] = fmt.Sprintf("*a%d", i-1)
 			}
-			fmt.Fprintf(&b, "*a%d", i-1)
+			fmt.Fprintf(&b, "%sa%d: &a%d "+level+"\n", indent, i, i, strings.Join(refs, ", "))
 		}
-		b.WriteString("]\n")
+		return b.String()
 	}
-	bomb := b.String()
-	indented := "    " + strings.ReplaceAll(strings.TrimSuffix(bomb, "\n"), "\n", "\n    ")
-	src := withStep("  - map: {module: m, function: f}\n    config:\n" + indented)
+
 	start := time.Now()
-	e := parseErr(t, src)
-	require.Contains(t, e.Msg, "too large once its aliases are expanded")
+	src := withStep("  - map: {module: m, function: f}\n    config:\n" + strings.TrimSuffix(bomb("      ", "[x, x, x, x, x, x, x, x, x, x]", "[%s]"), "\n"))
+	require.Equal(t, "pipeline[1].config: larger than 1MiB as JSON (line 6, column 7)", parseErr(t, src).Error())
+
+	// Merge keys expand too: a mapping made of ten copies of one made of ten...
+	src = withStep("  - map: {module: m, function: f}\n    config:\n" + strings.TrimSuffix(bomb("      ", "{x: 1}", "{<<: [%s]}"), "\n"))
+	require.Contains(t, parseErr(t, src).Error(), "the document is too large once its aliases are expanded")
 	require.Less(t, time.Since(start), 30*time.Second) // a guard against hanging, not a benchmark
 }
 
@@ -365,7 +388,8 @@ func TestValidateBuiltJob(t *testing.T) {
 		want   string
 	}{
 		{func(j *Job) { j.Steps[1].Parallelism = 200 }, "pipeline[1].parallelism: must be between 1 and max_parallelism (128), got 200"},
-		{func(j *Job) { j.MaxParallelism = 2 }, "parallelism: must be between 1 and max_parallelism (2), got 1"},
+		{func(j *Job) { j.MaxParallelism = 2 }, "pipeline[1].parallelism: must be between 1 and max_parallelism (2), got 4"},
+		{func(j *Job) { j.Parallelism = 0 }, "parallelism: must be between 1 and max_parallelism (128), got 0"},
 		{func(j *Job) { j.Name = "" }, `name: invalid name "": use 1 to 128 of A-Z a-z 0-9 . _ -`},
 		{func(j *Job) { j.Steps[2].Input = "nope" }, `pipeline[2].input: no step "nope" before this one`},
 		{func(j *Job) { j.Steps[1].UDF = nil }, "pipeline[1].map: required"},

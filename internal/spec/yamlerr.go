@@ -77,8 +77,18 @@ func yamlError(data []byte, err error) *Error {
 	if parserProblems[msg] {
 		line++
 	}
-	e.Line = refineLine(data, max(line, 1), err.Error())
+	// A problem found at the end of the document (an unclosed bracket, say) is
+	// reported on the line after it; the document's last line is closer to the
+	// cause.
+	e.Line = min(refineLine(data, max(line, 1), err.Error()), lastLine(data))
 	return e
+}
+
+// lastLine returns the number of the last line with anything but white space on
+// it, or 1.
+func lastLine(data []byte) int {
+	trimmed := bytes.TrimRight(data, " \t\r\n")
+	return bytes.Count(trimmed, []byte("\n")) + 1
 }
 
 // refineLine returns the first line from `from` at which the document's prefix
