@@ -286,6 +286,10 @@ func (i *Instance) failure(err error) error {
 		ce.Kind = FailureMemory
 		ce.Message = fmt.Sprintf("memory limit of %s exceeded (%s)", formatBytes(i.limits.Memory), ce.Message)
 	}
+	// A Go guest prints its panic to stderr and then traps: the panic is the message.
+	if tail := lastLines(ce.Stderr, 1); tail != "" {
+		ce.Message = tail + " (" + ce.Message + ")"
+	}
 	return ce
 }
 

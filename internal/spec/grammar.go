@@ -176,11 +176,12 @@ var (
 	strategies    = []RestartStrategy{RestartNone, RestartFixedDelay, RestartExponentialDelay, RestartFailureRate}
 )
 
-// supported reports whether a known value of a reserved enumeration is built yet.
-func supported[T ~string](v T) bool {
-	switch any(v) {
-	case PartitionForward, PartitionRebalance, DeliveryAtLeastOnce, RestartNone:
-		return true
-	}
-	return false
+// supportedValues are the values of reserved enumerations that are built so far.
+var supportedValues = map[any]bool{
+	PartitionForward: true, PartitionRebalance: true,
+	DeliveryAtLeastOnce: true,
+	RestartNone:         true,
 }
+
+// supported reports whether a known value of a reserved enumeration is built yet.
+func supported[T ~string](v T) bool { return supportedValues[v] }

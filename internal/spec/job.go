@@ -216,14 +216,13 @@ type UDFRef struct {
 	Function string `json:"function"`
 }
 
-// String renders the reference as the spec writes it: "name" or
-// "name@sha256:<hex>", then the function.
-func (u UDFRef) String() string {
-	m := u.Module
-	if u.Digest != "" {
-		m += "@sha256:" + u.Digest
+// ModuleRef renders the module as the spec writes it: "name", or
+// "name@sha256:<hex>" when pinned.
+func (u UDFRef) ModuleRef() string {
+	if u.Digest == "" {
+		return u.Module
 	}
-	return m + " " + u.Function
+	return u.Module + "@sha256:" + u.Digest
 }
 
 // JetStreamSink publishes every record's payload to a subject.

@@ -376,6 +376,9 @@ func TestValidateBuiltJob(t *testing.T) {
 	require.Equal(t, Limits{Memory: DefaultMemory, CallTimeout: DefaultCallTimeout}, j.Steps[1].Limits)
 	require.Equal(t, 4, j.Steps[1].EffectiveParallelism(j.Parallelism))
 	require.Equal(t, 1, j.Steps[0].EffectiveParallelism(j.Parallelism))
+	require.Equal(t, "m", j.Steps[1].UDF.ModuleRef())
+	pinned := UDFRef{Module: "m", Digest: strings.Repeat("ab", 32), Function: "f"}
+	require.Equal(t, "m@sha256:"+strings.Repeat("ab", 32), pinned.ModuleRef())
 
 	// Defaults is idempotent.
 	before, _ := json.Marshal(j)

@@ -20,7 +20,8 @@ import (
 // out when it would be 0. yamlError recovers a useful line: it starts from the line
 // yaml.v3 names and finds the first line from there at which the document's prefix
 // fails with the same problem. yaml.v3 parses as a stream, so the prefix that first
-// fails ends at the line that holds the problem.
+// fails ends at the line that holds the problem (or, for a problem found only at
+// the end, such as an unclosed bracket, at the line where the document runs out).
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
@@ -50,12 +51,9 @@ var readerProblems = map[string]bool{
 	"control characters are not allowed": true,
 }
 
-// refineLimit bounds the prefixes yamlError tries, and refineMaxSize the documents
-// it tries them on: each try parses the prefix again.
-const (
-	refineLimit   = 200
-	refineMaxSize = 256 << 10
-)
+// refineMaxSize bounds the documents whose error line yamlError refines: each try
+// parses a prefix again.
+const refineMaxSize = 256 << 10
 
 func yamlError(data []byte, err error) *Error {
 	msg, line := strings.TrimPrefix(err.Error(), "yaml: "), 0
@@ -92,26 +90,34 @@ func lastLine(data []byte) int {
 }
 
 // refineLine returns the first line from `from` at which the document's prefix
-// fails with the error want, or `from` itself.
+// fails with the error want, or `from` itself. Once a prefix fails, longer ones fail
+// the same way (the parser streams), so a binary search finds it in a few parses.
 func refineLine(data []byte, from int, want string) int {
 	if len(data) > refineMaxSize {
 		return from
 	}
 	lines := bytes.SplitAfter(data, []byte("\n"))
-	end := 0
-	for l := 1; l <= len(lines); l++ {
-		end += len(lines[l-1])
-		if l < from {
-			continue
-		}
-		if l >= from+refineLimit {
-			break
-		}
-		if e := decodeAll(data[:end]); e != nil && e.Error() == want {
-			return l
+	ends := make([]int, len(lines)+1) // ends[l] is the length of the first l lines
+	for l, line := range lines {
+		ends[l+1] = ends[l] + len(line)
+	}
+	if from >= len(lines) {
+		return from
+	}
+	fails := func(l int) bool {
+		err := decodeAll(data[:ends[l]])
+		return err != nil && err.Error() == want
+	}
+	lo, hi := from, len(lines) // the whole document fails: fails(hi)
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if fails(mid) {
+			hi = mid
+		} else {
+			lo = mid + 1
 		}
 	}
-	return from
+	return lo
 }
 
 // decodeAll parses every document of data and returns the first error.

@@ -52,6 +52,7 @@ func inputAt(ptr uintptr, n int32) ([]byte, bool) {
 
 // dispatch implements weir_call once the input is located.
 func dispatch(callKind, fn int32, in []byte) int32 {
+	sealed = true
 	if fn < 0 || int(fn) >= len(registry) {
 		return rcUnknownFn
 	}

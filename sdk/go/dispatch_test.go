@@ -30,6 +30,13 @@ func TestDescribe(t *testing.T) {
 	mustPanic(t, "late registration", func() { Map("late", func(*Record, *Output) error { return nil }) })
 }
 
+func TestRegistrationEndsAtFirstCall(t *testing.T) {
+	useTestRegistry(t)
+	Map("a", func(*Record, *Output) error { return nil })
+	call(t, callClose, 0, nil)
+	mustPanic(t, "registration after a call", func() { Map("b", func(*Record, *Output) error { return nil }) })
+}
+
 func TestRegisterRejects(t *testing.T) {
 	useTestRegistry(t)
 	noop := func(*Record, *Output) error { return nil }

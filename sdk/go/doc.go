@@ -36,8 +36,9 @@
 //
 // A user function that returns an error fails the call: the SDK reports the
 // error's text through weir.error and returns 1, and the host fails the task. A
-// panic is not recovered: the Go runtime prints it to stderr and exits, and the
-// host attaches the end of stderr to the task failure.
+// panic is not recovered: the Go runtime prints it, with the goroutine's stack,
+// to stderr and aborts, which is a trap (unreachable) in a c-shared module; the
+// host attaches the end of stderr to the task failure and discards the instance.
 //
 // Everything runs on one goroutine; the package is not safe for concurrent use and
 // needs not be, since the host never calls an instance concurrently.

@@ -129,13 +129,13 @@ type host struct {
 // restores the package state afterwards.
 func useTestRegistry(t testing.TB) *host {
 	h := &host{}
-	savedReg, savedDesc := registry, description
-	registry, description = nil, nil
+	savedReg, savedDesc, savedSealed := registry, description, sealed
+	registry, description, sealed = nil, nil, false
 	testEmit = func(f []byte) { h.frames = append(h.frames, append([]byte(nil), f...)) }
 	testError = func(msg string) { h.errors = append(h.errors, msg) }
 	testLog = func(level int32, msg string) { h.logs = append(h.logs, Level(level).String()+": "+msg) }
 	t.Cleanup(func() {
-		registry, description = savedReg, savedDesc
+		registry, description, sealed = savedReg, savedDesc, savedSealed
 		testEmit, testError, testLog = nil, nil, nil
 	})
 	return h

@@ -67,7 +67,10 @@ type function struct {
 
 var (
 	registry    []*function
-	description []byte // built on the first weir_describe; registration ends then
+	description []byte // built on the first weir_describe
+	// sealed ends registration: set by the first weir_describe or weir_call,
+	// after which function indexes must not change.
+	sealed bool
 )
 
 // Map registers a map function: one output per input record.
@@ -100,7 +103,7 @@ func FlatMap(name string, fn FlatMapFunc, opts ...Option) {
 // package initialisation, so the module then fails to instantiate and the
 // upload is refused with the panic's message on stderr.
 func register(f *function, opts []Option) {
-	if description != nil {
+	if sealed {
 		panic("weir: " + f.name + ": functions must be registered during initialisation")
 	}
 	if f.mapFn == nil && f.filterFn == nil && f.flatMapFn == nil {
@@ -140,6 +143,7 @@ func validName(s string) bool {
 
 // describe returns the module description (ABI §2), building it once.
 func describe() []byte {
+	sealed = true
 	if description != nil {
 		return description
 	}

@@ -9,6 +9,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"math"
@@ -48,7 +49,7 @@ var (
 // open reads the step's config; members it does not set keep their defaults.
 func (c *enrichConfig) open(config []byte) error {
 	cfg := enrichConfig{Field: "amount", Factor: 100}
-	dec := json.NewDecoder(bytesReader(config))
+	dec := json.NewDecoder(bytes.NewReader(config))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&cfg); err != nil {
 		return errors.New("enrich: reading config: " + err.Error())
@@ -100,7 +101,7 @@ func mul64(a, b int64) (int64, bool) {
 // meaning as enrich's but not the same bytes.
 func enrichStdJSON(in *weir.Record) ([]byte, error) {
 	var doc map[string]any
-	dec := json.NewDecoder(bytesReader(in.Payload()))
+	dec := json.NewDecoder(bytes.NewReader(in.Payload()))
 	dec.UseNumber()
 	if dec.Decode(&doc) != nil || doc == nil {
 		return nil, nil
