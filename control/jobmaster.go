@@ -36,8 +36,8 @@ type jobMaster struct {
 	done   chan struct{}
 
 	mu    sync.Mutex
-	rec   JobRecord                           // guarded by mu
-	rev   uint64                              // guarded by mu
+	rec   JobRecord                          // guarded by mu
+	rev   uint64                             // guarded by mu
 	tasks map[jobgraph.TaskID]*SubtaskStatus // guarded by mu
 
 	// Owned by the run goroutine.
@@ -53,10 +53,10 @@ type jobMaster struct {
 }
 
 type (
-	evTaskState struct{ s api.TaskState }
-	evProgress  struct{ p api.Progress }
-	evCancel    struct{}
-	evShutdown  struct{}
+	evTaskState  struct{ s api.TaskState }
+	evProgress   struct{ p api.Progress }
+	evCancel     struct{}
+	evShutdown   struct{}
 	evWorkerLost struct{ id string }
 )
 

@@ -140,4 +140,3 @@ func (c *Control) submitJob(ctx context.Context, text []byte, dryRun bool) (*Job
 	c.startJobMaster(rec, rev, graph, nil)
 	return rec, graph, nil
 }
-

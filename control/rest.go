@@ -336,4 +336,3 @@ func nonNil[T any](s []T) []T {
 func (c *Control) handleWorkers(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"workers": c.slots.list()})
 }
-
