@@ -3,7 +3,8 @@
 // is a second, minimal host written from the ABI page alone.
 //
 // The modules are built by `make examples` (udf-examples/Makefile) into
-// build/wasm; WEIR_WASM_DIR points elsewhere.
+// build/wasm; WEIR_TEST_WASM_DIR points elsewhere. WEIR_TEST_WASM_CACHE, when
+// set, is a directory for wazero's compilation cache, shared by test processes.
 package udfexamples_test
 
 import (
@@ -53,7 +54,7 @@ const (
 
 func wasmPath(t testing.TB, name string) string {
 	t.Helper()
-	dir := os.Getenv("WEIR_WASM_DIR")
+	dir := os.Getenv("WEIR_TEST_WASM_DIR")
 	if dir == "" {
 		dir = filepath.Join("..", "build", "wasm")
 	}
@@ -99,6 +100,9 @@ func read(mod api.Module, ptr, n uint32) []byte {
 func newRuntime(t testing.TB, cfg wazero.RuntimeConfig) wazero.Runtime {
 	t.Helper()
 	ctx := context.Background()
+	if c := compilationCache(t); c != nil {
+		cfg = cfg.WithCompilationCache(c)
+	}
 	r := wazero.NewRuntimeWithConfig(ctx, cfg)
 	wasi_snapshot_preview1.MustInstantiate(ctx, r)
 	if err := instantiateWeir(ctx, r); err != nil {
@@ -106,6 +110,36 @@ func newRuntime(t testing.TB, cfg wazero.RuntimeConfig) wazero.Runtime {
 	}
 	return r
 }
+
+// compilationCache returns the cache in WEIR_TEST_WASM_CACHE, or nil. Compiling
+// orders.wasm takes about a second; cached, a few tens of milliseconds. The key
+// of a cached module covers the runtime settings that change its code, such as
+// WithCloseOnContextDone.
+func compilationCache(t testing.TB) wazero.CompilationCache {
+	cacheOnce.Do(func() {
+		dir := os.Getenv("WEIR_TEST_WASM_CACHE")
+		if dir == "" {
+			return
+		}
+		// It holds executable code: keep it private.
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			t.Logf("no compilation cache: %v", err)
+			return
+		}
+		c, err := wazero.NewCompilationCacheWithDir(dir)
+		if err != nil {
+			t.Logf("no compilation cache: %v", err)
+			return
+		}
+		cache = c
+	})
+	return cache
+}
+
+var (
+	cacheOnce sync.Once
+	cache     wazero.CompilationCache
+)
 
 func instantiateWeir(ctx context.Context, r wazero.Runtime) error {
 	i32, i64 := api.ValueTypeI32, api.ValueTypeI64
@@ -665,12 +699,13 @@ func TestOrdersEnrichConfig(t *testing.T) {
 func TestOrdersEnrichStdJSON(t *testing.T) {
 	inst := instantiate(t, sharedRuntime(t), "orders.wasm")
 	fn := inst.fn(t, "enrich_stdjson", "map")
-	outs := inst.process(t, fn, payloads(`{"id":1, "amount":12, "note":"<b>"}`, `{"amount":1.5}`, `nope`))
-	if outs[0].Flags != flagPayload || outs[0].Payload != `{"amount":1200,"id":1,"note":"\u003cb\u003e"}` {
-		t.Errorf("got %+v", outs[0])
-	}
-	if outs[1].Flags != 0 || outs[2].Flags != 0 {
-		t.Errorf("unchanged records: %+v", outs[1:])
+	outs := inst.process(t, fn, payloads(`{"id":1, "amount":12, "note":"<b>"}`, `{"amount":"x","amount":-3}`,
+		`{"amount":1.5}`, `nope`, `{"amount":5}trailing`))
+	want := []string{`{"amount":1200,"id":1,"note":"\u003cb\u003e"}`, `{"amount":-300}`}
+	for i, o := range outs {
+		if i < len(want) && (o.Flags != flagPayload || o.Payload != want[i]) || i >= len(want) && o.Flags != 0 {
+			t.Errorf("output %d: %+v", i, o)
+		}
 	}
 }
 
@@ -1063,4 +1098,48 @@ func BenchmarkOrders(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(ps)), "ns/record")
 		})
 	}
+}
+
+// FuzzOrdersGoMatchesWAT: for any payload, the Go and WAT order functions
+// give the same output frame.
+func FuzzOrdersGoMatchesWAT(f *testing.F) {
+	for _, c := range enrichCases {
+		f.Add([]byte(c.in))
+	}
+	f.Add([]byte(`{"words":["a","b\"c",1,[]],"amount":0.5}`))
+	insts := [2]*instance{instantiate(f, sharedRuntime(f), orderModules[0]), instantiate(f, sharedRuntime(f), orderModules[1])}
+	funcs := []struct{ name, kind string }{{"enrich", "map"}, {"positive", "filter"}, {"identity", "map"}, {"split", "flat_map"}}
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		in := payloads(string(payload))
+		for _, fn := range funcs {
+			var got [2][]output
+			for i, inst := range insts {
+				got[i] = inst.process(t, inst.fn(t, fn.name, fn.kind), in)
+			}
+			if !reflect.DeepEqual(got[0], got[1]) {
+				t.Fatalf("%s(%q):\nGo  %+v\nWAT %+v", fn.name, payload, got[0], got[1])
+			}
+		}
+	})
+}
+
+// FuzzBatchGoMatchesWAT: for any batch frame, the Go SDK's decoder and the WAT
+// one agree on the return code and, when it is 0, on the outputs.
+func FuzzBatchGoMatchesWAT(f *testing.F) {
+	f.Add(batch(record{Flags: flagKey | flagTimestamp | flagPayload | flagHeaders, Key: "k", Timestamp: 1,
+		Payload: `{"amount":2}`, Headers: [][2]string{{"h", "v"}}}, record{Flags: flagPayload}))
+	f.Add(payloads(`{"amount":1}`, `{"words":["x"]}`))
+	f.Add([]byte{0, 0, 0, 0})
+	insts := [2]*instance{instantiate(f, sharedRuntime(f), orderModules[0]), instantiate(f, sharedRuntime(f), orderModules[1])}
+	f.Fuzz(func(t *testing.T, frame []byte) {
+		for _, fn := range []struct{ name, kind string }{{"enrich", "map"}, {"split", "flat_map"}} {
+			var res [2]result
+			for i, inst := range insts {
+				res[i] = inst.mustDo(t, callProcess, inst.fn(t, fn.name, fn.kind), frame)
+			}
+			if res[0].rc != res[1].rc || !reflect.DeepEqual(res[0].frames, res[1].frames) {
+				t.Fatalf("%s(%q): Go rc %d frames %q, WAT rc %d frames %q", fn.name, frame, res[0].rc, res[0].frames, res[1].rc, res[1].frames)
+			}
+		}
+	})
 }

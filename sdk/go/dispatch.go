@@ -15,21 +15,17 @@ var (
 	coll   Collector   // the current flat_map collector
 )
 
-// alloc implements weir_alloc: it replaces the input buffer by one of at least
-// size bytes. A non-positive size (the host sent more than 2 GiB as u32) is
-// refused with nil, which the caller reports as 0, out of memory.
+// alloc implements weir_alloc: it replaces the input buffer by one of size
+// bytes. A negative size (above 2 GiB as the host's u32) gets nil, which the
+// export reports as 0, out of memory. (A size the Go heap cannot satisfy makes
+// the runtime abort instead: Go has no way to fail an allocation softly.)
 func alloc(size int32) []byte {
 	if size < 0 {
 		return nil
 	}
-	// Round up so that a few bytes of growth do not each cost a new buffer, and
-	// never hand out an empty buffer: its address would not be a real one.
-	n := (int(size) + 7) &^ 7
-	if n == 0 {
-		n = 8
-	}
-	input = nil // let the old buffer go first; the host no longer uses it
-	input = make([]byte, n)
+	input = nil // let the old buffer go first: the host no longer uses it
+	// Never an empty buffer: its address would not be one the host can use.
+	input = make([]byte, max(int(size), 1))
 	return input
 }
 

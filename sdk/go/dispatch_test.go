@@ -1,3 +1,5 @@
+//go:build !wasip1
+
 package weir
 
 import (
@@ -253,7 +255,7 @@ func TestAllocAndInputAt(t *testing.T) {
 	}
 	for _, n := range []int32{0, 1, 8, 9, 4096} {
 		b := alloc(n)
-		if len(b) < int(n) || len(b) == 0 || &b[0] != &input[0] {
+		if len(b) != max(int(n), 1) || &b[0] != &input[0] {
 			t.Errorf("alloc(%d): len %d", n, len(b))
 		}
 	}

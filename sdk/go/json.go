@@ -433,17 +433,29 @@ func skipDigits(d []byte, i int) int {
 	return i
 }
 
+// plainString marks the bytes a string may hold as they are: not the quote,
+// the backslash or a control character.
+var plainString = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // skipString returns the offset just past the string whose opening quote is
 // d[i], or -1. Control characters must be escaped; escapes must be valid.
 func skipString(d []byte, i int) int {
-	for i++; i < len(d); {
-		c := d[i]
-		switch {
-		case c == '"':
-			return i + 1
-		case c < 0x20:
+	for i++; ; {
+		for i < len(d) && plainString[d[i]] {
+			i++
+		}
+		if i >= len(d) {
 			return -1
-		case c == '\\':
+		}
+		switch d[i] {
+		case '"':
+			return i + 1
+		case '\\':
 			if i+1 >= len(d) {
 				return -1
 			}
@@ -458,11 +470,10 @@ func skipString(d []byte, i int) int {
 			default:
 				return -1
 			}
-		default:
-			i++
+		default: // a control character
+			return -1
 		}
 	}
-	return -1
 }
 
 // hex4 decodes four hex digits, or returns -1.
@@ -519,6 +530,9 @@ func unescapeAt(b []byte, i int) (rune, int) {
 // keyEquals reports whether the body of a JSON string (without quotes, escapes
 // valid) equals s once unescaped.
 func keyEquals(body []byte, s string) bool {
+	if string(body) == s {
+		return true
+	}
 	j := 0
 	for i := 0; i < len(body); {
 		c := body[i]

@@ -1,5 +1,5 @@
-;; memhog.wat — a faulty UDF module for tests. Its map `hog` grows memory 16 pages (1 MiB) at a time until
-;; memory.grow fails (returns -1), then traps.
+;; memhog.wat — a faulty UDF module for tests. Its map `hog` grows memory
+;; 16 pages (1 MiB) at a time until memory.grow fails (returns -1), then traps.
 ;; Otherwise complete per sdk/ABI.md, v1.
 (module
   (memory (export "memory") 1)
