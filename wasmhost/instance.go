@@ -314,7 +314,8 @@ func (i *Instance) onEmit(frame []byte) error {
 		}
 		idx := binary.LittleEndian.Uint32(rest)
 		tag := binary.LittleEndian.Uint32(rest[4:])
-		v, used, err := record.Decode(rest[8:])
+		var v record.View
+		used, err := record.DecodeInto(rest[8:], &v)
 		if err != nil {
 			return abiViolation("weir.emit: malformed output frame: " + err.Error())
 		}

@@ -102,12 +102,11 @@ func (r *Reader) Next(v *View) bool {
 	if r.err != nil || r.remaining == 0 {
 		return false
 	}
-	rec, n, err := Decode(r.rest)
+	n, err := DecodeInto(r.rest, v)
 	if err != nil {
 		r.err = err
 		return false
 	}
-	*v = rec
 	r.rest = r.rest[n:]
 	r.remaining--
 	return true

@@ -67,52 +67,88 @@ func (v *View) ForEachHeader(fn func(name, value []byte) error) error {
 // bytes it took.
 func Decode(b []byte) (View, int, error) {
 	var v View
+	n, err := DecodeInto(b, &v)
+	return v, n, err
+}
+
+// Preallocated decoding errors keep the hot path free of fmt.
+var (
+	errTruncated = fmt.Errorf("%w: truncated record", ErrMalformed)
+	errReserved  = fmt.Errorf("%w: reserved flag bits set", ErrMalformed)
+	errOverrun   = fmt.Errorf("%w: a field runs past the end of the frame", ErrMalformed)
+)
+
+// DecodeInto reads one record from the front of b into v and returns the number of
+// bytes it took. It is the per-record decoder of every hot path: no allocation.
+func DecodeInto(b []byte, v *View) (int, error) {
 	if len(b) < 1 {
-		return v, 0, fmt.Errorf("%w: truncated record", ErrMalformed)
+		return 0, errTruncated
 	}
-	v.Flags = b[0]
-	if v.Flags&flagsReserved != 0 {
-		return v, 0, fmt.Errorf("%w: reserved flag bits 0x%02x set", ErrMalformed, v.Flags&flagsReserved)
+	flags := b[0]
+	if flags&flagsReserved != 0 {
+		return 0, errReserved
 	}
-	rest := b[1:]
-	var err error
-	if v.Flags&FlagKey != 0 {
-		if v.Key, rest, err = lenPrefixed(rest); err != nil {
-			return v, 0, err
+	v.Flags = flags
+	p := 1
+	if flags&FlagKey != 0 {
+		if len(b)-p < 4 {
+			return 0, errTruncated
 		}
-	}
-	if v.Flags&FlagTimestamp != 0 {
-		if len(rest) < 8 {
-			return v, 0, fmt.Errorf("%w: truncated timestamp", ErrMalformed)
+		n := int(binary.LittleEndian.Uint32(b[p:]))
+		p += 4
+		if n > len(b)-p {
+			return 0, errOverrun
 		}
-		v.Timestamp = int64(binary.LittleEndian.Uint64(rest))
-		rest = rest[8:]
+		v.Key = b[p : p+n : p+n]
+		p += n
+	} else {
+		v.Key = nil
 	}
-	if v.Flags&FlagPayload != 0 {
-		if v.Payload, rest, err = lenPrefixed(rest); err != nil {
-			return v, 0, err
+	if flags&FlagTimestamp != 0 {
+		if len(b)-p < 8 {
+			return 0, errTruncated
 		}
+		v.Timestamp = int64(binary.LittleEndian.Uint64(b[p:]))
+		p += 8
+	} else {
+		v.Timestamp = 0
 	}
-	if v.Flags&FlagHeaders != 0 {
-		if len(rest) < 4 {
-			return v, 0, fmt.Errorf("%w: truncated header count", ErrMalformed)
+	if flags&FlagPayload != 0 {
+		if len(b)-p < 4 {
+			return 0, errTruncated
 		}
-		n := binary.LittleEndian.Uint32(rest)
-		start := rest[4:]
-		cur := start
-		for i := uint32(0); i < n; i++ {
-			if _, cur, err = lenPrefixed(cur); err != nil {
-				return v, 0, err
+		n := int(binary.LittleEndian.Uint32(b[p:]))
+		p += 4
+		if n > len(b)-p {
+			return 0, errOverrun
+		}
+		v.Payload = b[p : p+n : p+n]
+		p += n
+	} else {
+		v.Payload = nil
+	}
+	v.Headers, v.HeaderCount = nil, 0
+	if flags&FlagHeaders != 0 {
+		if len(b)-p < 4 {
+			return 0, errTruncated
+		}
+		count := binary.LittleEndian.Uint32(b[p:])
+		p += 4
+		start := p
+		for i := uint32(0); i < 2*count; i++ {
+			if len(b)-p < 4 {
+				return 0, errTruncated
 			}
-			if _, cur, err = lenPrefixed(cur); err != nil {
-				return v, 0, err
+			n := int(binary.LittleEndian.Uint32(b[p:]))
+			p += 4
+			if n > len(b)-p {
+				return 0, errOverrun
 			}
+			p += n
 		}
-		v.HeaderCount = n
-		v.Headers = start[:len(start)-len(cur)]
-		rest = cur
+		v.Headers, v.HeaderCount = b[start:p:p], count
 	}
-	return v, len(b) - len(rest), nil
+	return p, nil
 }
 
 func lenPrefixed(b []byte) (field, rest []byte, err error) {
