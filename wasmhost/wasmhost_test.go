@@ -225,3 +225,6 @@ func BenchmarkEnrichGo(b *testing.B) { benchmarkFn(b, "orders.wasm", "enrich") }
 
 // BenchmarkEnrichGoStdJSON is the same enricher written with encoding/json.
 func BenchmarkEnrichGoStdJSON(b *testing.B) { benchmarkFn(b, "orders.wasm", "enrich_stdjson") }
+
+// BenchmarkIdentitySmallWAT is the smallest identity module (udf-examples/wat/identity.wat).
+func BenchmarkIdentitySmallWAT(b *testing.B) { benchmarkFn(b, "identity_wat.wasm", "identity") }
