@@ -6,6 +6,8 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+
+	"github.com/weir-streams/weir/wasmhost/internal/meter"
 )
 
 // hostModuleName is the import module of the Weir ABI.
@@ -43,6 +45,23 @@ var hostImports = []hostImport{
 	{"timer_delete", []api.ValueType{i32, i32, i64}, []api.ValueType{i32}, unsupported},
 	{"current_watermark", nil, []api.ValueType{i64}, unsupported64},
 	{"current_time", nil, []api.ValueType{i64}, unsupported64},
+	// __yield is called by the fuel checks meter adds to every loop.
+	{meter.YieldName, nil, []api.ValueType{i32}, hostYield},
+}
+
+// errInterrupted aborts a guest whose call deadline passed or whose task ended.
+var errInterrupted = abiViolation("interrupted")
+
+// hostYield runs every fuelPerYield loop iterations of a guest: it traps the guest
+// when its call's context has ended and otherwise refuels it.
+func hostYield(ctx context.Context, _ api.Module, stack []uint64) {
+	if err := ctx.Err(); err != nil {
+		if inst := callerOf(ctx); inst != nil {
+			inst.interrupted = err
+		}
+		panic(errInterrupted)
+	}
+	stack[0] = api.EncodeI32(fuelPerYield)
 }
 
 func instantiateHostModule(ctx context.Context, rt wazero.Runtime) error {
@@ -65,8 +84,11 @@ func callerOf(ctx context.Context) *Instance {
 func hostEmit(ctx context.Context, mod api.Module, stack []uint64) {
 	inst := callerOf(ctx)
 	ptr, n := api.DecodeU32(stack[0]), api.DecodeU32(stack[1])
-	if inst == nil {
-		// Called outside a call of ours (e.g. from _initialize): an ABI violation.
+	if inst == nil || !inst.emitAllowed {
+		// Called outside a process call (e.g. from _initialize or open): an ABI violation.
+		if inst != nil {
+			inst.abort(abiViolation("weir.emit called outside a process call"))
+		}
 		panic(abiViolation("weir.emit called outside a process call"))
 	}
 	buf, ok := mod.Memory().Read(ptr, n)

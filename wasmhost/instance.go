@@ -49,9 +49,11 @@ type Instance struct {
 	// Per-call state, reset by each call.
 	inputs   []record.View
 	out      record.Batch
-	errMsg   string
-	abortErr error
-	broken   bool
+	errMsg      string
+	abortErr    error
+	interrupted error // the context error that made __yield trap the guest
+	emitAllowed bool
+	broken      bool
 }
 
 // Instantiate creates an instance of m bound to function fnName.
@@ -175,12 +177,9 @@ func (i *Instance) call(ctx context.Context, kind uint32, input []byte, emitAllo
 	defer i.module.rt.release()
 	cctx, cancel := context.WithTimeout(ctx, i.limits.CallTimeout)
 	defer cancel()
-	if emitAllowed {
-		cctx = context.WithValue(cctx, callKey{}, i)
-	} else {
-		cctx = context.WithValue(cctx, callKey{}, (*Instance)(nil))
-	}
-	i.errMsg, i.abortErr = "", nil
+	cctx = context.WithValue(cctx, callKey{}, i)
+	i.emitAllowed = emitAllowed
+	i.errMsg, i.abortErr, i.interrupted = "", nil, nil
 	if uint32(len(input)) > i.bufCap || i.bufPtr == 0 {
 		want := max(uint32(len(input)), 64<<10, i.bufCap+i.bufCap/2)
 		i.stack[0] = uint64(want)
@@ -251,6 +250,14 @@ func (i *Instance) failure(err error) error {
 	i.broken = true
 	defer i.closeModule(context.Background())
 	ce := &CallError{Function: i.fn.Name, Stderr: i.stderr.String()}
+	switch {
+	case errors.Is(i.interrupted, context.DeadlineExceeded):
+		ce.Kind, ce.Message = FailureTimeout, fmt.Sprintf("call exceeded its time limit of %s and was interrupted", i.limits.CallTimeout)
+		return ce
+	case i.interrupted != nil:
+		ce.Kind, ce.Message = FailureTimeout, "call interrupted: the task was canceled"
+		return ce
+	}
 	if i.abortErr != nil {
 		ce.Kind, ce.Message = FailureABI, i.abortErr.Error()
 		return ce
@@ -287,8 +294,8 @@ func (i *Instance) failure(err error) error {
 		ce.Message = fmt.Sprintf("memory limit of %s exceeded (%s)", formatBytes(i.limits.Memory), ce.Message)
 	}
 	// A Go guest prints its panic to stderr and then traps: the panic is the message.
-	if tail := lastLines(ce.Stderr, 1); tail != "" {
-		ce.Message = tail + " (" + ce.Message + ")"
+	if line := panicLine(ce.Stderr); line != "" {
+		ce.Message = line + " (" + ce.Message + ")"
 	}
 	return ce
 }
@@ -421,6 +428,22 @@ func lastLines(s string, n int) string {
 		lines = lines[:n]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// panicLine finds the line a Go guest's runtime prints when it panics or dies
+// ("panic: ..." or "fatal error: ..."), else the first line of stderr.
+func panicLine(stderr string) string {
+	best := -1
+	for _, marker := range []string{"\npanic: ", "\nfatal error: "} {
+		if i := strings.LastIndex("\n"+stderr, marker); i >= 0 && i > best {
+			best = i
+		}
+	}
+	if best < 0 {
+		return lastLines(stderr, 1)
+	}
+	line, _, _ := strings.Cut(stderr[best:], "\n")
+	return strings.TrimSpace(line)
 }
 
 func formatBytes(n int64) string {

@@ -10,6 +10,8 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+
+	"github.com/weir-streams/weir/wasmhost/internal/meter"
 )
 
 // ABIVersion is the version of sdk/ABI.md this host implements.
@@ -163,8 +165,20 @@ func (r *Runtime) Validate(ctx context.Context, wasm []byte) (*Description, erro
 	return &m.Description, nil
 }
 
+// fuelPerYield is how many loop iterations a guest runs between two calls to
+// weir.__yield, which checks the call's deadline and lets the Go scheduler preempt.
+const fuelPerYield = 20000
+
 func (r *Runtime) compile(ctx context.Context, wasm []byte) (*Module, error) {
-	compiled, err := r.rt.CompileModule(ctx, wasm)
+	metered, err := meter.Instrument(wasm, fuelPerYield)
+	if err != nil {
+		// wazero names the problem of a broken module better than the meter does.
+		if _, cerr := r.rt.CompileModule(ctx, wasm); cerr != nil {
+			return nil, invalidf("not a valid WebAssembly module: %v", cerr)
+		}
+		return nil, invalidf("not a valid WebAssembly module: %v", err)
+	}
+	compiled, err := r.rt.CompileModule(ctx, metered)
 	if err != nil {
 		return nil, invalidf("not a valid WebAssembly module: %v", err)
 	}

@@ -64,7 +64,9 @@ func NewRuntime(ctx context.Context, opts Options) (*Runtime, error) {
 	}
 	cfg := wazero.NewRuntimeConfig().
 		WithCompilationCache(cache).
-		WithCloseOnContextDone(true)
+		// Interruption comes from the fuel checks meter compiles into every loop
+		// (module.go), which cost far less than wazero's per-iteration exit to Go.
+		WithCloseOnContextDone(false)
 	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
 	r := &Runtime{
 		rt:      rt,

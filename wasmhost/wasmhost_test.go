@@ -198,7 +198,7 @@ func benchBatch(n int) *record.Batch {
 
 func benchmarkFn(b *testing.B, file, fn string) {
 	rt := newRuntime(b)
-	inst := instance(b, load(b, rt, file), fn, wasmhost.Limits{})
+	inst := instance(b, load(b, rt, file), fn, wasmhost.Limits{Memory: 1 << 30})
 	const n = 1024
 	in := benchBatch(n)
 	ctx := context.Background()
