@@ -162,21 +162,34 @@ func lenPrefixed(b []byte) (field, rest []byte, err error) {
 	return b[4 : 4+n], b[4+n:], nil
 }
 
-// AppendView appends v to dst in record encoding.
+// AppendView appends v to dst in record encoding. It grows dst at most once.
 func AppendView(dst []byte, v *View) []byte {
-	dst = append(dst, v.Flags)
+	n := EncodedLen(v)
+	p := len(dst)
+	if cap(dst)-p < n {
+		grown := make([]byte, p, max(2*cap(dst), p+n))
+		copy(grown, dst)
+		dst = grown
+	}
+	dst = dst[:p+n]
+	b := dst[p:]
+	b[0] = v.Flags
+	i := 1
 	if v.Flags&FlagKey != 0 {
-		dst = appendLenPrefixed(dst, v.Key)
+		binary.LittleEndian.PutUint32(b[i:], uint32(len(v.Key)))
+		i += 4 + copy(b[i+4:], v.Key)
 	}
 	if v.Flags&FlagTimestamp != 0 {
-		dst = binary.LittleEndian.AppendUint64(dst, uint64(v.Timestamp))
+		binary.LittleEndian.PutUint64(b[i:], uint64(v.Timestamp))
+		i += 8
 	}
 	if v.Flags&FlagPayload != 0 {
-		dst = appendLenPrefixed(dst, v.Payload)
+		binary.LittleEndian.PutUint32(b[i:], uint32(len(v.Payload)))
+		i += 4 + copy(b[i+4:], v.Payload)
 	}
 	if v.Flags&FlagHeaders != 0 {
-		dst = binary.LittleEndian.AppendUint32(dst, v.HeaderCount)
-		dst = append(dst, v.Headers...)
+		binary.LittleEndian.PutUint32(b[i:], v.HeaderCount)
+		copy(b[i+4:], v.Headers)
 	}
 	return dst
 }

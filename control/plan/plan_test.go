@@ -1,0 +1,105 @@
+package plan
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/weir-streams/weir/internal/spec"
+)
+
+var rewrite = flag.Bool("rewrite", false, "rewrite the golden plans in testdata")
+
+// TestGolden plans every testdata/*.yaml and compares vertices, chaining and edges
+// with testdata/*.plan.json.
+func TestGolden(t *testing.T) {
+	files, err := filepath.Glob("testdata/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no specs in testdata: %v", err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			src, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			job, err := spec.Parse(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g, err := Build(job)
+			if err != nil {
+				t.Fatal(err)
+			}
+			type vertex struct {
+				ID, Name    string
+				Parallelism int
+			}
+			view := struct {
+				Vertices []vertex
+				Edges    any
+				Tasks    []string
+			}{Edges: g.Edges}
+			for _, v := range g.Vertices {
+				view.Vertices = append(view.Vertices, vertex{v.ID, v.Name, v.Parallelism})
+			}
+			for _, d := range Descriptors(g, job, "job", 1, map[string]uint64{"src": 41}) {
+				in, out := "", ""
+				for _, g := range d.Inputs {
+					in += " <-" + g.Peer + "/" + g.Partitioning
+				}
+				for _, g := range d.Outputs {
+					out += " ->" + g.Peer + "/" + g.Partitioning
+				}
+				resume := ""
+				if d.ResumeAfter != nil {
+					resume = " resume"
+				}
+				view.Tasks = append(view.Tasks, strings.TrimSpace(d.Task.String()+in+out+resume))
+			}
+			var buf bytes.Buffer
+			enc := json.NewEncoder(&buf)
+			enc.SetEscapeHTML(false)
+			enc.SetIndent("", "  ")
+			_ = enc.Encode(view)
+			got := buf.Bytes()
+			golden := strings.TrimSuffix(f, ".yaml") + ".plan.json"
+			if *rewrite {
+				if err := os.WriteFile(golden, append(got, '\n'), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run with -rewrite)", err)
+			}
+			if strings.TrimSpace(string(want)) != strings.TrimSpace(string(got)) {
+				t.Fatalf("plan differs from %s:\n%s", golden, got)
+			}
+		})
+	}
+}
+
+func TestForwardNeedsEqualParallelism(t *testing.T) {
+	job, err := spec.Parse([]byte(`name: x
+pipeline:
+  - id: src
+    source: { jetstream: { stream: S } }
+  - id: m
+    map: { module: m, function: f }
+    parallelism: 2
+  - id: out
+    sink: { jetstream: { subject: o } }
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	job.Steps[0].Parallelism = 3
+	if _, err := Build(job); err == nil || !strings.Contains(err.Error(), "parallelism 1") {
+		t.Fatalf("a parallel unpartitioned source: %v", err)
+	}
+}
