@@ -47,8 +47,8 @@ type Instance struct {
 	bufPtr, bufCap uint32
 
 	// Per-call state, reset by each call.
-	inputs   []record.View
-	out      record.Batch
+	inputs      []record.View
+	out         record.Batch
 	errMsg      string
 	abortErr    error
 	interrupted error // the context error that made __yield trap the guest
