@@ -46,8 +46,9 @@ e2e:
 
 ## bench: micro benchmarks and the end-to-end throughput ratio
 bench: build examples
-	$(GO) test -run '^$$' -bench . -benchmem ./wasmhost/... ./internal/record/...
-	cd udf-examples/go && $(GO) test -run '^$$' -bench . -benchmem ./... || true
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1000x ./wasmhost/ ./internal/record/
+	cd sdk/go && $(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -run '^$$' -bench . -benchmem ./udf-examples/
 	$(GO) test -p 1 -run '^$$' -bench . -benchtime 1x $(E2E_PKG)
 
 ## check: formatting, vet, and tidy modules
