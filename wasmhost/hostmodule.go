@@ -2,6 +2,7 @@ package wasmhost
 
 import (
 	"context"
+	"math"
 	"log/slog"
 
 	"github.com/tetratelabs/wazero"
@@ -142,8 +143,10 @@ func unsupported(_ context.Context, _ api.Module, stack []uint64) {
 	stack[0] = api.EncodeI32(codeUnsupported)
 }
 
+// unsupported64 answers the reserved imports that return a time: -2 would be a
+// valid time, so they return the smallest i64.
 func unsupported64(_ context.Context, _ api.Module, stack []uint64) {
-	stack[0] = api.EncodeI64(codeUnsupported)
+	stack[0] = api.EncodeI64(math.MinInt64)
 }
 
 // abiViolation is the panic value a host function uses to abort a guest call.

@@ -241,6 +241,9 @@ func (i *Instance) callRaw(ctx context.Context, fn api.Function) (uint64, error)
 }
 
 func (i *Instance) abiError(msg string) error {
+	if i.errMsg != "" {
+		msg += ": " + i.errMsg
+	}
 	return &CallError{Function: i.fn.Name, Kind: FailureABI, Message: msg}
 }
 
