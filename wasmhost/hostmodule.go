@@ -2,8 +2,8 @@ package wasmhost
 
 import (
 	"context"
-	"math"
 	"log/slog"
+	"math"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"

@@ -47,7 +47,7 @@ type Instance struct {
 	bufPtr, bufCap uint32
 
 	// Per-call state, reset by each call.
-	inputs      []record.View
+	parents     parentCursor
 	out         record.Batch
 	errMsg      string
 	abortErr    error
@@ -131,20 +131,12 @@ func (i *Instance) Open(ctx context.Context, config []byte) error {
 // batch belongs to the instance and is valid until the next call.
 func (i *Instance) Process(ctx context.Context, in *record.Batch) (*record.Batch, error) {
 	i.out.Reset()
-	i.inputs = i.inputs[:0]
-	r := in.Reader()
-	var v record.View
-	for r.Next(&v) {
-		i.inputs = append(i.inputs, v)
-	}
-	if err := r.Err(); err != nil {
-		return nil, fmt.Errorf("decoding input batch: %w", err)
-	}
+	i.parents.reset(in)
 	if err := i.call(ctx, callProcess, in.Bytes(), true); err != nil {
 		return nil, err
 	}
-	if i.fn.Kind == KindMap && i.out.Len() != len(i.inputs) {
-		return nil, i.abiError(fmt.Sprintf("map function emitted %d records for %d inputs; a map emits exactly one per input", i.out.Len(), len(i.inputs)))
+	if i.fn.Kind == KindMap && i.out.Len() != in.Len() {
+		return nil, i.abiError(fmt.Sprintf("map function emitted %d records for %d inputs; a map emits exactly one per input", i.out.Len(), in.Len()))
 	}
 	return &i.out, nil
 }
@@ -340,10 +332,11 @@ func (i *Instance) onEmit(frame []byte) error {
 		if idx == record.NoParent {
 			v.Flags |= record.FlagPayload
 		} else {
-			if idx >= uint32(len(i.inputs)) {
-				return abiViolation(fmt.Sprintf("weir.emit: input index %d out of range (batch of %d)", idx, len(i.inputs)))
+			p, err := i.parents.get(idx)
+			if err != nil {
+				return err
 			}
-			inheritFrom(&v, &i.inputs[idx])
+			inheritFrom(&v, p)
 		}
 		i.out.Append(&v)
 	}
@@ -351,6 +344,55 @@ func (i *Instance) onEmit(frame []byte) error {
 		return abiViolation(fmt.Sprintf("weir.emit: malformed output frame: %d bytes after the last record", len(rest)))
 	}
 	return nil
+}
+
+// parentCursor finds the input record an output derives from. Outputs come in
+// input order for every kind so far, so it decodes the batch forward, once; an
+// output that refers back builds a full index.
+type parentCursor struct {
+	frame []byte
+	count int
+	off   int // offset of the record after v
+	idx   int // index of v; -1 before the first
+	v     record.View
+	all   []record.View // full index, built only when an output refers back
+}
+
+func (c *parentCursor) reset(in *record.Batch) {
+	c.frame = in.Bytes()
+	c.count = in.Len()
+	c.off = record.HeaderSize
+	c.idx = -1
+	c.all = c.all[:0]
+}
+
+func (c *parentCursor) get(idx uint32) (*record.View, error) {
+	if idx >= uint32(c.count) {
+		return nil, abiViolation(fmt.Sprintf("weir.emit: input index %d out of range (batch of %d)", idx, c.count))
+	}
+	if len(c.all) > 0 {
+		return &c.all[idx], nil
+	}
+	if int(idx) < c.idx {
+		r := record.NewReader(c.frame)
+		var v record.View
+		for r.Next(&v) {
+			c.all = append(c.all, v)
+		}
+		if err := r.Err(); err != nil {
+			return nil, err
+		}
+		return &c.all[idx], nil
+	}
+	for c.idx < int(idx) {
+		n, err := record.DecodeInto(c.frame[c.off:], &c.v)
+		if err != nil {
+			return nil, fmt.Errorf("decoding input batch: %w", err)
+		}
+		c.off += n
+		c.idx++
+	}
+	return &c.v, nil
 }
 
 // inheritFrom fills the fields v does not set from its parent record p.
