@@ -96,6 +96,12 @@ func New(ctx context.Context, opts Options, nc *nats.Conn, logger *slog.Logger, 
 		rt.Close(ctx)
 		return nil, err
 	}
+	if reg != nil {
+		if err := reg.Register(newCollector(c)); err != nil {
+			rt.Close(ctx)
+			return nil, fmt.Errorf("registering metrics: %w", err)
+		}
+	}
 	return c, nil
 }
 

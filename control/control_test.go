@@ -3,6 +3,7 @@ package control_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/weir-streams/weir/control"
@@ -40,7 +42,7 @@ func startCluster(t *testing.T) *cluster {
 	cnc, err := embednats.Connect(ns, "control")
 	require.NoError(t, err)
 	t.Cleanup(cnc.Close)
-	ctl, err := control.New(ctx, control.Options{CacheDir: os.Getenv("WEIR_TEST_WASM_CACHE")}, cnc, logger, nil)
+	ctl, err := control.New(ctx, control.Options{CacheDir: os.Getenv("WEIR_TEST_WASM_CACHE")}, cnc, logger, prometheus.NewRegistry())
 	require.NoError(t, err)
 	wnc, err := embednats.Connect(ns, "worker")
 	require.NoError(t, err)
@@ -129,6 +131,17 @@ pipeline:
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
+
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(c.client.BaseURL() + "/metrics")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return strings.Contains(string(b), `weir_subtask_records_in_total{job="`+res.ID+`",job_name="lifecycle",subtask="1",vertex="enrich"}`) &&
+			strings.Contains(string(b), `weir_jobs{status="RUNNING"} 1`)
+	}, 30*time.Second, 100*time.Millisecond, "/metrics shows per-subtask records and jobs by status")
 
 	_, err = c.client.CancelJob(ctx, res.ID)
 	require.NoError(t, err)

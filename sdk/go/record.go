@@ -32,20 +32,35 @@ func (r *Record) Index() int { return r.index }
 func (r *Record) Payload() []byte { return r.payload }
 
 // Key returns the record's key and whether it has one.
-func (r *Record) Key() ([]byte, bool) { return r.key, r.flags&flagKey != 0 }
+func (r *Record) Key() ([]byte, bool) {
+	if r.flags&flagKey == 0 {
+		return nil, false
+	}
+	return r.key, true
+}
 
 // Timestamp returns the record's event time in milliseconds since the Unix epoch
 // and whether it has one.
-func (r *Record) Timestamp() (int64, bool) { return r.timestamp, r.flags&flagTimestamp != 0 }
+func (r *Record) Timestamp() (int64, bool) {
+	if r.flags&flagTimestamp == 0 {
+		return 0, false
+	}
+	return r.timestamp, true
+}
 
 // NumHeaders returns the number of header entries; a name that repeats counts
 // once per value.
-func (r *Record) NumHeaders() int { return r.numHeaders }
+func (r *Record) NumHeaders() int {
+	if r.flags&flagHeaders == 0 {
+		return 0
+	}
+	return r.numHeaders
+}
 
 // Header returns the value of the first header entry called name.
 func (r *Record) Header(name string) ([]byte, bool) {
 	h := r.headers
-	for i := 0; i < r.numHeaders; i++ {
+	for i := r.NumHeaders(); i > 0; i-- {
 		var n, v []byte
 		n, v, h = nextHeader(h)
 		if string(n) == name {
@@ -60,7 +75,7 @@ func (r *Record) Header(name string) ([]byte, bool) {
 func (r *Record) Headers() iter.Seq2[[]byte, []byte] {
 	return func(yield func(name, value []byte) bool) {
 		h := r.headers
-		for i := 0; i < r.numHeaders; i++ {
+		for i := r.NumHeaders(); i > 0; i-- {
 			var n, v []byte
 			n, v, h = nextHeader(h)
 			if !yield(n, v) {
@@ -111,9 +126,9 @@ func (b *batchReader) read(r *Record) (bool, error) {
 		}
 		return false, nil
 	}
-	off, err := decodeRecord(b.buf, b.off, r)
-	if err != nil {
-		return false, err
+	off := decodeNext(b.buf, b.off, r)
+	if off < 0 {
+		return false, errMalformed
 	}
 	r.index = b.next
 	b.off = off
@@ -121,58 +136,92 @@ func (b *batchReader) read(r *Record) (bool, error) {
 	return true, nil
 }
 
-// decodeRecord decodes the record starting at buf[off] into r and returns the
-// offset just past it.
-func decodeRecord(buf []byte, off int, r *Record) (int, error) {
+// decodeNext decodes the record starting at buf[off] into r and returns the
+// offset just past it, or -1 if it is malformed. It writes only the fields whose
+// flag is set (the accessors look at the flags), and the shapes of nearly every
+// record a host sends, a payload with or without a timestamp, take a short path.
+// The dispatch loops in dispatch.go repeat this short path inline.
+func decodeNext(buf []byte, off int, r *Record) int {
+	if uint(off) >= uint(len(buf)) {
+		return -1
+	}
+	flags := buf[off]
+	if flags&^flagTimestamp != flagPayload {
+		return decodeRecord(buf, off, r)
+	}
+	p := off + 1
+	if flags&flagTimestamp != 0 {
+		if len(buf)-p < 8 {
+			return -1
+		}
+		r.timestamp = int64(binary.LittleEndian.Uint64(buf[p:]))
+		p += 8
+	}
+	if len(buf)-p < 4 {
+		return -1
+	}
+	n := int(binary.LittleEndian.Uint32(buf[p:]))
+	p += 4
+	if n > len(buf)-p {
+		return -1
+	}
+	r.flags = flags
+	r.payload = buf[p : p+n : p+n]
+	return p + n
+}
+
+// decodeRecord decodes any record starting at buf[off] into r and returns the
+// offset just past it, or -1 if it is malformed.
+func decodeRecord(buf []byte, off int, r *Record) int {
 	if off >= len(buf) {
-		return 0, errMalformed
+		return -1
 	}
 	flags := buf[off]
 	off++
 	if flags&flagReserved != 0 {
-		return 0, errMalformed
+		return -1
 	}
 	*r = Record{flags: flags}
 	var ok bool
 	if flags&flagKey != 0 {
 		if r.key, off, ok = readBytes(buf, off); !ok {
-			return 0, errMalformed
+			return -1
 		}
 	}
 	if flags&flagTimestamp != 0 {
 		if len(buf)-off < 8 {
-			return 0, errMalformed
+			return -1
 		}
 		r.timestamp = int64(binary.LittleEndian.Uint64(buf[off:]))
 		off += 8
 	}
 	if flags&flagPayload != 0 {
 		if r.payload, off, ok = readBytes(buf, off); !ok {
-			return 0, errMalformed
+			return -1
 		}
 	}
 	if flags&flagHeaders != 0 {
 		if len(buf)-off < 4 {
-			return 0, errMalformed
+			return -1
 		}
 		n := binary.LittleEndian.Uint32(buf[off:])
 		off += 4
 		start := off
 		// Each entry takes at least its two lengths.
 		if uint64(n) > uint64(len(buf)-off)/8 {
-			return 0, errMalformed
+			return -1
 		}
 		for i := uint32(0); i < n; i++ {
 			if _, off, ok = readBytes(buf, off); !ok {
-				return 0, errMalformed
+				return -1
 			}
 			if _, off, ok = readBytes(buf, off); !ok {
-				return 0, errMalformed
+				return -1
 			}
 		}
 		r.headers, r.numHeaders = buf[start:off], int(n)
 	}
-	return off, nil
+	return off
 }
 
 // readBytes reads a u32 length and that many bytes at buf[off].
