@@ -64,3 +64,33 @@ func BenchmarkHostSide(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/record")
 }
+
+// FuzzOnEmit feeds arbitrary output frames, as a hostile guest could, to the host's
+// decoder: it must return an error or a well-formed batch, never panic.
+func FuzzOnEmit(f *testing.F) {
+	var in record.Batch
+	in.Reset()
+	v := record.View{Flags: record.FlagPayload | record.FlagTimestamp, Payload: []byte("x"), Timestamp: 1}
+	in.Append(&v)
+	in.Append(&v)
+	good := binary.LittleEndian.AppendUint32(nil, 1)
+	good = binary.LittleEndian.AppendUint32(good, 1)
+	good = binary.LittleEndian.AppendUint32(good, 0)
+	good = record.AppendView(good, &record.View{Flags: record.FlagPayload, Payload: []byte("y")})
+	f.Add(good)
+	f.Fuzz(func(t *testing.T, frame []byte) {
+		inst := &Instance{fn: &Function{Name: "f", Kind: KindFlatMap, SideOutputs: []string{"side"}}}
+		inst.out.Reset()
+		inst.parents.reset(&in)
+		if err := inst.onEmit(frame); err != nil {
+			return
+		}
+		r := inst.out.Reader()
+		var v record.View
+		for r.Next(&v) {
+		}
+		if err := r.Err(); err != nil {
+			t.Fatalf("accepted a frame but built a malformed batch: %v", err)
+		}
+	})
+}
