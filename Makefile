@@ -26,7 +26,7 @@ run: build
 	$(BIN) standalone
 
 ## examples: build every UDF example and test module into build/wasm
-examples:
+examples: deps
 	$(MAKE) -C udf-examples OUT=$(WASM_OUT)
 
 ## test: every test of every module, after installing what is missing
