@@ -2,7 +2,6 @@ package weir
 
 import (
 	"encoding/binary"
-	"slices"
 	"unsafe"
 )
 
@@ -119,7 +118,6 @@ func process(f *function, in []byte) int32 {
 		rc = processFlatMap(f.flatMapFn, in, int(n))
 	}
 	record = Record{} // drop the views into the input buffer
-	output.payload = nil
 	if rc == rcOK && frame.count > 0 {
 		hostEmit(frame.bytes())
 	}
@@ -128,73 +126,65 @@ func process(f *function, in []byte) int32 {
 
 // The three loops below are the per-record path. They are written out for each
 // kind, with the common case of decodeNext repeated inline, because in
-// WebAssembly every function call, and every jump the common case takes, costs
-// far more than the few instructions of the work itself.
+// WebAssembly (as Go compiles to it) every function call, and every jump the
+// common case takes to anything but the next block, costs as much as dozens of
+// plain instructions; so does a write barrier check, which is why nothing in
+// them stores a pointer to the heap per record. Rarer cases go to functions out
+// of line.
 
 // processMap runs a map function over the count records of in.
-//
-// The output's payload buffer is the free space of the frame itself, past room
-// for the output's header: a payload set with SetPayload or Write lands where the
-// frame wants it, and an output that sets only its payload, or nothing, is
-// finished by writing its header in front of it.
 func processMap(fn MapFunc, in []byte, count int) int32 {
 	w := &frame
 	b := w.buf
+	record.in = in
 	off := 4
 	for i := 0; i < count; i++ {
-		if uint(off) >= uint(len(in)) {
+		// A payload with or without a timestamp, and nothing else, with at least
+		// 13 bytes from the flags on: the flags, eight bytes that are the
+		// timestamp if there is one, and the payload's length after the flags or
+		// after the timestamp. Anything else goes to processMapFrom.
+		if len(in)-off < 13 || in[off]&^flagTimestamp != flagPayload {
+			return processMapFrom(fn, in, count, i, off, b)
+		}
+		h := in[off : off+13 : off+13]
+		t := int(h[0]&flagTimestamp) << 2 // 8 with a timestamp, else 0
+		p := off + 5 + t
+		l := int(binary.LittleEndian.Uint32(h[1+t&8:]))
+		if l > len(in)-p {
 			return rcMalformedInput
 		}
-		if flags := in[off]; flags&^flagTimestamp == flagPayload {
-			p := off + 1
-			if flags&flagTimestamp != 0 {
-				if len(in)-p < 8 {
-					return rcMalformedInput
-				}
-				record.timestamp = int64(binary.LittleEndian.Uint64(in[p:]))
-				p += 8
-			}
-			if len(in)-p < 4 {
-				return rcMalformedInput
-			}
-			l := int(binary.LittleEndian.Uint32(in[p:]))
-			p += 4
-			if l > len(in)-p {
-				return rcMalformedInput
-			}
-			record.flags = flags
-			record.payload = in[p : p+l : p+l]
-			off = p + l
-		} else if off = decodeRecord(in, off, &record); off < 0 {
-			return rcMalformedInput
-		}
-		record.index = i
+		record.index, record.flags, record.pOff, record.pEnd = i, h[0], p, p+l
+		record.timestamp = int64(binary.LittleEndian.Uint64(h[1:]))
+		off = p + l
 
-		n := len(b)
-		if cap(b)-n < w.reserve {
-			b = slices.Grow(b, w.reserve)
-		}
 		output.flags = 0
-		output.payload = b[n+mapHeader : n+mapHeader]
+		output.payload = output.payload[:0]
 		if err := fn(&record, &output); err != nil {
 			w.buf = b
 			return result(err)
 		}
-		switch {
-		case output.flags == 0:
-			b = b[:n+9]
-			binary.LittleEndian.PutUint64(b[n:], uint64(uint32(i)))
-			b[n+8] = 0
-		case output.flags == flagPayload && unsafe.SliceData(output.payload) == unsafe.SliceData(b[n+mapHeader:n+mapHeader]):
-			l := len(output.payload)
-			b = b[:n+mapHeader+l]
-			binary.LittleEndian.PutUint64(b[n:], uint64(uint32(i)))
-			b[n+8] = flagPayload
-			binary.LittleEndian.PutUint32(b[n+9:], uint32(l))
-		default:
-			b = w.appendMoved(b, uint32(i), &output)
+		// The output: its header (input index, tag 0, flags, and the payload's
+		// length if it has one) and its payload.
+		n, pl := len(b), output.payload
+		if output.flags == flagPayload && cap(b)-n >= mapHeader+len(pl) {
+			b = b[:n+mapHeader+len(pl)]
+			o := b[n : n+mapHeader : n+mapHeader]
+			binary.LittleEndian.PutUint64(o, uint64(i))
+			o[8] = flagPayload
+			binary.LittleEndian.PutUint32(o[9:], uint32(len(pl)))
+			copy(b[n+mapHeader:], pl)
+			w.count++
+			continue
 		}
-		w.count++
+		if output.flags == 0 && cap(b)-n >= 9 {
+			b = b[:n+9]
+			o := b[n : n+9 : n+9]
+			binary.LittleEndian.PutUint64(o, uint64(i))
+			o[8] = 0
+			w.count++
+			continue
+		}
+		b = w.appendMapOutput(b, uint32(i), &output)
 	}
 	w.buf = b
 	if off != len(in) {
@@ -203,54 +193,109 @@ func processMap(fn MapFunc, in []byte, count int) int32 {
 	return rcOK
 }
 
+// processMapFrom is processMap for any record, from record i at in[off] on,
+// with b the frame so far.
+//
+//go:noinline
+func processMapFrom(fn MapFunc, in []byte, count, i, off int, b []byte) int32 {
+	w := &frame
+	for ; i < count; i++ {
+		if off = decodeNext(in, off, &record); off < 0 {
+			return rcMalformedInput
+		}
+		record.index = i
+		output.flags = 0
+		output.payload = output.payload[:0]
+		if err := fn(&record, &output); err != nil {
+			w.buf = b
+			return result(err)
+		}
+		b = w.appendMapOutput(b, uint32(i), &output)
+	}
+	w.buf = b
+	if off != len(in) {
+		return rcMalformedInput
+	}
+	return rcOK
+}
+
+// mapHeader is the size of the header of a map output that sets its payload:
+// input index, tag, flags and payload length.
+const mapHeader = 4 + 4 + 1 + 4
+
+// appendMapOutput appends to b, the frame, the map output o of input parent.
+//
+//go:noinline
+func (w *frameWriter) appendMapOutput(b []byte, parent uint32, o *Output) []byte {
+	w.buf = b
+	w.appendOutput(parent, o)
+	return w.buf
+}
+
 // processFilter runs a filter function over the count records of in.
 func processFilter(fn FilterFunc, in []byte, count int) int32 {
 	w := &frame
 	b := w.buf
+	record.in = in
 	off := 4
 	for i := 0; i < count; i++ {
-		if uint(off) >= uint(len(in)) {
+		if len(in)-off < 13 || in[off]&^flagTimestamp != flagPayload {
+			return processFilterFrom(fn, in, count, i, off, b)
+		}
+		h := in[off : off+13 : off+13]
+		t := int(h[0]&flagTimestamp) << 2
+		p := off + 5 + t
+		l := int(binary.LittleEndian.Uint32(h[1+t&8:]))
+		if l > len(in)-p {
 			return rcMalformedInput
 		}
-		if flags := in[off]; flags&^flagTimestamp == flagPayload {
-			p := off + 1
-			if flags&flagTimestamp != 0 {
-				if len(in)-p < 8 {
-					return rcMalformedInput
-				}
-				record.timestamp = int64(binary.LittleEndian.Uint64(in[p:]))
-				p += 8
-			}
-			if len(in)-p < 4 {
-				return rcMalformedInput
-			}
-			l := int(binary.LittleEndian.Uint32(in[p:]))
-			p += 4
-			if l > len(in)-p {
-				return rcMalformedInput
-			}
-			record.flags = flags
-			record.payload = in[p : p+l : p+l]
-			off = p + l
-		} else if off = decodeRecord(in, off, &record); off < 0 {
-			return rcMalformedInput
-		}
-		record.index = i
+		record.index, record.flags, record.pOff, record.pEnd = i, h[0], p, p+l
+		record.timestamp = int64(binary.LittleEndian.Uint64(h[1:]))
+		off = p + l
 
 		keep, err := fn(&record)
 		if err != nil {
 			w.buf = b
 			return result(err)
 		}
-		if keep {
-			n := len(b)
-			if cap(b)-n < 9 {
-				b = slices.Grow(b, 9)
-			}
+		if !keep {
+			continue
+		}
+		if n := len(b); cap(b)-n >= 9 {
 			b = b[:n+9]
-			binary.LittleEndian.PutUint64(b[n:], uint64(uint32(i)))
-			b[n+8] = 0
+			o := b[n : n+9 : n+9]
+			binary.LittleEndian.PutUint64(o, uint64(i))
+			o[8] = 0
 			w.count++
+			continue
+		}
+		b = w.appendKept(b, uint32(i))
+	}
+	w.buf = b
+	if off != len(in) {
+		return rcMalformedInput
+	}
+	return rcOK
+}
+
+// processFilterFrom is processFilter for any record, from record i at in[off]
+// on, with b the frame so far.
+//
+//go:noinline
+func processFilterFrom(fn FilterFunc, in []byte, count, i, off int, b []byte) int32 {
+	w := &frame
+	for ; i < count; i++ {
+		if off = decodeNext(in, off, &record); off < 0 {
+			return rcMalformedInput
+		}
+		record.index = i
+		keep, err := fn(&record)
+		if err != nil {
+			w.buf = b
+			return result(err)
+		}
+		if keep {
+			b = w.appendKept(b, uint32(i))
 		}
 	}
 	w.buf = b
@@ -258,6 +303,15 @@ func processFilter(fn FilterFunc, in []byte, count int) int32 {
 		return rcMalformedInput
 	}
 	return rcOK
+}
+
+// appendKept appends to b, the frame, the output of a kept input record.
+//
+//go:noinline
+func (w *frameWriter) appendKept(b []byte, parent uint32) []byte {
+	w.buf = b
+	w.appendRecord(parent, 0, 0, nil, 0, nil, nil, 0)
+	return w.buf
 }
 
 // processFlatMap runs a flat_map function over the count records of in.

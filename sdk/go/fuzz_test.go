@@ -122,7 +122,7 @@ func FuzzDecodeBatch(f *testing.F) {
 			if !more {
 				break
 			}
-			tr := testRecord{Flags: r.flags, Key: string(r.key), Timestamp: r.timestamp, Payload: string(r.payload)}
+			tr := testRecord{Flags: r.flags, Key: string(r.key), Timestamp: r.timestamp, Payload: string(r.Payload())}
 			for n, v := range r.Headers() {
 				tr.Headers = append(tr.Headers, [2]string{string(n), string(v)})
 			}

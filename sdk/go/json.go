@@ -53,115 +53,176 @@ const MaxJSONDepth = 1000
 // object, the member is absent, or anything scanned is malformed. It never
 // allocates.
 func JSONSpan(data []byte, field string) (start, end int, kind JSONKind, ok bool) {
-	// This is the hot path of most UDFs, so it is written for WebAssembly, where
-	// each call and each jump the common case takes is expensive: one function,
-	// whitespace skipped only where there is some, names and string values
-	// scanned eight bytes at a time, integers inline; everything rarer (escapes,
-	// fractions, literals, nested values) is left to the general scanners.
+	// This is the hot path of most UDFs, so it is written for WebAssembly as Go
+	// compiles it, where every call, and every jump to anything but the next
+	// block, costs as much as a dozen plain instructions. A member in the usual
+	// compact form (a name of at most 7 bytes without escapes, a colon, an
+	// integer of at most 7 digits or a string of at most 7 bytes without escapes,
+	// a comma) goes straight through, eight bytes at a time; any other member,
+	// and whitespace, goes out of line to the general scanner (member), which
+	// checks everything.
 	d := data
-	i := 0
-	if len(d) > 0 && d[0] <= ' ' {
-		i = skipWS(d, 0)
-	}
-	if i >= len(d) || d[i] != '{' {
-		return 0, 0, KindInvalid, false
-	}
-	i++
-	if i < len(d) && d[i] <= ' ' {
-		i = skipWS(d, i)
-	}
-	if i < len(d) && d[i] == '}' {
-		return 0, 0, KindInvalid, false
+	// The name is compared eight bytes at a time too.
+	var fb [8]byte
+	copy(fb[:], field)
+	fw := binary.LittleEndian.Uint64(fb[:])
+	i := 1
+	if len(d) < 2 || d[0] != '{' || d[1] != '"' {
+		if i = objectStart(d); i < 0 {
+			return 0, 0, KindInvalid, false
+		}
 	}
 	for {
-		// The member's name.
-		if i >= len(d) || d[i] != '"' {
-			return 0, 0, KindInvalid, false
-		}
-		i++
-		j := plainEnd(d, i)
+		// d[i] is the opening quote of a member's name.
+		var x, m uint64
+		var n, k int
+		var c byte
 		var match bool
-		if j < len(d) && d[j] == '"' {
-			match = j-i == len(field) && string(d[i:j]) == field
-			i = j + 1
-		} else {
-			keyEnd := skipString(d, i-1)
-			if keyEnd < 0 {
-				return 0, 0, KindInvalid, false
+		if k = i + 1; len(d)-k < 8 {
+			goto general // too close to the end to read eight bytes at once
+		}
+		x = binary.LittleEndian.Uint64(d[k:])
+		m = specialBytes(x)
+		n = bits.TrailingZeros64(m) >> 3 // 8 if there is none
+		if k += n; n == 8 || d[k] != '"' {
+			goto general // a long name, an escape or a control character
+		}
+		match = (x&(1<<(8*n)-1))^fw|uint64(n^len(field)) == 0
+		// The name and its quote were eight bytes at most: the colon is there.
+		if k += 2; len(d)-k < 8 || d[k-1] != ':' {
+			goto general
+		}
+		start = k
+		if c = d[k]; c-'0' < 10 {
+			n = bits.TrailingZeros64(nonDigitBytes(binary.LittleEndian.Uint64(d[k:]))) >> 3
+			lim := 8
+			if c == '0' {
+				lim = 2
 			}
-			match = keyEquals(d[i:keyEnd-1], field)
-			i = keyEnd
-		}
-		if i < len(d) && d[i] <= ' ' {
-			i = skipWS(d, i)
-		}
-		if i >= len(d) || d[i] != ':' {
-			return 0, 0, KindInvalid, false
-		}
-		i++
-		if i < len(d) && d[i] <= ' ' {
-			i = skipWS(d, i)
-		}
-		if i >= len(d) {
-			return 0, 0, KindInvalid, false
-		}
-
-		// Its value.
-		start = i
-		switch c := d[i]; {
-		case c-'0' < 10:
-			// An integer, unless a fraction or an exponent follows.
-			i++
-			if c != '0' {
-				for i < len(d) && d[i]-'0' < 10 {
-					i++
-				}
+			if n >= lim {
+				goto general // eight digits or more, or a leading zero
 			}
-			if i < len(d) && (d[i] == '.' || d[i]|0x20 == 'e') {
-				i = skipNumber(d, start)
-			}
+			k += n
 			kind = KindNumber
-		case c == '"':
-			j := plainEnd(d, i+1)
-			if j < len(d) && d[j] == '"' {
-				i = j + 1
-			} else {
-				i = skipString(d, i)
+		} else if c == '"' && len(d)-k >= 9 {
+			n = bits.TrailingZeros64(specialBytes(binary.LittleEndian.Uint64(d[k+1:]))) >> 3
+			if k += n + 1; n == 8 || d[k] != '"' {
+				goto general // a long string, an escape or a control character
 			}
+			k++
 			kind = KindString
-		default:
-			i = skipValue(d, i, 2)
-			kind = kindOf(c)
+		} else {
+			goto general
 		}
-		if i < 0 {
-			return 0, 0, KindInvalid, false
+		if k >= len(d) {
+			goto general
 		}
-		end = i
-
-		// The comma or brace after it.
-		if i < len(d) && d[i] <= ' ' {
-			i = skipWS(d, i)
-		}
-		if i >= len(d) {
-			return 0, 0, KindInvalid, false
-		}
-		if c := d[i]; c != ',' {
+		if c = d[k]; c != ',' {
 			if c != '}' {
-				return 0, 0, KindInvalid, false
+				goto general // whitespace, a fraction, an exponent or an error
 			}
 			if match {
-				return start, end, kind, true
+				return start, k, kind, true
 			}
 			return 0, 0, KindInvalid, false
 		}
 		if match {
-			return start, end, kind, true
+			return start, k, kind, true
 		}
-		i++
-		if i < len(d) && d[i] <= ' ' {
-			i = skipWS(d, i)
+		if i = k + 1; i >= len(d) || d[i] != '"' {
+			if i = nextName(d, i); i < 0 {
+				return 0, 0, KindInvalid, false
+			}
+		}
+		continue
+
+	general:
+		after, s, e, kd, mt := member(d, i, field)
+		if after < 0 {
+			return 0, 0, KindInvalid, false
+		}
+		if mt {
+			return s, e, kd, true
+		}
+		if d[after] == '}' {
+			return 0, 0, KindInvalid, false
+		}
+		if i = nextName(d, after+1); i < 0 {
+			return 0, 0, KindInvalid, false
 		}
 	}
+}
+
+// objectStart returns the offset of the opening quote of the first member's
+// name in the JSON object that data starts with, after optional whitespace, or
+// -1 if data does not start so (an empty object has no first member).
+//
+//go:noinline
+func objectStart(d []byte) int {
+	i := skipWS(d, 0)
+	if i >= len(d) || d[i] != '{' {
+		return -1
+	}
+	return nextName(d, i+1)
+}
+
+// nextName returns the offset of the first byte after d[i] and optional
+// whitespace if it is a quote, or -1.
+//
+//go:noinline
+func nextName(d []byte, i int) int {
+	i = skipWS(d, i)
+	if i >= len(d) || d[i] != '"' {
+		return -1
+	}
+	return i
+}
+
+// member scans the object member whose name starts at d[i] (a quote), checking
+// everything, and the whitespace after its value. It returns the offset of the
+// comma or the closing brace that follows, where the value starts and ends, its
+// kind, and whether the member's name, unescaped, is field; after is -1 if the
+// member is malformed.
+//
+//go:noinline
+func member(d []byte, i int, field string) (after, start, end int, kind JSONKind, match bool) {
+	keyEnd := skipString(d, i)
+	if keyEnd < 0 {
+		return -1, 0, 0, KindInvalid, false
+	}
+	match = keyEquals(d[i+1:keyEnd-1], field)
+	i = skipWS(d, keyEnd)
+	if i >= len(d) || d[i] != ':' {
+		return -1, 0, 0, KindInvalid, false
+	}
+	start = skipWS(d, i+1)
+	end = skipValue(d, start, 2)
+	if end < 0 {
+		return -1, 0, 0, KindInvalid, false
+	}
+	i = skipWS(d, end)
+	if i >= len(d) || (d[i] != ',' && d[i] != '}') {
+		return -1, 0, 0, KindInvalid, false
+	}
+	return i, start, end, kindOf(d[start]), match
+}
+
+// specialBytes returns the eight bytes of x (read little endian) with the high
+// bit set in each byte that a JSON string cannot hold as it is (below 0x20, the
+// quote or the backslash), and nothing else set. Bytes above the first such one
+// may be marked wrongly (borrows run upwards), so only the lowest mark counts.
+func specialBytes(x uint64) uint64 {
+	q := x ^ (lsb * '"')
+	b := x ^ (lsb * '\\')
+	return (((x - lsb*0x20) &^ x) | ((q - lsb) &^ q) | ((b - lsb) &^ b)) & msb
+}
+
+// nonDigitBytes returns x with the high bit set in each byte that is not an
+// ASCII digit, and nothing else set; as with specialBytes, only the lowest mark
+// counts (the carry of a byte 0xFA and above runs upwards, from a marked byte).
+func nonDigitBytes(x uint64) uint64 {
+	t := ((x & (lsb * 0xF0)) ^ (lsb * 0x30)) | (((x + lsb*0x06) & (lsb * 0xF0)) ^ (lsb * 0x30))
+	return ((t&(lsb*0x7F) + lsb*0x7F) | t) & msb
 }
 
 // plainEnd returns the offset of the first byte at or after d[i] that a JSON
@@ -169,14 +230,7 @@ func JSONSpan(data []byte, field string) (start, end int, kind JSONKind, ok bool
 // or len(d). It looks at eight bytes at a time.
 func plainEnd(d []byte, i int) int {
 	for len(d)-i >= 8 {
-		x := binary.LittleEndian.Uint64(d[i:])
-		// The high bit of each byte of m is set where x has a byte below 0x20,
-		// equal to '"' or equal to '\\', and in no byte before the first such
-		// one (borrows only run from a set byte upwards).
-		q := x ^ (lsb * '"')
-		b := x ^ (lsb * '\\')
-		m := ((x - lsb*0x20) &^ x) | ((q - lsb) &^ q) | ((b - lsb) &^ b)
-		if m &= msb; m != 0 {
+		if m := specialBytes(binary.LittleEndian.Uint64(d[i:])); m != 0 {
 			return i + bits.TrailingZeros64(m)>>3
 		}
 		i += 8
@@ -253,6 +307,25 @@ func JSONString(data []byte, field string) ([]byte, bool) {
 // [JSONGet]: an optional minus sign and digits without leading zeros, nothing
 // else, fitting in an int64. "-0" is 0. It never allocates.
 func JSONParseInt(raw []byte) (int64, bool) {
+	// One to eight digits are parsed at once, eight bytes at a time, when there
+	// is room to read eight bytes (a value JSONSpan found, resliced from its
+	// document, usually has some).
+	if n := len(raw); uint(n-1) < 8 && cap(raw) >= 8 {
+		x := binary.LittleEndian.Uint64(raw[:8])
+		if nonDigitBytes(x)&(1<<(8*n)-1) != 0 || raw[0] == '0' && n > 1 {
+			if raw[0] != '-' {
+				return 0, false
+			}
+		} else {
+			// Right-align the digits (the bytes shifted in read as zeros), then
+			// combine them pairwise: 2 digits per 16 bits, 4 per 32, 8.
+			x <<= 64 - 8*n
+			x = (x & (lsb * 0x0F)) * (10<<8 + 1) >> 8
+			x = (x & 0x00FF00FF00FF00FF) * (100<<16 + 1) >> 16
+			x = (x & 0x0000FFFF0000FFFF) * (10000<<32 + 1) >> 32
+			return int64(x), true
+		}
+	}
 	neg := len(raw) > 0 && raw[0] == '-'
 	digits := raw
 	if neg {

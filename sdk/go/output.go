@@ -2,7 +2,7 @@ package weir
 
 import (
 	"encoding/binary"
-	"unsafe"
+	"slices"
 )
 
 // Output is one output record under construction.
@@ -36,8 +36,11 @@ func (o *Output) reset(tag uint32) {
 //	out.SetPayload(strconv.AppendInt(out.Buffer(), n, 10))
 func (o *Output) SetPayload(p []byte) {
 	o.flags |= flagPayload
-	if unsafe.SliceData(p) == unsafe.SliceData(o.payload) {
-		o.payload = p // built in place, from Buffer: nothing to copy
+	if len(p) <= cap(o.payload) {
+		// Only the length changes: storing the whole slice would cost a write
+		// barrier check. copy does nothing if p was built in place, in Buffer.
+		o.payload = o.payload[:len(p)]
+		copy(o.payload, p)
 		return
 	}
 	o.payload = append(o.payload[:0], p...)
@@ -138,41 +141,17 @@ func (c *Collector) flush() {
 type frameWriter struct {
 	buf   []byte
 	count uint32
-	// reserve is the free space processMap keeps after the frame for the next
-	// output: its header and a payload as large as the largest seen so far.
-	reserve int
-	moved   []byte // a payload on its way to its place in the frame
 }
-
-// mapHeader is the size of the header of a map output that sets its payload:
-// input index, tag, flags and payload length.
-const mapHeader = 4 + 4 + 1 + 4
-
-// minReserve is the least free space processMap keeps for an output.
-const minReserve = 512
 
 func (w *frameWriter) reset() {
 	w.buf = append(w.buf[:0], 0, 0, 0, 0)
 	w.count = 0
-	w.reserve = max(w.reserve, minReserve)
 }
 
-// appendMoved appends the map output o of input parent to the frame b, whose
-// length is where the output starts, for the outputs processMap does not finish
-// in place: with other fields than the payload, or with a payload that outgrew
-// the free space of the frame.
-func (w *frameWriter) appendMoved(b []byte, parent uint32, o *Output) []byte {
-	w.buf = b
-	if o.flags&flagPayload != 0 {
-		// The payload may lie where the output's first fields go.
-		w.moved = append(w.moved[:0], o.payload...)
-		o.payload = w.moved
-		w.reserve = max(w.reserve, mapHeader+2*len(o.payload))
-	}
-	w.appendOutput(parent, o)
-	w.count-- // the caller counts it
-	return w.buf
-}
+// grow returns b with room for n more bytes.
+//
+//go:noinline
+func grow(b []byte, n int) []byte { return slices.Grow(b, n) }
 
 // bytes returns the finished frame, valid until the next reset.
 func (w *frameWriter) bytes() []byte {

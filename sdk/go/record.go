@@ -15,11 +15,15 @@ var errMalformed = errors.New("weir: malformed frame")
 // Its slices point into the input buffer and are valid only until the user
 // function returns; the SDK reuses the Record for the next input.
 type Record struct {
-	index      int
-	flags      byte
+	index int
+	flags byte
+	// The payload is in[pOff:pEnd]. It is kept as offsets into the input batch,
+	// set once per batch, because storing a slice for every record would cost a
+	// write barrier check each time; in is nil when the record has no payload.
+	in         []byte
+	pOff, pEnd int
 	key        []byte
 	timestamp  int64
-	payload    []byte
 	headers    []byte // the encoded header entries, after the count
 	numHeaders int
 }
@@ -29,7 +33,7 @@ func (r *Record) Index() int { return r.index }
 
 // Payload returns the record's payload (possibly empty, never absent in a batch
 // the host sends).
-func (r *Record) Payload() []byte { return r.payload }
+func (r *Record) Payload() []byte { return r.in[r.pOff:r.pEnd:r.pEnd] }
 
 // Key returns the record's key and whether it has one.
 func (r *Record) Key() ([]byte, bool) {
@@ -166,7 +170,7 @@ func decodeNext(buf []byte, off int, r *Record) int {
 		return -1
 	}
 	r.flags = flags
-	r.payload = buf[p : p+n : p+n]
+	r.in, r.pOff, r.pEnd = buf, p, p+n
 	return p + n
 }
 
@@ -196,9 +200,16 @@ func decodeRecord(buf []byte, off int, r *Record) int {
 		off += 8
 	}
 	if flags&flagPayload != 0 {
-		if r.payload, off, ok = readBytes(buf, off); !ok {
+		if len(buf)-off < 4 {
 			return -1
 		}
+		n := int(binary.LittleEndian.Uint32(buf[off:]))
+		off += 4
+		if n > len(buf)-off {
+			return -1
+		}
+		r.in, r.pOff, r.pEnd = buf, off, off+n
+		off += n
 	}
 	if flags&flagHeaders != 0 {
 		if len(buf)-off < 4 {
