@@ -80,7 +80,7 @@ func wasmFile(t *testing.T, name string) *os.File {
 func TestJobLifecycle(t *testing.T) {
 	c := startCluster(t)
 	ctx := context.Background()
-	_, err := c.client.UploadModule(ctx, "orders", wasmFile(t, "orders.wasm"))
+	_, err := c.client.UploadModule(ctx, "orders", wasmFile(t, "orders_wat.wasm"))
 	require.NoError(t, err)
 	for name, subj := range map[string]string{"IN": "in", "OUT": "out"} {
 		_, err := c.js.CreateStream(ctx, jetstream.StreamConfig{Name: name, Subjects: []string{subj}})
@@ -107,18 +107,28 @@ pipeline:
 	require.Eventually(t, func() bool {
 		j, err := c.client.GetJob(ctx, res.ID)
 		return err == nil && j.Status == "RUNNING"
-	}, time.Minute, 50*time.Millisecond)
+	}, 3*time.Minute, 50*time.Millisecond)
 
 	const n = 2000
 	for i := 0; i < n; i++ {
 		_, err := c.js.Publish(ctx, "in", fmt.Appendf(nil, `{"amount":%d,"words":["w%d","x"]}`, i, i))
 		require.NoError(t, err)
 	}
-	require.Eventually(t, func() bool {
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
 		s, _ := c.js.Stream(ctx, "OUT")
 		info, _ := s.Info(ctx)
-		return info.State.Msgs == 2*n
-	}, time.Minute, 50*time.Millisecond)
+		if info.State.Msgs == 2*n {
+			break
+		}
+		j, err := c.client.GetJob(ctx, res.ID)
+		require.NoError(t, err)
+		if j.Status != "RUNNING" || time.Now().After(deadline) {
+			ex, _ := c.client.JobExceptions(ctx, res.ID)
+			t.Fatalf("job is %s (%s) with %d of %d records out; exceptions: %+v", j.Status, j.Reason, info.State.Msgs, 2*n, ex)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 
 	// Headers carry the timestamp; payloads are the words.
 	s, _ := c.js.Stream(ctx, "OUT")
@@ -148,7 +158,7 @@ pipeline:
 	require.Eventually(t, func() bool {
 		j, err := c.client.GetJob(ctx, res.ID)
 		return err == nil && j.Status == "CANCELED"
-	}, time.Minute, 50*time.Millisecond)
+	}, 3*time.Minute, 50*time.Millisecond)
 	_, err = c.client.CancelJob(ctx, res.ID)
 	require.Error(t, err, "cancelling an ended job is a conflict")
 	require.NoError(t, c.client.DeleteModule(ctx, "orders"), "no live job uses it any more")
