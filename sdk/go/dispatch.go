@@ -158,7 +158,6 @@ func processMap(fn MapFunc, in []byte, count int) int32 {
 		off = p + l
 
 		output.flags = 0
-		output.payload = output.payload[:0]
 		if err := fn(&record, &output); err != nil {
 			w.buf = b
 			return result(err)
@@ -173,7 +172,6 @@ func processMap(fn MapFunc, in []byte, count int) int32 {
 			o[8] = flagPayload
 			binary.LittleEndian.PutUint32(o[9:], uint32(len(pl)))
 			copy(b[n+mapHeader:], pl)
-			w.count++
 			continue
 		}
 		if output.flags == 0 && cap(b)-n >= 9 {
@@ -181,12 +179,12 @@ func processMap(fn MapFunc, in []byte, count int) int32 {
 			o := b[n : n+9 : n+9]
 			binary.LittleEndian.PutUint64(o, uint64(i))
 			o[8] = 0
-			w.count++
 			continue
 		}
 		b = w.appendMapOutput(b, uint32(i), &output)
 	}
 	w.buf = b
+	w.count = uint32(count) // one output per record
 	if off != len(in) {
 		return rcMalformedInput
 	}
@@ -205,7 +203,6 @@ func processMapFrom(fn MapFunc, in []byte, count, i, off int, b []byte) int32 {
 		}
 		record.index = i
 		output.flags = 0
-		output.payload = output.payload[:0]
 		if err := fn(&record, &output); err != nil {
 			w.buf = b
 			return result(err)
@@ -213,6 +210,7 @@ func processMapFrom(fn MapFunc, in []byte, count, i, off int, b []byte) int32 {
 		b = w.appendMapOutput(b, uint32(i), &output)
 	}
 	w.buf = b
+	w.count = uint32(count) // one output per record
 	if off != len(in) {
 		return rcMalformedInput
 	}

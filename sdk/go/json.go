@@ -56,16 +56,17 @@ func JSONSpan(data []byte, field string) (start, end int, kind JSONKind, ok bool
 	// This is the hot path of most UDFs, so it is written for WebAssembly as Go
 	// compiles it, where every call, and every jump to anything but the next
 	// block, costs as much as a dozen plain instructions. A member in the usual
-	// compact form (a name of at most 7 bytes without escapes, a colon, an
-	// integer of at most 7 digits or a string of at most 7 bytes without escapes,
-	// a comma) goes straight through, eight bytes at a time; any other member,
-	// and whitespace, goes out of line to the general scanner (member), which
-	// checks everything.
+	// compact form (a name of at most 15 bytes without escapes, a colon, an
+	// integer of at most 7 digits or a string of at most 15 bytes without
+	// escapes, a comma; a space after the colon or the comma) goes straight
+	// through, eight bytes at a time. Any other member, and one too close to
+	// the end of data to read sixteen bytes at once, goes out of line to
+	// member, which checks everything.
 	d := data
-	// The name is compared eight bytes at a time too.
-	var fb [8]byte
+	// Names of up to 15 bytes are compared as two words.
+	var fb [16]byte
 	copy(fb[:], field)
-	fw := binary.LittleEndian.Uint64(fb[:])
+	fw1, fw2 := binary.LittleEndian.Uint64(fb[:8]), binary.LittleEndian.Uint64(fb[8:])
 	i := 1
 	if len(d) < 2 || d[0] != '{' || d[1] != '"' {
 		if i = objectStart(d); i < 0 {
@@ -73,27 +74,37 @@ func JSONSpan(data []byte, field string) (start, end int, kind JSONKind, ok bool
 		}
 	}
 	for {
-		// d[i] is the opening quote of a member's name.
-		var x, m uint64
-		var n, k int
+		// d[i] is the opening quote of a member's name. What is rare is left to
+		// member, at general: the fast path never rejoins itself, because Go lays
+		// out the code of a rare case that rejoins before the point it rejoins,
+		// so that the common case jumps over it.
+		var w []byte
+		var x1, x2 uint64
+		var n, n1, n2, k int
 		var c byte
 		var match bool
-		if k = i + 1; len(d)-k < 8 {
-			goto general // too close to the end to read eight bytes at once
+		if k = i + 1; len(d)-k < 16 {
+			goto general // too close to the end to read sixteen bytes at once
 		}
-		x = binary.LittleEndian.Uint64(d[k:])
-		m = specialBytes(x)
-		n = bits.TrailingZeros64(m) >> 3 // 8 if there is none
-		if k += n; n == 8 || d[k] != '"' {
-			goto general // a long name, an escape or a control character
+		// The name's length: the offset of its first byte that needs a look (the
+		// quote, if the name is plain) in the first eight bytes, or else in the
+		// next eight.
+		w = d[k : k+16 : k+16]
+		x1, x2 = binary.LittleEndian.Uint64(w[:8]), binary.LittleEndian.Uint64(w[8:])
+		n1 = bits.TrailingZeros64(specialBytes(x1)) >> 3 // 8 if there is none
+		n2 = bits.TrailingZeros64(specialBytes(x2)) >> 3 & (0 - n1>>3)
+		if n = n1 + n2; n == 16 || len(d)-k-n < 10 || d[k+n] != '"' || d[k+n+1] != ':' {
+			goto general // a long name, an escape, a control character, whitespace or the end
 		}
-		match = (x&(1<<(8*n)-1))^fw|uint64(n^len(field)) == 0
-		// The name and its quote were eight bytes at most: the colon is there.
-		if k += 2; len(d)-k < 8 || d[k-1] != ':' {
-			goto general
-		}
+		// Both words, masked to the name's bytes, and the length are the field's.
+		match = (x1&byteMasks[n1&15])^fw1|(x2&byteMasks[n2&15])^fw2|uint64(n^len(field)) == 0
+		k += n
+		// After the colon, a space maybe (skipped without a jump: 1 if d[k] is
+		// a space, else 0).
+		k += 2
+		k += int((uint(d[k]^' ') - 1) >> 63)
 		start = k
-		if c = d[k]; c-'0' < 10 {
+		if c = d[k]; c-'0' < 10 && len(d)-k >= 8 {
 			n = bits.TrailingZeros64(nonDigitBytes(binary.LittleEndian.Uint64(d[k:]))) >> 3
 			lim := 8
 			if c == '0' {
@@ -104,9 +115,12 @@ func JSONSpan(data []byte, field string) (start, end int, kind JSONKind, ok bool
 			}
 			k += n
 			kind = KindNumber
-		} else if c == '"' && len(d)-k >= 9 {
-			n = bits.TrailingZeros64(specialBytes(binary.LittleEndian.Uint64(d[k+1:]))) >> 3
-			if k += n + 1; n == 8 || d[k] != '"' {
+		} else if c == '"' && len(d)-k >= 17 {
+			// Up to 15 bytes, as for names.
+			w = d[k+1 : k+17 : k+17]
+			n1 = bits.TrailingZeros64(specialBytes(binary.LittleEndian.Uint64(w[:8]))) >> 3
+			n2 = bits.TrailingZeros64(specialBytes(binary.LittleEndian.Uint64(w[8:]))) >> 3 & (0 - n1>>3)
+			if k += n1 + n2 + 1; n1+n2 == 16 || d[k] != '"' {
 				goto general // a long string, an escape or a control character
 			}
 			k++
@@ -114,27 +128,27 @@ func JSONSpan(data []byte, field string) (start, end int, kind JSONKind, ok bool
 		} else {
 			goto general
 		}
-		if k >= len(d) {
-			goto general
-		}
-		if c = d[k]; c != ',' {
-			if c != '}' {
-				goto general // whitespace, a fraction, an exponent or an error
+		// A comma and the next name's quote, after a space maybe, or the closing
+		// brace.
+		if len(d)-k >= 3 && d[k] == ',' {
+			if match {
+				return start, k, kind, true
 			}
+			i = k + 1
+			if i += int((uint(d[i]^' ') - 1) >> 63); d[i] != '"' {
+				if i = nextName(d, i); i < 0 {
+					return 0, 0, KindInvalid, false
+				}
+			}
+			continue
+		}
+		if k < len(d) && d[k] == '}' {
 			if match {
 				return start, k, kind, true
 			}
 			return 0, 0, KindInvalid, false
 		}
-		if match {
-			return start, k, kind, true
-		}
-		if i = k + 1; i >= len(d) || d[i] != '"' {
-			if i = nextName(d, i); i < 0 {
-				return 0, 0, KindInvalid, false
-			}
-		}
-		continue
+		// Whitespace, a fraction, an exponent, the end or an error.
 
 	general:
 		after, s, e, kd, mt := member(d, i, field)
@@ -147,8 +161,10 @@ func JSONSpan(data []byte, field string) (start, end int, kind JSONKind, ok bool
 		if d[after] == '}' {
 			return 0, 0, KindInvalid, false
 		}
-		if i = nextName(d, after+1); i < 0 {
-			return 0, 0, KindInvalid, false
+		if i = after + 1; i >= len(d) || d[i] != '"' {
+			if i = nextName(d, i); i < 0 {
+				return 0, 0, KindInvalid, false
+			}
 		}
 	}
 }
@@ -182,29 +198,59 @@ func nextName(d []byte, i int) int {
 // everything, and the whitespace after its value. It returns the offset of the
 // comma or the closing brace that follows, where the value starts and ends, its
 // kind, and whether the member's name, unescaped, is field; after is -1 if the
-// member is malformed.
+// member is malformed. It is JSONSpan's way for the members its fast path does
+// not take, so it too takes a short way for what is common among them: long
+// names and strings without escapes, numbers, a little whitespace.
 //
 //go:noinline
 func member(d []byte, i int, field string) (after, start, end int, kind JSONKind, match bool) {
-	keyEnd := skipString(d, i)
-	if keyEnd < 0 {
+	j := plainEnd(d, i+1)
+	if j < len(d) && d[j] == '"' {
+		match = string(d[i+1:j]) == field // no escapes: compared as it is
+		j++
+	} else {
+		if j = skipString(d, i); j < 0 {
+			return -1, 0, 0, KindInvalid, false
+		}
+		match = keyEquals(d[i+1:j-1], field)
+	}
+	if j < len(d) && d[j] <= ' ' {
+		j = skipWS(d, j)
+	}
+	if j >= len(d) || d[j] != ':' {
 		return -1, 0, 0, KindInvalid, false
 	}
-	match = keyEquals(d[i+1:keyEnd-1], field)
-	i = skipWS(d, keyEnd)
-	if i >= len(d) || d[i] != ':' {
+	if start = j + 1; start < len(d) && d[start] <= ' ' {
+		start = skipWS(d, start)
+	}
+	if start >= len(d) {
 		return -1, 0, 0, KindInvalid, false
 	}
-	start = skipWS(d, i+1)
-	end = skipValue(d, start, 2)
+	switch c := d[start]; {
+	case c == '"':
+		if end = plainEnd(d, start+1); end < len(d) && d[end] == '"' {
+			end++
+		} else {
+			end = skipString(d, start)
+		}
+		kind = KindString
+	case c == '-' || c-'0' < 10:
+		end = skipNumber(d, start)
+		kind = KindNumber
+	default:
+		end = skipValue(d, start, 2)
+		kind = kindOf(c)
+	}
 	if end < 0 {
 		return -1, 0, 0, KindInvalid, false
 	}
-	i = skipWS(d, end)
-	if i >= len(d) || (d[i] != ',' && d[i] != '}') {
+	if j = end; j < len(d) && d[j] <= ' ' {
+		j = skipWS(d, j)
+	}
+	if j >= len(d) || (d[j] != ',' && d[j] != '}') {
 		return -1, 0, 0, KindInvalid, false
 	}
-	return i, start, end, kindOf(d[start]), match
+	return j, start, end, kind, match
 }
 
 // specialBytes returns the eight bytes of x (read little endian) with the high
@@ -240,6 +286,9 @@ func plainEnd(d []byte, i int) int {
 	}
 	return i
 }
+
+// byteMasks[n] keeps the n low bytes of a word.
+var byteMasks = [16]uint64{0, 0xFF, 0xFFFF, 0xFFFFFF, 0xFFFFFFFF, 0xFFFFFFFFFF, 0xFFFFFFFFFFFF, 0xFFFFFFFFFFFFFF, 0xFFFFFFFFFFFFFFFF}
 
 const (
 	lsb = 0x0101010101010101
@@ -599,6 +648,12 @@ func skipNumber(d []byte, i int) int {
 }
 
 func skipDigits(d []byte, i int) int {
+	for len(d)-i >= 8 {
+		if m := nonDigitBytes(binary.LittleEndian.Uint64(d[i:])); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+		i += 8
+	}
 	for i < len(d) && '0' <= d[i] && d[i] <= '9' {
 		i++
 	}
@@ -618,9 +673,7 @@ var plainString = func() (t [256]bool) {
 // d[i], or -1. Control characters must be escaped; escapes must be valid.
 func skipString(d []byte, i int) int {
 	for i++; ; {
-		for i < len(d) && plainString[d[i]] {
-			i++
-		}
+		i = plainEnd(d, i)
 		if i >= len(d) {
 			return -1
 		}

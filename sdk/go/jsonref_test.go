@@ -8,13 +8,14 @@ import (
 )
 
 // referenceJSONSpan is JSONSpan as first written: a plain scanner with no fast
-// path, kept as the specification the optimised one is checked against.
+// path, byte by byte, kept with its helpers as the specification the optimised
+// one is checked against.
 func referenceJSONSpan(data []byte, field string) (start, end int, kind JSONKind, ok bool) {
-	i := skipWS(data, 0)
+	i := refSkipWS(data, 0)
 	if i >= len(data) || data[i] != '{' {
 		return 0, 0, KindInvalid, false
 	}
-	i = skipWS(data, i+1)
+	i = refSkipWS(data, i+1)
 	if i < len(data) && data[i] == '}' {
 		return 0, 0, KindInvalid, false
 	}
@@ -22,23 +23,23 @@ func referenceJSONSpan(data []byte, field string) (start, end int, kind JSONKind
 		if i >= len(data) || data[i] != '"' {
 			return 0, 0, KindInvalid, false
 		}
-		keyEnd := skipString(data, i)
+		keyEnd := refSkipString(data, i)
 		if keyEnd < 0 {
 			return 0, 0, KindInvalid, false
 		}
 		match := keyEquals(data[i+1:keyEnd-1], field)
-		i = skipWS(data, keyEnd)
+		i = refSkipWS(data, keyEnd)
 		if i >= len(data) || data[i] != ':' {
 			return 0, 0, KindInvalid, false
 		}
-		i = skipWS(data, i+1)
+		i = refSkipWS(data, i+1)
 		start = i
-		i = skipValue(data, i, 2)
+		i = refSkipValue(data, i, 2)
 		if i < 0 {
 			return 0, 0, KindInvalid, false
 		}
 		end = i
-		i = skipWS(data, i)
+		i = refSkipWS(data, i)
 		if i >= len(data) || (data[i] != ',' && data[i] != '}') {
 			return 0, 0, KindInvalid, false
 		}
@@ -48,8 +49,141 @@ func referenceJSONSpan(data []byte, field string) (start, end int, kind JSONKind
 		if data[i] == '}' {
 			return 0, 0, KindInvalid, false
 		}
-		i = skipWS(data, i+1)
+		i = refSkipWS(data, i+1)
 	}
+}
+
+func refSkipWS(d []byte, i int) int {
+	for i < len(d) && (d[i] == ' ' || d[i] == '\t' || d[i] == '\n' || d[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+func refSkipValue(d []byte, i, depth int) int {
+	if i >= len(d) {
+		return -1
+	}
+	switch c := d[i]; c {
+	case '"':
+		return refSkipString(d, i)
+	case 't', 'f', 'n':
+		lit := map[byte]string{'t': "true", 'f': "false", 'n': "null"}[c]
+		if len(d)-i < len(lit) || string(d[i:i+len(lit)]) != lit {
+			return -1
+		}
+		return i + len(lit)
+	case '{', '[':
+		if depth > MaxJSONDepth {
+			return -1
+		}
+		closing := byte('}')
+		if c == '[' {
+			closing = ']'
+		}
+		i = refSkipWS(d, i+1)
+		if i < len(d) && d[i] == closing {
+			return i + 1
+		}
+		for {
+			if c == '{' {
+				if i >= len(d) || d[i] != '"' {
+					return -1
+				}
+				if i = refSkipString(d, i); i < 0 {
+					return -1
+				}
+				i = refSkipWS(d, i)
+				if i >= len(d) || d[i] != ':' {
+					return -1
+				}
+				i = refSkipWS(d, i+1)
+			}
+			if i = refSkipValue(d, i, depth+1); i < 0 {
+				return -1
+			}
+			i = refSkipWS(d, i)
+			if i >= len(d) {
+				return -1
+			}
+			if d[i] == closing {
+				return i + 1
+			}
+			if d[i] != ',' {
+				return -1
+			}
+			i = refSkipWS(d, i+1)
+		}
+	default:
+		// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+		digits := func(i int) int {
+			for i < len(d) && '0' <= d[i] && d[i] <= '9' {
+				i++
+			}
+			return i
+		}
+		if c == '-' {
+			i++
+		}
+		switch {
+		case i >= len(d):
+			return -1
+		case d[i] == '0':
+			i++
+		case '1' <= d[i] && d[i] <= '9':
+			i = digits(i + 1)
+		default:
+			return -1
+		}
+		if i < len(d) && d[i] == '.' {
+			j := digits(i + 1)
+			if j == i+1 {
+				return -1
+			}
+			i = j
+		}
+		if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
+			i++
+			if i < len(d) && (d[i] == '+' || d[i] == '-') {
+				i++
+			}
+			j := digits(i)
+			if j == i {
+				return -1
+			}
+			i = j
+		}
+		return i
+	}
+}
+
+func refSkipString(d []byte, i int) int {
+	for i++; i < len(d); {
+		switch c := d[i]; {
+		case c == '"':
+			return i + 1
+		case c < 0x20:
+			return -1
+		case c == '\\':
+			if i+1 >= len(d) {
+				return -1
+			}
+			switch d[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if len(d)-i < 6 || hex4(d[i+2:i+6]) < 0 {
+					return -1
+				}
+				i += 6
+			default:
+				return -1
+			}
+		default:
+			i++
+		}
+	}
+	return -1
 }
 
 // spanCases are documents that take every branch of JSONSpan's fast path and
@@ -69,11 +203,18 @@ var spanCases = []string{
 	`{"a":1}x`, `{"a":1,"amount":2}garbage`, `["amount",1]`, `"amount"`, ``, `{`, `{"`, `{"a`, `{"a"`, `{"a":`,
 	`{"a":1,"amount":99999999}`, `{"a":"12345678","amount":1234567}`, `{"amount":7,`, `{"amount":7}`,
 	"{\"amount\":7\x00}", `{"a":"\u00e9\ud83d\ude00","amount":8}`, `{"a":"\x","amount":8}`,
+	`{"order_id":1,"customer":"customer-0001","currency":"EUR","amount":5,"ok":true}`,
+	`{"id": 1, "user": "user-0001", "amount": 7, "ok": true}`, `{"a":  1,"amount":2}`, `{"a": "x", "amount": 2}`,
+	`{"a":"0123456789abcdef\"x","amount":1}`, `{"abcdefghijklmnop":1,"amount":2}`, `{"a" :1,"amount":2}`,
+	`{"a":1 ,"amount":2}`, `{"amount": 12345678}`, `{"amount": 1234567, "b": 1}`, `{"amount":1234567 }`,
+	`{"abcdefgh\u0041":1,"amount":2}`, `{"abcdefghij` + "\x1f" + `":1,"amount":2}`, `{"amountamount":1,"amount":2}`,
+	`{"a":"abcdefghijklmnopqrstuvwxyz",  "amount":3}`, `{"a":"abcdefghijklmnop`, `{"abcdefghijklmnop`,
+	`{"a":1,  "amount":2}`, `{"a":1,` + "\n" + `"amount":2}`, `{"a": -1, "amount": 2}`, `{"a": 0, "amount": 0}`,
 }
 
 func TestJSONSpanMatchesReference(t *testing.T) {
 	for _, doc := range spanCases {
-		for _, field := range []string{"amount", "a", "id", "", "amount_long_name_here", "x"} {
+		for _, field := range []string{"amount", "a", "id", "", "amount_long_name_here", "x", "customer", "abcdefghijklmnop"} {
 			checkSpan(t, []byte(doc), field)
 		}
 	}
@@ -96,6 +237,10 @@ func FuzzJSONSpanMatchesReference(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte, field string) {
 		checkSpan(t, data, field)
+		i := refSkipValue(data, refSkipWS(data, 0), 1)
+		if valid := i >= 0 && refSkipWS(data, i) == len(data); JSONValid(data) != valid {
+			t.Fatalf("JSONValid(%q) = %v, reference %v", data, !valid, valid)
+		}
 		// The same document cut short at every length.
 		for n := range data {
 			checkSpan(t, data[:n], field)

@@ -1,9 +1,6 @@
 package weir
 
-import (
-	"encoding/binary"
-	"slices"
-)
+import "encoding/binary"
 
 // Output is one output record under construction.
 //
@@ -65,7 +62,12 @@ func (o *Output) Write(p []byte) (int, error) {
 
 // Payload returns the payload set so far and whether one was set (if not, the
 // output inherits its input's payload).
-func (o *Output) Payload() ([]byte, bool) { return o.payload, o.flags&flagPayload != 0 }
+func (o *Output) Payload() ([]byte, bool) {
+	if o.flags&flagPayload == 0 {
+		return o.payload[:0], false // the buffer holds an earlier output's payload
+	}
+	return o.payload, true
+}
 
 // SetKey sets the output's key to a copy of k.
 func (o *Output) SetKey(k []byte) {
@@ -147,11 +149,6 @@ func (w *frameWriter) reset() {
 	w.buf = append(w.buf[:0], 0, 0, 0, 0)
 	w.count = 0
 }
-
-// grow returns b with room for n more bytes.
-//
-//go:noinline
-func grow(b []byte, n int) []byte { return slices.Grow(b, n) }
 
 // bytes returns the finished frame, valid until the next reset.
 func (w *frameWriter) bytes() []byte {
