@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"regexp"
 	"sort"
@@ -69,8 +70,8 @@ func (c *Control) uploadModule(ctx context.Context, name string, r io.Reader) (*
 	h := sha256.New()
 	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(r, c.opts.MaxModuleSize+1))
 	if err != nil {
-		var tooLarge interface{ Error() string }
-		if errors.As(err, &tooLarge) && strings.Contains(err.Error(), "request body too large") {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
 			return nil, fmt.Errorf("%w: the module exceeds the %d-byte limit", ErrTooLarge, c.opts.MaxModuleSize)
 		}
 		return nil, fmt.Errorf("%w: reading the module: %v", ErrInvalid, err)
@@ -164,7 +165,7 @@ func (c *Control) listModules(ctx context.Context) ([]ModuleRecord, error) {
 
 // deleteModule removes a module name unless a live job uses one of its uploads.
 func (c *Control) deleteModule(ctx context.Context, name string) error {
-	rec, rev, err := c.getModule(ctx, name)
+	_, rev, err := c.getModule(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -177,6 +178,5 @@ func (c *Control) deleteModule(ctx context.Context, name string) error {
 		}
 	}
 	// The module bytes stay in the store: finished jobs still name their digests.
-	_ = rec
 	return c.store.del(ctx, moduleKey(name), rev)
 }

@@ -177,8 +177,6 @@ func TestUDFFailures(t *testing.T) {
 
 	t.Run("trap", func(t *testing.T) {
 		fails(t, "trap", "trap", "trap", "", "udf_trap", "unreachable")
-		id := s.job(lastJobID(t, s, "trap"))
-		_ = id
 		ex, err := s.client.JobExceptions(ctx, lastJobID(t, s, "trap"))
 		require.NoError(t, err)
 		require.NotEmpty(t, ex.Exceptions[0].Stack, "a trap carries its Wasm stack")
