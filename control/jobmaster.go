@@ -23,6 +23,17 @@ type SubtaskStatus struct {
 	Status     string `json:"status"`
 	RecordsIn  uint64 `json:"records_in"`
 	RecordsOut uint64 `json:"records_out"`
+	BytesIn    uint64 `json:"bytes_in"`
+	BytesOut   uint64 `json:"bytes_out"`
+	// BuffersInFlight is how many buffers this subtask has sent that its receivers
+	// have not taken yet.
+	BuffersInFlight int `json:"buffers_in_flight"`
+	// Backpressure is the share of the last measuring interval (0..1) the subtask
+	// spent waiting for downstream capacity (credit); Busy the share it spent working.
+	Backpressure float64 `json:"backpressure"`
+	Busy         float64 `json:"busy"`
+	// Watermark is the subtask's current event-time clock in ms (0 until event time exists).
+	Watermark int64 `json:"watermark,omitempty"`
 }
 
 // jobMaster runs one job: it schedules the job onto slots, deploys its subtasks,

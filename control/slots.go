@@ -1,6 +1,8 @@
 package control
 
 import (
+	"time"
+
 	"sort"
 	"sync"
 
@@ -84,8 +86,15 @@ func (m *slotManager) release(slots []slot) {
 // WorkerStatus is a worker as GET /workers shows it.
 type WorkerStatus struct {
 	ID        string `json:"id"`
+	Address   string `json:"address,omitempty"`
 	Slots     int    `json:"slots"`
 	SlotsUsed int    `json:"slots_used"`
+	// Tasks is how many subtasks run on the worker.
+	Tasks int `json:"tasks"`
+	// MemoryBytes is the worker process's heap in use plus its Wasm instances' memory.
+	MemoryBytes uint64 `json:"memory_bytes"`
+	// LastHeartbeat is when the control plane last heard from the worker.
+	LastHeartbeat time.Time `json:"last_heartbeat"`
 }
 
 func (m *slotManager) list() []WorkerStatus {

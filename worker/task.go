@@ -20,6 +20,17 @@ import (
 // markerInterval is how often a source sends its position downstream.
 const markerInterval = 500 * time.Millisecond
 
+// operator is one step of a chain between its source (or input) and its outputs:
+// it turns a batch into the batch handed to the next step. It belongs to the task
+// goroutine. A *wasmhost.Instance is one; built-in steps (key_by) are others.
+type operator interface {
+	// Process returns the step's output for b. The result is valid until the next
+	// call; an empty result ends the chain for this batch.
+	Process(ctx context.Context, b *record.Batch) (*record.Batch, error)
+	// Close releases the step; finished says the input ended normally.
+	Close(ctx context.Context, finished bool) error
+}
+
 // task runs one subtask: a chain of steps in one goroutine.
 type task struct {
 	w      *Worker
@@ -39,7 +50,7 @@ type task struct {
 	// Owned by the task goroutine.
 	source   *connector.Source
 	sourceID string
-	ops      []*wasmhost.Instance
+	ops      []operator
 	sink     *connector.Sink
 	writers  []*exchange.Writer
 	finished bool

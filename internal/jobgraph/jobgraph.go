@@ -7,10 +7,21 @@ import (
 	"github.com/weir-streams/weir/internal/spec"
 )
 
-// Partitionings of an edge (DESIGN §2). Only forward and rebalance run today.
+// Partitionings of an edge (DESIGN §2), after Flink's partitioners.
 const (
-	Forward   = "forward"
+	// Forward sends subtask i's records to downstream subtask i (equal parallelism).
+	Forward = "forward"
+	// Rebalance spreads records round-robin over every downstream subtask.
 	Rebalance = "rebalance"
+	// Rescale spreads records round-robin over a local subset of the downstream
+	// subtasks, so that each upstream subtask talks to few downstream ones.
+	Rescale = "rescale"
+	// Hash sends a record to the subtask owning its key's key group (DESIGN §5).
+	Hash = "hash"
+	// Broadcast sends every record to every downstream subtask.
+	Broadcast = "broadcast"
+	// Global sends every record to downstream subtask 0.
+	Global = "global"
 )
 
 // JobGraph is a job after chaining: vertices run as parallel subtasks, each subtask
@@ -70,9 +81,11 @@ func (t TaskID) String() string {
 
 // TaskDescriptor is everything a worker needs to run one subtask.
 type TaskDescriptor struct {
-	Task        TaskID      `json:"task"`
-	Parallelism int         `json:"parallelism"`
-	Steps       []spec.Step `json:"steps"`
+	Task        TaskID `json:"task"`
+	Parallelism int    `json:"parallelism"`
+	// MaxParallelism is the job's number of key groups (DESIGN §5).
+	MaxParallelism int         `json:"max_parallelism"`
+	Steps          []spec.Step `json:"steps"`
 	// Inputs are the edges this subtask reads, with the upstream parallelism.
 	Inputs []Gate `json:"inputs,omitempty"`
 	// Outputs are the edges this subtask writes, with the downstream parallelism.
