@@ -73,6 +73,11 @@ func (t *task) stopGracefully(timeout time.Duration) {
 	time.AfterFunc(timeout, t.cancel)
 }
 
+// metrics returns the task's counters for a heartbeat.
+func (t *task) metrics() api.TaskMetrics {
+	return api.TaskMetrics{Task: t.desc.Task, RecordsIn: t.recordsIn.Load(), RecordsOut: t.recordsOut.Load()}
+}
+
 func (t *task) report(state string, failure *api.Failure) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -25,6 +27,8 @@ type Options struct {
 	ID string
 	// Slots is the number of task slots offered. Default 4.
 	Slots int
+	// Address says where the worker runs, for people reading GET /workers.
+	Address string
 	// DataDir holds the worker's files (the Wasm compilation cache). Required.
 	DataDir string
 	// HeartbeatInterval is how often metrics reach the control plane. Default 1s.
@@ -58,6 +62,8 @@ type Worker struct {
 	rt       *wasmhost.Runtime
 	modules  meta.ModuleStore
 	registry *exchange.Registry
+
+	memory atomic.Uint64 // heap and stacks in use, sampled at each heartbeat
 
 	mu    sync.Mutex
 	tasks map[jobgraph.TaskID]*task // guarded by mu
@@ -104,7 +110,7 @@ func (w *Worker) ID() string { return w.opts.ID }
 // Run registers with the control plane and sends heartbeats until ctx ends; then it
 // cancels every task still running, waits for them and unregisters.
 func (w *Worker) Run(ctx context.Context) error {
-	if err := w.control.RegisterWorker(ctx, api.RegisterWorker{WorkerID: w.opts.ID, Slots: w.opts.Slots}, w); err != nil {
+	if err := w.control.RegisterWorker(ctx, api.RegisterWorker{WorkerID: w.opts.ID, Slots: w.opts.Slots, Address: w.opts.Address}, w); err != nil {
 		return fmt.Errorf("registering with the control plane: %w", err)
 	}
 	w.logger.Info("worker registered", "slots", w.opts.Slots, "max_concurrent_guest_calls", w.rt.MaxConcurrentCalls())
@@ -113,6 +119,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-tick.C:
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			w.memory.Store(ms.HeapInuse + ms.StackInuse)
 			_ = w.control.Heartbeat(ctx, w.heartbeat())
 		case <-ctx.Done():
 			w.shutdown()
@@ -121,12 +130,18 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 }
 
-func (w *Worker) shutdown() {
+// controlLost cancels every task: the control plane has declared this worker lost
+// and restarts its jobs elsewhere, so their results here would only be duplicates.
+func (w *Worker) controlLost() {
 	w.mu.Lock()
+	defer w.mu.Unlock()
 	for _, t := range w.tasks {
 		t.cancel()
 	}
-	w.mu.Unlock()
+}
+
+func (w *Worker) shutdown() {
+	w.controlLost()
 	w.wg.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -137,9 +152,9 @@ func (w *Worker) shutdown() {
 func (w *Worker) heartbeat() api.Heartbeat {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	hb := api.Heartbeat{WorkerID: w.opts.ID, Tasks: make([]api.TaskMetrics, 0, len(w.tasks))}
-	for id, t := range w.tasks {
-		hb.Tasks = append(hb.Tasks, api.TaskMetrics{Task: id, RecordsIn: t.recordsIn.Load(), RecordsOut: t.recordsOut.Load()})
+	hb := api.Heartbeat{WorkerID: w.opts.ID, Tasks: make([]api.TaskMetrics, 0, len(w.tasks)), MemoryBytes: w.memory.Load()}
+	for _, t := range w.tasks {
+		hb.Tasks = append(hb.Tasks, t.metrics())
 	}
 	return hb
 }
