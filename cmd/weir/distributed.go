@@ -221,7 +221,6 @@ func runControl(parent context.Context, f controlFlags) error {
 	return nil
 }
 
-
 func runWorker(parent context.Context, f workerFlags) error {
 	logger, err := newLogger(f.logFormat)
 	if err != nil {
