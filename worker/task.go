@@ -159,7 +159,11 @@ func (t *task) setup() error {
 		if out.Partitioning == jobgraph.Forward {
 			mode = exchange.PartitionForward
 		}
-		wr, err := exchange.NewWriter(gates, mode, t.desc.Task.Subtask)
+		outs := make([]exchange.Output, len(gates))
+		for i, g := range gates {
+			outs[i] = g
+		}
+		wr, err := exchange.NewWriter(outs, exchange.WriterOptions{Mode: mode, Channel: t.desc.Task.Subtask})
 		if err != nil {
 			return err
 		}
@@ -350,6 +354,7 @@ func (t *task) runInput() error {
 			case exchange.Data:
 				t.recordsIn.Add(uint64(buf.Batch.Len()))
 				err := t.push(&buf.Batch)
+				gate.Took(buf)
 				exchange.Release(buf)
 				if err != nil {
 					return err
@@ -360,6 +365,7 @@ func (t *task) runInput() error {
 					}
 				}
 			case exchange.Marker:
+				gate.Took(buf)
 				latest[buf.Channel] = buf.Positions
 				if pos, ok := alignMarkers(latest, closed); ok && !samePositions(pos, aligned) {
 					aligned = pos
@@ -368,6 +374,7 @@ func (t *task) runInput() error {
 					}
 				}
 			case exchange.EndOfPartition:
+				gate.Took(buf)
 				ended++
 				closed[buf.Channel] = true
 				if ended == channels {
