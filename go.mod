@@ -11,6 +11,7 @@ require (
 	github.com/spf13/pflag v1.0.9
 	github.com/stretchr/testify v1.12.1
 	github.com/tetratelabs/wazero v1.12.0
+	github.com/twmb/murmur3 v1.2.2
 	gopkg.in/yaml.v3 v3.0.1
 )
 
