@@ -3,6 +3,7 @@ module github.com/weir-streams/weir
 go 1.26.8
 
 require (
+	github.com/buger/jsonparser v1.6.1
 	github.com/go-chi/chi/v5 v5.5.0
 	github.com/nats-io/nats-server/v2 v2.15.2
 	github.com/nats-io/nats.go v1.55.0
