@@ -15,6 +15,7 @@ import (
 	"github.com/weir-streams/weir/wasmhost"
 	"github.com/weir-streams/weir/worker/internal/connector"
 	"github.com/weir-streams/weir/worker/internal/exchange"
+	"github.com/weir-streams/weir/worker/internal/keyby"
 )
 
 // markerInterval is how often a source sends its position downstream.
@@ -141,6 +142,10 @@ func (t *task) setup() error {
 		steps = steps[:n-1]
 	}
 	for _, s := range steps {
+		if s.KeyBy != nil { // a built-in key_by; one with a key_selector is a UDF
+			t.ops = append(t.ops, keyby.New(s.KeyBy.JSONField))
+			continue
+		}
 		inst, err := t.instantiate(s)
 		if err != nil {
 			return fmt.Errorf("step %q: %w", s.ID, err)
