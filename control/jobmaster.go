@@ -80,6 +80,8 @@ type restartPolicy interface {
 	// Running records that the job runs since now (exponential delay resets after a
 	// while of running).
 	Running(now time.Time)
+	// Restarts is how many restarts the policy granted.
+	Restarts() int
 }
 
 type (
@@ -301,6 +303,19 @@ func (m *jobMaster) deploy() {
 	attempt := m.rec.Attempt
 	rec, rev := m.rec, m.rev
 	descs := plan.Descriptors(m.graph, m.rec.Job, m.rec.ID, attempt, m.saved)
+	// With slot sharing, subtask i of every vertex runs in slot i: that tells each
+	// subtask where its peers are.
+	placement := make([]string, len(m.slots))
+	for i, s := range m.slots {
+		placement[i] = s.worker
+	}
+	for i := range descs {
+		for _, gates := range [][]jobgraph.Gate{descs[i].Inputs, descs[i].Outputs} {
+			for j := range gates {
+				gates[j].PeerWorkers = placement[:gates[j].PeerParallel]
+			}
+		}
+	}
 	for _, d := range descs {
 		s := m.slots[d.Task.Subtask]
 		m.tasks[d.Task] = &SubtaskStatus{Index: d.Task.Subtask, Worker: s.worker, Status: api.TaskCreated}

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/weir-streams/weir/internal/api"
 	"github.com/weir-streams/weir/internal/jobgraph"
+	"github.com/weir-streams/weir/internal/keygroup"
 	"github.com/weir-streams/weir/internal/record"
 	"github.com/weir-streams/weir/internal/spec"
 	"github.com/weir-streams/weir/wasmhost"
@@ -47,6 +49,18 @@ type task struct {
 
 	recordsIn  atomic.Uint64
 	recordsOut atomic.Uint64
+	bytesIn    atomic.Uint64
+	bytesOut   atomic.Uint64
+	// pushing and blocked accumulate nanoseconds spent processing batches and, of
+	// that, waiting for downstream room (backpressure).
+	pushing atomic.Int64
+	blocked atomic.Int64
+	stats   exchange.Stats
+
+	sampleMu                  sync.Mutex // guards the previous sample of the metrics, and gates
+	sampleAt                  time.Time
+	samplePush, sampleBlocked int64
+	gates                     []*exchange.Gate // the input gates, for their credit figures
 
 	// Owned by the task goroutine.
 	source   *connector.Source
@@ -74,9 +88,32 @@ func (t *task) stopGracefully(timeout time.Duration) {
 	time.AfterFunc(timeout, t.cancel)
 }
 
-// metrics returns the task's counters for a heartbeat.
+// metrics returns the task's counters for a heartbeat; busy and backpressure are
+// shares of the time since the previous call.
 func (t *task) metrics() api.TaskMetrics {
-	return api.TaskMetrics{Task: t.desc.Task, RecordsIn: t.recordsIn.Load(), RecordsOut: t.recordsOut.Load()}
+	m := api.TaskMetrics{
+		Task: t.desc.Task, RecordsIn: t.recordsIn.Load(), RecordsOut: t.recordsOut.Load(),
+		BytesIn: t.bytesIn.Load(), BytesOut: t.bytesOut.Load(), ExchangeBytesOut: t.stats.BytesOut.Load(),
+		BuffersInFlight: int(t.stats.Waiting.Load()),
+	}
+	t.sampleMu.Lock()
+	defer t.sampleMu.Unlock()
+	now, push, blocked := time.Now(), t.pushing.Load(), t.blocked.Load()
+	if !t.sampleAt.IsZero() {
+		if d := float64(now.Sub(t.sampleAt)); d > 0 {
+			m.Backpressure = min(1, float64(blocked-t.sampleBlocked)/d)
+			m.Busy = min(1, max(0, float64((push-t.samplePush)-(blocked-t.sampleBlocked))/d))
+		}
+	}
+	t.sampleAt, t.samplePush, t.sampleBlocked = now, push, blocked
+	for _, g := range t.gates {
+		q, c := g.Credit()
+		m.BuffersInFlight += q
+		if q > c {
+			m.CreditViolations++
+		}
+	}
+	return m
 }
 
 func (t *task) report(state string, failure *api.Failure) {
@@ -156,25 +193,80 @@ func (t *task) setup() error {
 		}
 	}
 	for _, out := range t.desc.Outputs {
-		gates := make([]*exchange.Gate, out.PeerParallel)
-		for i := range gates {
-			gates[i] = t.w.registry.Gate(exchange.Key{JobID: t.desc.Task.JobID, Attempt: t.desc.Task.Attempt, Edge: out.Edge, Subtask: i}, t.desc.Parallelism)
-		}
-		mode := exchange.PartitionRebalance
-		if out.Partitioning == jobgraph.Forward {
-			mode = exchange.PartitionForward
-		}
-		outs := make([]exchange.Output, len(gates))
-		for i, g := range gates {
-			outs[i] = g
-		}
-		wr, err := exchange.NewWriter(outs, exchange.WriterOptions{Mode: mode, Channel: t.desc.Task.Subtask})
+		wr, err := t.writer(out)
 		if err != nil {
 			return err
 		}
 		t.writers = append(t.writers, wr)
 	}
 	return nil
+}
+
+// partitionings maps an edge's partitioning to the writer's.
+var partitionings = map[string]exchange.Partitioning{
+	jobgraph.Forward:   exchange.PartitionForward,
+	jobgraph.Rebalance: exchange.PartitionRebalance,
+	jobgraph.Rescale:   exchange.PartitionRescale,
+	jobgraph.Hash:      exchange.PartitionHash,
+	jobgraph.Broadcast: exchange.PartitionBroadcast,
+	jobgraph.Global:    exchange.PartitionGlobal,
+}
+
+// local reports whether peer subtask i of gate runs on this worker.
+func (t *task) local(g jobgraph.Gate, i int) bool {
+	return len(g.PeerWorkers) == 0 || g.PeerWorkers[i] == t.w.opts.ID
+}
+
+// writer builds the writer of one output edge: a local gate for each downstream
+// subtask on this worker, a remote channel over NATS for each one elsewhere.
+func (t *task) writer(out jobgraph.Gate) (*exchange.Writer, error) {
+	mode, ok := partitionings[out.Partitioning]
+	if !ok {
+		return nil, fmt.Errorf("edge %d: unknown partitioning %q", out.Edge, out.Partitioning)
+	}
+	outs := make([]exchange.Output, out.PeerParallel)
+	for i := range outs {
+		k := exchange.Key{JobID: t.desc.Task.JobID, Attempt: t.desc.Task.Attempt, Edge: out.Edge, Subtask: i}
+		if t.local(out, i) {
+			outs[i] = t.w.registry.Gate(k, t.desc.Parallelism)
+			continue
+		}
+		ro, err := t.w.net.Dial(k, t.desc.Task.Subtask, &t.stats)
+		if err != nil {
+			for _, o := range outs[:i] {
+				if c, ok := o.(interface{ Close() }); ok {
+					c.Close()
+				}
+			}
+			return nil, err
+		}
+		outs[i] = ro
+	}
+	maxP := t.desc.MaxParallelism
+	return exchange.NewWriter(outs, exchange.WriterOptions{
+		Mode:           mode,
+		Channel:        t.desc.Task.Subtask,
+		Upstream:       t.desc.Parallelism,
+		MaxParallelism: maxP,
+		KeyGroup:       func(key []byte) int { return keygroup.Of(key, maxP) },
+		Blocked:        &t.blocked,
+	})
+}
+
+// inputGate returns the gate of the task's input edge, attached to NATS for the
+// upstream subtasks on other workers.
+func (t *task) inputGate(in jobgraph.Gate) (*exchange.Gate, error) {
+	g := t.w.registry.Gate(exchange.Key{JobID: t.desc.Task.JobID, Attempt: t.desc.Task.Attempt, Edge: in.Edge, Subtask: t.desc.Task.Subtask}, in.PeerParallel)
+	var remote []int
+	for i := range in.PeerParallel {
+		if !t.local(in, i) {
+			remote = append(remote, i)
+		}
+	}
+	if err := t.w.net.Attach(g, remote); err != nil {
+		return nil, err
+	}
+	return g, nil
 }
 
 func (t *task) instantiate(s spec.Step) (*wasmhost.Instance, error) {
@@ -209,6 +301,8 @@ func (t *task) teardown() {
 
 // push runs a batch through the chain and hands the result on.
 func (t *task) push(b *record.Batch) error {
+	start := time.Now()
+	defer func() { t.pushing.Add(int64(time.Since(start))) }()
 	for _, op := range t.ops {
 		out, err := op.Process(t.ctx, b)
 		if err != nil {
@@ -219,6 +313,7 @@ func (t *task) push(b *record.Batch) error {
 		}
 	}
 	t.recordsOut.Add(uint64(b.Len()))
+	t.bytesOut.Add(uint64(b.Size()))
 	if t.sink != nil {
 		if err := t.sink.Write(t.ctx, b); err != nil {
 			return err
@@ -268,6 +363,9 @@ func (t *task) end() error {
 		if err := w.Broadcast(t.ctx, exchange.EndOfPartition, nil); err != nil {
 			return err
 		}
+		if err := w.Drain(t.ctx); err != nil {
+			return err
+		}
 	}
 	if t.sink != nil {
 		if err := t.sink.Sync(t.ctx); err != nil {
@@ -312,6 +410,7 @@ func (t *task) runSource() error {
 				return t.end()
 			}
 			t.recordsIn.Add(uint64(b.Batch.Len()))
+			t.bytesIn.Add(uint64(b.Batch.Size()))
 			if err := t.push(&b.Batch); err != nil {
 				return err
 			}
@@ -343,8 +442,13 @@ func (t *task) runInput() error {
 	if len(t.desc.Inputs) != 1 {
 		return fmt.Errorf("a task with %d inputs cannot run yet", len(t.desc.Inputs))
 	}
-	in := t.desc.Inputs[0]
-	gate := t.w.registry.Gate(exchange.Key{JobID: t.desc.Task.JobID, Attempt: t.desc.Task.Attempt, Edge: in.Edge, Subtask: t.desc.Task.Subtask}, in.PeerParallel)
+	gate, err := t.inputGate(t.desc.Inputs[0])
+	if err != nil {
+		return err
+	}
+	t.sampleMu.Lock()
+	t.gates = append(t.gates, gate)
+	t.sampleMu.Unlock()
 	channels := gate.Channels()
 	latest := make([]map[string]uint64, channels)
 	closed := make([]bool, channels)
@@ -358,6 +462,7 @@ func (t *task) runInput() error {
 			switch buf.Kind {
 			case exchange.Data:
 				t.recordsIn.Add(uint64(buf.Batch.Len()))
+				t.bytesIn.Add(uint64(buf.Batch.Size()))
 				err := t.push(&buf.Batch)
 				gate.Took(buf)
 				exchange.Release(buf)
@@ -386,6 +491,8 @@ func (t *task) runInput() error {
 					return t.end()
 				}
 			}
+		case err := <-gate.Err():
+			return err
 		case <-flush.C:
 			if err := t.flush(); err != nil {
 				return err

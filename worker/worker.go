@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -29,6 +30,10 @@ type Options struct {
 	Slots int
 	// Address says where the worker runs, for people reading GET /workers.
 	Address string
+	// DataConn and CreditConn carry the exchange with other workers: bulk frames
+	// and credit grants on separate connections. Default: the worker's connection
+	// (fine in standalone, where every peer is local).
+	DataConn, CreditConn *nats.Conn
 	// DataDir holds the worker's files (the Wasm compilation cache). Required.
 	DataDir string
 	// HeartbeatInterval is how often metrics reach the control plane. Default 1s.
@@ -62,6 +67,7 @@ type Worker struct {
 	rt       *wasmhost.Runtime
 	modules  meta.ModuleStore
 	registry *exchange.Registry
+	net      *exchange.Net
 
 	memory atomic.Uint64 // heap and stacks in use, sampled at each heartbeat
 
@@ -100,6 +106,7 @@ func New(ctx context.Context, opts Options, nc *nats.Conn, control api.ControlPl
 		rt:       rt,
 		modules:  meta.ModuleStore{Obj: obj},
 		registry: exchange.NewRegistry(8),
+		net:      exchange.NewNet(cmp.Or(opts.DataConn, nc), cmp.Or(opts.CreditConn, nc), 0, logger),
 		tasks:    map[jobgraph.TaskID]*task{},
 	}, nil
 }

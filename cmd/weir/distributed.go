@@ -244,11 +244,18 @@ func runWorker(parent context.Context, f workerFlags) error {
 	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	nc, err := connectNATS(f.natsURL, "weir-worker-"+f.id, clientTLS, logger)
-	if err != nil {
-		return err
+	// Three connections: JetStream and metadata; exchange frames; credit grants, so
+	// that grants never queue behind bulk data.
+	var conns [3]*nats.Conn
+	for i, role := range []string{"", "-data", "-credit"} {
+		c, err := connectNATS(f.natsURL, "weir-worker-"+f.id+role, clientTLS, logger)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		conns[i] = c
 	}
-	defer nc.Close()
+	nc := conns[0]
 	var creds credentials.TransportCredentials
 	if clientTLS != nil {
 		creds = credentials.NewTLS(clientTLS)
@@ -257,7 +264,7 @@ func runWorker(parent context.Context, f workerFlags) error {
 	if err != nil {
 		return usageError{err}
 	}
-	wk, err := worker.New(ctx, worker.Options{ID: f.id, Slots: f.slots, DataDir: f.dataDir, Address: workerAddress()}, nc, rc, logger.With("component", "worker"))
+	wk, err := worker.New(ctx, worker.Options{ID: f.id, Slots: f.slots, DataDir: f.dataDir, Address: workerAddress(), DataConn: conns[1], CreditConn: conns[2]}, nc, rc, logger.With("component", "worker"))
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package exchange
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/weir-streams/weir/internal/record"
@@ -46,7 +47,7 @@ type WriterOptions struct {
 	MaxParallelism int
 	KeyGroup       KeyGroupFunc
 	// Blocked, when set, accumulates the nanoseconds Send blocked: backpressure.
-	Blocked *time.Duration
+	Blocked *atomic.Int64
 }
 
 // Writer is the output side of one subtask for one edge. It fills one buffer per
@@ -180,7 +181,7 @@ func (w *Writer) sendBuffer(ctx context.Context, t int, b *Buffer) error {
 	}
 	start := time.Now()
 	err := w.outs[t].Send(ctx, b)
-	*w.opts.Blocked += time.Since(start)
+	w.opts.Blocked.Add(int64(time.Since(start)))
 	return err
 }
 
