@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"maps"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -63,8 +64,9 @@ type task struct {
 	gates                     []*exchange.Gate // the input gates, for their credit figures
 
 	// Owned by the task goroutine.
-	source   *connector.Source
-	sourceID string
+	sources  []*connector.Source
+	posKeys  []string // the progress key of each source, by reader index
+	srcOut   chan *connector.SourceBatch
 	ops      []operator
 	sink     *connector.Sink
 	writers  []*exchange.Writer
@@ -131,7 +133,7 @@ func (t *task) run() {
 	err := t.setup()
 	if err == nil {
 		t.report(api.TaskRunning, nil)
-		if t.source != nil {
+		if t.srcOut != nil {
 			err = t.runSource()
 		} else {
 			err = t.runInput()
@@ -166,8 +168,7 @@ func (t *task) setup() error {
 		return errors.New("task has no steps")
 	}
 	if s := steps[0]; s.Kind == spec.KindSource {
-		t.sourceID = s.ID
-		t.source = connector.NewSource(t.w.js, *s.Source, t.desc.ResumeAfter[s.ID])
+		t.setupSources(s)
 		steps = steps[1:]
 	}
 	if n := len(steps); n > 0 && steps[n-1].Kind == spec.KindSink {
@@ -384,49 +385,104 @@ func (t *task) flushTicker() *time.Ticker {
 	return time.NewTicker(d)
 }
 
+// setupSources creates the readers of a source step: one for an unpartitioned
+// stream; for a partitioned one, one per partition this subtask owns (partition p
+// belongs to subtask p mod parallelism), possibly none.
+func (t *task) setupSources(s spec.Step) {
+	t.srcOut = make(chan *connector.SourceBatch, 4)
+	cfg := *s.Source
+	if cfg.Partitions == nil {
+		t.posKeys = []string{s.ID}
+		t.sources = []*connector.Source{connector.NewPartitionlessSource(t.w.js, cfg, t.desc.ResumeAfter[s.ID], t.srcOut)}
+		return
+	}
+	for p := t.desc.Task.Subtask; p < cfg.Partitions.Count; p += t.desc.Parallelism {
+		key := spec.PartitionPosition(s.ID, p)
+		t.sources = append(t.sources, connector.NewPartitionSource(t.w.js, cfg, p, t.desc.ResumeAfter[key], len(t.posKeys), t.srcOut))
+		t.posKeys = append(t.posKeys, key)
+	}
+	if len(t.sources) == 0 {
+		t.logger.Info("source subtask owns no partition; it stays idle", "partitions", cfg.Partitions.Count)
+	}
+}
+
 func (t *task) runSource() error {
-	srcErr := make(chan error, 1)
-	go func() { srcErr <- t.source.Run(t.stop, t.ctx) }()
+	srcErr := make(chan error, len(t.sources))
+	for _, src := range t.sources {
+		go func() { srcErr <- src.Run(t.stop, t.ctx) }()
+	}
 	markers := time.NewTicker(markerInterval)
 	defer markers.Stop()
 	flush := t.flushTicker()
 	defer flush.Stop()
-	var last, marked uint64
+	// pos holds every owned partition's position from the start (its resume
+	// point), so that downstream alignment sees all of them in every marker.
+	pos := make(map[string]uint64, len(t.posKeys))
+	for _, k := range t.posKeys {
+		pos[k] = t.desc.ResumeAfter[k]
+	}
+	moved := true // the first marker goes out even if nothing is read: idle subtasks too
+	mark := func() error {
+		if !moved {
+			return nil
+		}
+		moved = false
+		return t.marker(maps.Clone(pos))
+	}
+	handle := func(b *connector.SourceBatch) error {
+		t.recordsIn.Add(uint64(b.Batch.Len()))
+		t.bytesIn.Add(uint64(b.Batch.Size()))
+		if err := t.push(&b.Batch); err != nil {
+			return err
+		}
+		pos[t.posKeys[b.Reader]] = b.LastSeq
+		moved = true
+		t.sources[b.Reader].Recycle(b)
+		if t.desc.BufferTimeout <= 0 {
+			return t.flush()
+		}
+		return nil
+	}
+	running := len(t.sources)
+	stop := t.stop.Done()
 	for {
 		select {
-		case b, ok := <-t.source.C():
-			if !ok {
-				if err := <-srcErr; err != nil {
-					return err
-				}
-				if t.ctx.Err() != nil {
-					return nil
-				}
-				if last > marked {
-					if err := t.marker(map[string]uint64{t.sourceID: last}); err != nil {
-						return err
-					}
-				}
-				return t.end()
-			}
-			t.recordsIn.Add(uint64(b.Batch.Len()))
-			t.bytesIn.Add(uint64(b.Batch.Size()))
-			if err := t.push(&b.Batch); err != nil {
+		case b := <-t.srcOut:
+			if err := handle(b); err != nil {
 				return err
 			}
-			last = b.LastSeq
-			t.source.Recycle(b)
-			if t.desc.BufferTimeout <= 0 {
-				if err := t.flush(); err != nil {
+		case err := <-srcErr:
+			if err != nil {
+				return err
+			}
+			if running--; running > 0 {
+				continue
+			}
+			if t.ctx.Err() != nil {
+				return nil
+			}
+			// Every reader has handed its last batch over before returning.
+			for len(t.srcOut) > 0 {
+				if err := handle(<-t.srcOut); err != nil {
 					return err
 				}
 			}
+			if err := mark(); err != nil {
+				return err
+			}
+			return t.end()
+		case <-stop:
+			if len(t.sources) > 0 {
+				stop = nil // the readers end their reads and return
+				continue
+			}
+			if err := mark(); err != nil {
+				return err
+			}
+			return t.end()
 		case <-markers.C:
-			if last > marked {
-				if err := t.marker(map[string]uint64{t.sourceID: last}); err != nil {
-					return err
-				}
-				marked = last
+			if err := mark(); err != nil {
+				return err
 			}
 		case <-flush.C:
 			if err := t.flush(); err != nil {
@@ -503,28 +559,30 @@ func (t *task) runInput() error {
 	}
 }
 
-// alignMarkers returns, per source, the smallest position over the channels that
-// are still open, once every open channel has sent a marker: every record up to it
-// has then arrived on all of them.
+// alignMarkers returns, per source position key, the smallest position over the
+// open channels whose markers carry it, once every open channel has sent a marker:
+// every record up to it has then arrived. A key travels only on the channels its
+// records can take, and every marker an upstream subtask sends carries all the
+// keys of its own inputs, so a channel without a key never holds records of it.
 func alignMarkers(latest []map[string]uint64, closed []bool) (map[string]uint64, bool) {
+	for c, m := range latest {
+		if !closed[c] && m == nil {
+			// A channel without a marker yet holds the alignment back.
+			return nil, false
+		}
+	}
 	var out map[string]uint64
 	for c, m := range latest {
 		if closed[c] {
 			continue
 		}
-		if m == nil {
-			// A channel without a marker yet holds the alignment back.
-			return nil, false
-		}
 		if out == nil {
 			out = make(map[string]uint64, len(m))
-			for k, v := range m {
+		}
+		for k, v := range m {
+			if cur, ok := out[k]; !ok || v < cur {
 				out[k] = v
 			}
-			continue
-		}
-		for k, v := range out {
-			out[k] = min(v, m[k])
 		}
 	}
 	return out, out != nil
