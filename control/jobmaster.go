@@ -36,6 +36,11 @@ type SubtaskStatus struct {
 	Watermark int64 `json:"watermark,omitempty"`
 	// ExchangeBytesOut counts the bytes the subtask sent to other processes over NATS.
 	ExchangeBytesOut uint64 `json:"exchange_bytes_out"`
+	// InputQueued is how many buffers from other processes wait in the subtask's
+	// input, and InputCredit how many it has room for (queued plus outstanding
+	// credit); credit-based flow control keeps InputQueued ≤ InputCredit.
+	InputQueued int `json:"input_queued"`
+	InputCredit int `json:"input_credit"`
 }
 
 // jobMaster runs one job: it schedules the job onto slots, deploys its subtasks,
@@ -543,5 +548,6 @@ func (m *jobMaster) metrics(tm api.TaskMetrics) {
 		t.BytesIn, t.BytesOut = tm.BytesIn, tm.BytesOut
 		t.BuffersInFlight, t.Backpressure, t.Busy = tm.BuffersInFlight, tm.Backpressure, tm.Busy
 		t.ExchangeBytesOut = tm.ExchangeBytesOut
+		t.InputQueued, t.InputCredit = tm.InputQueued, tm.InputCredit
 	}
 }

@@ -110,7 +110,8 @@ func (t *task) metrics() api.TaskMetrics {
 	t.sampleAt, t.samplePush, t.sampleBlocked = now, push, blocked
 	for _, g := range t.gates {
 		q, c := g.Credit()
-		m.BuffersInFlight += q
+		m.InputQueued += q
+		m.InputCredit += c
 		if q > c {
 			m.CreditViolations++
 		}

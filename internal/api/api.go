@@ -107,4 +107,9 @@ type TaskMetrics struct {
 	// CreditViolations counts buffers queued beyond granted credit (always 0 unless
 	// flow control is broken).
 	CreditViolations uint64 `json:"credit_violations"`
+	// InputQueued is how many buffers from other processes wait in the task's input
+	// gates, and InputCredit how many such buffers the gates have room for (queued
+	// plus outstanding credit): flow control keeps InputQueued ≤ InputCredit.
+	InputQueued int `json:"input_queued"`
+	InputCredit int `json:"input_credit"`
 }

@@ -60,6 +60,7 @@ func HeartbeatToPB(hb Heartbeat) *pb.Heartbeat {
 			BytesIn: t.BytesIn, BytesOut: t.BytesOut, ExchangeBytesOut: t.ExchangeBytesOut,
 			BuffersInFlight: int32(t.BuffersInFlight), Backpressure: t.Backpressure, Busy: t.Busy,
 			CreditViolations: t.CreditViolations,
+			InputQueued:      int32(t.InputQueued), InputCredit: int32(t.InputCredit),
 		}
 	}
 	return out
@@ -74,6 +75,7 @@ func HeartbeatFromPB(workerID string, hb *pb.Heartbeat) Heartbeat {
 			BytesIn: t.BytesIn, BytesOut: t.BytesOut, ExchangeBytesOut: t.ExchangeBytesOut,
 			BuffersInFlight: int(t.BuffersInFlight), Backpressure: t.Backpressure, Busy: t.Busy,
 			CreditViolations: t.CreditViolations,
+			InputQueued:      int(t.InputQueued), InputCredit: int(t.InputCredit),
 		}
 	}
 	return out

@@ -170,6 +170,7 @@ type Job struct {
 	Spec      string            `json:"spec"`    // the job spec as submitted
 	Modules   map[string]string `json:"modules"` // module name -> pinned digest
 	Plan      *Plan             `json:"plan"`
+	Attempt   uint64            `json:"attempt"` // the execution attempt, +1 at each restart
 	Raw       json.RawMessage   `json:"-"`
 }
 
@@ -202,6 +203,19 @@ type Subtask struct {
 	Status     string `json:"status"`
 	RecordsIn  int64  `json:"records_in"`
 	RecordsOut int64  `json:"records_out"`
+	BytesIn    int64  `json:"bytes_in"`
+	BytesOut   int64  `json:"bytes_out"`
+	// BuffersInFlight are buffers sent that wait for the receiver's credit.
+	BuffersInFlight int `json:"buffers_in_flight"`
+	// Backpressure and Busy are shares (0..1) of the last heartbeat interval.
+	Backpressure float64 `json:"backpressure"`
+	Busy         float64 `json:"busy"`
+	// ExchangeBytesOut counts bytes sent to other worker processes over NATS.
+	ExchangeBytesOut int64 `json:"exchange_bytes_out"`
+	// InputQueued buffers from other processes wait in the input, which has room
+	// for InputCredit of them: flow control keeps InputQueued ≤ InputCredit.
+	InputQueued int `json:"input_queued"`
+	InputCredit int `json:"input_credit"`
 }
 
 // Edge connects two vertices, by their IDs, with a partitioning ("forward", "hash", ...).

@@ -599,6 +599,8 @@ type TaskMetrics struct {
 	Busy             float64                `protobuf:"fixed64,8,opt,name=busy,proto3" json:"busy,omitempty"`
 	ExchangeBytesOut uint64                 `protobuf:"varint,9,opt,name=exchange_bytes_out,json=exchangeBytesOut,proto3" json:"exchange_bytes_out,omitempty"`
 	CreditViolations uint64                 `protobuf:"varint,10,opt,name=credit_violations,json=creditViolations,proto3" json:"credit_violations,omitempty"`
+	InputQueued      int32                  `protobuf:"varint,11,opt,name=input_queued,json=inputQueued,proto3" json:"input_queued,omitempty"`
+	InputCredit      int32                  `protobuf:"varint,12,opt,name=input_credit,json=inputCredit,proto3" json:"input_credit,omitempty"`
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
@@ -699,6 +701,20 @@ func (x *TaskMetrics) GetExchangeBytesOut() uint64 {
 func (x *TaskMetrics) GetCreditViolations() uint64 {
 	if x != nil {
 		return x.CreditViolations
+	}
+	return 0
+}
+
+func (x *TaskMetrics) GetInputQueued() int32 {
+	if x != nil {
+		return x.InputQueued
+	}
+	return 0
+}
+
+func (x *TaskMetrics) GetInputCredit() int32 {
+	if x != nil {
+		return x.InputCredit
 	}
 	return 0
 }
@@ -1050,7 +1066,7 @@ const file_weir_proto_rawDesc = "" +
 	"\tpositions\x18\x02 \x03(\v2 .weir.v1.Progress.PositionsEntryR\tpositions\x1a<\n" +
 	"\x0ePositionsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"\xe9\x02\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"\xaf\x03\n" +
 	"\vTaskMetrics\x12#\n" +
 	"\x04task\x18\x01 \x01(\v2\x0f.weir.v1.TaskIDR\x04task\x12\x1d\n" +
 	"\n" +
@@ -1064,7 +1080,9 @@ const file_weir_proto_rawDesc = "" +
 	"\x04busy\x18\b \x01(\x01R\x04busy\x12,\n" +
 	"\x12exchange_bytes_out\x18\t \x01(\x04R\x10exchangeBytesOut\x12+\n" +
 	"\x11credit_violations\x18\n" +
-	" \x01(\x04R\x10creditViolations\"Z\n" +
+	" \x01(\x04R\x10creditViolations\x12!\n" +
+	"\finput_queued\x18\v \x01(\x05R\vinputQueued\x12!\n" +
+	"\finput_credit\x18\f \x01(\x05R\vinputCredit\"Z\n" +
 	"\tHeartbeat\x12*\n" +
 	"\x05tasks\x18\x01 \x03(\v2\x14.weir.v1.TaskMetricsR\x05tasks\x12!\n" +
 	"\fmemory_bytes\x18\x02 \x01(\x04R\vmemoryBytes\"<\n" +
