@@ -339,6 +339,34 @@ func (c *Client) ListJobs(ctx context.Context) (*JobList, error) {
 	return l, nil
 }
 
+// Worker is a registered worker, as GET /workers shows it.
+type Worker struct {
+	ID            string    `json:"id"`
+	Address       string    `json:"address,omitempty"`
+	Slots         int       `json:"slots"`
+	SlotsUsed     int       `json:"slots_used"`
+	Tasks         int       `json:"tasks"`
+	MemoryBytes   uint64    `json:"memory_bytes"`
+	LastHeartbeat time.Time `json:"last_heartbeat"`
+}
+
+// WorkerList is the reply to Workers.
+type WorkerList struct {
+	Workers []Worker        `json:"workers"`
+	Raw     json.RawMessage `json:"-"`
+}
+
+// Workers lists the workers registered with the control plane.
+func (c *Client) Workers(ctx context.Context) (*WorkerList, error) {
+	l := &WorkerList{}
+	raw, err := c.get(ctx, "/api/v1/workers", l)
+	if err != nil {
+		return nil, err
+	}
+	l.Raw = raw
+	return l, nil
+}
+
 // GetJob returns the job with the given ID: its status, spec, pinned modules and plan.
 func (c *Client) GetJob(ctx context.Context, id string) (*Job, error) {
 	j := &Job{}
