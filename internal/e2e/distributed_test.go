@@ -381,3 +381,69 @@ func TestDistributedBadInput(t *testing.T) {
 	}, 30*time.Second, 100*time.Millisecond)
 	_ = os.Stdout
 }
+
+const burnJob = `name: burn
+parallelism: 3
+pipeline:
+  - id: orders
+    source:
+      jetstream: { stream: DIST, subjects: ["dist.*"], partitions: { count: 3, token: 2 } }
+  - id: by-user
+    key_by: { json_field: user }
+  - id: burn
+    map: { module: burn, function: burn }
+  - id: out
+    sink:
+      jetstream: { subject: dout }
+`
+
+// TestDistributedBackpressure runs a slow operator (real work per record) behind a
+// hash exchange: the source must be held back by credit, never by loss.
+func TestDistributedBackpressure(t *testing.T) {
+	c := startCluster(t, 3, 2)
+	c.setupOrders()
+	s := c.control
+	s.upload("burn", "testdata/burn.wasm")
+	const n = 20000
+	pad := strings.Repeat("p", 900)
+	subjects, payloads := keyedOrders(0, n)
+	for i := range payloads {
+		payloads[i] = fmt.Appendf(payloads[i][:len(payloads[i])-1], `,"pad":"%s"}`, pad)
+	}
+	s.publishTo(subjects, payloads)
+	id := s.submit(burnJob)
+	sm := sampleJob(s, id)
+	var maxLead int64
+	var maxBackpressure float64
+	for s.msgCount("DOUT") < n {
+		j := s.job(id)
+		require.NotEqual(t, "FAILED", j.Status, j.Reason)
+		var read, burned int64
+		for _, v := range j.Plan.Vertices {
+			for _, st := range v.Subtasks {
+				switch v.ID {
+				case "orders":
+					read += st.RecordsIn
+					maxBackpressure = max(maxBackpressure, st.Backpressure)
+				case "burn":
+					burned += st.RecordsIn
+				}
+			}
+		}
+		maxLead = max(maxLead, read-burned)
+		time.Sleep(200 * time.Millisecond)
+	}
+	sm.finish(t)
+	want := make([]string, n)
+	for i, p := range payloads {
+		want[i] = string(p)
+	}
+	got := s.readAll("DOUT")
+	missing, extra := diff(want, got)
+	require.Empty(t, missing, "lost %d records", len(missing))
+	require.Empty(t, extra, "%d duplicates", len(extra))
+	require.Zero(t, c.ns.NumSlowConsumers(), "NATS saw a slow consumer")
+	require.Positive(t, maxBackpressure, "the source never waited for credit")
+	require.Less(t, maxLead, int64(n/2), "the source ran ahead of the slow operator by %d records: nothing held it back", maxLead)
+	t.Logf("source backpressure up to %.2f; the source led the slow operator by at most %d records", maxBackpressure, maxLead)
+}
