@@ -105,7 +105,7 @@ func New(ctx context.Context, opts Options, nc *nats.Conn, control api.ControlPl
 		control:  control,
 		rt:       rt,
 		modules:  meta.ModuleStore{Obj: obj},
-		registry: exchange.NewRegistry(8),
+		registry: exchange.NewRegistry(16),
 		net:      exchange.NewNet(cmp.Or(opts.DataConn, nc), cmp.Or(opts.CreditConn, nc), 0, logger),
 		tasks:    map[jobgraph.TaskID]*task{},
 	}, nil

@@ -162,7 +162,7 @@ type Registry struct {
 }
 
 // floatingPerGate is the room a gate shares among remote channels with a backlog.
-const floatingPerGate = 4
+const floatingPerGate = 8
 
 // NewRegistry returns a registry whose gates hold buffersPerChannel buffers for each
 // upstream channel.

@@ -33,9 +33,10 @@ type Net struct {
 	reserved int // frames of budget held by attached gates; guarded by mu
 }
 
-// DefaultCreditBudget keeps outstanding credit per data connection at 512 frames
-// of at most 64 KiB: 32 MiB, half of nats-server's default max_pending.
-const DefaultCreditBudget = 512
+// DefaultCreditBudget keeps outstanding credit per data connection at 768 frames.
+// A frame carries at most 64 KiB, and in practice one 32 KiB buffer: 24 MiB, at
+// worst 48 MiB, under nats-server's default max_pending of 64 MiB.
+const DefaultCreditBudget = 768
 
 // NewNet returns a Net over the two connections, which the caller owns and closes
 // after every gate and writer of the worker is closed.
@@ -471,6 +472,9 @@ func (o *RemoteOutput) publishLocked(h frameHeader, payload []byte) {
 	o.stats.BytesOut.Add(uint64(len(o.frame)))
 }
 
+// flushTimeout bounds the wait for the NATS server to take a drained output's data.
+const flushTimeout = 30 * time.Second
+
 // Drain waits until every buffer sent so far has left for the receiver, which
 // needs the receiver's credit: a task calls it after its end of partition.
 func (o *RemoteOutput) Drain(ctx context.Context) error {
@@ -491,7 +495,9 @@ func (o *RemoteOutput) Drain(ctx context.Context) error {
 	}
 	// Publishes are buffered in the connection: flush them before the task ends.
 	o.mu.Unlock()
-	err := o.net.data.FlushWithContext(ctx)
+	fctx, cancel := context.WithTimeout(ctx, flushTimeout)
+	err := o.net.data.FlushWithContext(fctx)
+	cancel()
 	o.mu.Lock()
 	return err
 }

@@ -17,7 +17,7 @@ import (
 )
 
 // natsURL starts a NATS server for the test and returns its client URL.
-func natsURL(t *testing.T) string {
+func natsURL(t testing.TB) string {
 	t.Helper()
 	ns, err := embednats.Start(embednats.Options{Dir: t.TempDir(), Port: -1})
 	if err != nil {
@@ -25,6 +25,17 @@ func natsURL(t *testing.T) string {
 	}
 	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
 	return ns.ClientURL()
+}
+
+func natsURLB(b *testing.B) string { return natsURL(b) }
+
+func connB(tb testing.TB, url string) *nats.Conn {
+	nc, err := nats.Connect(url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(nc.Close)
+	return nc
 }
 
 // newNet returns a Net with its own two TCP connections: one worker process.
