@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -49,7 +50,8 @@ heartbeats is lost after --heartbeat-timeout. The jobs that ran on a lost worker
 restart on the remaining slots according to their restart strategy.
 
 With --tls-cert and --tls-key the gRPC service uses TLS; with --tls-ca as well it
-requires workers to present a certificate signed by that CA (mutual TLS).`,
+requires workers to present a certificate signed by that CA (mutual TLS). With
+tls:// NATS URLs, --tls-ca and --tls-cert also secure the NATS connection.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runControl(cmd.Context(), f)
@@ -94,7 +96,8 @@ Every worker on one machine needs its own --data-dir (it holds the Wasm compilat
 cache). --id names the worker (default: host name and process id).
 
 With --tls-ca the control plane's certificate is verified against that CA; with
---tls-cert and --tls-key the worker presents a client certificate (mutual TLS).`,
+--tls-cert and --tls-key the worker presents a client certificate (mutual TLS).
+With tls:// NATS URLs, the same flags secure the NATS connections.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runWorker(cmd.Context(), f)
@@ -158,7 +161,7 @@ func runControl(parent context.Context, f controlFlags) error {
 	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	nc, err := connectNATS(f.natsURL, "weir-control", clientTLS, logger)
+	nc, err := connectNATS(f.natsURL, "weir-control", natsTLS(f.natsURL, clientTLS), logger)
 	if err != nil {
 		return err
 	}
@@ -221,6 +224,15 @@ func runControl(parent context.Context, f controlFlags) error {
 	return nil
 }
 
+// natsTLS returns the TLS configuration for NATS: the --tls-* flags apply to NATS
+// too when its URLs use the tls:// scheme.
+func natsTLS(urls string, cfg *tls.Config) *tls.Config {
+	if strings.Contains(urls, "tls://") {
+		return cfg
+	}
+	return nil
+}
+
 func runWorker(parent context.Context, f workerFlags) error {
 	logger, err := newLogger(f.logFormat)
 	if err != nil {
@@ -248,7 +260,7 @@ func runWorker(parent context.Context, f workerFlags) error {
 	// that grants never queue behind bulk data.
 	var conns [3]*nats.Conn
 	for i, role := range []string{"", "-data", "-credit"} {
-		c, err := connectNATS(f.natsURL, "weir-worker-"+f.id+role, clientTLS, logger)
+		c, err := connectNATS(f.natsURL, "weir-worker-"+f.id+role, natsTLS(f.natsURL, clientTLS), logger)
 		if err != nil {
 			return err
 		}
