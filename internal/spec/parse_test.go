@@ -390,7 +390,9 @@ func TestValidateBuiltJob(t *testing.T) {
 		{func(j *Job) { j.Steps[2].Input = "nope" }, `pipeline[2].input: no step "nope" before this one`},
 		{func(j *Job) { j.Steps[1].UDF = nil }, "pipeline[1].map: required"},
 		{func(j *Job) { j.Steps[1].Kind = KindKeyBy }, "pipeline[1].parallelism: a key_by step runs in the subtasks of the step it reads; set parallelism there"},
-		{func(j *Job) { j.Steps[1].Kind, j.Steps[1].Parallelism, j.Steps[1].KeyBy = KindKeyBy, 0, &KeyBy{JSONField: "u"} },
+		{func(j *Job) {
+			j.Steps[1].Kind, j.Steps[1].Parallelism, j.Steps[1].KeyBy = KindKeyBy, 0, &KeyBy{JSONField: "u"}
+		},
 			"pipeline[1].key_by: json_field and module exclude each other: key by a JSON field or by a key_selector function, not both"},
 		{func(j *Job) { j.Steps[1].Kind, j.Steps[1].Parallelism, j.Steps[1].UDF = KindKeyBy, 0, nil }, "pipeline[1].key_by: required"},
 		{func(j *Job) { j.Steps[1].KeyBy = &KeyBy{JSONField: "u"} }, "pipeline[1]: a map step has no key_by"},
@@ -398,7 +400,9 @@ func TestValidateBuiltJob(t *testing.T) {
 		{func(j *Job) {
 			j.Restart = Restart{Strategy: RestartExponentialDelay, Initial: time.Minute, Max: time.Second, Multiplier: 2, ResetAfter: time.Hour}
 		}, "restart.max: must be at least initial (1m0s), got 1s"},
-		{func(j *Job) { j.Restart = Restart{Strategy: RestartExponentialDelay, Initial: 1, Max: time.Second, Multiplier: 0.5, ResetAfter: time.Hour} },
+		{func(j *Job) {
+			j.Restart = Restart{Strategy: RestartExponentialDelay, Initial: 1, Max: time.Second, Multiplier: 0.5, ResetAfter: time.Hour}
+		},
 			"restart.initial: must be between 1ms and 24h0m0s, got 1ns"},
 		{func(j *Job) { j.Steps[1].Kind = "teleport" }, `pipeline[1].kind: unknown kind "teleport"; use source, map, filter, flat_map, process, reduce, key_by, window, aggregate, partition, union, join, co_process or sink`},
 		{func(j *Job) { j.Steps[2].Sink.Delivery = DeliveryExactlyOnce }, `pipeline[2].sink.delivery: delivery "exactly_once" is not supported yet`},
