@@ -252,6 +252,14 @@ func (s *standalone) waitCount(stream string, n uint64, timeout time.Duration) {
 // readAll returns every message payload of stream.
 func (s *standalone) readAll(stream string) []string {
 	s.t.Helper()
+	var out []string
+	s.forEach(stream, func(m jetstream.Msg) { out = append(out, string(m.Data())) })
+	return out
+}
+
+// forEach calls fn with every message of stream, in order.
+func (s *standalone) forEach(stream string, fn func(jetstream.Msg)) {
+	s.t.Helper()
 	n := s.msgCount(stream)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -259,16 +267,15 @@ func (s *standalone) readAll(stream string) []string {
 	require.NoError(s.t, err)
 	cons, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
 	require.NoError(s.t, err)
-	out := make([]string, 0, n)
-	for uint64(len(out)) < n {
+	for read := uint64(0); read < n; {
 		batch, err := cons.Fetch(1000, jetstream.FetchMaxWait(5*time.Second))
 		require.NoError(s.t, err)
 		for m := range batch.Messages() {
-			out = append(out, string(m.Data()))
+			fn(m)
+			read++
 		}
 		require.NoError(s.t, batch.Error())
 	}
-	return out
 }
 
 func (s *standalone) submit(spec string) string {

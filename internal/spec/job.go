@@ -102,8 +102,8 @@ type Restart struct {
 	// Initial, for RestartExponentialDelay, is the wait before the first restart.
 	// Default 1s; 1ms to 24h.
 	Initial time.Duration `json:"initial,omitempty"`
-	// Max, for RestartExponentialDelay, caps the wait. Default 5m; at least
-	// Initial, at most 24h.
+	// Max, for RestartExponentialDelay, caps the wait. Default 5m, or Initial
+	// when that is longer; at least Initial, at most 24h.
 	Max time.Duration `json:"max,omitempty"`
 	// Multiplier, for RestartExponentialDelay, grows the wait after each
 	// restart. Default 2.0; 1 to 1000.

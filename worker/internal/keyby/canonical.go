@@ -1,6 +1,7 @@
 package keyby
 
 import (
+	"encoding/json"
 	"strconv"
 	"unicode/utf8"
 
@@ -12,8 +13,8 @@ type result uint8
 
 const (
 	keyed   result = iota // the member's value, canonical
-	missing               // no such member, or the payload is not an object
-	invalid               // the value is an object, an array, malformed or out of range
+	missing               // the payload is not valid JSON, not an object, or lacks the member
+	invalid               // the value is an object, an array, or a number out of range
 )
 
 // nullKey is the key of a record without a usable member.
@@ -22,6 +23,12 @@ var nullKey = []byte("null")
 // appendKey appends the key bytes of the member path (one name) of payload to dst.
 // On a result other than keyed it appends "null".
 func appendKey(dst, payload []byte, path []string) ([]byte, result) {
+	// The whole payload is checked first, so that what jsonparser, which is
+	// lenient, makes of malformed JSON never decides a key. json.Valid neither
+	// allocates nor recurses.
+	if !json.Valid(payload) {
+		return append(dst, nullKey...), missing
+	}
 	v, typ, _, err := jsonparser.Get(payload, path...)
 	if err != nil {
 		if typ == jsonparser.NotExist {

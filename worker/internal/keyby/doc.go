@@ -33,16 +33,18 @@
 // # Records without a key
 //
 // A record gets the key `null` (the four bytes n u l l, the same key as a
-// member whose value is null) when its payload is not a JSON object, has no such
-// top-level member, or is malformed before the member's value ends (Missing); or
-// when the member's value is an object or an array, is malformed, or is a number
-// whose exponent lies beyond ±999999999 (Invalid). Such records are never
-// dropped and never fail the task: as with a Flink key selector that returns
-// null, they all share one key. Stats counts them, for metrics.
+// member whose value is null) when its payload is not valid JSON (RFC 8259, the
+// whole payload, as encoding/json.Valid checks it: invalid UTF-8 inside strings
+// passes), is not a JSON object, or has no such top-level member (Missing); or
+// when the member's value is an object or an array, or a number whose exponent
+// lies beyond ±999999999 (Invalid). Such records are never dropped and never fail
+// the task: as with a Flink key selector that returns null, they all share one
+// key. Stats counts them, for metrics.
 //
-// The member is found with github.com/buger/jsonparser, which reads the payload
-// only as far as the member: whatever follows it is not checked. When a name
-// repeats, the first member counts; member names are compared after unescaping.
+// The member is a top-level one, found by its name after unescaping; when a name
+// repeats, the first member counts. The payload is validated with encoding/json
+// and the member found with github.com/buger/jsonparser, neither of which
+// allocates.
 //
 // # Ownership
 //

@@ -1,6 +1,7 @@
 package keyby
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -44,12 +45,14 @@ func TestKeyTable(t *testing.T) {
 		{`{"user":"\udc00x"}`, `"�x"`, keyed},        // unpaired low surrogate
 		{`{"user":"\ud83d\u0041"}`, `"�A"`, keyed},   // high surrogate, then not a low one
 		{"{\"user\":\"a\xffb\"}", `"a�b"`, keyed},    // not UTF-8
-		{`{"user":"\x"}`, `null`, invalid},           // bad escape
-		{`{"user":"\u12"}`, `null`, invalid},         // short \u escape
-		{`{"user":"\u12G4"}`, `null`, invalid},       // not hex
-		{"{\"user\":\"a\tb\"}", `null`, invalid},     // raw control character
-		{`{"user":"unterminated}`, `null`, invalid},  // no closing quote
-		{`{"user":"a"}trailing`, `"a"`, keyed},       // not read past the member
+		{`{"user":"\x"}`, `null`, missing},           // bad escape
+		{`{"user":"\u12"}`, `null`, missing},         // short \u escape
+		{`{"user":"\u12G4"}`, `null`, missing},       // not hex
+		{"{\"user\":\"a\tb\"}", `null`, missing},     // raw control character
+		{`{"user":"unterminated}`, `null`, missing},  // no closing quote
+		{`{"user":"a"}trailing`, `null`, missing},    // not JSON as a whole
+		{`{"x":1 "user":5}`, `null`, missing},        // malformed before the member
+		{`{"user":5,"x":}`, `null`, missing},         // malformed after it
 		{`{"us\u0065r":"esc"}`, `"esc"`, keyed},      // names compared unescaped
 		{`{"user":1,"user":2}`, `1`, keyed},          // the first member wins
 		{`{"x":{"user":1},"user":2}`, `2`, keyed},    // top level only
@@ -87,22 +90,22 @@ func TestKeyTable(t *testing.T) {
 		{`{"user":2.5e999999999}`, `2.5e+999999999`, keyed},
 		{`{"user":1e0000000000000000000000002}`, `100`, keyed},
 		{`{"user":1e1000000000}`, `null`, invalid}, // exponent out of range
-		{`{"user":01}`, `null`, invalid},
-		{`{"user":1.}`, `null`, invalid},
-		{`{"user":.5}`, `null`, invalid},
-		{`{"user":1e}`, `null`, invalid},
-		{`{"user":1e+}`, `null`, invalid},
-		{`{"user":-}`, `null`, invalid},
-		{`{"user":+1}`, `null`, invalid},
-		{`{"user":1.2.3}`, `null`, invalid},
-		{`{"user":0x10}`, `null`, invalid},
+		{`{"user":01}`, `null`, missing},
+		{`{"user":1.}`, `null`, missing},
+		{`{"user":.5}`, `null`, missing},
+		{`{"user":1e}`, `null`, missing},
+		{`{"user":1e+}`, `null`, missing},
+		{`{"user":-}`, `null`, missing},
+		{`{"user":+1}`, `null`, missing},
+		{`{"user":1.2.3}`, `null`, missing},
+		{`{"user":0x10}`, `null`, missing},
 
 		// Literals.
 		{`{"user":true}`, `true`, keyed},
 		{`{"user":false}`, `false`, keyed},
 		{`{"user":null}`, `null`, keyed},
-		{`{"user":tru}`, `null`, invalid},
-		{`{"user":nul}`, `null`, invalid},
+		{`{"user":tru}`, `null`, missing},
+		{`{"user":nul}`, `null`, missing},
 
 		// Objects and arrays are refused.
 		{`{"user":{"id":1}}`, `null`, invalid},
@@ -120,9 +123,27 @@ func TestKeyTable(t *testing.T) {
 		{`not json`, `null`, missing},
 	}
 	for _, c := range cases {
+		if want, wantRes := oracleKey([]byte(c.payload), "user"); want != c.want || wantRes != c.res {
+			t.Errorf("%s: encoding/json finds %s (%d), the table says %s (%d)", c.payload, want, wantRes, c.want, c.res)
+		}
 		got, res := key(c.payload, "user")
 		if got != c.want || res != c.res {
 			t.Errorf("%s: key %s (%d), want %s (%d)", c.payload, got, res, c.want, c.res)
+		}
+	}
+}
+
+// TestMalformedValues: the canonical writers refuse what is not JSON, although
+// appendKey never hands them such a value (it checks the whole payload first).
+func TestMalformedValues(t *testing.T) {
+	for _, s := range []string{`\x`, `\u12`, `\u12G4`, "a\tb", `\`, `a"b`} {
+		if k, ok := appendString(nil, []byte(s)); ok {
+			t.Errorf("string %q accepted as %s", s, k)
+		}
+	}
+	for _, s := range []string{``, `01`, `1.`, `.5`, `1e`, `1e+`, `-`, `+1`, `1.2.3`, `0x10`, `1e1000000000`, `--1`, `1 `} {
+		if k, ok := appendNumber(nil, []byte(s)); ok {
+			t.Errorf("number %q accepted as %s", s, k)
 		}
 	}
 }
@@ -265,7 +286,7 @@ func TestOperator(t *testing.T) {
 		if err := r.Err(); err != nil {
 			t.Fatal(err)
 		}
-		if m, inv := op.Stats().Missing.Load(), op.Stats().Invalid.Load(); m != uint64(2*(round+1)) || inv != uint64(2*(round+1)) {
+		if m, inv := op.Stats().Missing.Load(), op.Stats().Invalid.Load(); m != uint64(3*(round+1)) || inv != uint64(round+1) {
 			t.Errorf("round %d: missing %d, invalid %d", round, m, inv)
 		}
 	}
@@ -335,26 +356,80 @@ func BenchmarkEncodingJSON(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*in.Len()), "ns/record")
 }
 
+// oracleKey finds the key with encoding/json alone, as a reference for the
+// jsonparser-based appendKey: the first top-level member named field.
+func oracleKey(payload []byte, field string) (string, result) {
+	if !json.Valid(payload) {
+		return "null", missing
+	}
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	if tok, _ := dec.Token(); tok != json.Delim('{') {
+		return "null", missing
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return "null", missing
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return "null", missing
+		}
+		if tok.(string) != field {
+			continue
+		}
+		var k []byte
+		ok := true
+		switch raw[0] {
+		case '"':
+			k, ok = appendString(nil, raw[1:len(raw)-1])
+		case '{', '[':
+			ok = false
+		case 't', 'f', 'n':
+			k = raw
+		default:
+			k, ok = appendNumber(nil, raw)
+		}
+		if !ok {
+			return "null", invalid
+		}
+		return string(k), keyed
+	}
+	return "null", missing
+}
+
 // FuzzKey: any payload gives a key that is valid JSON and canonical (keying the
-// key again gives it back), and never panics.
+// key again gives it back), the key encoding/json finds, and never a panic.
 func FuzzKey(f *testing.F) {
-	for _, s := range []string{`{"k":"a\u00e9\ud800"}`, `{"k":-1.50e-3}`, `{"k":true}`, `{"k":[1]}`, `{}`, "{\"k\":\"\xff\"}", `{"k":1e999999999}`, `{"k":123456789012345678901234}`} {
+	for _, s := range []string{`"x\ud83d\ude00\n"`, `-0.000e+12`, `123456789012345678901234567890`, `1E-7`, `true`, `{"k":"a\u00e9\ud800"}`, `{"a":{"k":1},"k":2,"k":3}`, `{"\u006b":"esc"}`, ` [ {"k":1} ] `, `{"k\"":1,"k":[]}`, `{"k":-1.50e-3}`, `{"k":true}`, `{"k":[1]}`, `{}`, "{\"k\":\"\xff\"}", `{"k":1e999999999}`, `{"k":123456789012345678901234}`} {
 		f.Add([]byte(s))
 	}
-	f.Fuzz(func(t *testing.T, payload []byte) {
-		k, res := appendKey(nil, payload, []string{"k"})
-		if res != keyed {
-			if string(k) != "null" {
-				t.Fatalf("result %d with key %s", res, k)
-			}
-			return
-		}
-		if !json.Valid(k) || !utf8.Valid(k) {
-			t.Fatalf("%q: key %q is not valid JSON", payload, k)
-		}
-		again, res := appendKey(nil, []byte(`{"k":`+string(k)+`}`), []string{"k"})
-		if res != keyed || string(again) != string(k) {
-			t.Fatalf("%q: key %s keys again as %s", payload, k, again)
-		}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		// The input as a payload, and as the value of a member, which is far
+		// more often valid JSON.
+		checkKey(t, data)
+		checkKey(t, []byte(`{"a":[1],"k":`+string(data)+`,"z":0}`))
 	})
+}
+
+// checkKey checks the key of one payload against the oracle and itself.
+func checkKey(t *testing.T, payload []byte) {
+	t.Helper()
+	k, res := appendKey(nil, payload, []string{"k"})
+	if want, wantRes := oracleKey(payload, "k"); string(k) != want || res != wantRes {
+		t.Fatalf("%q: key %s (%d), encoding/json finds %s (%d)", payload, k, res, want, wantRes)
+	}
+	if res != keyed {
+		if string(k) != "null" {
+			t.Fatalf("result %d with key %s", res, k)
+		}
+		return
+	}
+	if !json.Valid(k) || !utf8.Valid(k) {
+		t.Fatalf("%q: key %q is not valid JSON", payload, k)
+	}
+	again, res := appendKey(nil, []byte(`{"k":`+string(k)+`}`), []string{"k"})
+	if res != keyed || string(again) != string(k) {
+		t.Fatalf("%q: key %s keys again as %s", payload, k, again)
+	}
 }
