@@ -36,6 +36,8 @@ test: deps build examples
 unit:
 	@echo "== unit tests (-race)"
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /internal/e2e)
+	@echo "== allocation tests (without -race, which makes sync.Pool drop items)"
+	$(GO) test -count=1 -run 'Alloc' ./worker/... ./internal/...
 
 nested-test:
 	@for m in $(NESTED); do echo "== $$m"; (cd $$m && $(GO) test -count=1 ./...) || exit 1; done
