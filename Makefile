@@ -51,6 +51,7 @@ bench: build examples
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1000x ./wasmhost/ ./internal/record/
 	cd sdk/go && $(GO) test -run '^$$' -bench . -benchmem ./...
 	$(GO) test -run '^$$' -bench . -benchmem ./udf-examples/
+	$(GO) test -run '^$$' -bench Exchange -benchtime 1x ./worker/internal/exchange/
 	$(GO) test -p 1 -run '^$$' -bench . -benchtime 1x $(E2E_PKG)
 
 ## proto: regenerate the gRPC code from internal/api/pb/weir.proto (needs protoc,

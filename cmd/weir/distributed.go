@@ -51,7 +51,9 @@ restart on the remaining slots according to their restart strategy.
 
 With --tls-cert and --tls-key the gRPC service uses TLS; with --tls-ca as well it
 requires workers to present a certificate signed by that CA (mutual TLS). With
-tls:// NATS URLs, --tls-ca and --tls-cert also secure the NATS connection.`,
+tls:// NATS URLs, --tls-ca and --tls-cert also secure the NATS connection.
+
+Every flag is also read from WEIR_<FLAG> (WEIR_NATS, WEIR_HTTP, WEIR_GRPC, ...).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runControl(cmd.Context(), f)
@@ -97,7 +99,9 @@ cache). --id names the worker (default: host name and process id).
 
 With --tls-ca the control plane's certificate is verified against that CA; with
 --tls-cert and --tls-key the worker presents a client certificate (mutual TLS).
-With tls:// NATS URLs, the same flags secure the NATS connections.`,
+With tls:// NATS URLs, the same flags secure the NATS connections.
+
+Every flag is also read from WEIR_<FLAG> (WEIR_CONTROL, WEIR_NATS, WEIR_SLOTS, ...).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runWorker(cmd.Context(), f)

@@ -190,10 +190,38 @@ func benchRecords(n int) *record.Batch {
 func BenchmarkExchangeVsRawNATS(b *testing.B) {
 	url := natsURLB(b)
 	const total = 2_000_000
-	batch := benchRecords(1000)
-	ctx := context.Background()
 
 	// Weir's exchange.
+	exSecs, bytes := exchangeRun(b, url, total)
+
+	// Raw core NATS: the same bytes in 32 KiB messages, publisher to subscriber.
+	wait := startReceiver(b, url, "recv-raw", "WEIR_BENCH_BYTES="+strconv.Itoa(bytes))
+	pub := connB(b, url)
+	msg := make([]byte, BufferSize)
+	start := time.Now()
+	for sent := 0; sent < bytes; sent += len(msg) {
+		if err := pub.Publish("bench.raw", msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+	_ = pub.Flush()
+	raw := wait()
+	rawSecs := time.Duration(raw.DoneNs - start.UnixNano()).Seconds()
+
+	exRate := float64(total) / exSecs
+	rawRate := float64(total) / rawSecs // records the same bytes would carry
+	b.ReportMetric(exRate, "records/s")
+	b.ReportMetric(float64(bytes)/exSecs/1e6, "MB/s")
+	b.ReportMetric(float64(bytes)/rawSecs/1e6, "raw-MB/s")
+	b.ReportMetric(exRate/rawRate, "ratio")
+}
+
+// exchangeRun sends total records through a hash-partitioned exchange to two
+// subtasks in another process as fast as it can; it returns the seconds until the
+// last one arrived and the bytes sent.
+func exchangeRun(b *testing.B, url string, total int) (float64, int) {
+	batch := benchRecords(1000)
+	ctx := context.Background()
 	wait := startReceiver(b, url, "recv-exchange", "WEIR_BENCH_SUBTASKS=2")
 	net := NewNet(connB(b, url), connB(b, url), 0, slog.Default())
 	stats := &Stats{}
@@ -222,44 +250,22 @@ func BenchmarkExchangeVsRawNATS(b *testing.B) {
 	if err := w.Drain(ctx); err != nil {
 		b.Fatal(err)
 	}
-	ex := wait()
-	exSecs := time.Duration(ex.DoneNs - start.UnixNano()).Seconds()
-	if ex.Records != total {
-		b.Fatalf("exchange delivered %d of %d records", ex.Records, total)
+	res := wait()
+	if res.Records != uint64(total) {
+		b.Fatalf("exchange delivered %d of %d records", res.Records, total)
 	}
-
-	// Raw core NATS: the same bytes in 32 KiB messages, publisher to subscriber.
-	bytes := int(stats.BytesOut.Load())
-	wait = startReceiver(b, url, "recv-raw", "WEIR_BENCH_BYTES="+strconv.Itoa(bytes))
-	pub := connB(b, url)
-	msg := make([]byte, BufferSize)
-	start = time.Now()
-	for sent := 0; sent < bytes; sent += len(msg) {
-		if err := pub.Publish("bench.raw", msg); err != nil {
-			b.Fatal(err)
-		}
-	}
-	_ = pub.Flush()
-	raw := wait()
-	rawSecs := time.Duration(raw.DoneNs - start.UnixNano()).Seconds()
-
-	exRate := float64(total) / exSecs
-	rawRate := float64(total) / rawSecs // records the same bytes would carry
-	b.ReportMetric(exRate, "records/s")
-	b.ReportMetric(float64(bytes)/exSecs/1e6, "MB/s")
-	b.ReportMetric(float64(bytes)/rawSecs/1e6, "raw-MB/s")
-	b.ReportMetric(exRate/rawRate, "ratio")
+	return time.Duration(res.DoneNs - start.UnixNano()).Seconds(), int(stats.BytesOut.Load())
 }
 
 // BenchmarkExchangeLatency sends timestamped records at a fixed rate through the
 // exchange with a 10 ms buffer timeout and reports p50 and p99 latency. The rate
-// (WEIR_BENCH_RATE, records/s, default 500000) is meant to be half of what
-// BenchmarkExchangeVsRawNATS measured on the machine.
+// is half the throughput measured just before (50% load), or WEIR_BENCH_RATE.
 func BenchmarkExchangeLatency(b *testing.B) {
 	url := natsURLB(b)
 	rate := envInt("WEIR_BENCH_RATE")
 	if rate <= 0 {
-		rate = 500_000
+		secs, _ := exchangeRun(b, url, 1_000_000)
+		rate = int(1_000_000 / secs / 2)
 	}
 	const seconds = 5
 	wait := startReceiver(b, url, "recv-exchange", "WEIR_BENCH_SUBTASKS=2", "WEIR_BENCH_LATENCY=1")
@@ -278,9 +284,9 @@ func BenchmarkExchangeLatency(b *testing.B) {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	// Every millisecond, rate/1000 records stamped with the time they are written;
-	// buffers go out when full or at the 10 ms flush, as in a task.
-	perTick := max(1, rate/1000)
+	// Every millisecond, the records due at rate since the start, stamped with the
+	// time they are written; buffers go out when full or at the 10 ms flush, as in
+	// a task.
 	var bt record.Batch
 	payload := make([]byte, 80)
 	key := make([]byte, 8)
@@ -288,17 +294,18 @@ func BenchmarkExchangeLatency(b *testing.B) {
 	defer tick.Stop()
 	flush := time.NewTicker(10 * time.Millisecond)
 	defer flush.Stop()
-	end := time.Now().Add(seconds * time.Second)
-	i := 0
+	start := time.Now()
+	end := start.Add(seconds * time.Second)
+	written := 0
 	for time.Now().Before(end) {
 		select {
 		case <-tick.C:
 			bt.Reset()
-			now := time.Now().UnixNano()
-			for range perTick {
-				binary.LittleEndian.PutUint64(key, uint64(i))
-				i++
-				bt.Append(&record.View{Flags: record.FlagKey | record.FlagPayload | record.FlagTimestamp, Key: key, Timestamp: now, Payload: payload})
+			now := time.Now()
+			due := int(float64(rate) * now.Sub(start).Seconds())
+			for ; written < due; written++ {
+				binary.LittleEndian.PutUint64(key, uint64(written))
+				bt.Append(&record.View{Flags: record.FlagKey | record.FlagPayload | record.FlagTimestamp, Key: key, Timestamp: now.UnixNano(), Payload: payload})
 			}
 			if err := w.Write(ctx, &bt); err != nil {
 				b.Fatal(err)
@@ -316,6 +323,7 @@ func BenchmarkExchangeLatency(b *testing.B) {
 		b.Fatal(err)
 	}
 	res := wait()
+	b.ReportMetric(float64(rate), "target-records/s")
 	b.ReportMetric(float64(res.Records)/seconds, "records/s")
 	b.ReportMetric(res.P50Ms, "p50-ms")
 	b.ReportMetric(res.P99Ms, "p99-ms")
