@@ -79,6 +79,17 @@ func (b *Batch) SetFrame(f []byte) error {
 	return nil
 }
 
+// Adopt makes b the batch frame f without copying it: b owns f from now on (and
+// may append to it), so the caller must not use f afterwards.
+func (b *Batch) Adopt(f []byte) error {
+	if len(f) < HeaderSize {
+		return fmt.Errorf("%w: batch shorter than its header", ErrMalformed)
+	}
+	b.buf = f
+	b.count = int(binary.LittleEndian.Uint32(f))
+	return nil
+}
+
 // Reader iterates over the records of a batch frame.
 type Reader struct {
 	rest      []byte

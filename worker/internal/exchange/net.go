@@ -208,12 +208,14 @@ func (in *inbound) onFrame(msg *nats.Msg) {
 		c.partial = nil
 	}
 	in.mu.Unlock()
+	// msg.Data is this subscription's own copy (nats.go allocates one per message):
+	// the batch adopts it instead of copying it once more.
 
 	b := NewBuffer()
 	b.Kind, b.Channel, b.in = h.kind, h.from, c
 	switch h.kind {
 	case Data:
-		err = b.Batch.SetFrame(payload)
+		err = b.Batch.Adopt(payload)
 	case Marker:
 		err = json.Unmarshal(payload, &b.Positions)
 	}
