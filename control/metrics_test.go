@@ -1,6 +1,10 @@
 package control
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -130,4 +134,40 @@ func TestCollectorSubtaskLabels(t *testing.T) {
 		}
 	}
 	require.Equal(t, 7, n, "records in/out, bytes in/out, buffers in flight, backpressure, busy (watermark only once set)")
+}
+
+// The Grafana dashboard in deploy/grafana queries only metrics the collector
+// exports, so renaming one breaks this test and not a user's dashboard.
+func TestGrafanaDashboardUsesExportedMetrics(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "deploy", "grafana", "weir-dashboard.json"))
+	require.NoError(t, err)
+	var dash struct {
+		Panels []struct {
+			Title   string `json:"title"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	require.NoError(t, json.Unmarshal(b, &dash))
+	known := map[string]bool{}
+	ch := make(chan *prometheus.Desc, 64)
+	newCollectorFrom(fakeMetrics{}).Describe(ch)
+	close(ch)
+	descName := regexp.MustCompile(`fqName: "([a-z_]+)"`)
+	for d := range ch {
+		known[descName.FindStringSubmatch(d.String())[1]] = true
+	}
+	used := 0
+	for _, p := range dash.Panels {
+		for _, tg := range p.Targets {
+			names := regexp.MustCompile(`weir_[a-z_]+`).FindAllString(tg.Expr, -1)
+			require.NotEmpty(t, names, "panel %q queries no weir metric: %s", p.Title, tg.Expr)
+			for _, n := range names {
+				require.True(t, known[n], "panel %q queries %s, which /metrics does not export", p.Title, n)
+				used++
+			}
+		}
+	}
+	require.Greater(t, used, 10)
 }
