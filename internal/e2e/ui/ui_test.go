@@ -148,6 +148,8 @@ func TestJobLifecycle(t *testing.T) {
 	b.waitFor(60*time.Second, `[...document.querySelectorAll("#job-dag .dag-rates")].every(e => !e.textContent.startsWith("0/s in"))`, `[...document.querySelectorAll("#job-dag .dag-rates")].map(e => e.textContent).join("; ")`)
 	shot := b.screenshot("job-running")
 	if p := os.Getenv("WEIR_UI_DOCS_SCREENSHOT"); p != "" {
+		b.waitFor(60*time.Second, `[...document.querySelectorAll("#job-dag .dag-spark")].every(e => Number(e.dataset.samples) >= 30)`, `[...document.querySelectorAll("#job-dag .dag-spark")].map(e => e.dataset.samples).join(",")`)
+		shot = b.screenshot("job-running-docs")
 		buf, err := os.ReadFile(shot)
 		require.NoError(t, err)
 		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))

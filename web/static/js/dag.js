@@ -196,6 +196,7 @@ export function renderDag(plan, opts = {}) {
       r.load.textContent = `busy ${fmtPct(st.busy)} · backpressure ${fmtPct(st.backpressure)}`;
       r.busyBar.setAttribute("width", String(Math.max(0, Math.min(1, st.busy)) * W));
       r.sparkHolder.replaceChildren(sparkPath(st.history || [], W - 20, 22, 10, r.sparkY));
+      r.sparkHolder.setAttribute("data-samples", String((st.history || []).length));
       r.title.textContent = `${r.v.name}\nbackpressure ${fmtPct(st.backpressure)} (${lvl.toUpperCase()}), busy ${fmtPct(st.busy)}`;
     }
   }

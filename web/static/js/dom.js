@@ -108,7 +108,7 @@ export function fmtTime(t) {
 
 export function ago(t) {
   const v = parseTime(t);
-  if (v === null) return "never";
+  if (v === null) return "—";
   return fmtDuration(Date.now() - v) + " ago";
 }
 

@@ -37,7 +37,11 @@ function vertexStats(job) {
     const samples = hist.get(v.id) || [];
     hist.set(v.id, samples);
     const last = samples[samples.length - 1];
-    if (!last || now - last.t >= 500) {
+    // Counters move once per worker heartbeat, not per poll: take a sample when
+    // they changed (or after 3 s of silence, which is a rate of zero), so polls
+    // between two heartbeats do not show as dips.
+    const changed = !last || st.recordsIn !== last.in || st.recordsOut !== last.out;
+    if (!last || (changed && now - last.t >= 500) || now - last.t >= 3000) {
       samples.push({ t: now, in: st.recordsIn, out: st.recordsOut });
       if (samples.length > HISTORY + 1) samples.shift();
     }
@@ -46,7 +50,7 @@ function vertexStats(job) {
       const dt = (b.t - a.t) / 1000;
       return dt > 0 ? Math.max(0, (b[k] - a[k]) / dt) : 0; // a restart resets counters: no negative rates
     };
-    if (samples.length >= 2) {
+    if (samples.length >= 2 && !TERMINAL.has(job.status)) {
       st.rateIn = rate(samples.length - 1, "in");
       st.rateOut = rate(samples.length - 1, "out");
       const key = sinks.has(v.id) ? "in" : "out";

@@ -47,7 +47,7 @@ export function submitPage(root) {
   root.append(
     h("h1", null, "Submit a job"),
     h("p", { class: "muted" }, "Describe the job in YAML: a pipeline of steps from a source through your module's functions to a sink. ",
-      h("a", { href: "#/modules" }, "Upload a module"), " first if the list below is empty. Every edit is checked by the server without running anything."),
+      h("a", { href: "#/modules" }, "Upload a module"), " first if the list below is empty. Every edit is checked by the server without running anything. In the editor Tab indents; press Esc, then Tab, to move on."),
     h("section", { class: "card" },
       h("div", { class: "editor" }, gutter, h("div", { class: "editor-main" }, band, editor)),
       result,
