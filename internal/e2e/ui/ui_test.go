@@ -85,6 +85,23 @@ func TestModulesPage(t *testing.T) {
 	require.Contains(t, row, m.Digest[:19], "the modules table shows the digest")
 	b.screenshot("modules-uploaded")
 
+	// A file dropped on the upload area is taken as chosen; a file that is no
+	// Wasm module is refused with the server's reason.
+	b.allow(`status of 400 .*/api/v1/modules`)
+	eval[chromedp.Void](b, `(() => {
+		const dt = new DataTransfer();
+		dt.items.add(new File(["not wasm"], "broken.wasm", { type: "application/wasm" }));
+		document.querySelector(".dropzone").dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+	})()`)
+	b.waitFor(10*time.Second, `document.getElementById("module-name").value === "broken"`, `document.querySelector("form").innerText`)
+	b.do(10*time.Second, chromedp.Click(chromedp.ID("upload-module")))
+	b.waitFor(30*time.Second, `document.querySelector("#upload-status .error")`, `document.getElementById("upload-status").innerText`)
+	_, err = w.client.UploadModule(context.Background(), "broken", strings.NewReader("not wasm"))
+	var apiErr *client.APIError
+	require.True(t, errors.As(err, &apiErr))
+	require.Equal(t, "Upload failed: "+apiErr.Message, b.text("#upload-status .error"))
+	b.screenshot("modules-refused")
+
 	// Delete it again: nothing uses it.
 	b.do(10*time.Second, chromedp.Click(chromedp.CSS(`button[data-module="orders"]`)))
 	b.waitFor(5*time.Second, `document.querySelector('button[data-module="orders"]')?.textContent === "Confirm delete"`, `document.querySelector("main").innerText`)
@@ -280,6 +297,8 @@ func TestEmptyStatesAndKeyboard(t *testing.T) {
 	b.waitFor(10*time.Second, `document.querySelector("#workers-table")?.textContent.includes("standalone-worker")`, `document.querySelector("main").innerText`)
 	b.open("#/no-such-page")
 	require.Contains(t, b.text("main h1"), "Page not found")
+	b.open("#/jobs/0123456789abcdef")
+	b.waitFor(10*time.Second, `document.querySelector("main .empty")?.textContent.includes("There is no job with id 0123456789abcdef")`, `document.querySelector("main").innerText`)
 
 	// Keyboard: Tab from the top reaches every main navigation link, in order, and
 	// Enter follows one. A fresh load, so focus starts at the top of the page.
@@ -299,4 +318,42 @@ func TestEmptyStatesAndKeyboard(t *testing.T) {
 	}
 	b.do(5*time.Second, chromedp.KeyEvent("\r"))
 	b.waitFor(10*time.Second, `location.hash === "#/modules" && document.querySelector("main h1")?.textContent === "Modules"`, `location.hash`)
+}
+
+func TestExceptionsTab(t *testing.T) {
+	w := startWeir(t)
+	w.upload("trap", "testdata/trap.wasm")
+	w.stream("IN", "in.>")
+	w.stream("OUT", "out.>")
+	res, err := w.client.SubmitJob(context.Background(), []byte(`name: trapping
+pipeline:
+  - id: in
+    source:
+      jetstream: { stream: IN }
+  - id: boom
+    map: { module: trap, function: trap }
+  - id: out
+    sink:
+      jetstream: { subject: out.trap }
+`), false)
+	require.NoError(t, err)
+	_, err = w.js.Publish(context.Background(), "in.a", []byte(`{"id":1}`))
+	require.NoError(t, err)
+
+	b := newBrowser(t, w.url)
+	b.open("#/jobs/" + res.ID + "/exceptions")
+	b.waitFor(2*time.Minute, `document.querySelector("#job-status [data-status]")?.dataset.status === "FAILED" && document.querySelector(".exc-stack")`, `document.querySelector("main").innerText`)
+	ex, err := w.client.JobExceptions(context.Background(), res.ID)
+	require.NoError(t, err)
+	require.NotEmpty(t, ex.Exceptions)
+	last := ex.Exceptions[len(ex.Exceptions)-1]
+	require.NotEmpty(t, last.Stack, "a trap carries its Wasm stack")
+	require.Equal(t, last.Message, b.text(".exception .exc-message"), "the newest exception's message comes first")
+	require.Equal(t, strings.TrimSpace(last.Stack), b.text(".exception .exc-stack"))
+	require.Equal(t, strconv.Itoa(len(ex.Exceptions)), b.text("#exception-count"))
+	require.Contains(t, b.text(".reason-box"), last.Message[:min(len(last.Message), 20)], "the job's reason is shown")
+	b.screenshot("exceptions")
+
+	b.open("#/jobs")
+	b.waitFor(10*time.Second, `document.querySelector('table.jobs [data-status="FAILED"]')`, `document.querySelector("main").innerText`)
 }

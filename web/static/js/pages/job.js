@@ -157,16 +157,25 @@ export function jobPage(root, ctx) {
     }
   }
 
+  function notFound() {
+    gone = true;
+    heading.textContent = "No such job";
+    swap(panel, h("section", { class: "card" }, empty(`There is no job with id ${id}.`, h("a", { href: "#/jobs" }, "See every job"), ".")));
+  }
+
+  let checked = false;
   async function refresh() {
     if (gone) return;
+    // A bookmark to a job that is gone: ask the list first, so the page shows
+    // that without a failed request in the console.
+    if (!checked) {
+      if (!(await api.jobs()).some((j) => j.id === id)) { notFound(); return; }
+      checked = true;
+    }
     try {
       [job, exceptions] = await Promise.all([api.job(id), api.exceptions(id)]);
     } catch (e) {
-      if (e instanceof ApiError && e.status === 404) {
-        gone = true;
-        swap(panel, h("section", { class: "card" }, empty(`There is no job with id ${id}.`, h("a", { href: "#/jobs" }, "See every job"), ".")));
-        return;
-      }
+      if (e instanceof ApiError && e.status === 404) { notFound(); return; }
       throw e;
     }
     renderHeader();
@@ -245,16 +254,17 @@ export function jobPage(root, ctx) {
 }
 
 function recordsText(job) {
-  // A job's intake is what its sources read, its output what its sinks took in.
+  // A job's intake is what its first vertices read, its output what its last
+  // vertices (ending in the sinks, maybe chained with more steps) wrote.
   const targets = new Set(job.plan.edges.map((e) => e.to));
   const sources = new Set(job.plan.edges.map((e) => e.from));
   let read = 0, written = 0;
   for (const v of job.plan.vertices) {
     const sum = (k) => v.subtasks.reduce((a, t) => a + t[k], 0);
     if (!targets.has(v.id)) read += sum("records_in");
-    if (!sources.has(v.id)) written += sum("records_in");
+    if (!sources.has(v.id)) written += sum("records_out");
   }
-  return `${fmtInt(read)} read · ${fmtInt(written)} to sinks`;
+  return `${fmtInt(read)} read · ${fmtInt(written)} written`;
 }
 
 function bpCell(bp) {
@@ -289,7 +299,7 @@ function exceptionList(list, job) {
       empty("No exceptions.", `When a function traps, returns an error or runs past its limits, its message and Wasm stack show here. ${job.status === "RUNNING" ? "This job has had none." : ""}`));
   }
   return h("section", { class: "card" }, h("h2", null, "Exceptions"),
-    h("ol", { class: "exceptions", reversed: true }, [...list].reverse().map((x, i) =>
+    h("ul", { class: "exceptions" }, [...list].reverse().map((x, i) =>
       h("li", { class: "exception" },
         h("div", { class: "exc-head" }, h("span", { class: "badge st-failed" }, x.kind || "error"), " ", h("code", null, x.task), " ", h("span", { class: "muted" }, fmtTime(x.time))),
         h("pre", { class: "exc-message" }, x.message),
