@@ -43,6 +43,11 @@ function setBanner(err) {
 
 async function loop(state) {
   if (!state.alive || !state.page.refresh) return;
+  // A hidden tab does not poll; it catches up as soon as it is shown again.
+  if (document.hidden) {
+    state.timer = setTimeout(() => loop(state), 1000);
+    return;
+  }
   try {
     await state.page.refresh();
     setBanner(null);

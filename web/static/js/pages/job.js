@@ -193,8 +193,14 @@ export function jobPage(root, ctx) {
 
   function renderSubtasks() {
     const want = new URLSearchParams(location.hash.split("?")[1] || "").get("vertex") || "";
-    swap(subtaskFilter, h("option", { value: "" }, "all vertices"),
-      job.plan.vertices.map((v) => h("option", { value: v.id, selected: v.id === want }, v.id)));
+    // Rebuild the options only when the vertices change: replacing them on every
+    // poll would close the list while the user is choosing.
+    const sig = job.plan.vertices.map((v) => v.id).join("\n");
+    if (subtaskFilter.dataset.sig !== sig) {
+      swap(subtaskFilter, h("option", { value: "" }, "all vertices"), job.plan.vertices.map((v) => h("option", { value: v.id }, v.id)));
+      subtaskFilter.dataset.sig = sig;
+    }
+    if (document.activeElement !== subtaskFilter) subtaskFilter.value = want;
     const rows = [];
     for (const v of job.plan.vertices) {
       if (want && v.id !== want) continue;
