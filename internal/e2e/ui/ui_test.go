@@ -273,12 +273,14 @@ func TestNarrowWindow(t *testing.T) {
 	b.noHorizontalScroll("the job page at 400 px")
 	b.screenshot("job-400px")
 
-	for _, route := range []string{"#/", "#/jobs", "#/jobs/" + res.ID + "/subtasks", "#/jobs/" + res.ID + "/configuration", "#/jobs/" + res.ID + "/checkpoints", "#/submit", "#/modules", "#/workers"} {
-		b.open(route)
+	job := "#/jobs/" + res.ID
+	for _, p := range [][2]string{{"#/", "overview"}, {"#/jobs", "jobs"}, {job + "/subtasks", "subtasks"}, {job + "/configuration", "configuration"},
+		{job + "/checkpoints", "checkpoints"}, {"#/submit", "submit"}, {"#/modules", "modules"}, {"#/workers", "workers"}} {
+		b.open(p[0])
 		b.waitFor(10*time.Second, `!document.querySelector("main").innerText.includes("Loading…")`, `document.querySelector("main").innerText`)
-		b.noHorizontalScroll(route + " at 400 px")
+		b.noHorizontalScroll(p[0] + " at 400 px")
+		b.screenshot(p[1] + "-400px")
 	}
-	b.screenshot("workers-400px")
 }
 
 func TestEmptyStatesAndKeyboard(t *testing.T) {
