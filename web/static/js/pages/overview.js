@@ -1,4 +1,4 @@
-import { h, swap, status, table, empty, fmtDuration, parseTime, TERMINAL } from "../dom.js";
+import { h, swap, status, table, empty, fmtDuration, fmtTime, parseTime, TERMINAL } from "../dom.js";
 import { api } from "../api.js";
 
 const STATUSES = ["RUNNING", "CREATED", "RESTARTING", "FAILING", "FINISHED", "CANCELED", "FAILED"];
@@ -58,6 +58,7 @@ export function jobTable(jobs) {
   return table(jobs, [
     ["Name", (j) => h("a", { href: "#/jobs/" + encodeURIComponent(j.id), "data-key": "job-" + j.id }, j.name)],
     ["Status", (j) => [status(j.status), j.reason ? h("div", { class: "reason" }, j.reason) : null]],
+    ["Started", (j) => fmtTime(j.created_at), "hide-narrow"],
     ["Uptime", (j) => uptime(j), "num"],
     ["Id", (j) => h("code", { title: j.id }, j.id.slice(0, 8)), "hide-narrow"],
   ], { class: "jobs" });
