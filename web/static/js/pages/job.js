@@ -71,7 +71,7 @@ export function jobPage(root, ctx) {
   const id = ctx.params[0];
   const tab = TABS.some((t) => t[0] === ctx.params[1]) ? ctx.params[1] : "overview";
   const base = "#/jobs/" + encodeURIComponent(id);
-  let job = null, exceptions = [], gone = false;
+  let job = null, exceptions = [], gone = false, canceling = false;
 
   const heading = h("h1", { class: "job-name" }, "Job");
   const statusEl = h("span", { id: "job-status", "aria-live": "polite" });
@@ -136,7 +136,9 @@ export function jobPage(root, ctx) {
   function renderHeader() {
     heading.textContent = job.name;
     document.title = "Weir · " + job.name;
-    swap(statusEl, status(job.status));
+    // After a cancel is accepted the job shows CANCELING until it has ended.
+    const shown = canceling && !TERMINAL.has(job.status) ? "CANCELING" : job.status;
+    if (statusEl.firstChild?.dataset.status !== shown) swap(statusEl, status(shown));
     reason.hidden = !job.reason;
     reason.textContent = job.reason || "";
     const restarts = Math.max(0, (job.attempt || 0) - 1);
@@ -148,7 +150,7 @@ export function jobPage(root, ctx) {
       h("div", null, h("dt", null, "Records"), h("dd", { id: "job-records", "data-metric": "records" }, recordsText(job))));
     const el = document.getElementById("exception-count");
     if (el) el.textContent = exceptions.length ? String(exceptions.length) : "";
-    if (TERMINAL.has(job.status)) {
+    if (TERMINAL.has(job.status) || canceling) {
       swap(actions);
     } else if (!actions.querySelector("#cancel-job")) {
       swap(actions,
@@ -241,6 +243,7 @@ export function jobPage(root, ctx) {
           notice.hidden = true;
           try {
             await api.cancel(id);
+            canceling = true;
             swap(statusEl, status("CANCELING"));
             swap(actions);
           } catch (e) {
