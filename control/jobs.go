@@ -98,8 +98,12 @@ func (c *Control) resolveModules(ctx context.Context, job *spec.Job) (map[string
 			sort.Strings(names)
 			return nil, invalid(field+".function", s.Line, s.Column, "module %q has no function %q (it has: %s)", s.UDF.Module, s.UDF.Function, strings.Join(names, ", "))
 		}
-		if fn.Kind != string(s.Kind) {
-			return nil, invalid(field+".function", s.Line, s.Column, "function %q of module %q is a %s function, but this step is a %s", fn.Name, s.UDF.Module, fn.Kind, s.Kind)
+		if want := s.FunctionKind(); fn.Kind != want {
+			needs := ""
+			if want != string(s.Kind) {
+				needs = ", which needs a " + want + " function"
+			}
+			return nil, invalid(field+".function", s.Line, s.Column, "function %q of module %q is a %s function, but this step is a %s%s", fn.Name, s.UDF.Module, fn.Kind, s.Kind, needs)
 		}
 		if prev, ok := pinned[s.UDF.Module]; ok && prev != v.Digest {
 			return nil, invalid(field+".module", s.Line, s.Column, "module %q is used with two digests in one job", s.UDF.Module)

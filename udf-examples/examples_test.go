@@ -573,13 +573,14 @@ func TestModuleShape(t *testing.T) {
 	}
 	for _, f := range []struct{ name, kind string }{
 		{"enrich", "map"}, {"enrich_stdjson", "map"}, {"positive", "filter"}, {"identity", "map"},
-		{"split", "flat_map"}, {"fail", "map"}, {"panic", "map"},
+		{"split", "flat_map"}, {"fail", "map"}, {"panic", "map"}, {"customer", "key_selector"},
 	} {
 		goOrders.fn(t, f.name, f.kind)
 	}
 	watOrders := instantiate(t, r, "orders_wat.wasm")
 	for _, f := range []struct{ name, kind string }{
 		{"enrich", "map"}, {"positive", "filter"}, {"identity", "map"}, {"split", "flat_map"},
+		{"customer", "key_selector"},
 	} {
 		if g, w := goOrders.fn(t, f.name, f.kind), watOrders.fn(t, f.name, f.kind); g != w {
 			t.Errorf("%s: index %d in Go, %d in WAT", f.name, g, w)
@@ -784,6 +785,41 @@ func TestOrdersSplit(t *testing.T) {
 	}
 }
 
+// TestOrdersCustomer checks the key selector: one output per record, in order,
+// with flags KEY and the key alone; the rest of the record is the input's.
+func TestOrdersCustomer(t *testing.T) {
+	in := []record{
+		{Flags: flagPayload, Payload: `{"id":1,"customer":"c-42","amount":5}`},
+		{Flags: flagPayload | flagKey | flagTimestamp, Key: "old", Timestamp: 9, Payload: `{"customer":17}`},
+		{Flags: flagPayload, Payload: `{"customer":-1.50e3}`},
+		{Flags: flagPayload, Payload: `{"customer":"a\"b"}`},
+		{Flags: flagPayload, Payload: `{"customer":null}`},
+		{Flags: flagPayload, Payload: `{"customer":{"id":1}}`},
+		{Flags: flagPayload, Payload: `{"x":{"customer":"nested"}}`},
+		{Flags: flagPayload, Payload: `{"customer":"unterminated}`},
+		{Flags: flagPayload, Payload: `[{"customer":"c"}]`},
+		{Flags: flagPayload, Payload: ``},
+	}
+	keys := []string{`"c-42"`, `17`, `-1.50e3`, `"a\"b"`, `null`, `null`, `null`, `null`, `null`, `null`}
+	for _, name := range orderModules {
+		inst := instantiate(t, sharedRuntime(t), name)
+		outs := inst.process(t, inst.fn(t, "customer", "key_selector"), batch(in...))
+		if len(outs) != len(in) {
+			t.Fatalf("%s: %d outputs for %d records", name, len(outs), len(in))
+		}
+		for i, o := range outs {
+			want := output{uint32(i), 0, record{Flags: flagKey, Key: keys[i]}}
+			if !reflect.DeepEqual(o, want) {
+				t.Errorf("%s: output %d: %+v, want %+v", name, i, o, want)
+			}
+			r := resolve(t, in, o)
+			if r.Key != keys[i] || r.Payload != in[i].Payload || r.Timestamp != in[i].Timestamp {
+				t.Errorf("%s: output %d resolves to %+v", name, i, r)
+			}
+		}
+	}
+}
+
 // TestOrdersGoMatchesWAT feeds both implementations the same random batches,
 // valid and broken JSON alike, and wants identical output frames.
 func TestOrdersGoMatchesWAT(t *testing.T) {
@@ -802,6 +838,7 @@ func TestOrdersGoMatchesWAT(t *testing.T) {
 		b := payloads(ps[start:min(start+250, len(ps))]...)
 		for _, f := range []struct{ name, kind string }{
 			{"enrich", "map"}, {"positive", "filter"}, {"identity", "map"}, {"split", "flat_map"},
+			{"customer", "key_selector"},
 		} {
 			var got [2][]output
 			for i, inst := range insts {
@@ -815,6 +852,9 @@ func TestOrdersGoMatchesWAT(t *testing.T) {
 				}
 			}
 			for _, o := range got[0] {
+				if f.name == "customer" && o.Key != "null" {
+					seen["customer keyed"]++
+				}
 				if o.Flags != 0 {
 					seen[f.name+" changed"]++
 				} else {
@@ -824,7 +864,7 @@ func TestOrdersGoMatchesWAT(t *testing.T) {
 		}
 	}
 	t.Logf("outputs over %d payloads: %v", n, seen)
-	for _, k := range []string{"enrich changed", "enrich unchanged", "positive unchanged", "split changed"} {
+	for _, k := range []string{"enrich changed", "enrich unchanged", "positive unchanged", "split changed", "customer keyed"} {
 		if seen[k] < n/20 {
 			t.Errorf("only %d outputs %q: the random payloads are too uniform", seen[k], k)
 		}
@@ -854,7 +894,8 @@ func randomPayload(rng *rand.Rand) string {
 		if i > 0 {
 			b.WriteString("," + pick(ws...))
 		}
-		name := pick(`"amount"`, `"amount"`, `"amount"`, `"words"`, `"words"`, `"am\u006funt"`, `"Amount"`, `"id"`, `"a\"mount"`, `"amount "`)
+		name := pick(`"amount"`, `"amount"`, `"amount"`, `"words"`, `"words"`, `"am\u006funt"`, `"Amount"`, `"id"`, `"a\"mount"`, `"amount "`,
+			`"customer"`, `"cust\u006fmer"`)
 		b.WriteString(name + pick(ws...) + ":" + pick(ws...))
 		switch {
 		case name == `"words"` && rng.IntN(4) > 0:
@@ -1108,7 +1149,7 @@ func FuzzOrdersGoMatchesWAT(f *testing.F) {
 	}
 	f.Add([]byte(`{"words":["a","b\"c",1,[]],"amount":0.5}`))
 	insts := [2]*instance{instantiate(f, sharedRuntime(f), orderModules[0]), instantiate(f, sharedRuntime(f), orderModules[1])}
-	funcs := []struct{ name, kind string }{{"enrich", "map"}, {"positive", "filter"}, {"identity", "map"}, {"split", "flat_map"}}
+	funcs := []struct{ name, kind string }{{"enrich", "map"}, {"positive", "filter"}, {"identity", "map"}, {"split", "flat_map"}, {"customer", "key_selector"}}
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		in := payloads(string(payload))
 		for _, fn := range funcs {
@@ -1132,7 +1173,7 @@ func FuzzBatchGoMatchesWAT(f *testing.F) {
 	f.Add([]byte{0, 0, 0, 0})
 	insts := [2]*instance{instantiate(f, sharedRuntime(f), orderModules[0]), instantiate(f, sharedRuntime(f), orderModules[1])}
 	f.Fuzz(func(t *testing.T, frame []byte) {
-		for _, fn := range []struct{ name, kind string }{{"enrich", "map"}, {"split", "flat_map"}} {
+		for _, fn := range []struct{ name, kind string }{{"enrich", "map"}, {"split", "flat_map"}, {"customer", "key_selector"}} {
 			var res [2]result
 			for i, inst := range insts {
 				res[i] = inst.mustDo(t, callProcess, inst.fn(t, fn.name, fn.kind), frame)

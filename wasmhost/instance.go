@@ -135,8 +135,8 @@ func (i *Instance) Process(ctx context.Context, in *record.Batch) (*record.Batch
 	if err := i.call(ctx, callProcess, in.Bytes(), true); err != nil {
 		return nil, err
 	}
-	if i.fn.Kind == KindMap && i.out.Len() != in.Len() {
-		return nil, i.abiError(fmt.Sprintf("map function emitted %d records for %d inputs; a map emits exactly one per input", i.out.Len(), in.Len()))
+	if (i.fn.Kind == KindMap || i.fn.Kind == KindKeySelector) && i.out.Len() != in.Len() {
+		return nil, i.abiError(fmt.Sprintf("%s function emitted %d records for %d inputs; a %s emits exactly one per input", i.fn.Kind, i.out.Len(), in.Len(), i.fn.Kind))
 	}
 	return &i.out, nil
 }
@@ -328,6 +328,13 @@ func (i *Instance) onEmit(frame []byte) error {
 			}
 			// No step reads side outputs yet, and as in Flink an unread side output is dropped.
 			continue
+		}
+		if i.fn.Kind == KindKeySelector {
+			// One output per input, in order, carrying only the key: the host
+			// keeps the rest of the input record (sdk/ABI.md §4).
+			if want := uint32(i.out.Len()); idx != want || v.Flags != record.FlagKey {
+				return abiViolation(fmt.Sprintf("weir.emit: key_selector output %d has input index %d and flags %#x; want input index %d and flags 0x01 (the key alone)", want, idx, v.Flags, want))
+			}
 		}
 		if idx == record.NoParent {
 			v.Flags |= record.FlagPayload

@@ -38,7 +38,7 @@ var knownKinds = []string{KindMap, KindFilter, KindFlatMap, KindKeySelector, Kin
 
 // Executable reports whether this host can run functions of kind.
 func Executable(kind string) bool {
-	return kind == KindMap || kind == KindFilter || kind == KindFlatMap
+	return kind == KindMap || kind == KindFilter || kind == KindFlatMap || kind == KindKeySelector
 }
 
 // Description is what a module says about itself through weir_describe.
@@ -99,6 +99,9 @@ func (d *Description) validate() error {
 		indexes[f.Index] = true
 		if !slices.Contains(knownKinds, f.Kind) {
 			return invalidf("function %q: unknown kind %q", f.Name, f.Kind)
+		}
+		if f.Kind == KindKeySelector && (len(f.SideOutputs) > 0 || len(f.State) > 0) {
+			return invalidf("function %q: a key_selector declares no side outputs and no state", f.Name)
 		}
 		for _, s := range f.State {
 			switch s.Kind {

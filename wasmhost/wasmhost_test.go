@@ -228,3 +228,49 @@ func BenchmarkEnrichGoStdJSON(b *testing.B) { benchmarkFn(b, "orders.wasm", "enr
 
 // BenchmarkIdentitySmallWAT is the smallest identity module (udf-examples/wat/identity.wat).
 func BenchmarkIdentitySmallWAT(b *testing.B) { benchmarkFn(b, "identity_wat.wasm", "identity") }
+
+// TestKeySelector runs the customer key selector of both order modules: every
+// record comes out once, in order, with its key replaced and the rest kept.
+func TestKeySelector(t *testing.T) {
+	rt := newRuntime(t)
+	in := []string{`{"id":1,"customer":"c-42"}`, `{"customer":17}`, `{"id":3}`, `[1]`}
+	keys := []string{`"c-42"`, `17`, `null`, `null`}
+	for _, file := range []string{"orders.wasm", "orders_wat.wasm"} {
+		t.Run(file, func(t *testing.T) {
+			m := load(t, rt, file)
+			require.Equal(t, wasmhost.KindKeySelector, m.Description.Function("customer").Kind)
+			ks := instance(t, m, "customer", wasmhost.Limits{})
+			b := batchOf(in...)
+			// Records that had a key get a new one.
+			var keyed record.Batch
+			keyed.Reset()
+			r := b.Reader()
+			var v record.View
+			for r.Next(&v) {
+				v.Flags |= record.FlagKey
+				v.Key = []byte("old")
+				keyed.Append(&v)
+			}
+			for _, batch := range []*record.Batch{b, &keyed} {
+				out, err := ks.Process(context.Background(), batch)
+				require.NoError(t, err)
+				require.Equal(t, in, payloads(t, out))
+				r := out.Reader()
+				for i := 0; r.Next(&v); i++ {
+					require.True(t, v.HasKey())
+					require.Equal(t, keys[i], string(v.Key))
+					require.Equal(t, int64(1000+i), v.Timestamp)
+				}
+			}
+		})
+	}
+}
+
+func TestKeySelectorWrongCount(t *testing.T) {
+	rt := newRuntime(t)
+	ks := instance(t, load(t, rt, "testdata/keyless.wasm"), "keyless", wasmhost.Limits{})
+	_, err := ks.Process(context.Background(), batchOf(`{}`, `{}`))
+	ce := callErr(t, err)
+	require.Equal(t, wasmhost.FailureABI, ce.Kind)
+	require.Contains(t, ce.Message, "key_selector function emitted 0 records for 2 inputs")
+}

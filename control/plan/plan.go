@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/weir-streams/weir/internal/jobgraph"
+	"github.com/weir-streams/weir/internal/keygroup"
 	"github.com/weir-streams/weir/internal/spec"
 )
 
@@ -37,6 +38,10 @@ type node struct {
 
 // Build plans job. The job must have passed spec validation.
 func Build(job *spec.Job) (*jobgraph.JobGraph, error) {
+	maxP := maxParallelism(job)
+	if err := keygroup.Check(maxP, 1); err != nil {
+		return nil, &Error{Msg: fmt.Sprintf("must be between 1 and %d, got %d", keygroup.MaxParallelism, maxP), Field: "max_parallelism"}
+	}
 	byID := map[string]int{}
 	for i, s := range job.Steps {
 		byID[s.ID] = i
@@ -49,20 +54,46 @@ func Build(job *spec.Job) (*jobgraph.JobGraph, error) {
 		}
 		n := &node{index: i, step: s, par: s.EffectiveParallelism(job.Parallelism), input: -1}
 		if s.Kind == spec.KindSource {
-			if s.Parallelism > 1 {
-				return nil, &Error{Msg: "a source without partitions runs with parallelism 1", Field: fmt.Sprintf("pipeline[%d].parallelism", i), Line: s.Line, Column: s.Column}
+			// An unpartitioned stream has one reader; a partitioned one has as many as
+			// the step's parallelism (subtasks beyond the partition count stay idle).
+			if s.Source == nil || s.Source.Partitions == nil {
+				if s.Parallelism > 1 {
+					return nil, &Error{Msg: "a source without partitions runs with parallelism 1; set source.jetstream.partitions to read in parallel", Field: fmt.Sprintf("pipeline[%d].parallelism", i), Line: s.Line, Column: s.Column}
+				}
+				n.par = 1
 			}
-			n.par = 1
 		} else {
 			// Follow the input through partition steps to the node it reads.
 			in := byID[s.Input]
 			for job.Steps[in].Kind == spec.KindPartition {
 				if !n.explicit {
-					n.part, n.explicit = string(job.Steps[in].Partition), true
+					n.part, n.explicit = partitioning(job.Steps[in].Partition), true
 				}
 				in = byID[job.Steps[in].Input]
 			}
 			n.input = in
+			up := nodes[in]
+			switch {
+			case s.Kind == spec.KindKeyBy:
+				// A key_by runs at the tail of the chain it keys (the sender
+				// side of the hash edge): same subtasks, so a forward edge.
+				if n.explicit {
+					return nil, &Error{Msg: "a key_by step cannot read a partition step", Field: fmt.Sprintf("pipeline[%d]", i), Line: s.Line, Column: s.Column}
+				}
+				n.par, n.part, n.explicit = up.par, jobgraph.Forward, true
+				n.step.SlotSharingGroup = up.step.SlotSharingGroup
+			case up.step.Kind == spec.KindKeyBy:
+				if n.explicit {
+					return nil, &Error{Msg: "a partition step cannot read a key_by step", Field: fmt.Sprintf("pipeline[%d]", i), Line: s.Line, Column: s.Column}
+				}
+				n.part, n.explicit = jobgraph.Hash, true
+			}
+		}
+		if n.par > maxP {
+			return nil, &Error{
+				Msg:   fmt.Sprintf("parallelism %d is above max_parallelism (%d)", n.par, maxP),
+				Field: fmt.Sprintf("pipeline[%d].parallelism", i), Line: s.Line, Column: s.Column,
+			}
 		}
 		nodes[i] = n
 		order = append(order, i)
@@ -88,15 +119,17 @@ func Build(job *spec.Job) (*jobgraph.JobGraph, error) {
 		}
 	}
 	// Chain: a node joins its input's vertex when the edge is an implicit or explicit
-	// forward, parallelism and slot sharing group match, chaining is on for both,
-	// and the input feeds this node alone.
+	// forward, parallelism and slot sharing group match, chaining is on for both (a
+	// key_by, which belongs to the edge after it, ignores chain), and the input
+	// feeds this node alone.
 	vertexOf := map[int]int{}
 	g := &jobgraph.JobGraph{}
 	for _, i := range order {
 		n := nodes[i]
 		if n.input >= 0 {
 			up := nodes[n.input]
-			if n.part == jobgraph.Forward && up.par == n.par && n.step.Chain && up.step.Chain &&
+			chain := n.step.Chain && up.step.Chain || n.step.Kind == spec.KindKeyBy
+			if n.part == jobgraph.Forward && up.par == n.par && chain &&
 				len(up.outputs) == 1 && up.step.SlotSharingGroup == n.step.SlotSharingGroup {
 				v := vertexOf[n.input]
 				g.Vertices[v].Steps = append(g.Vertices[v].Steps, n.step)
@@ -129,6 +162,33 @@ func Build(job *spec.Job) (*jobgraph.JobGraph, error) {
 	return g, nil
 }
 
+// maxParallelism is the job's number of key groups, with the spec's default for a
+// job that was never defaulted.
+func maxParallelism(job *spec.Job) int {
+	if job.MaxParallelism == 0 {
+		return spec.DefaultMaxParallelism
+	}
+	return job.MaxParallelism
+}
+
+// partitioning maps a partition step's partitioning to an edge's. The names are
+// the same; the mapping keeps the two vocabularies apart.
+func partitioning(p spec.Partitioning) string {
+	switch p {
+	case spec.PartitionForward:
+		return jobgraph.Forward
+	case spec.PartitionRebalance:
+		return jobgraph.Rebalance
+	case spec.PartitionRescale:
+		return jobgraph.Rescale
+	case spec.PartitionBroadcast:
+		return jobgraph.Broadcast
+	case spec.PartitionGlobal:
+		return jobgraph.Global
+	}
+	return string(p)
+}
+
 // Descriptors returns the deployment descriptors of every subtask of g for one
 // attempt, vertex by vertex and subtask by subtask.
 func Descriptors(g *jobgraph.JobGraph, job *spec.Job, jobID string, attempt uint64, resume map[string]uint64) []jobgraph.TaskDescriptor {
@@ -149,13 +209,14 @@ func Descriptors(g *jobgraph.JobGraph, job *spec.Job, jobID string, attempt uint
 		}
 		for i := 0; i < v.Parallelism; i++ {
 			out = append(out, jobgraph.TaskDescriptor{
-				Task:          jobgraph.TaskID{JobID: jobID, Attempt: attempt, Vertex: v.ID, Subtask: i},
-				Parallelism:   v.Parallelism,
-				Steps:         v.Steps,
-				Inputs:        inputs,
-				Outputs:       outputs,
-				BufferTimeout: job.BufferTimeout,
-				ResumeAfter:   res,
+				Task:           jobgraph.TaskID{JobID: jobID, Attempt: attempt, Vertex: v.ID, Subtask: i},
+				Parallelism:    v.Parallelism,
+				MaxParallelism: maxParallelism(job),
+				Steps:          v.Steps,
+				Inputs:         inputs,
+				Outputs:        outputs,
+				BufferTimeout:  job.BufferTimeout,
+				ResumeAfter:    res,
 			})
 		}
 	}

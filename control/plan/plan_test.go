@@ -103,3 +103,72 @@ pipeline:
 		t.Fatalf("a parallel unpartitioned source: %v", err)
 	}
 }
+
+func TestDescriptorsCarryMaxParallelism(t *testing.T) {
+	for _, c := range []struct {
+		spec string
+		want int
+	}{
+		{"", spec.DefaultMaxParallelism},
+		{"max_parallelism: 4\n", 4},
+		{"max_parallelism: 32768\n", 32768},
+	} {
+		job := keyedJob(t, c.spec)
+		g, err := Build(job)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds := Descriptors(g, job, "job", 1, nil)
+		if len(ds) != 1+4+1 {
+			t.Fatalf("%d descriptors", len(ds))
+		}
+		for _, d := range ds {
+			if d.MaxParallelism != c.want {
+				t.Errorf("%s: max parallelism %d, want %d", d.Task, d.MaxParallelism, c.want)
+			}
+		}
+	}
+}
+
+// TestBuildRefusesWhatValidationRefuses: Build checks again what it relies on, for
+// jobs built or changed in code without Validate.
+func TestBuildRefusesWhatValidationRefuses(t *testing.T) {
+	for _, c := range []struct {
+		change func(*spec.Job)
+		want   string
+	}{
+		{func(j *spec.Job) { j.MaxParallelism = 40000 }, "max_parallelism: must be between 1 and 32768, got 40000"},
+		{func(j *spec.Job) { j.MaxParallelism = 2 }, "pipeline[2].parallelism: parallelism 4 is above max_parallelism (2)"},
+		{func(j *spec.Job) {
+			j.Steps = append(j.Steps[:2], append([]spec.Step{{ID: "p", Kind: spec.KindPartition, Partition: spec.PartitionRebalance, Input: "by"}}, j.Steps[2:]...)...)
+			j.Steps[3].Input = "p"
+		}, "pipeline[3]: a partition step cannot read a key_by step"},
+	} {
+		job := keyedJob(t, "")
+		c.change(job)
+		if _, err := Build(job); err == nil || err.Error() != c.want {
+			t.Errorf("got %v, want %s", err, c.want)
+		}
+	}
+}
+
+// keyedJob parses a job keyed right after its source, with top, a YAML fragment,
+// among its top-level keys.
+func keyedJob(t *testing.T, top string) *spec.Job {
+	t.Helper()
+	job, err := spec.Parse([]byte("name: x\n" + top + `pipeline:
+  - id: src
+    source: { jetstream: { stream: S } }
+  - id: by
+    key_by: { json_field: k }
+  - id: m
+    map: { module: m, function: f }
+    parallelism: 4
+  - id: out
+    sink: { jetstream: { subject: o } }
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return job
+}

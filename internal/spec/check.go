@@ -164,3 +164,41 @@ func checkBufferTimeout(v time.Duration) string {
 	}
 	return ""
 }
+
+// checkJSONField checks the name of the member a key_by reads: 1 to 256 bytes of
+// UTF-8.
+func checkJSONField(s string) string {
+	switch {
+	case s == "":
+		return "must name a member of the payload, not be empty"
+	case len(s) > maxJSONField || !utf8.ValidString(s):
+		return fmt.Sprintf("invalid field name %s: use 1 to %d bytes of UTF-8", quote(s), maxJSONField)
+	}
+	return ""
+}
+
+const maxJSONField = 256
+
+// Bounds of the restart strategies' durations, by parameter.
+var restartDurations = map[string][2]time.Duration{
+	"delay":       {0, 24 * time.Hour},
+	"initial":     {time.Millisecond, 24 * time.Hour},
+	"max":         {time.Millisecond, 24 * time.Hour},
+	"reset_after": {time.Millisecond, 720 * time.Hour},
+	"interval":    {time.Millisecond, 720 * time.Hour},
+}
+
+func checkRestartDuration(param string, v time.Duration) string {
+	b := restartDurations[param]
+	if v < b[0] || v > b[1] {
+		return fmt.Sprintf("must be between %v and %v, got %v", b[0], b[1], v)
+	}
+	return ""
+}
+
+func checkMultiplier(v float64) string {
+	if !(v >= 1 && v <= 1000) {
+		return fmt.Sprintf("must be between 1 and 1000, got %v", v)
+	}
+	return ""
+}

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -122,7 +123,53 @@ func (d *decoder) restart(n *yaml.Node) Restart {
 			d.errorf(q.key, "restart."+k, "not used by strategy %s", quote(v))
 		}
 	}
+	if r.Strategy == RestartFixedDelay || r.Strategy == RestartFailureRate {
+		r.Delay = DefaultRestartDelay
+	}
+	for _, k := range params {
+		p, ok := f.get(k)
+		if !ok {
+			continue
+		}
+		field := "restart." + k
+		switch k {
+		case "attempts", "max_failures":
+			if n, ok := d.integer(p.val, field); ok && d.check(p.val, field, checkIntRange(n, 1, math.MaxInt32)) {
+				if k == "attempts" {
+					r.Attempts = int(n)
+				} else {
+					r.MaxFailures = int(n)
+				}
+			}
+		case "multiplier":
+			if x, ok := d.float(p.val, field); ok && d.check(p.val, field, checkMultiplier(x)) {
+				r.Multiplier = x
+			}
+		default:
+			dv, ok := d.duration(p.val, field)
+			if !ok || !d.check(p.val, field, checkRestartDuration(k, dv)) {
+				continue
+			}
+			*restartDuration(&r, k) = dv
+		}
+	}
 	return r
+}
+
+// restartDuration returns the field of r that the duration parameter k sets.
+func restartDuration(r *Restart, k string) *time.Duration {
+	switch k {
+	case "delay":
+		return &r.Delay
+	case "initial":
+		return &r.Initial
+	case "max":
+		return &r.Max
+	case "reset_after":
+		return &r.ResetAfter
+	default: // "interval"
+		return &r.Interval
+	}
 }
 
 func (d *decoder) pipeline(n *yaml.Node) []Step {
@@ -198,6 +245,8 @@ func (d *decoder) step(n *yaml.Node, i int) Step {
 			s.Source = d.source(p.val, field)
 		case KindMap, KindFilter, KindFlatMap:
 			s.UDF = d.udf(p.val, field)
+		case KindKeyBy:
+			s.KeyBy, s.UDF = d.keyBy(p.val, field)
 		case KindPartition:
 			s.Partition = d.partition(p.val, field)
 		case KindSink:
@@ -207,21 +256,65 @@ func (d *decoder) step(n *yaml.Node, i int) Step {
 
 	// Keys that mean nothing for the step's kind are refused rather than ignored,
 	// so that a spec says what it does.
-	if supportedKinds[s.Kind] && !udfKinds[s.Kind] {
+	if supportedKinds[s.Kind] && !s.RunsUDF() {
+		what := fmt.Sprintf("a %s step", s.Kind)
+		if s.Kind == KindKeyBy {
+			what = "a key_by step with json_field"
+		}
 		for _, k := range []string{"config", "limits"} {
 			if p, ok := f.index[k]; ok {
-				d.errorf(p.key, joinField(path, k), "a %s step runs no UDF, so it takes no %s", s.Kind, k)
+				d.errorf(p.key, joinField(path, k), "%s runs no UDF, so it takes no %s", what, k)
 			}
 		}
 	}
-	if s.Kind == KindPartition {
+	if msg := ownSubtasks[s.Kind]; msg != "" {
 		for _, k := range []string{"parallelism", "chain", "slot_sharing_group"} {
 			if p, ok := f.index[k]; ok {
-				d.errorf(p.key, joinField(path, k), "a partition step runs nothing of its own; set %s on the step that reads it", k)
+				d.errorf(p.key, joinField(path, k), msg, k)
 			}
 		}
 	}
 	return s
+}
+
+// ownSubtasks says, for the kinds that have no subtasks of their own, why they
+// take no parallelism, chain or slot_sharing_group (%s is the key).
+var ownSubtasks = map[Kind]string{
+	KindPartition: "a partition step runs nothing of its own; set %s on the step that reads it",
+	KindKeyBy:     "a key_by step runs in the subtasks of the step it reads; set %s there",
+}
+
+// keyBy decodes a key_by step: a JSON field, or a key-selector function.
+func (d *decoder) keyBy(n *yaml.Node, path string) (*KeyBy, *UDFRef) {
+	f, ok := d.fields(n, path, keyByShape)
+	if !ok {
+		return nil, nil
+	}
+	jf, hasField := f.get("json_field")
+	_, hasModule := f.get("module")
+	_, hasFunction := f.get("function")
+	switch {
+	case hasField && (hasModule || hasFunction):
+		other := "module"
+		if !hasModule {
+			other = "function"
+		}
+		d.errorf(n, path, "json_field and %s exclude each other: key by a JSON field or by a key_selector function, not both", other)
+		return nil, nil
+	case hasField:
+		field := path + ".json_field"
+		v, ok := d.str(jf.val, field)
+		if ok && d.check(jf.val, field, checkJSONField(v)) {
+			return &KeyBy{JSONField: v}, nil
+		}
+		return nil, nil
+	case hasModule || hasFunction:
+		return nil, d.udf(n, path)
+	}
+	if len(f.typos) == 0 {
+		d.errorf(n, path, "needs json_field (a top-level member of the payload), or module and function (a key_selector)")
+	}
+	return nil, nil
 }
 
 // kind finds the step's kind among its keys. A window may share its step with the
@@ -276,7 +369,48 @@ func (d *decoder) source(n *yaml.Node, path string) *JetStreamSource {
 	if p, ok := f.get("start"); ok {
 		src.Start = d.start(p.val, path+".start")
 	}
+	if p, ok := f.get("partitions"); ok {
+		src.Partitions = d.partitions(p.val, path+".partitions", src.Subjects)
+	}
 	return src
+}
+
+// partitions decodes `partitions: {count, token}` and checks that every subject
+// filter has a `*` at the partition token.
+func (d *decoder) partitions(n *yaml.Node, path string, subjects []string) *SourcePartitions {
+	f, ok := d.fields(n, path, partitionsShape)
+	if !ok {
+		return nil
+	}
+	out := &SourcePartitions{}
+	for _, k := range []string{"count", "token"} {
+		p, ok := d.require(f, k)
+		if !ok {
+			return nil
+		}
+		field := path + "." + k
+		v, ok := d.integer(p.val, field)
+		if !ok || !d.check(p.val, field, checkIntRange(v, 1, 1<<20)) {
+			return nil
+		}
+		if k == "count" {
+			out.Count = int(v)
+		} else {
+			out.Token = int(v)
+		}
+	}
+	if len(subjects) == 0 {
+		d.errorf(n, path, "partitions need subjects: list the subject filters, with a * at token %d for the partition", out.Token)
+		return nil
+	}
+	for i, subj := range subjects {
+		toks := strings.Split(subj, ".")
+		if len(toks) < out.Token || toks[out.Token-1] != "*" {
+			d.errorf(n, path, "subject %s has no * at token %d to carry the partition (subjects[%d])", quote(subj), out.Token, i)
+			return nil
+		}
+	}
+	return out
 }
 
 // subjects decodes a source's subject filters. An empty list is no filter.

@@ -23,10 +23,16 @@
 // value of an enumeration, whose capability is not built yet is an error with
 // Unsupported set ("not supported yet"); errors.Is(err, errors.ErrUnsupported)
 // reports it. Supported today: name, parallelism, max_parallelism, buffer_timeout,
-// limits, restart {strategy: none} and pipeline; steps with id, input, parallelism,
-// chain, slot_sharing_group, config and limits, of the kinds source (JetStream),
-// map, filter, flat_map, partition (forward, rebalance) and sink (JetStream,
-// at-least-once).
+// limits, restart (none, fixed_delay, exponential_delay, failure_rate) and
+// pipeline; steps with id, input, parallelism, chain, slot_sharing_group, config
+// and limits, of the kinds source (JetStream), map, filter, flat_map, key_by (a
+// JSON field or a key_selector function), partition (forward, rebalance, rescale,
+// broadcast, global) and sink (JetStream, at-least-once).
+//
+// A key_by step runs in the subtasks of the step it reads (so it takes no
+// parallelism, chain or slot_sharing_group) and gives the edge after it a hash
+// partitioning; it cannot read a partition step or another key_by, nor be read by
+// either.
 //
 // # The pipeline
 //

@@ -38,16 +38,20 @@ var (
 	udfShape = mapping(map[string]*field{"module": leaf, "function": leaf})
 
 	startShape           = mapping(map[string]*field{"sequence": leaf, "time": leaf})
+	partitionsShape      = mapping(map[string]*field{"count": leaf, "token": leaf})
 	jetstreamSourceShape = mapping(map[string]*field{
 		"stream":     leaf,
 		"subjects":   leaf,
 		"start":      known(startShape),
-		"partitions": soon(mapping(map[string]*field{"count": leaf, "token": leaf})),
+		"partitions": known(partitionsShape),
 	})
 	sourceShape = mapping(map[string]*field{"jetstream": known(jetstreamSourceShape)})
 
 	jetstreamSinkShape = mapping(map[string]*field{"subject": leaf})
 	sinkShape          = mapping(map[string]*field{"jetstream": known(jetstreamSinkShape), "delivery": leaf})
+
+	// keyByShape is a JSON field or a key-selector function.
+	keyByShape = mapping(map[string]*field{"json_field": leaf, "module": leaf, "function": leaf})
 
 	timestampsShape = mapping(map[string]*field{
 		"json_field":           leaf,
@@ -90,10 +94,8 @@ var (
 		"flat_map": known(udfShape),
 		"process":  soon(udfShape),
 		"reduce":   soon(udfShape),
-		"key_by": soon(mapping(map[string]*field{
-			"json_field": leaf, "module": leaf, "function": leaf,
-		})),
-		"window": soon(windowShape),
+		"key_by":   known(keyByShape),
+		"window":   soon(windowShape),
 		"aggregate": soon(mapping(map[string]*field{
 			"builtin": leaf, "field": leaf, "module": leaf, "function": leaf,
 		})),
@@ -163,11 +165,12 @@ var windowFunctions = map[Kind]bool{KindAggregate: true, KindReduce: true, KindP
 // supportedKinds are the kinds built so far.
 var supportedKinds = map[Kind]bool{
 	KindSource: true, KindMap: true, KindFilter: true, KindFlatMap: true,
-	KindPartition: true, KindSink: true,
+	KindKeyBy: true, KindPartition: true, KindSink: true,
 }
 
-// udfKinds are the supported kinds that run a user function, and so take config and
-// limits.
+// udfKinds are the supported kinds that always run a user function, and so take
+// config and limits (a key_by step runs one only in its module form; see
+// Step.RunsUDF).
 var udfKinds = map[Kind]bool{KindMap: true, KindFilter: true, KindFlatMap: true}
 
 var (
@@ -178,9 +181,10 @@ var (
 
 // supportedValues are the values of reserved enumerations that are built so far.
 var supportedValues = map[any]bool{
-	PartitionForward: true, PartitionRebalance: true,
+	PartitionForward: true, PartitionRebalance: true, PartitionRescale: true,
+	PartitionBroadcast: true, PartitionGlobal: true,
 	DeliveryAtLeastOnce: true,
-	RestartNone:         true,
+	RestartNone:         true, RestartFixedDelay: true, RestartExponentialDelay: true, RestartFailureRate: true,
 }
 
 // supported reports whether a known value of a reserved enumeration is built yet.

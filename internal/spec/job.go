@@ -3,6 +3,8 @@ package spec
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -16,6 +18,16 @@ const (
 	DefaultMemory           = 64 << 20 // bytes of linear memory per UDF instance
 	DefaultCallTimeout      = time.Second
 	DefaultSlotSharingGroup = "default"
+
+	// Restart strategy defaults, Flink's.
+	DefaultRestartAttempts     = 1               // fixed_delay
+	DefaultRestartDelay        = time.Second     // fixed_delay and failure_rate
+	DefaultBackoffInitial      = time.Second     // exponential_delay
+	DefaultBackoffMax          = 5 * time.Minute // exponential_delay
+	DefaultBackoffMultiplier   = 2.0             // exponential_delay
+	DefaultBackoffResetAfter   = time.Hour       // exponential_delay
+	DefaultMaxFailures         = 1               // failure_rate
+	DefaultFailureRateInterval = time.Minute     // failure_rate
 
 	minMemory      = 1 << 20
 	maxMemory      = 4 << 30
@@ -42,7 +54,8 @@ type Job struct {
 	BufferTimeout time.Duration `json:"buffer_timeout"`
 	// Limits bound every UDF instance of the job unless a step overrides them.
 	Limits Limits `json:"limits"`
-	// Restart says what happens when a task fails. Default: no restart.
+	// Restart says what happens when a task fails. Default: no restart (Flink's
+	// default for a job without checkpointing).
 	Restart Restart `json:"restart"`
 	// Steps is the pipeline in spec order; each step reads only steps before it.
 	Steps []Step `json:"steps"`
@@ -61,7 +74,7 @@ type Limits struct {
 // RestartStrategy names a restart strategy.
 type RestartStrategy string
 
-// Restart strategies. Only RestartNone is supported yet; the others are reserved.
+// Restart strategies, after Flink's.
 const (
 	RestartNone             RestartStrategy = "none"
 	RestartFixedDelay       RestartStrategy = "fixed_delay"
@@ -69,11 +82,43 @@ const (
 	RestartFailureRate      RestartStrategy = "failure_rate"
 )
 
-// Restart is the job's restart strategy.
+// Restart is the job's restart strategy: what the job master does when a task of
+// the job fails. Only the fields of the chosen strategy are set; the others are
+// zero. control/restart implements the strategies.
 type Restart struct {
 	// Strategy is the restart strategy. Default RestartNone: a failed task fails
 	// the job.
 	Strategy RestartStrategy `json:"strategy"`
+
+	// Attempts, for RestartFixedDelay, is how many restarts the job gets in its
+	// life; the failure after the last one fails the job. Default 1; 1 to
+	// 2147483647.
+	Attempts int `json:"attempts,omitempty"`
+	// Delay, for RestartFixedDelay and RestartFailureRate, is the wait before
+	// each restart. Default 1s when the spec leaves it out; 0 restarts at once,
+	// so Defaults does not touch it. At most 24h.
+	Delay time.Duration `json:"delay,omitempty"`
+
+	// Initial, for RestartExponentialDelay, is the wait before the first restart.
+	// Default 1s; 1ms to 24h.
+	Initial time.Duration `json:"initial,omitempty"`
+	// Max, for RestartExponentialDelay, caps the wait. Default 5m, or Initial
+	// when that is longer; at least Initial, at most 24h.
+	Max time.Duration `json:"max,omitempty"`
+	// Multiplier, for RestartExponentialDelay, grows the wait after each
+	// restart. Default 2.0; 1 to 1000.
+	Multiplier float64 `json:"multiplier,omitempty"`
+	// ResetAfter, for RestartExponentialDelay, is how long the job must run
+	// without a failure for the wait to go back to Initial. Default 1h; 1ms to
+	// 720h.
+	ResetAfter time.Duration `json:"reset_after,omitempty"`
+
+	// MaxFailures, for RestartFailureRate, is how many failures the job may have
+	// within Interval: the one beyond fails the job. Default 1; 1 to 2147483647.
+	MaxFailures int `json:"max_failures,omitempty"`
+	// Interval, for RestartFailureRate, is the sliding window failures are
+	// counted in. Default 1m; 1ms to 720h.
+	Interval time.Duration `json:"interval,omitempty"`
 }
 
 // Kind is what a step does. A kind is also the spec key that introduces the step
@@ -90,9 +135,9 @@ const (
 	KindPartition Kind = "partition"
 	KindSink      Kind = "sink"
 
-	KindProcess   Kind = "process"    // reserved
-	KindReduce    Kind = "reduce"     // reserved
-	KindKeyBy     Kind = "key_by"     // reserved
+	KindProcess   Kind = "process" // reserved
+	KindReduce    Kind = "reduce"  // reserved
+	KindKeyBy     Kind = "key_by"
 	KindWindow    Kind = "window"     // reserved; combines with aggregate, reduce or process
 	KindAggregate Kind = "aggregate"  // reserved
 	KindUnion     Kind = "union"      // reserved
@@ -104,13 +149,14 @@ const (
 // that read it.
 type Partitioning string
 
-// Partitionings. Only forward and rebalance are supported yet.
+// Partitionings, after Flink's partitioners. A key_by step gives the edge after
+// it a hash partitioning, which is not written as a partition step.
 const (
 	PartitionForward   Partitioning = "forward"   // subtask i to subtask i; needs equal parallelism
 	PartitionRebalance Partitioning = "rebalance" // round robin over all downstream subtasks
-	PartitionRescale   Partitioning = "rescale"   // reserved
-	PartitionBroadcast Partitioning = "broadcast" // reserved
-	PartitionGlobal    Partitioning = "global"    // reserved
+	PartitionRescale   Partitioning = "rescale"   // round robin over a local subset of the downstream subtasks
+	PartitionBroadcast Partitioning = "broadcast" // every record to every downstream subtask
+	PartitionGlobal    Partitioning = "global"    // every record to downstream subtask 0
 )
 
 // Delivery is a sink's delivery guarantee.
@@ -134,8 +180,9 @@ const (
 	StartTime     StartKind = "time"     // messages stored at StartPosition.Time or later
 )
 
-// Step is one step of the pipeline. Exactly one of Source, UDF, Partition and Sink is
-// set, according to Kind.
+// Step is one step of the pipeline. Exactly one of Source, UDF, KeyBy, Partition and
+// Sink is set, according to Kind: a key_by step sets KeyBy for a json_field and UDF
+// for a key-selector function.
 type Step struct {
 	// ID is the stable operator id that state is mapped by: 1 to 64 of A-Z a-z 0-9
 	// _ -, unique in the job. Default "<kind>-<index>" (e.g. "map-1"), which changes
@@ -164,8 +211,11 @@ type Step struct {
 
 	// Source is set for KindSource.
 	Source *JetStreamSource `json:"source,omitempty"`
-	// UDF is set for KindMap, KindFilter and KindFlatMap.
+	// UDF is set for KindMap, KindFilter and KindFlatMap, and for a KindKeyBy
+	// step whose key a key_selector function computes.
 	UDF *UDFRef `json:"udf,omitempty"`
+	// KeyBy is set for a KindKeyBy step that keys records by a JSON field.
+	KeyBy *KeyBy `json:"key_by,omitempty"`
 	// Partition is set for KindPartition.
 	Partition Partitioning `json:"partition,omitempty"`
 	// Sink is set for KindSink.
@@ -186,6 +236,30 @@ func (s *Step) EffectiveParallelism(jobParallelism int) int {
 	return jobParallelism
 }
 
+// FunctionKind is the kind of UDF the step runs, as a module describes it
+// (sdk/ABI.md §2): "key_selector" for a key_by step, the step's kind otherwise.
+func (s *Step) FunctionKind() string {
+	if s.Kind == KindKeyBy {
+		return "key_selector"
+	}
+	return string(s.Kind)
+}
+
+// RunsUDF reports whether the step runs a user function, and so takes config and
+// limits.
+func (s *Step) RunsUDF() bool {
+	return udfKinds[s.Kind] || s.Kind == KindKeyBy && s.KeyBy == nil
+}
+
+// KeyBy keys records by a top-level member of their JSON payload: the key bytes
+// are the member's value as canonical JSON text (DESIGN §5; docs/job-spec.md
+// says exactly what the text is).
+type KeyBy struct {
+	// JSONField is the member's name, taken literally (a dot is part of the name,
+	// not a path): 1 to 256 bytes of UTF-8. Required.
+	JSONField string `json:"json_field"`
+}
+
 // JetStreamSource reads the messages of a JetStream stream.
 type JetStreamSource struct {
 	// Stream is the stream's name. Required.
@@ -195,6 +269,33 @@ type JetStreamSource struct {
 	Subjects []string `json:"subjects,omitempty"`
 	// Start is where the first run starts reading. Default earliest.
 	Start StartPosition `json:"start"`
+	// Partitions, when set, says the stream's subjects carry a partition number, so
+	// that several source subtasks can read it in parallel.
+	Partitions *SourcePartitions `json:"partitions,omitempty"`
+}
+
+// SourcePartitions says which token of a source's subjects carries the partition
+// number, 0..Count-1. Every subject filter has a `*` at that token; partition p
+// of a filter is the filter with p in place of that `*`.
+type SourcePartitions struct {
+	Count int `json:"count"`
+	// Token is the 1-based index of the subject token holding the partition.
+	Token int `json:"token"`
+}
+
+// PartitionPosition is the name under which the progress of partition p of the
+// source step id is kept.
+func PartitionPosition(id string, p int) string { return id + "[" + strconv.Itoa(p) + "]" }
+
+// PartitionFilters returns the subject filters of partition p.
+func (s *JetStreamSource) PartitionFilters(p int) []string {
+	out := make([]string, len(s.Subjects))
+	for i, subj := range s.Subjects {
+		toks := strings.Split(subj, ".")
+		toks[s.Partitions.Token-1] = strconv.Itoa(p)
+		out[i] = strings.Join(toks, ".")
+	}
+	return out
 }
 
 // StartPosition is where a source starts reading.
@@ -252,9 +353,7 @@ func (j *Job) Defaults() {
 	if j.Limits.CallTimeout == 0 {
 		j.Limits.CallTimeout = DefaultCallTimeout
 	}
-	if j.Restart.Strategy == "" {
-		j.Restart.Strategy = RestartNone
-	}
+	j.Restart.defaults()
 	for i := range j.Steps {
 		s := &j.Steps[i]
 		if s.ID == "" {
@@ -281,6 +380,35 @@ func (j *Job) Defaults() {
 		if s := &j.Steps[i]; s.Input == "" && s.Kind != KindSource {
 			s.Input = j.Steps[i-1].ID
 		}
+	}
+}
+
+// defaults fills the zero parameters of the chosen strategy that have a default.
+func (r *Restart) defaults() {
+	fill := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	switch r.Strategy {
+	case "":
+		r.Strategy = RestartNone
+	case RestartFixedDelay:
+		if r.Attempts == 0 {
+			r.Attempts = DefaultRestartAttempts
+		}
+	case RestartExponentialDelay:
+		fill(&r.Initial, DefaultBackoffInitial)
+		fill(&r.Max, max(DefaultBackoffMax, r.Initial))
+		fill(&r.ResetAfter, DefaultBackoffResetAfter)
+		if r.Multiplier == 0 {
+			r.Multiplier = DefaultBackoffMultiplier
+		}
+	case RestartFailureRate:
+		if r.MaxFailures == 0 {
+			r.MaxFailures = DefaultMaxFailures
+		}
+		fill(&r.Interval, DefaultFailureRateInterval)
 	}
 }
 

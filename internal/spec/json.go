@@ -93,3 +93,39 @@ func (l *Limits) UnmarshalJSON(b []byte) error {
 	*l = Limits{Memory: v.Memory, CallTimeout: time.Duration(v.CallTimeout)}
 	return nil
 }
+
+type restartJSON struct {
+	Strategy    RestartStrategy `json:"strategy"`
+	Attempts    int             `json:"attempts,omitempty"`
+	Delay       duration        `json:"delay,omitempty"`
+	Initial     duration        `json:"initial,omitempty"`
+	Max         duration        `json:"max,omitempty"`
+	Multiplier  float64         `json:"multiplier,omitempty"`
+	ResetAfter  duration        `json:"reset_after,omitempty"`
+	MaxFailures int             `json:"max_failures,omitempty"`
+	Interval    duration        `json:"interval,omitempty"`
+}
+
+// MarshalJSON encodes the restart strategy with its durations as strings and
+// without the parameters of other strategies.
+func (r Restart) MarshalJSON() ([]byte, error) {
+	return json.Marshal(restartJSON{
+		Strategy: r.Strategy, Attempts: r.Attempts, Delay: duration(r.Delay),
+		Initial: duration(r.Initial), Max: duration(r.Max), Multiplier: r.Multiplier,
+		ResetAfter: duration(r.ResetAfter), MaxFailures: r.MaxFailures, Interval: duration(r.Interval),
+	})
+}
+
+// UnmarshalJSON decodes what MarshalJSON encodes.
+func (r *Restart) UnmarshalJSON(b []byte) error {
+	var v restartJSON
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*r = Restart{
+		Strategy: v.Strategy, Attempts: v.Attempts, Delay: time.Duration(v.Delay),
+		Initial: time.Duration(v.Initial), Max: time.Duration(v.Max), Multiplier: v.Multiplier,
+		ResetAfter: time.Duration(v.ResetAfter), MaxFailures: v.MaxFailures, Interval: time.Duration(v.Interval),
+	}
+	return nil
+}

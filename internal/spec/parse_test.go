@@ -84,18 +84,13 @@ func TestDesignExampleIsKnown(t *testing.T) {
 func TestReservedGrammar(t *testing.T) {
 	known := []string{
 		"name: t\ncheckpointing: {interval: 2s, mode: exactly_once, timeout: 10m, min_pause: 0s, max_concurrent: 1, tolerable_failures: 0, retain: 1, retain_on_cancel: false, unaligned: false}\n" + pipe,
-		"name: t\nrestart: {strategy: fixed_delay, attempts: 10, delay: 1s}\n" + pipe,
-		"name: t\nrestart: {strategy: exponential_delay, initial: 1s, max: 1m, multiplier: 2, reset_after: 1h}\n" + pipe,
-		"name: t\nrestart: {strategy: failure_rate, max_failures: 3, interval: 5m, delay: 10s}\n" + pipe,
 		"name: t\nfrom_savepoint: sp-1\nallow_non_restored_state: true\n" + pipe,
 		withStep("  - map: {module: m, function: f}\n    inputs: [a, b]"),
-		"name: t\npipeline:\n  - source: {jetstream: {stream: S, partitions: {count: 4, token: 2}}}\n    timestamps: {json_field: ts, max_out_of_orderness: 1s, idle_timeout: 30s}\n  - sink: {jetstream: {subject: o}}\n",
+		"name: t\npipeline:\n  - source: {jetstream: {stream: S, subjects: [s.*], partitions: {count: 4, token: 2}}}\n    timestamps: {json_field: ts, max_out_of_orderness: 1s, idle_timeout: 30s}\n  - sink: {jetstream: {subject: o}}\n",
 		"name: t\npipeline:\n  - source: {jetstream: {stream: S}}\n    timestamps: {udf: {module: m, function: f}}\n  - sink: {jetstream: {subject: o}}\n",
 		"name: t\npipeline:\n  - source: {jetstream: {stream: S}}\n    timestamps: {ingestion: true}\n  - sink: {jetstream: {subject: o}}\n",
 		withStep("  - process: {module: m, function: f}"),
 		withStep("  - reduce: {module: m, function: f}"),
-		withStep("  - key_by: {json_field: user}"),
-		withStep("  - key_by: {module: m, function: f}"),
 		withStep("  - window: {tumbling: 10s}\n    aggregate: {builtin: sum, field: amount}"),
 		withStep("  - window: {sliding: {size: 10s, slide: 2s}, allowed_lateness: 5s, late_output: late, trigger: x, evictor: y}\n    reduce: {module: m, function: f}"),
 		withStep("  - window: {session: {gap: 30s}}\n    process: {module: m, function: f}"),
@@ -105,8 +100,6 @@ func TestReservedGrammar(t *testing.T) {
 		withStep("  - join: {type: window, window: {tumbling: 1s}, module: m, function: f}\n    inputs: [a, b]"),
 		withStep("  - join: {type: interval, lower_bound: -1s, upper_bound: 1s, module: m, function: f}\n    inputs: [a, b]"),
 		withStep("  - co_process: {module: m, function: f}\n    inputs: [a, b]"),
-		withStep("  - partition: rescale"),
-		withStep("  - partition: global"),
 	}
 	for _, src := range known {
 		_, errs := parse([]byte(src))
@@ -396,10 +389,24 @@ func TestValidateBuiltJob(t *testing.T) {
 		{func(j *Job) { j.Name = "" }, `name: invalid name "": use 1 to 128 of A-Z a-z 0-9 . _ -`},
 		{func(j *Job) { j.Steps[2].Input = "nope" }, `pipeline[2].input: no step "nope" before this one`},
 		{func(j *Job) { j.Steps[1].UDF = nil }, "pipeline[1].map: required"},
-		{func(j *Job) { j.Steps[1].Kind = KindKeyBy }, "pipeline[1].key_by: not supported yet"},
+		{func(j *Job) { j.Steps[1].Kind = KindKeyBy }, "pipeline[1].parallelism: a key_by step runs in the subtasks of the step it reads; set parallelism there"},
+		{func(j *Job) {
+			j.Steps[1].Kind, j.Steps[1].Parallelism, j.Steps[1].KeyBy = KindKeyBy, 0, &KeyBy{JSONField: "u"}
+		},
+			"pipeline[1].key_by: json_field and module exclude each other: key by a JSON field or by a key_selector function, not both"},
+		{func(j *Job) { j.Steps[1].Kind, j.Steps[1].Parallelism, j.Steps[1].UDF = KindKeyBy, 0, nil }, "pipeline[1].key_by: required"},
+		{func(j *Job) { j.Steps[1].KeyBy = &KeyBy{JSONField: "u"} }, "pipeline[1]: a map step has no key_by"},
+		{func(j *Job) { j.Restart = Restart{Strategy: RestartFixedDelay, Attempts: 3, Initial: time.Second} }, `restart.initial: not used by strategy "fixed_delay"`},
+		{func(j *Job) {
+			j.Restart = Restart{Strategy: RestartExponentialDelay, Initial: time.Minute, Max: time.Second, Multiplier: 2, ResetAfter: time.Hour}
+		}, "restart.max: must be at least initial (1m0s), got 1s"},
+		{func(j *Job) {
+			j.Restart = Restart{Strategy: RestartExponentialDelay, Initial: 1, Max: time.Second, Multiplier: 0.5, ResetAfter: time.Hour}
+		},
+			"restart.initial: must be between 1ms and 24h0m0s, got 1ns"},
 		{func(j *Job) { j.Steps[1].Kind = "teleport" }, `pipeline[1].kind: unknown kind "teleport"; use source, map, filter, flat_map, process, reduce, key_by, window, aggregate, partition, union, join, co_process or sink`},
 		{func(j *Job) { j.Steps[2].Sink.Delivery = DeliveryExactlyOnce }, `pipeline[2].sink.delivery: delivery "exactly_once" is not supported yet`},
-		{func(j *Job) { j.Restart.Strategy = RestartFailureRate }, `restart.strategy: strategy "failure_rate" is not supported yet`},
+		{func(j *Job) { j.Restart.Strategy = RestartFailureRate }, "restart.max_failures: must be between 1 and 2147483647, got 0"},
 		{func(j *Job) { j.Steps[1].Limits.Memory = 1 }, "pipeline[1].limits.memory: must be between 1MiB and 4GiB, got 1B"},
 		{func(j *Job) { j.Steps[1].Config = json.RawMessage("{") }, "pipeline[1].config: not valid JSON"},
 		{func(j *Job) { j.Steps[1].UDF.Digest = "ABC" }, `pipeline[1].map.module: invalid digest "ABC": want 64 lowercase hex digits`},

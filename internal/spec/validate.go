@@ -3,6 +3,7 @@ package spec
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -100,14 +101,46 @@ func (v *validator) job() {
 	}
 	v.check("buffer_timeout", checkBufferTimeout(j.BufferTimeout))
 	v.limits("limits", j.Limits)
-	switch s := j.Restart.Strategy; {
-	case !slices.Contains(strategies, s):
-		v.errorf("restart.strategy", "unknown strategy %s; use %s", quote(string(s)), orList(enumStrings(strategies)))
-	case !supported(s):
-		v.unsupported("restart.strategy", "strategy %s is not supported yet", quote(string(s)))
-	}
+	v.restart(j.Restart)
 	if len(j.Steps) == 0 {
 		v.errorf("pipeline", "needs at least one step: a source, then a sink")
+	}
+}
+
+func (v *validator) restart(r Restart) {
+	switch s := r.Strategy; {
+	case !slices.Contains(strategies, s):
+		v.errorf("restart.strategy", "unknown strategy %s; use %s", quote(string(s)), orList(enumStrings(strategies)))
+		return
+	case !supported(s):
+		v.unsupported("restart.strategy", "strategy %s is not supported yet", quote(string(s)))
+		return
+	}
+	params := restartParams[r.Strategy]
+	values := []struct {
+		name string
+		set  bool
+		msg  func() string
+	}{
+		{"attempts", r.Attempts != 0, func() string { return checkIntRange(int64(r.Attempts), 1, math.MaxInt32) }},
+		{"delay", r.Delay != 0, func() string { return checkRestartDuration("delay", r.Delay) }},
+		{"initial", r.Initial != 0, func() string { return checkRestartDuration("initial", r.Initial) }},
+		{"max", r.Max != 0, func() string { return checkRestartDuration("max", r.Max) }},
+		{"multiplier", r.Multiplier != 0, func() string { return checkMultiplier(r.Multiplier) }},
+		{"reset_after", r.ResetAfter != 0, func() string { return checkRestartDuration("reset_after", r.ResetAfter) }},
+		{"max_failures", r.MaxFailures != 0, func() string { return checkIntRange(int64(r.MaxFailures), 1, math.MaxInt32) }},
+		{"interval", r.Interval != 0, func() string { return checkRestartDuration("interval", r.Interval) }},
+	}
+	for _, p := range values {
+		switch uses := slices.Contains(params, p.name); {
+		case !uses && p.set:
+			v.errorf("restart."+p.name, "not used by strategy %s", quote(string(r.Strategy)))
+		case uses && (p.set || p.name != "delay"):
+			v.check("restart."+p.name, p.msg())
+		}
+	}
+	if r.Strategy == RestartExponentialDelay && r.Max < r.Initial {
+		v.errorf("restart.max", "must be at least initial (%v), got %v", r.Initial, r.Max)
 	}
 }
 
@@ -124,6 +157,7 @@ var payloads = []struct {
 }{
 	{"source", map[Kind]bool{KindSource: true}, func(s *Step) bool { return s.Source != nil }},
 	{"udf", udfKinds, func(s *Step) bool { return s.UDF != nil }},
+	{"key_by", map[Kind]bool{KindKeyBy: true}, func(s *Step) bool { return s.KeyBy != nil || s.Kind == KindKeyBy && s.UDF != nil }},
 	{"partition", map[Kind]bool{KindPartition: true}, func(s *Step) bool { return s.Partition != "" }},
 	{"sink", map[Kind]bool{KindSink: true}, func(s *Step) bool { return s.Sink != nil }},
 }
@@ -144,6 +178,9 @@ func (v *validator) step(i int) {
 		return
 	}
 	for _, p := range payloads {
+		if p.name == "udf" && s.Kind == KindKeyBy {
+			continue // a key_by step has a UDF or a key_by field; see below
+		}
 		switch set := p.set(s); {
 		case set && !p.kinds[s.Kind]:
 			v.errorf(stepField(i, ""), "a %s step has no %s", s.Kind, p.name)
@@ -157,9 +194,20 @@ func (v *validator) step(i int) {
 	}
 	v.check(stepField(i, "slot_sharing_group"), checkName("slot-sharing group", s.SlotSharingGroup, 128))
 	v.limits(stepField(i, "limits"), s.Limits)
+	if s.Kind == KindKeyBy {
+		if s.KeyBy != nil && s.UDF != nil {
+			v.errorf(stepField(i, "key_by"), "json_field and module exclude each other: key by a JSON field or by a key_selector function, not both")
+		}
+		if s.KeyBy != nil {
+			v.check(stepField(i, "key_by.json_field"), checkJSONField(s.KeyBy.JSONField))
+		}
+		if s.Parallelism != 0 {
+			v.errorf(stepField(i, "parallelism"), ownSubtasks[KindKeyBy], "parallelism")
+		}
+	}
 	if s.Config != nil {
 		switch {
-		case !udfKinds[s.Kind]:
+		case !s.RunsUDF():
 			v.errorf(stepField(i, "config"), "a %s step runs no UDF, so it takes no config", s.Kind)
 		case len(s.Config) > maxConfigSize:
 			v.errorf(stepField(i, "config"), "larger than %s as JSON", formatSize(maxConfigSize))
@@ -192,7 +240,7 @@ func (v *validator) step(i int) {
 			v.errorf(f+".start", "unknown start %s; use earliest, latest, sequence or time", quote(string(st.Kind)))
 		}
 	}
-	if u := s.UDF; u != nil && udfKinds[s.Kind] {
+	if u := s.UDF; u != nil && s.RunsUDF() {
 		f := stepField(i, string(s.Kind))
 		v.check(f+".module", checkName("module name", u.Module, 128))
 		if u.Digest != "" {
@@ -281,6 +329,15 @@ func (v *validator) graph() {
 	}
 }
 
+// readField is where an error about what step i reads points: its input when the
+// spec gives one, else the step.
+func (v *validator) readField(i int) string {
+	if f := stepField(i, "input"); v.explicit(f) {
+		return f
+	}
+	return stepField(i, "")
+}
+
 // input checks what step i reads, given the ids of the steps before it, and counts
 // it as a reader of that step.
 func (v *validator) input(i int, index map[string]int, readers []int) {
@@ -331,6 +388,12 @@ func (v *validator) input(i int, index map[string]int, readers []int) {
 		v.errorf(stepField(i, ""), "reads the step before it, %s, which is a sink and has no output; to read another step, name it in input", quote(in.ID))
 	case in.Kind == KindPartition && s.Kind == KindPartition:
 		v.errorf(field, "a partition step cannot read another partition step (%s)", quote(in.ID))
+	case in.Kind == KindKeyBy && (s.Kind == KindPartition || s.Kind == KindKeyBy):
+		// A key_by gives the edge after it a hash partitioning: another
+		// partitioning, or another key, would overrule it at once.
+		v.errorf(v.readField(i), "a %s step cannot read a key_by step (%s), which sets the partitioning after it", s.Kind, quote(in.ID))
+	case in.Kind == KindPartition && s.Kind == KindKeyBy:
+		v.errorf(v.readField(i), "a key_by step cannot read a partition step (%s): it runs in the subtasks of the step it keys, so give the partitioning after it instead", quote(in.ID))
 	case in.Kind == KindPartition && in.Partition == PartitionForward:
 		// Forward sends subtask i's records to subtask i, so both sides need the
 		// same parallelism, as in Flink.

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -298,6 +299,20 @@ func (d *decoder) integer(n *yaml.Node, field string) (int64, bool) {
 	var v int64
 	if err := t.Decode(&v); err != nil {
 		d.errorf(n, field, "expected an integer, got %s (out of range)", describe(t))
+		return 0, false
+	}
+	return v, true
+}
+
+// float reads a number, integer or not.
+func (d *decoder) float(n *yaml.Node, field string) (float64, bool) {
+	t, ok := d.scalar(n, field, "a number", "!!float", "!!int")
+	if !ok {
+		return 0, false
+	}
+	var v float64
+	if err := t.Decode(&v); err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		d.errorf(n, field, "expected a finite number, got %s", describe(t))
 		return 0, false
 	}
 	return v, true

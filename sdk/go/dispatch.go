@@ -116,6 +116,8 @@ func process(f *function, in []byte) int32 {
 		rc = processFilter(f.filterFn, in, int(n))
 	case kindFlatMap:
 		rc = processFlatMap(f.flatMapFn, in, int(n))
+	case kindKey:
+		rc = processKeySelector(f.keyFn, in, int(n))
 	}
 	record = Record{} // drop the views into the input buffer
 	if rc == rcOK && frame.count > 0 {
@@ -326,6 +328,36 @@ func processFlatMap(fn FlatMapFunc, in []byte, count int) int32 {
 			return result(err)
 		}
 		coll.flush()
+	}
+	if off != len(in) {
+		return rcMalformedInput
+	}
+	return rcOK
+}
+
+// keyBuf is the key buffer handed to a key selector, reused from record to record.
+var keyBuf = make([]byte, 0, 64)
+
+// processKeySelector runs a key selector over the count records of in: one
+// output per record, in order, with flags KEY and the key alone (ABI §4).
+func processKeySelector(fn KeySelectorFunc, in []byte, count int) int32 {
+	off := 4
+	w := &frame
+	for i := 0; i < count; i++ {
+		if off = decodeNext(in, off, &record); off < 0 {
+			return rcMalformedInput
+		}
+		record.index = i
+		k, err := fn(&record, keyBuf[:0])
+		if err != nil {
+			return result(err)
+		}
+		w.appendRecord(uint32(i), 0, flagKey, k, 0, nil, nil, 0)
+		if len(k) > cap(keyBuf) {
+			// Grow the SDK's own buffer rather than keep k, which may alias the
+			// input: the next key of this size appends without allocating.
+			keyBuf = make([]byte, 0, 2*len(k))
+		}
 	}
 	if off != len(in) {
 		return rcMalformedInput

@@ -22,6 +22,15 @@ type FilterFunc func(in *Record) (bool, error)
 // FlatMapFunc emits zero or more outputs for one record through c.
 type FlatMapFunc func(in *Record, c *Collector) error
 
+// KeySelectorFunc returns the key of one record: it appends the key's bytes to
+// key, an empty buffer the SDK reuses from record to record, and returns the
+// result (so that the usual key, built with append, costs no allocation). Any
+// bytes make a key, none included; Weir hashes them as they are. To agree with a
+// built-in `key_by: {json_field: f}`, return the canonical JSON text of the value
+// (docs/job-spec.md); for a string without escapes or a plain integer, that is
+// its JSON text as [JSONGet] returns it.
+type KeySelectorFunc func(in *Record, key []byte) ([]byte, error)
+
 // Option configures a registered function.
 type Option func(*function)
 
@@ -51,6 +60,7 @@ const (
 	kindMap     kind = "map"
 	kindFilter  kind = "filter"
 	kindFlatMap kind = "flat_map"
+	kindKey     kind = "key_selector"
 )
 
 // function is one registered function; its index is its position in registry.
@@ -60,6 +70,7 @@ type function struct {
 	mapFn       MapFunc
 	filterFn    FilterFunc
 	flatMapFn   FlatMapFunc
+	keyFn       KeySelectorFunc
 	open        func(config []byte) error
 	close       func() error
 	sideOutputs []string
@@ -99,6 +110,13 @@ func FlatMap(name string, fn FlatMapFunc, opts ...Option) {
 	register(&function{name: name, kind: kindFlatMap, flatMapFn: fn}, opts)
 }
 
+// KeySelector registers a key_selector function: it gives each record its key,
+// for a `key_by: {module, function}` step. The host keeps every other field of
+// the record. A key selector declares no side outputs.
+func KeySelector(name string, fn KeySelectorFunc, opts ...Option) {
+	register(&function{name: name, kind: kindKey, keyFn: fn}, opts)
+}
+
 // register adds f to the registry. Mistakes panic: registration runs during
 // package initialisation, so the module then fails to instantiate and the
 // upload is refused with the panic's message on stderr.
@@ -106,7 +124,7 @@ func register(f *function, opts []Option) {
 	if sealed {
 		panic("weir: " + f.name + ": functions must be registered during initialisation")
 	}
-	if f.mapFn == nil && f.filterFn == nil && f.flatMapFn == nil {
+	if f.mapFn == nil && f.filterFn == nil && f.flatMapFn == nil && f.keyFn == nil {
 		panic("weir: " + f.name + ": nil function")
 	}
 	if !validName(f.name) {
@@ -119,6 +137,9 @@ func register(f *function, opts []Option) {
 	}
 	for _, o := range opts {
 		o(f)
+	}
+	if f.kind == kindKey && len(f.sideOutputs) > 0 {
+		panic("weir: " + f.name + ": a key_selector has no side outputs")
 	}
 	for _, s := range f.sideOutputs {
 		if s == "" || !utf8.ValidString(s) {
