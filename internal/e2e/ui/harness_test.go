@@ -159,7 +159,8 @@ func (w *weir) feed(ctx context.Context, subject string) <-chan error {
 	go func() {
 		tick := time.NewTicker(100 * time.Millisecond)
 		defer tick.Stop()
-		// A sawtooth of 5 to 34 records a tick, so the rate charts show a shape.
+		// A sawtooth from 5 to 33 records a tick over 20 s, so the rate charts
+		// show a shape.
 		for i, n := 0, 0; ; n++ {
 			select {
 			case <-ctx.Done():
@@ -167,7 +168,7 @@ func (w *weir) feed(ctx context.Context, subject string) <-chan error {
 				return
 			case <-tick.C:
 			}
-			for range 5 + n%30 {
+			for range 5 + n%200/7 {
 				if _, err := w.js.Publish(ctx, subject, fmt.Appendf(nil, `{"id":%d,"amount":%d,"user":"u%d"}`, i, i%7-3, i%13)); err != nil {
 					if ctx.Err() != nil {
 						done <- nil

@@ -76,7 +76,9 @@ export function fmtBytes(n) {
 }
 
 export function fmtPct(x) {
-  return Math.round((Number(x) || 0) * 100) + "%";
+  x = Number(x) || 0;
+  if (x > 0 && x < 0.005) return "<1%";
+  return Math.round(x * 100) + "%";
 }
 
 // fmtDuration is "3s", "4m 12s", "2h 5m", "3d 4h".

@@ -45,8 +45,12 @@ function vertexStats(job) {
       samples.push({ t: now, in: st.recordsIn, out: st.recordsOut });
       if (samples.length > HISTORY + 1) samples.shift();
     }
+    // A rate spans at least 2 s of samples: a poll and a heartbeat are not in
+    // step, so the counters of one poll interval may hold one heartbeat or two.
     const rate = (i, k) => {
-      const a = samples[i - 1], b = samples[i];
+      let j = i - 1;
+      while (j > 0 && samples[i].t - samples[j].t < 2000) j--;
+      const a = samples[j], b = samples[i];
       const dt = (b.t - a.t) / 1000;
       return dt > 0 ? Math.max(0, (b[k] - a[k]) / dt) : 0; // a restart resets counters: no negative rates
     };
