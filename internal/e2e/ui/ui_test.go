@@ -174,6 +174,17 @@ func TestJobLifecycle(t *testing.T) {
 		t.Logf("wrote %s", p)
 	}
 
+	// The graph's nodes are reachable by keyboard: Tab to the first, Enter opens
+	// its subtasks.
+	for i := 0; !eval[bool](b, `document.activeElement?.classList.contains("dag-link") ?? false`); i++ {
+		require.Less(t, i, 40, "Tab never reaches a node of the job graph")
+		b.do(5*time.Second, chromedp.KeyEvent("\t"))
+	}
+	vertex := eval[string](b, `document.activeElement.querySelector(".dag-node").dataset.vertex`)
+	b.do(5*time.Second, chromedp.KeyEvent("\r"))
+	b.waitFor(10*time.Second, fmt.Sprintf(`location.hash === %q && document.querySelector("#subtasks-table tbody tr")`, "#/jobs/"+id+"/subtasks?vertex="+vertex), `location.hash`)
+	require.Equal(t, vertex, eval[string](b, `document.getElementById("vertex-filter").value`))
+
 	// The other tabs, each at its own URL.
 	b.open("#/jobs/" + id + "/subtasks")
 	b.waitFor(10*time.Second, `document.querySelectorAll("#subtasks-table tbody tr").length === 4`, `document.querySelector("main").innerText`)
