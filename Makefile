@@ -9,7 +9,7 @@ export WEIR_TEST_WASM_DIR := $(WASM_OUT)
 E2E_PKG   := ./internal/e2e/...
 NESTED    := sdk/go udf-examples/go
 
-.PHONY: all deps build run examples test unit e2e nested-test bench check clean proto
+.PHONY: all deps build run examples test unit e2e ui-test docs-screenshot nested-test bench check clean proto
 
 all: build examples
 
@@ -45,6 +45,14 @@ nested-test:
 e2e:
 	@echo "== end-to-end tests (-p 1)"
 	$(GO) test -p 1 -count=1 -timeout 30m $(E2E_PKG)
+
+## ui-test: only the browser tests of the web UI (part of e2e); screenshots go to $WEIR_UI_ARTIFACTS
+ui-test: deps build examples
+	$(GO) test -p 1 -count=1 -timeout 10m ./internal/e2e/ui/
+
+## docs-screenshot: refresh docs/images/job-page.png from a running multi-vertex job
+docs-screenshot: deps build examples
+	WEIR_UI_DOCS_SCREENSHOT=$(CURDIR)/docs/images/job-page.png $(GO) test -count=1 -run 'TestJobLifecycle$$' ./internal/e2e/ui/
 
 ## bench: micro benchmarks and the end-to-end throughput ratio
 bench: build examples

@@ -56,6 +56,7 @@ tls:// NATS URLs, --tls-ca and --tls-cert also secure the NATS connection.
 Every flag is also read from WEIR_<FLAG> (WEIR_NATS, WEIR_HTTP, WEIR_GRPC, ...).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			f.logFormat = logFormat(cmd)
 			return runControl(cmd.Context(), f)
 		},
 	}
@@ -64,7 +65,6 @@ Every flag is also read from WEIR_<FLAG> (WEIR_NATS, WEIR_HTTP, WEIR_GRPC, ...).
 	fl.StringVar(&f.httpAddr, "http", "127.0.0.1:8080", "address of the REST API and web UI (port 0 picks a free one)")
 	fl.StringVar(&f.grpcAddr, "grpc", "127.0.0.1:7070", "address workers register with (port 0 picks a free one)")
 	fl.StringVar(&f.dataDir, "data-dir", "./weir-data", "directory for the Wasm compilation cache of upload validation")
-	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fl.DurationVar(&f.heartbeatTimeout, "heartbeat-timeout", 10*time.Second, "time after which a silent worker is lost")
 	f.tls.register(fl, "gRPC server certificate")
 	return cmd
@@ -104,6 +104,7 @@ With tls:// NATS URLs, the same flags secure the NATS connections.
 Every flag is also read from WEIR_<FLAG> (WEIR_CONTROL, WEIR_NATS, WEIR_SLOTS, ...).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			f.logFormat = logFormat(cmd)
 			return runWorker(cmd.Context(), f)
 		},
 	}
@@ -113,7 +114,6 @@ Every flag is also read from WEIR_<FLAG> (WEIR_CONTROL, WEIR_NATS, WEIR_SLOTS, .
 	fl.IntVar(&f.slots, "slots", 4, "task slots offered")
 	fl.StringVar(&f.dataDir, "data-dir", "./weir-data", "directory for the Wasm compilation cache")
 	fl.StringVar(&f.id, "id", "", "worker id (default: host name and process id)")
-	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	f.tls.register(fl, "client certificate for mutual TLS")
 	return cmd
 }
@@ -143,7 +143,7 @@ func connectNATS(url, name string, tlsCfg *tls.Config, logger *slog.Logger) (*na
 }
 
 func runControl(parent context.Context, f controlFlags) error {
-	logger, err := newLogger(f.logFormat)
+	logger, err := newLogger(os.Stderr, f.logFormat)
 	if err != nil {
 		return usageError{err}
 	}
@@ -238,7 +238,7 @@ func natsTLS(urls string, cfg *tls.Config) *tls.Config {
 }
 
 func runWorker(parent context.Context, f workerFlags) error {
-	logger, err := newLogger(f.logFormat)
+	logger, err := newLogger(os.Stderr, f.logFormat)
 	if err != nil {
 		return usageError{err}
 	}

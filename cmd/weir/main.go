@@ -5,6 +5,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -28,10 +29,17 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
-			return applyEnv(cmd)
+			if err := applyEnv(cmd); err != nil {
+				return err
+			}
+			if _, err := newLogger(io.Discard, logFormat(cmd)); err != nil {
+				return usageError{err}
+			}
+			return nil
 		},
 	}
 	root.PersistentFlags().StringVar(&server, "server", server, "REST API of the Weir control plane (env WEIR_SERVER)")
+	root.PersistentFlags().String(logFormatFlag, "text", "log format of the server processes: text or json (env WEIR_LOG_FORMAT)")
 	root.AddCommand(newStandaloneCmd(), newControlCmd(), newWorkerCmd(), newModuleCmd(&server), newJobCmd(&server), newStreamCmd())
 	return root
 }

@@ -28,7 +28,7 @@ type standaloneFlags struct {
 	natsPort         int
 	slots            int
 	sync             string
-	logFormat        string
+	logFormat        string // the root command's --log-format
 	heartbeatTimeout time.Duration
 	tlsCert, tlsKey  string
 	tlsCA            string
@@ -41,6 +41,7 @@ func newStandaloneCmd() *cobra.Command {
 		Short: "Run NATS JetStream, the control plane and a worker in one process",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			f.logFormat = logFormat(cmd)
 			return runStandalone(cmd.Context(), f)
 		},
 	}
@@ -50,7 +51,6 @@ func newStandaloneCmd() *cobra.Command {
 	fl.IntVar(&f.natsPort, "nats-port", 4222, "client port of the embedded NATS server (0 picks a free one)")
 	fl.IntVar(&f.slots, "slots", 4, "task slots of the worker")
 	fl.StringVar(&f.sync, "sync", "always", "JetStream fsync: always (an acknowledged write survives a power cut) or interval (every 2 minutes, faster)")
-	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fl.DurationVar(&f.heartbeatTimeout, "heartbeat-timeout", 30*time.Second, "time after which a silent worker is lost (used by distributed deployments)")
 	fl.StringVar(&f.tlsCert, "tls-cert", "", "TLS certificate (not supported yet)")
 	fl.StringVar(&f.tlsKey, "tls-key", "", "TLS key (not supported yet)")
@@ -58,18 +58,8 @@ func newStandaloneCmd() *cobra.Command {
 	return cmd
 }
 
-func newLogger(format string) (*slog.Logger, error) {
-	switch format {
-	case "text":
-		return slog.New(slog.NewTextHandler(os.Stderr, nil)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(os.Stderr, nil)), nil
-	}
-	return nil, fmt.Errorf("--log-format %q: want text or json", format)
-}
-
 func runStandalone(parent context.Context, f standaloneFlags) error {
-	logger, err := newLogger(f.logFormat)
+	logger, err := newLogger(os.Stderr, f.logFormat)
 	if err != nil {
 		return usageError{err}
 	}

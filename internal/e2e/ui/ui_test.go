@@ -1,0 +1,372 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/weir-streams/weir/internal/client"
+)
+
+// multiVertexSpec chains nothing across its rebalance edges: source (1) ->
+// enrich+positive (2) -> sink (1), three vertices and two edges. The enrich step is
+// left out: the test inserts it with the module picker after line 7.
+const multiVertexSpec = `name: ui-orders
+parallelism: 2
+pipeline:
+  - id: orders
+    source:
+      jetstream: { stream: ORDERS }
+    parallelism: 1
+  - id: positive
+    filter: { module: orders, function: positive }
+  - id: spread
+    partition: rebalance
+  - id: out
+    sink:
+      jetstream: { subject: orders.out }
+    parallelism: 1
+`
+
+const enrichStep = "  - id: enrich\n    map: { module: orders, function: enrich }\n"
+
+func withEnrich(spec string) string {
+	lines := strings.SplitAfter(spec, "\n")
+	return strings.Join(lines[:7], "") + enrichStep + strings.Join(lines[7:], "")
+}
+
+// setEditor puts text into the spec editor as typing would, and the cursor at the
+// end of line cursorLine (1-based).
+func setEditor(b *browser, text string, cursorLine int) {
+	b.t.Helper()
+	eval[chromedp.Void](b, fmt.Sprintf(`(() => {
+		const e = document.getElementById("spec-editor");
+		e.value = %q;
+		e.dispatchEvent(new Event("input"));
+		const lines = e.value.split("\n");
+		let pos = 0;
+		for (let i = 0; i < %d; i++) pos += lines[i].length + (i ? 1 : 0);
+		e.focus();
+		e.setSelectionRange(pos, pos);
+	})()`, text, cursorLine))
+}
+
+func TestModulesPage(t *testing.T) {
+	w := startWeir(t)
+	b := newBrowser(t, w.url)
+
+	b.open("#/modules")
+	b.waitFor(10*time.Second, `document.querySelector("main .empty")?.textContent.includes("No modules yet")`, `document.querySelector("main").innerText`)
+	b.screenshot("modules-empty")
+
+	b.do(30*time.Second, chromedp.SetUploadFiles(chromedp.CSS("#module-file"), []string{wasmFile(t, "orders.wasm")}))
+	b.waitFor(10*time.Second, `document.getElementById("module-name").value === "orders" && !document.getElementById("upload-module").disabled`, `document.querySelector("form").innerText`)
+	b.do(10*time.Second, chromedp.Click(chromedp.ID("upload-module")))
+	b.waitFor(90*time.Second, `document.getElementById("upload-ok")`, `document.getElementById("upload-status").innerText`)
+	b.waitFor(10*time.Second, `document.querySelector('#modules-table tr[data-module="orders"]')`, `document.querySelector("main").innerText`)
+
+	m, err := w.client.GetModule(context.Background(), "orders")
+	require.NoError(t, err)
+	row := b.text(`#modules-table tr[data-module="orders"]`)
+	for _, f := range m.Functions {
+		require.Contains(t, row, f.Name+" "+f.Kind, "the modules table lists every function with its kind")
+	}
+	require.Contains(t, row, m.Digest[:19], "the modules table shows the digest")
+	b.screenshot("modules-uploaded")
+
+	// A file dropped on the upload area is taken as chosen; a file that is no
+	// Wasm module is refused with the server's reason.
+	b.allow(`status of 400 .*/api/v1/modules`)
+	eval[chromedp.Void](b, `(() => {
+		const dt = new DataTransfer();
+		dt.items.add(new File(["not wasm"], "broken.wasm", { type: "application/wasm" }));
+		document.querySelector(".dropzone").dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+	})()`)
+	b.waitFor(10*time.Second, `document.getElementById("module-name").value === "broken"`, `document.querySelector("form").innerText`)
+	b.do(10*time.Second, chromedp.Click(chromedp.ID("upload-module")))
+	b.waitFor(30*time.Second, `document.querySelector("#upload-status .error")`, `document.getElementById("upload-status").innerText`)
+	_, err = w.client.UploadModule(context.Background(), "broken", strings.NewReader("not wasm"))
+	var apiErr *client.APIError
+	require.True(t, errors.As(err, &apiErr))
+	require.Equal(t, "Upload failed: "+apiErr.Message, b.text("#upload-status .error"))
+	b.screenshot("modules-refused")
+
+	// Delete it again: nothing uses it.
+	b.do(10*time.Second, chromedp.Click(chromedp.CSS(`button[data-module="orders"]`)))
+	b.waitFor(5*time.Second, `document.querySelector('button[data-module="orders"]')?.textContent === "Confirm delete"`, `document.querySelector("main").innerText`)
+	b.do(10*time.Second, chromedp.Click(chromedp.CSS(`button[data-module="orders"]`)))
+	b.waitFor(10*time.Second, `document.getElementById("modules-notice").textContent === "Deleted orders."`, `document.querySelector("main").innerText`)
+	b.waitFor(10*time.Second, `!document.querySelector('#modules-table tr[data-module="orders"]')`, `document.querySelector("main").innerText`)
+}
+
+func TestJobLifecycle(t *testing.T) {
+	w := startWeir(t)
+	w.upload("orders", "orders.wasm")
+	w.stream("ORDERS", "orders.in")
+	w.stream("OUT", "orders.out")
+	b := newBrowser(t, w.url)
+
+	// Submit from the submit page, inserting the enrich step with the module picker.
+	b.open("#/submit")
+	b.waitFor(10*time.Second, `[...document.querySelectorAll("#module-picker option")].some(o => o.textContent === "orders.enrich — map")`, `document.getElementById("module-picker").innerText`)
+	setEditor(b, multiVertexSpec, 7)
+	b.do(10*time.Second, chromedp.SetValue(chromedp.ID("module-picker"), `{"module":"orders","fn":"enrich","kind":"map"}`))
+	b.do(10*time.Second, chromedp.Click(chromedp.ID("insert-step")))
+	require.Equal(t, withEnrich(multiVertexSpec), eval[string](b, `document.getElementById("spec-editor").value`), "the picker inserts the step after the cursor's line")
+	b.waitFor(30*time.Second, `document.getElementById("spec-ok")?.textContent.includes("3 vertices, 2 edges")`, `document.getElementById("spec-result").innerText`)
+	b.screenshot("submit-valid")
+	b.do(10*time.Second, chromedp.Click(chromedp.ID("submit-job")))
+	b.waitFor(30*time.Second, `/^#\/jobs\/[0-9a-f]+$/.test(location.hash)`, `location.hash + " " + document.getElementById("spec-result").innerText`)
+	id := strings.TrimPrefix(eval[string](b, `location.hash`), "#/jobs/")
+
+	// RUNNING, with the DAG of the API's plan.
+	b.waitFor(60*time.Second, `document.querySelector("#job-status [data-status]")?.dataset.status === "RUNNING"`, `document.getElementById("job-status").innerText`)
+	job := w.job(id)
+	require.Equal(t, "RUNNING", job.Status)
+	require.Len(t, job.Plan.Vertices, 3, "the spec makes three vertices")
+	b.waitFor(10*time.Second, `document.querySelectorAll("#job-dag .dag-node").length > 0`, `document.getElementById("job-dag").innerHTML`)
+	require.Equal(t, len(job.Plan.Vertices), eval[int](b, `document.querySelectorAll("#job-dag .dag-node").length`), "DAG nodes")
+	require.Equal(t, len(job.Plan.Edges), eval[int](b, `document.querySelectorAll("#job-dag .dag-edge").length`), "DAG edges")
+	var want, got []string
+	for _, e := range job.Plan.Edges {
+		want = append(want, e.From+">"+e.To+":"+e.Partitioning)
+	}
+	got = eval[[]string](b, `[...document.querySelectorAll("#job-dag .dag-edge")].map(e => e.dataset.from + ">" + e.dataset.to + ":" + e.dataset.partitioning)`)
+	sort.Strings(want)
+	sort.Strings(got)
+	require.Equal(t, want, got, "DAG edges and their partitioning")
+	for _, v := range job.Plan.Vertices {
+		node := b.text(fmt.Sprintf(`#job-dag .dag-node[data-vertex=%q]`, v.ID))
+		require.Contains(t, node, "×"+strconv.Itoa(v.Parallelism), "vertex %s shows its parallelism", v.ID)
+		for _, s := range v.Steps {
+			require.Contains(t, node, s.ID, "vertex %s lists its chained step %s", v.ID, s.ID)
+		}
+	}
+
+	// Two successive reads of the record counter differ while records flow.
+	feedCtx, stopFeed := context.WithCancel(context.Background())
+	fed := w.feed(feedCtx, "orders.in")
+	first := b.text("#job-records")
+	b.waitFor(60*time.Second, fmt.Sprintf(`document.getElementById("job-records").textContent.trim() !== %q`, first), `document.getElementById("job-records").textContent`)
+	second := b.text("#job-records")
+	require.Greater(t, leadingInt(t, second), leadingInt(t, first), "records read: %q then %q", first, second)
+	// Let the rate charts fill before the screenshot.
+	b.waitFor(60*time.Second, `[...document.querySelectorAll("#job-dag .dag-rates")].every(e => !e.textContent.startsWith("0/s in"))`, `[...document.querySelectorAll("#job-dag .dag-rates")].map(e => e.textContent).join("; ")`)
+	shot := b.screenshot("job-running")
+	if p := os.Getenv("WEIR_UI_DOCS_SCREENSHOT"); p != "" {
+		b.waitFor(60*time.Second, `[...document.querySelectorAll("#job-dag .dag-spark")].every(e => Number(e.dataset.samples) >= 30)`, `[...document.querySelectorAll("#job-dag .dag-spark")].map(e => e.dataset.samples).join(",")`)
+		shot = b.screenshot("job-running-docs")
+		buf, err := os.ReadFile(shot)
+		require.NoError(t, err)
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, buf, 0o644))
+		t.Logf("wrote %s", p)
+	}
+
+	// The graph's nodes are reachable by keyboard: Tab to the first, Enter opens
+	// its subtasks.
+	for i := 0; !eval[bool](b, `document.activeElement?.classList.contains("dag-link") ?? false`); i++ {
+		require.Less(t, i, 40, "Tab never reaches a node of the job graph")
+		b.do(5*time.Second, chromedp.KeyEvent("\t"))
+	}
+	vertex := eval[string](b, `document.activeElement.querySelector(".dag-node").dataset.vertex`)
+	b.do(5*time.Second, chromedp.KeyEvent("\r"))
+	b.waitFor(10*time.Second, fmt.Sprintf(`location.hash === %q && document.querySelector("#subtasks-table tbody tr")`, "#/jobs/"+id+"/subtasks?vertex="+vertex), `location.hash`)
+	require.Equal(t, vertex, eval[string](b, `document.getElementById("vertex-filter").value`))
+
+	// The other tabs, each at its own URL.
+	b.open("#/jobs/" + id + "/subtasks")
+	b.waitFor(10*time.Second, `document.querySelectorAll("#subtasks-table tbody tr").length === 4`, `document.querySelector("main").innerText`)
+	b.open("#/jobs/" + id + "/configuration")
+	b.waitFor(10*time.Second, `document.getElementById("pinned-modules")`, `document.querySelector("main").innerText`)
+	require.Contains(t, b.text("#pinned-modules"), job.Modules["orders"], "the configuration tab shows the pinned digest")
+	require.Contains(t, b.text(".code-view"), "function: enrich", "the configuration tab shows the submitted spec")
+	b.open("#/jobs/" + id + "/exceptions")
+	b.waitFor(10*time.Second, `document.querySelector("#tab-exceptions .empty")?.textContent.includes("No exceptions")`, `document.querySelector("main").innerText`)
+	b.open("#/jobs/" + id + "/checkpoints")
+	require.Contains(t, b.text("#tab-checkpoints"), "not available in this version")
+
+	// A module in use cannot be deleted: the page shows the server's 409 message.
+	var apiErr *client.APIError
+	require.True(t, errors.As(w.client.DeleteModule(context.Background(), "orders"), &apiErr))
+	require.Equal(t, 409, apiErr.Status)
+	b.allow(`status of 409 .*/api/v1/modules/orders`)
+	b.open("#/modules")
+	b.waitFor(10*time.Second, `document.querySelector('button[data-module="orders"]')`, `document.querySelector("main").innerText`)
+	b.do(10*time.Second, chromedp.Click(chromedp.CSS(`button[data-module="orders"]`)), chromedp.Click(chromedp.CSS(`button[data-module="orders"]`)))
+	b.waitFor(10*time.Second, fmt.Sprintf(`document.getElementById("modules-notice").textContent === %q`, "Cannot delete orders: "+apiErr.Message), `document.getElementById("modules-notice").textContent`)
+	b.screenshot("module-in-use")
+
+	// Cancel from the job page.
+	b.open("#/jobs/" + id)
+	b.waitFor(10*time.Second, `document.getElementById("cancel-job")`, `document.querySelector("main").innerText`)
+	b.do(10*time.Second, chromedp.Click(chromedp.ID("cancel-job")), chromedp.WaitVisible(chromedp.ID("confirm-cancel")))
+	b.screenshot("cancel-dialog")
+	b.do(10*time.Second, chromedp.Click(chromedp.ID("confirm-cancel")))
+	b.waitFor(60*time.Second, `document.querySelector("#job-status [data-status]")?.dataset.status === "CANCELED"`, `document.getElementById("job-status").innerText`)
+	require.Equal(t, "CANCELED", w.job(id).Status)
+	require.Equal(t, 0, eval[int](b, `document.querySelectorAll("#cancel-job").length`), "a canceled job offers no cancel")
+	b.screenshot("job-canceled")
+	stopFeed()
+	require.NoError(t, <-fed)
+}
+
+var leadingIntRE = regexp.MustCompile(`^[0-9,]+`)
+
+func leadingInt(t *testing.T, s string) int {
+	t.Helper()
+	m := leadingIntRE.FindString(s)
+	require.NotEmpty(t, m, "no number at the start of %q", s)
+	n, err := strconv.Atoi(strings.ReplaceAll(m, ",", ""))
+	require.NoError(t, err)
+	return n
+}
+
+func TestSpecErrorAtLine(t *testing.T) {
+	w := startWeir(t)
+	w.upload("orders", "orders.wasm")
+	bad := strings.Replace(withEnrich(multiVertexSpec), "function: positive", "fnction: positive", 1)
+	_, err := w.client.SubmitJob(context.Background(), []byte(bad), true)
+	var apiErr *client.APIError
+	require.True(t, errors.As(err, &apiErr), "the bad spec is refused: %v", err)
+	require.Equal(t, 11, apiErr.Line, "the typo is on line 11")
+
+	b := newBrowser(t, w.url)
+	b.allow(`status of 400 .*/api/v1/jobs\?dry_run=true`)
+	b.open("#/submit")
+	setEditor(b, bad, 1)
+	b.do(10*time.Second, chromedp.Click(chromedp.ID("validate-job")))
+	b.waitFor(30*time.Second, `document.getElementById("spec-error")`, `document.getElementById("spec-result").innerText`)
+	require.Equal(t, strconv.Itoa(apiErr.Line), eval[string](b, `document.getElementById("spec-error").dataset.line`))
+	require.Equal(t, apiErr.Message, b.text("#spec-error .spec-error-msg"), "the server's message")
+	require.Contains(t, b.text("#spec-error"), fmt.Sprintf("Line %d, column %d:", apiErr.Line, apiErr.Column))
+	require.Equal(t, []string{strconv.Itoa(apiErr.Line)}, eval[[]string](b, `[...document.querySelectorAll(".gutter .ln-err")].map(e => e.dataset.line)`), "the gutter marks the line")
+	// The band over the text sits on that line.
+	top := eval[float64](b, `document.querySelector(".err-band").getBoundingClientRect().top - document.getElementById("spec-editor").getBoundingClientRect().top`)
+	lh := eval[float64](b, `parseFloat(getComputedStyle(document.getElementById("spec-editor")).lineHeight)`)
+	pad := eval[float64](b, `parseFloat(getComputedStyle(document.getElementById("spec-editor")).paddingTop)`)
+	require.InDelta(t, pad+float64(apiErr.Line-1)*lh, top, 1.5, "the error band is on line %d", apiErr.Line)
+	b.screenshot("spec-error")
+
+	// "Line 11, column N:" moves the cursor there.
+	b.do(10*time.Second, chromedp.Click(chromedp.CSS("#spec-error button")))
+	require.Equal(t, apiErr.Line, eval[int](b, `(() => { const e = document.getElementById("spec-editor"); return e.value.slice(0, e.selectionStart).split("\n").length; })()`))
+
+	// Fixing it clears the error.
+	setEditor(b, withEnrich(multiVertexSpec), 1)
+	b.waitFor(30*time.Second, `document.getElementById("spec-ok") && !document.querySelector(".gutter .ln-err")`, `document.getElementById("spec-result").innerText`)
+}
+
+func TestNarrowWindow(t *testing.T) {
+	w := startWeir(t)
+	w.upload("orders", "orders.wasm")
+	w.stream("ORDERS", "orders.in")
+	w.stream("OUT", "orders.out")
+	res, err := w.client.SubmitJob(context.Background(), []byte(withEnrich(multiVertexSpec)), false)
+	require.NoError(t, err)
+	b := newBrowser(t, w.url)
+	b.do(10*time.Second, chromedp.EmulateViewport(400, 860))
+
+	b.open("#/jobs/" + res.ID)
+	b.waitFor(60*time.Second, `document.querySelector("#job-status [data-status]")?.dataset.status === "RUNNING" && document.querySelectorAll("#job-dag .dag-node").length === 3`, `document.querySelector("main").innerText`)
+	require.True(t, eval[bool](b, `!!document.querySelector("#job-dag svg.dag-vertical")`), "a narrow window draws the DAG top to bottom")
+	b.noHorizontalScroll("the job page at 400 px")
+	b.screenshot("job-400px")
+
+	job := "#/jobs/" + res.ID
+	for _, p := range [][2]string{{"#/", "overview"}, {"#/jobs", "jobs"}, {job + "/subtasks", "subtasks"}, {job + "/configuration", "configuration"},
+		{job + "/checkpoints", "checkpoints"}, {"#/submit", "submit"}, {"#/modules", "modules"}, {"#/workers", "workers"}} {
+		b.open(p[0])
+		b.waitFor(10*time.Second, `!document.querySelector("main").innerText.includes("Loading…")`, `document.querySelector("main").innerText`)
+		b.noHorizontalScroll(p[0] + " at 400 px")
+		b.screenshot(p[1] + "-400px")
+	}
+}
+
+func TestEmptyStatesAndKeyboard(t *testing.T) {
+	w := startWeir(t)
+	b := newBrowser(t, w.url)
+
+	b.open("#/")
+	b.waitFor(10*time.Second, `document.querySelector(".getting-started")`, `document.querySelector("main").innerText`)
+	start := b.text(".getting-started")
+	require.Contains(t, start, "Upload a Wasm module")
+	require.Contains(t, start, "Write and submit a job")
+	b.screenshot("overview-new-user")
+	b.open("#/jobs")
+	b.waitFor(10*time.Second, `document.querySelector("main .empty")?.textContent.includes("No jobs yet")`, `document.querySelector("main").innerText`)
+	b.open("#/workers")
+	b.waitFor(10*time.Second, `document.querySelector("#workers-table")?.textContent.includes("standalone-worker")`, `document.querySelector("main").innerText`)
+	b.open("#/no-such-page")
+	require.Contains(t, b.text("main h1"), "Page not found")
+	b.open("#/jobs/0123456789abcdef")
+	b.waitFor(10*time.Second, `document.querySelector("main .empty")?.textContent.includes("There is no job with id 0123456789abcdef")`, `document.querySelector("main").innerText`)
+
+	// Keyboard: Tab from the top reaches every main navigation link, in order, and
+	// Enter follows one. A fresh load, so focus starts at the top of the page.
+	b.do(10*time.Second, chromedp.Navigate("about:blank"))
+	b.open("#/")
+	var seen []string
+	for range 8 {
+		b.do(5*time.Second, chromedp.KeyEvent("\t"))
+		seen = append(seen, eval[string](b, `document.activeElement.textContent.trim()`))
+	}
+	require.Subset(t, seen, []string{"Overview", "Jobs", "Submit", "Modules", "Workers"}, "Tab order: %q", seen)
+	b.do(10*time.Second, chromedp.Navigate("about:blank"))
+	b.open("#/")
+	for i := 0; eval[string](b, `document.activeElement.textContent.trim()`) != "Modules"; i++ {
+		require.Less(t, i, 10, "Tab never reaches the Modules link")
+		b.do(5*time.Second, chromedp.KeyEvent("\t"))
+	}
+	b.do(5*time.Second, chromedp.KeyEvent("\r"))
+	b.waitFor(10*time.Second, `location.hash === "#/modules" && document.querySelector("main h1")?.textContent === "Modules"`, `location.hash`)
+}
+
+func TestExceptionsTab(t *testing.T) {
+	w := startWeir(t)
+	w.upload("trap", "testdata/trap.wasm")
+	w.stream("IN", "in.>")
+	w.stream("OUT", "out.>")
+	res, err := w.client.SubmitJob(context.Background(), []byte(`name: trapping
+pipeline:
+  - id: in
+    source:
+      jetstream: { stream: IN }
+  - id: boom
+    map: { module: trap, function: trap }
+  - id: out
+    sink:
+      jetstream: { subject: out.trap }
+`), false)
+	require.NoError(t, err)
+	_, err = w.js.Publish(context.Background(), "in.a", []byte(`{"id":1}`))
+	require.NoError(t, err)
+
+	b := newBrowser(t, w.url)
+	b.open("#/jobs/" + res.ID + "/exceptions")
+	b.waitFor(2*time.Minute, `document.querySelector("#job-status [data-status]")?.dataset.status === "FAILED" && document.querySelector(".exc-stack")`, `document.querySelector("main").innerText`)
+	ex, err := w.client.JobExceptions(context.Background(), res.ID)
+	require.NoError(t, err)
+	require.NotEmpty(t, ex.Exceptions)
+	last := ex.Exceptions[len(ex.Exceptions)-1]
+	require.NotEmpty(t, last.Stack, "a trap carries its Wasm stack")
+	require.Equal(t, last.Message, b.text(".exception .exc-message"), "the newest exception's message comes first")
+	require.Equal(t, strings.TrimSpace(last.Stack), b.text(".exception .exc-stack"))
+	require.Equal(t, strconv.Itoa(len(ex.Exceptions)), b.text("#exception-count"))
+	require.Contains(t, b.text(".reason-box"), last.Message[:min(len(last.Message), 20)], "the job's reason is shown")
+	b.screenshot("exceptions")
+
+	b.open("#/jobs")
+	b.waitFor(10*time.Second, `document.querySelector('table.jobs [data-status="FAILED"]')`, `document.querySelector("main").innerText`)
+}
