@@ -57,6 +57,9 @@ type collector struct {
 	backpressure *prometheus.Desc
 	busy         *prometheus.Desc
 	watermark    *prometheus.Desc
+	exchangeOut  *prometheus.Desc
+	inputQueued  *prometheus.Desc
+	inputCredit  *prometheus.Desc
 
 	slots     *prometheus.Desc
 	slotsUsed *prometheus.Desc
@@ -84,6 +87,9 @@ func newCollectorFrom(src metricsSource) *collector {
 		buffers:      prometheus.NewDesc("weir_subtask_buffers_in_flight", "Buffers a subtask has sent that its receivers have not taken yet.", sub, nil),
 		backpressure: prometheus.NewDesc("weir_subtask_backpressure_ratio", "Share (0..1) of the last measuring interval the subtask waited for downstream capacity.", sub, nil),
 		busy:         prometheus.NewDesc("weir_subtask_busy_ratio", "Share (0..1) of the last measuring interval the subtask spent working.", sub, nil),
+		exchangeOut:  prometheus.NewDesc("weir_subtask_exchange_bytes_out_total", "Bytes a subtask has sent to subtasks in other worker processes over NATS.", sub, nil),
+		inputQueued:  prometheus.NewDesc("weir_subtask_input_queued_buffers", "Buffers from other worker processes waiting in a subtask's input.", sub, nil),
+		inputCredit:  prometheus.NewDesc("weir_subtask_input_credit_buffers", "Buffers from other worker processes a subtask's input has room for (queued plus outstanding credit); queued never exceeds it.", sub, nil),
 		watermark:    prometheus.NewDesc("weir_subtask_watermark_seconds", "The subtask's event-time clock as a Unix time; absent until event time exists. Watermark lag is time() minus this.", sub, nil),
 
 		slots:     prometheus.NewDesc("weir_worker_slots", "Task slots a worker offers.", worker, nil),
@@ -98,6 +104,7 @@ func (m *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		m.jobs, m.jobInfo, m.restarts,
 		m.recordsIn, m.recordsOut, m.bytesIn, m.bytesOut, m.buffers, m.backpressure, m.busy, m.watermark,
+		m.exchangeOut, m.inputQueued, m.inputCredit,
 		m.slots, m.slotsUsed, m.tasks, m.memory, m.heartbeat,
 	} {
 		ch <- d
@@ -139,6 +146,9 @@ func (m *collector) Collect(ch chan<- prometheus.Metric) {
 				gauge(m.buffers, float64(st.BuffersInFlight))
 				gauge(m.backpressure, st.Backpressure)
 				gauge(m.busy, st.Busy)
+				counter(m.exchangeOut, st.ExchangeBytesOut)
+				gauge(m.inputQueued, float64(st.InputQueued))
+				gauge(m.inputCredit, float64(st.InputCredit))
 				if st.Watermark > 0 {
 					gauge(m.watermark, float64(st.Watermark)/1000)
 				}

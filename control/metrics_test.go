@@ -30,7 +30,8 @@ func TestCollectorNamesAndLabels(t *testing.T) {
 				rec: JobRecord{ID: "j1", Name: "orders", Status: StatusRunning, Attempt: 3},
 				subtasks: map[string][]SubtaskStatus{
 					"enrich": {{Index: 1, Worker: "w1", Status: "RUNNING", RecordsIn: 10, RecordsOut: 8, BytesIn: 1000, BytesOut: 800,
-						BuffersInFlight: 2, Backpressure: 0.25, Busy: 0.5, Watermark: 1_700_000_000_500}},
+						BuffersInFlight: 2, Backpressure: 0.25, Busy: 0.5, Watermark: 1_700_000_000_500,
+						ExchangeBytesOut: 700, InputQueued: 3, InputCredit: 16}},
 				},
 			},
 			// A terminal job keeps its info and restarts but has no subtask series.
@@ -72,6 +73,15 @@ weir_subtask_bytes_in_total{job="j1",job_name="orders",subtask="1",vertex="enric
 # HELP weir_subtask_bytes_out_total Bytes a subtask has sent to its output channels.
 # TYPE weir_subtask_bytes_out_total counter
 weir_subtask_bytes_out_total{job="j1",job_name="orders",subtask="1",vertex="enrich"} 800
+# HELP weir_subtask_exchange_bytes_out_total Bytes a subtask has sent to subtasks in other worker processes over NATS.
+# TYPE weir_subtask_exchange_bytes_out_total counter
+weir_subtask_exchange_bytes_out_total{job="j1",job_name="orders",subtask="1",vertex="enrich"} 700
+# HELP weir_subtask_input_credit_buffers Buffers from other worker processes a subtask's input has room for (queued plus outstanding credit); queued never exceeds it.
+# TYPE weir_subtask_input_credit_buffers gauge
+weir_subtask_input_credit_buffers{job="j1",job_name="orders",subtask="1",vertex="enrich"} 16
+# HELP weir_subtask_input_queued_buffers Buffers from other worker processes waiting in a subtask's input.
+# TYPE weir_subtask_input_queued_buffers gauge
+weir_subtask_input_queued_buffers{job="j1",job_name="orders",subtask="1",vertex="enrich"} 3
 # HELP weir_subtask_records_in_total Records a subtask has read, as of its worker's last heartbeat.
 # TYPE weir_subtask_records_in_total counter
 weir_subtask_records_in_total{job="j1",job_name="orders",subtask="1",vertex="enrich"} 10
