@@ -143,7 +143,7 @@ func TestCollectorSubtaskLabels(t *testing.T) {
 			require.Equal(t, []string{"job", "job_name", "subtask", "vertex"}, names, mf.GetName())
 		}
 	}
-	require.Equal(t, 7, n, "records in/out, bytes in/out, buffers in flight, backpressure, busy (watermark only once set)")
+	require.Equal(t, 10, n, "records in/out, bytes in/out, buffers in flight, backpressure, busy, exchange bytes out, input queued and credit (watermark only once set)")
 }
 
 // The Grafana dashboard in deploy/grafana queries only metrics the collector
