@@ -41,6 +41,10 @@ type SubtaskStatus struct {
 	// credit); credit-based flow control keeps InputQueued ≤ InputCredit.
 	InputQueued int `json:"input_queued"`
 	InputCredit int `json:"input_credit"`
+	// WasmCallSeconds is the time the subtask's UDFs have spent in Wasm calls;
+	// WasmMemoryBytes the size of their linear memories.
+	WasmCallSeconds float64 `json:"wasm_call_seconds"`
+	WasmMemoryBytes uint64  `json:"wasm_memory_bytes"`
 }
 
 // jobMaster runs one job: it schedules the job onto slots, deploys its subtasks,
@@ -549,5 +553,6 @@ func (m *jobMaster) metrics(tm api.TaskMetrics) {
 		t.BuffersInFlight, t.Backpressure, t.Busy = tm.BuffersInFlight, tm.Backpressure, tm.Busy
 		t.ExchangeBytesOut = tm.ExchangeBytesOut
 		t.InputQueued, t.InputCredit = tm.InputQueued, tm.InputCredit
+		t.WasmCallSeconds, t.WasmMemoryBytes = float64(tm.WasmCallNanos)/1e9, tm.WasmMemoryBytes
 	}
 }

@@ -60,6 +60,8 @@ type collector struct {
 	exchangeOut  *prometheus.Desc
 	inputQueued  *prometheus.Desc
 	inputCredit  *prometheus.Desc
+	wasmCall     *prometheus.Desc
+	wasmMemory   *prometheus.Desc
 
 	slots     *prometheus.Desc
 	slotsUsed *prometheus.Desc
@@ -90,6 +92,8 @@ func newCollectorFrom(src metricsSource) *collector {
 		exchangeOut:  prometheus.NewDesc("weir_subtask_exchange_bytes_out_total", "Bytes a subtask has sent to subtasks in other worker processes over NATS.", sub, nil),
 		inputQueued:  prometheus.NewDesc("weir_subtask_input_queued_buffers", "Buffers from other worker processes waiting in a subtask's input.", sub, nil),
 		inputCredit:  prometheus.NewDesc("weir_subtask_input_credit_buffers", "Buffers from other worker processes a subtask's input has room for (queued plus outstanding credit); queued never exceeds it.", sub, nil),
+		wasmCall:     prometheus.NewDesc("weir_subtask_wasm_call_seconds_total", "Time a subtask's UDF instances have spent in Wasm calls.", sub, nil),
+		wasmMemory:   prometheus.NewDesc("weir_subtask_wasm_memory_bytes", "Size of a subtask's UDF instances' linear memories.", sub, nil),
 		watermark:    prometheus.NewDesc("weir_subtask_watermark_seconds", "The subtask's event-time clock as a Unix time; absent until event time exists. Watermark lag is time() minus this.", sub, nil),
 
 		slots:     prometheus.NewDesc("weir_worker_slots", "Task slots a worker offers.", worker, nil),
@@ -104,7 +108,7 @@ func (m *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		m.jobs, m.jobInfo, m.restarts,
 		m.recordsIn, m.recordsOut, m.bytesIn, m.bytesOut, m.buffers, m.backpressure, m.busy, m.watermark,
-		m.exchangeOut, m.inputQueued, m.inputCredit,
+		m.exchangeOut, m.inputQueued, m.inputCredit, m.wasmCall, m.wasmMemory,
 		m.slots, m.slotsUsed, m.tasks, m.memory, m.heartbeat,
 	} {
 		ch <- d
@@ -149,6 +153,8 @@ func (m *collector) Collect(ch chan<- prometheus.Metric) {
 				counter(m.exchangeOut, st.ExchangeBytesOut)
 				gauge(m.inputQueued, float64(st.InputQueued))
 				gauge(m.inputCredit, float64(st.InputCredit))
+				ch <- prometheus.MustNewConstMetric(m.wasmCall, prometheus.CounterValue, st.WasmCallSeconds, labels...)
+				gauge(m.wasmMemory, float64(st.WasmMemoryBytes))
 				if st.Watermark > 0 {
 					gauge(m.watermark, float64(st.Watermark)/1000)
 				}

@@ -31,7 +31,7 @@ func TestCollectorNamesAndLabels(t *testing.T) {
 				subtasks: map[string][]SubtaskStatus{
 					"enrich": {{Index: 1, Worker: "w1", Status: "RUNNING", RecordsIn: 10, RecordsOut: 8, BytesIn: 1000, BytesOut: 800,
 						BuffersInFlight: 2, Backpressure: 0.25, Busy: 0.5, Watermark: 1_700_000_000_500,
-						ExchangeBytesOut: 700, InputQueued: 3, InputCredit: 16}},
+						ExchangeBytesOut: 700, InputQueued: 3, InputCredit: 16, WasmCallSeconds: 1.5, WasmMemoryBytes: 2 << 20}},
 				},
 			},
 			// A terminal job keeps its info and restarts but has no subtask series.
@@ -88,6 +88,12 @@ weir_subtask_records_in_total{job="j1",job_name="orders",subtask="1",vertex="enr
 # HELP weir_subtask_records_out_total Records a subtask has written, as of its worker's last heartbeat.
 # TYPE weir_subtask_records_out_total counter
 weir_subtask_records_out_total{job="j1",job_name="orders",subtask="1",vertex="enrich"} 8
+# HELP weir_subtask_wasm_call_seconds_total Time a subtask's UDF instances have spent in Wasm calls.
+# TYPE weir_subtask_wasm_call_seconds_total counter
+weir_subtask_wasm_call_seconds_total{job="j1",job_name="orders",subtask="1",vertex="enrich"} 1.5
+# HELP weir_subtask_wasm_memory_bytes Size of a subtask's UDF instances' linear memories.
+# TYPE weir_subtask_wasm_memory_bytes gauge
+weir_subtask_wasm_memory_bytes{job="j1",job_name="orders",subtask="1",vertex="enrich"} 2.097152e+06
 # HELP weir_subtask_watermark_seconds The subtask's event-time clock as a Unix time; absent until event time exists. Watermark lag is time() minus this.
 # TYPE weir_subtask_watermark_seconds gauge
 weir_subtask_watermark_seconds{job="j1",job_name="orders",subtask="1",vertex="enrich"} 1.7000000005e+09
@@ -143,7 +149,7 @@ func TestCollectorSubtaskLabels(t *testing.T) {
 			require.Equal(t, []string{"job", "job_name", "subtask", "vertex"}, names, mf.GetName())
 		}
 	}
-	require.Equal(t, 10, n, "records in/out, bytes in/out, buffers in flight, backpressure, busy, exchange bytes out, input queued and credit (watermark only once set)")
+	require.Equal(t, 12, n, "records in/out, bytes in/out, buffers in flight, backpressure, busy, exchange bytes out, input queued and credit, Wasm call time and memory (watermark only once set)")
 }
 
 // The Grafana dashboard in deploy/grafana queries only metrics the collector

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -54,6 +55,18 @@ type Instance struct {
 	interrupted error // the context error that made __yield trap the guest
 	emitAllowed bool
 	broken      bool
+
+	// callNanos and memBytes are the instance's figures for metrics: the time spent
+	// in guest calls, and the guest memory's size after the last call. Other
+	// goroutines read them (Stats).
+	callNanos atomic.Int64
+	memBytes  atomic.Uint64
+}
+
+// Stats returns the time the instance has spent in guest calls and the size of its
+// linear memory after the last call. It is safe to call from any goroutine.
+func (i *Instance) Stats() (callTime time.Duration, memoryBytes uint64) {
+	return time.Duration(i.callNanos.Load()), i.memBytes.Load()
 }
 
 // Instantiate creates an instance of m bound to function fnName.
@@ -191,9 +204,13 @@ func (i *Instance) call(ctx context.Context, kind uint32, input []byte, emitAllo
 	i.stack[1] = uint64(uint32(i.fn.Index))
 	i.stack[2] = uint64(i.bufPtr)
 	i.stack[3] = uint64(len(input))
-	if err := i.callFn.CallWithStack(cctx, i.stack[:]); err != nil {
+	start := time.Now()
+	err := i.callFn.CallWithStack(cctx, i.stack[:])
+	i.callNanos.Add(int64(time.Since(start)))
+	if err != nil {
 		return i.failure(err)
 	}
+	i.memBytes.Store(uint64(i.mod.Memory().Size()))
 	switch code := int32(i.stack[0]); code {
 	case 0:
 		return nil

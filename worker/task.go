@@ -58,10 +58,12 @@ type task struct {
 	blocked atomic.Int64
 	stats   exchange.Stats
 
-	sampleMu                  sync.Mutex // guards the previous sample of the metrics, and gates
+	sampleMu                  sync.Mutex // guards the previous sample of the metrics, gates and opsSnapshot
 	sampleAt                  time.Time
 	samplePush, sampleBlocked int64
 	gates                     []*exchange.Gate // the input gates, for their credit figures
+	// opsSnapshot are the task\'s UDF instances, for their call time and memory.
+	opsSnapshot []*wasmhost.Instance
 
 	// Owned by the task goroutine.
 	sources  []*connector.Source
@@ -108,6 +110,11 @@ func (t *task) metrics() api.TaskMetrics {
 		}
 	}
 	t.sampleAt, t.samplePush, t.sampleBlocked = now, push, blocked
+	for _, op := range t.opsSnapshot {
+		d, mem := op.Stats()
+		m.WasmCallNanos += uint64(d)
+		m.WasmMemoryBytes += mem
+	}
 	for _, g := range t.gates {
 		q, c := g.Credit()
 		m.InputQueued += q
@@ -190,6 +197,9 @@ func (t *task) setup() error {
 			return fmt.Errorf("step %q: %w", s.ID, err)
 		}
 		t.ops = append(t.ops, inst)
+		t.sampleMu.Lock()
+		t.opsSnapshot = append(t.opsSnapshot, inst)
+		t.sampleMu.Unlock()
 		if err := inst.Open(t.ctx, s.Config); err != nil {
 			return fmt.Errorf("step %q: opening: %w", s.ID, err)
 		}

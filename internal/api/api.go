@@ -112,4 +112,8 @@ type TaskMetrics struct {
 	// plus outstanding credit): flow control keeps InputQueued ≤ InputCredit.
 	InputQueued int `json:"input_queued"`
 	InputCredit int `json:"input_credit"`
+	// WasmCallNanos is the time the task's UDF instances have spent in guest calls;
+	// WasmMemoryBytes the size of their linear memories.
+	WasmCallNanos   uint64 `json:"wasm_call_nanos"`
+	WasmMemoryBytes uint64 `json:"wasm_memory_bytes"`
 }

@@ -61,6 +61,7 @@ func HeartbeatToPB(hb Heartbeat) *pb.Heartbeat {
 			BuffersInFlight: int32(t.BuffersInFlight), Backpressure: t.Backpressure, Busy: t.Busy,
 			CreditViolations: t.CreditViolations,
 			InputQueued:      int32(t.InputQueued), InputCredit: int32(t.InputCredit),
+			WasmCallNanos: t.WasmCallNanos, WasmMemoryBytes: t.WasmMemoryBytes,
 		}
 	}
 	return out
@@ -76,6 +77,7 @@ func HeartbeatFromPB(workerID string, hb *pb.Heartbeat) Heartbeat {
 			BuffersInFlight: int(t.BuffersInFlight), Backpressure: t.Backpressure, Busy: t.Busy,
 			CreditViolations: t.CreditViolations,
 			InputQueued:      int(t.InputQueued), InputCredit: int(t.InputCredit),
+			WasmCallNanos: t.WasmCallNanos, WasmMemoryBytes: t.WasmMemoryBytes,
 		}
 	}
 	return out
