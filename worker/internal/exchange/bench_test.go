@@ -1,6 +1,7 @@
 package exchange
 
 import (
+	"cmp"
 	"bufio"
 	"context"
 	"encoding/binary"
@@ -9,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"sync"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/weir-streams/weir/internal/keygroup"
 	"github.com/weir-streams/weir/internal/record"
 )
 
@@ -34,6 +37,12 @@ type benchResult struct {
 }
 
 func TestMain(m *testing.M) {
+	if f := os.Getenv("WEIR_BENCH_RECV_PROFILE"); f != "" && os.Getenv("WEIR_BENCH_ROLE") != "" {
+		out, err := os.Create(f + "." + os.Getenv("WEIR_BENCH_ROLE"))
+		if err == nil && pprof.StartCPUProfile(out) == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
 	switch os.Getenv("WEIR_BENCH_ROLE") {
 	case "recv-exchange":
 		benchReceiveExchange()
@@ -42,6 +51,7 @@ func TestMain(m *testing.M) {
 		benchReceiveRaw()
 		return
 	}
+	pprof.StopCPUProfile()
 	os.Exit(m.Run())
 }
 
@@ -65,8 +75,8 @@ func report(r benchResult) {
 // benchReceiveExchange drains the gates of WEIR_BENCH_SUBTASKS downstream subtasks
 // fed by one remote upstream subtask, until each got its end of partition.
 func benchReceiveExchange() {
-	net := NewNet(benchConn(), benchConn(), 0, slog.Default())
-	reg := NewRegistry(16)
+	net := NewNet(benchConn(), benchConn(), envInt("WEIR_BENCH_BUDGET"), slog.Default())
+	reg := NewRegistry(cmp.Or(envInt("WEIR_BENCH_PER_CHANNEL"), 16))
 	subtasks := envInt("WEIR_BENCH_SUBTASKS")
 	latency := os.Getenv("WEIR_BENCH_LATENCY") != ""
 	var records, bytes atomic.Uint64
@@ -234,10 +244,12 @@ func exchangeRun(b *testing.B, url string, total int) (float64, int) {
 		defer o.Close()
 		outs[i] = o
 	}
-	w, err := NewWriter(outs, WriterOptions{Mode: PartitionHash, MaxParallelism: 128, KeyGroup: fnvGroup(128)})
+	var blocked atomic.Int64
+	w, err := NewWriter(outs, WriterOptions{Mode: PartitionHash, MaxParallelism: 128, KeyGroup: func(k []byte) int { return keygroup.Of(k, 128) }, Blocked: &blocked})
 	if err != nil {
 		b.Fatal(err)
 	}
+	defer func() { b.ReportMetric(time.Duration(blocked.Load()).Seconds(), "send-seconds") }()
 	start := time.Now()
 	for sent := 0; sent < total; sent += batch.Len() {
 		if err := w.Write(ctx, batch); err != nil {
@@ -279,7 +291,7 @@ func BenchmarkExchangeLatency(b *testing.B) {
 		defer o.Close()
 		outs[i] = o
 	}
-	w, err := NewWriter(outs, WriterOptions{Mode: PartitionHash, MaxParallelism: 128, KeyGroup: fnvGroup(128)})
+	w, err := NewWriter(outs, WriterOptions{Mode: PartitionHash, MaxParallelism: 128, KeyGroup: func(k []byte) int { return keygroup.Of(k, 128) }})
 	if err != nil {
 		b.Fatal(err)
 	}

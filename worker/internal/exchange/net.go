@@ -357,7 +357,7 @@ type Stats struct {
 
 // maxWaiting is how many buffers a remote output holds for lack of credit before
 // Send blocks the task.
-const maxWaiting = 2
+const maxWaiting = 8
 
 // RemoteOutput is an Output to a subtask in another process.
 type RemoteOutput struct {
