@@ -1,0 +1,5 @@
+//go:build !race
+
+package keyby
+
+const raceEnabled = false
