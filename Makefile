@@ -9,7 +9,7 @@ export WEIR_TEST_WASM_DIR := $(WASM_OUT)
 E2E_PKG   := ./internal/e2e/...
 NESTED    := sdk/go udf-examples/go
 
-.PHONY: all deps build run examples test unit e2e nested-test bench check clean
+.PHONY: all deps build run examples test unit e2e nested-test bench check clean proto
 
 all: build examples
 
@@ -50,6 +50,12 @@ bench: build examples
 	cd sdk/go && $(GO) test -run '^$$' -bench . -benchmem ./...
 	$(GO) test -run '^$$' -bench . -benchmem ./udf-examples/
 	$(GO) test -p 1 -run '^$$' -bench . -benchtime 1x $(E2E_PKG)
+
+## proto: regenerate the gRPC code from internal/api/pb/weir.proto (needs protoc,
+## protoc-gen-go and protoc-gen-go-grpc; the generated code is committed)
+proto:
+	cd internal/api/pb && protoc --go_out=. --go_opt=paths=source_relative \
+		--go-grpc_out=. --go-grpc_opt=paths=source_relative weir.proto
 
 ## check: formatting, vet, and tidy modules
 check:

@@ -31,6 +31,11 @@ type Options struct {
 	CacheDir string
 	// StopTimeout bounds the graceful stop of running jobs at Close. Default 30s.
 	StopTimeout time.Duration
+	// HeartbeatInterval is how often remote workers send heartbeats. Default 1s.
+	HeartbeatInterval time.Duration
+	// HeartbeatTimeout is how long a remote worker may stay silent before it is
+	// declared lost and its jobs restart. Default 10s.
+	HeartbeatTimeout time.Duration
 }
 
 func (o *Options) defaults() {
@@ -39,6 +44,12 @@ func (o *Options) defaults() {
 	}
 	if o.StopTimeout <= 0 {
 		o.StopTimeout = 30 * time.Second
+	}
+	if o.HeartbeatInterval <= 0 {
+		o.HeartbeatInterval = time.Second
+	}
+	if o.HeartbeatTimeout <= 0 {
+		o.HeartbeatTimeout = 10 * time.Second
 	}
 }
 
@@ -231,15 +242,22 @@ func (c *Control) RegisterWorker(_ context.Context, req api.RegisterWorker, w ap
 	if req.WorkerID == "" || req.Slots <= 0 {
 		return fmt.Errorf("%w: a worker needs an id and at least one slot", ErrInvalid)
 	}
-	c.slots.add(req.WorkerID, req.Slots, w)
-	c.logger.Info("worker registered", "worker", req.WorkerID, "slots", req.Slots)
+	c.slots.add(req, w)
+	c.logger.Info("worker registered", "worker", req.WorkerID, "slots", req.Slots, "address", req.Address)
 	c.notifySlots()
 	return nil
 }
 
 // UnregisterWorker implements api.ControlPlane.
 func (c *Control) UnregisterWorker(_ context.Context, id string) error {
-	c.slots.remove(id)
+	c.workerLost(id, "worker "+id+" unregistered")
+	return nil
+}
+
+// workerLost forgets a worker and tells every job master, so that jobs with
+// subtasks on it fail over.
+func (c *Control) workerLost(id, reason string) {
+	c.slots.remove(id, nil)
 	c.mu.Lock()
 	ms := make([]*jobMaster, 0, len(c.jobs))
 	for _, m := range c.jobs {
@@ -247,9 +265,8 @@ func (c *Control) UnregisterWorker(_ context.Context, id string) error {
 	}
 	c.mu.Unlock()
 	for _, m := range ms {
-		m.send(evWorkerLost{id: id})
+		m.send(evWorkerLost{id: id, reason: reason})
 	}
-	return nil
 }
 
 // ReportTaskState implements api.ControlPlane.
@@ -274,6 +291,7 @@ func (c *Control) ReportProgress(_ context.Context, p api.Progress) error {
 
 // Heartbeat implements api.ControlPlane.
 func (c *Control) Heartbeat(_ context.Context, hb api.Heartbeat) error {
+	c.slots.heartbeat(hb.WorkerID, hb.MemoryBytes, len(hb.Tasks))
 	for _, t := range hb.Tasks {
 		if m, err := c.job(t.Task.JobID); err == nil {
 			m.metrics(t)

@@ -34,6 +34,13 @@ type SubtaskStatus struct {
 	Busy         float64 `json:"busy"`
 	// Watermark is the subtask's current event-time clock in ms (0 until event time exists).
 	Watermark int64 `json:"watermark,omitempty"`
+	// ExchangeBytesOut counts the bytes the subtask sent to other processes over NATS.
+	ExchangeBytesOut uint64 `json:"exchange_bytes_out"`
+	// InputQueued is how many buffers from other processes wait in the subtask's
+	// input, and InputCredit how many it has room for (queued plus outstanding
+	// credit); credit-based flow control keeps InputQueued ≤ InputCredit.
+	InputQueued int `json:"input_queued"`
+	InputCredit int `json:"input_credit"`
 }
 
 // jobMaster runs one job: it schedules the job onto slots, deploys its subtasks,
@@ -52,15 +59,34 @@ type jobMaster struct {
 	tasks map[jobgraph.TaskID]*SubtaskStatus // guarded by mu
 
 	// Owned by the run goroutine.
+	policy   restartPolicy
 	slots    []slot
-	workers  map[string]api.Worker
+	workers  map[string]api.Worker // the current attempt's workers
+	lost     map[string]bool       // workers of the current attempt that were lost
 	sinkPos  map[jobgraph.TaskID]map[string]uint64
 	saved    map[string]uint64
 	progRev  uint64
 	dirty    bool
 	failing  bool
+	failedAt time.Time // when the current attempt started failing
 	cancel   bool
 	shutdown bool
+}
+
+// failingTimeout bounds how long a failing attempt waits for its subtasks to
+// report their end before the job master gives up on them.
+const failingTimeout = 30 * time.Second
+
+// restartPolicy decides whether and when a failed job restarts.
+type restartPolicy interface {
+	// Failure records a failure at now and returns the delay before the restart,
+	// or false when the job must fail for good.
+	Failure(now time.Time) (time.Duration, bool)
+	// Running records that the job runs since now (exponential delay resets after a
+	// while of running).
+	Running(now time.Time)
+	// Restarts is how many restarts the policy granted.
+	Restarts() int
 }
 
 type (
@@ -68,7 +94,7 @@ type (
 	evProgress   struct{ p api.Progress }
 	evCancel     struct{}
 	evShutdown   struct{}
-	evWorkerLost struct{ id string }
+	evWorkerLost struct{ id, reason string }
 )
 
 func (c *Control) startJobMaster(rec *JobRecord, rev uint64, graph *jobgraph.JobGraph, resume map[string]uint64) *jobMaster {
@@ -84,6 +110,8 @@ func (c *Control) startJobMaster(rec *JobRecord, rev uint64, graph *jobgraph.Job
 		sinkPos: map[jobgraph.TaskID]map[string]uint64{},
 		saved:   resume,
 		workers: map[string]api.Worker{},
+		lost:    map[string]bool{},
+		policy:  newRestartPolicy(rec.Job),
 	}
 	if m.saved == nil {
 		m.saved = map[string]uint64{}
@@ -147,25 +175,101 @@ func (m *jobMaster) persist(rec JobRecord, rev uint64) {
 }
 
 func (m *jobMaster) run() {
-	if !m.schedule() {
-		return
+	for {
+		if !m.schedule() {
+			return
+		}
+		m.deploy()
+		m.runAttempt()
+		m.saveProgress()
+		m.c.slots.release(m.slots)
+		m.slots = nil
+		m.c.notifySlots()
+		if !m.failing || m.cancel || m.shutdown {
+			m.finish()
+			return
+		}
+		if !m.restart() {
+			return
+		}
 	}
-	m.deploy()
+}
+
+// runAttempt follows the current attempt until every subtask has ended.
+func (m *jobMaster) runAttempt() {
 	tick := time.NewTicker(progressInterval)
 	defer tick.Stop()
 	for {
 		select {
 		case ev := <-m.events:
 			if m.handle(ev) {
-				m.saveProgress()
-				m.c.slots.release(m.slots)
-				m.c.notifySlots()
 				return
 			}
 		case <-tick.C:
 			m.saveProgress()
+			if m.failing && time.Since(m.failedAt) > failingTimeout {
+				m.abandonTasks()
+				if m.allEnded() {
+					return
+				}
+			}
 		}
 	}
+}
+
+// abandonTasks marks the subtasks that never reported their end as failed.
+func (m *jobMaster) abandonTasks() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for id, t := range m.tasks {
+		if !isTaskTerminal(t.Status) {
+			m.logger.Warn("subtask did not report its end; giving up on it", "task", id.String(), "worker", t.Worker)
+			t.Status = api.TaskFailed
+		}
+	}
+}
+
+// restart asks the restart policy and, if it allows, waits out its delay in
+// RESTARTING; it returns false when the job ended instead (failed for good,
+// canceled or shut down while waiting).
+func (m *jobMaster) restart() bool {
+	reason := m.snapshot().Reason
+	delay, ok := m.policy.Failure(time.Now())
+	if !ok {
+		m.setStatus(StatusFailed, reason, nil)
+		return false
+	}
+	m.setStatus(StatusRestarting, fmt.Sprintf("restarting in %s after: %s", delay, reason), nil)
+	m.logger.Info("restarting job", "delay", delay, "reason", reason)
+	timer := time.NewTimer(delay)
+	defer timer.Stop()
+	for {
+		select {
+		case <-timer.C:
+			m.resetAttempt()
+			return true
+		case ev := <-m.events:
+			switch ev.(type) {
+			case evCancel:
+				m.setStatus(StatusCanceled, "canceled while restarting", nil)
+				return false
+			case evShutdown:
+				m.logger.Info("job suspended for shutdown while restarting")
+				return false
+			}
+		}
+	}
+}
+
+// resetAttempt forgets the ended attempt's subtasks before the next one.
+func (m *jobMaster) resetAttempt() {
+	m.mu.Lock()
+	m.tasks = map[jobgraph.TaskID]*SubtaskStatus{}
+	m.mu.Unlock()
+	m.workers = map[string]api.Worker{}
+	m.lost = map[string]bool{}
+	m.sinkPos = map[jobgraph.TaskID]map[string]uint64{}
+	m.failing, m.dirty = false, false
 }
 
 // schedule waits until slots are free; it returns false if the job ended meanwhile.
@@ -188,6 +292,7 @@ func (m *jobMaster) schedule() bool {
 				m.setStatus(StatusCanceled, "canceled while waiting for slots", nil)
 				return false
 			case evShutdown:
+				m.logger.Info("job suspended for shutdown while waiting for slots")
 				return false
 			}
 		case <-m.c.slotsFreed():
@@ -203,6 +308,19 @@ func (m *jobMaster) deploy() {
 	attempt := m.rec.Attempt
 	rec, rev := m.rec, m.rev
 	descs := plan.Descriptors(m.graph, m.rec.Job, m.rec.ID, attempt, m.saved)
+	// With slot sharing, subtask i of every vertex runs in slot i: that tells each
+	// subtask where its peers are.
+	placement := make([]string, len(m.slots))
+	for i, s := range m.slots {
+		placement[i] = s.worker
+	}
+	for i := range descs {
+		for _, gates := range [][]jobgraph.Gate{descs[i].Inputs, descs[i].Outputs} {
+			for j := range gates {
+				gates[j].PeerWorkers = placement[:gates[j].PeerParallel]
+			}
+		}
+	}
 	for _, d := range descs {
 		s := m.slots[d.Task.Subtask]
 		m.tasks[d.Task] = &SubtaskStatus{Index: d.Task.Subtask, Worker: s.worker, Status: api.TaskCreated}
@@ -210,6 +328,7 @@ func (m *jobMaster) deploy() {
 	}
 	m.mu.Unlock()
 	m.persist(rec, rev)
+	m.policy.Running(time.Now())
 	m.logger.Info("deploying job", "attempt", attempt, "subtasks", len(descs), "resume", m.saved)
 	for _, d := range descs {
 		s := m.slots[d.Task.Subtask]
@@ -227,6 +346,9 @@ func (m *jobMaster) deploy() {
 func (m *jobMaster) stopAll(graceful bool) {
 	attempt := m.snapshot().Attempt
 	for id, w := range m.workers {
+		if m.lost[id] {
+			continue
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		if err := w.StopJob(ctx, m.rec.ID, attempt, graceful); err != nil {
 			m.logger.Warn("stopping tasks", "worker", id, "err", err)
@@ -257,23 +379,31 @@ func (m *jobMaster) handle(ev any) bool {
 		m.shutdown = true
 		m.stopAll(true)
 	case evWorkerLost:
+		if _, ok := m.workers[ev.id]; !ok {
+			return false
+		}
+		m.lost[ev.id] = true
 		lost := false
 		m.mu.Lock()
-		for id, t := range m.tasks {
+		for _, t := range m.tasks {
 			if t.Worker == ev.id && !isTaskTerminal(t.Status) {
 				t.Status = api.TaskFailed
 				lost = true
-				_ = id
 			}
 		}
 		m.mu.Unlock()
-		if lost && !m.failing && !m.shutdown {
-			m.failing = true
-			m.setStatus(StatusFailing, "worker "+ev.id+" was lost", &api.Failure{Time: time.Now().UTC(), Kind: "worker_lost", Message: "worker " + ev.id + " was lost"})
-			m.stopAll(false)
+		if lost && !m.failing && !m.cancel {
+			m.fail(ev.reason, &api.Failure{Time: time.Now().UTC(), Kind: "worker_lost", Message: ev.reason})
 		}
 	}
-	return m.allEnded() && m.finish()
+	return m.allEnded()
+}
+
+// fail starts failing the current attempt: every subtask is canceled.
+func (m *jobMaster) fail(reason string, f *api.Failure) {
+	m.failing, m.failedAt = true, time.Now()
+	m.setStatus(StatusFailing, reason, f)
+	m.stopAll(false)
 }
 
 func isTaskTerminal(s string) bool {
@@ -291,13 +421,11 @@ func (m *jobMaster) applyTaskState(s api.TaskState) bool {
 	t.Status = s.State
 	m.mu.Unlock()
 	if s.State == api.TaskFailed && !m.failing && !m.cancel {
-		m.failing = true
 		reason := "task " + s.Task.String() + " failed"
 		if s.Failure != nil {
 			reason = s.Failure.Message
 		}
-		m.setStatus(StatusFailing, reason, s.Failure)
-		m.stopAll(false)
+		m.fail(reason, s.Failure)
 	}
 	return true
 }
@@ -314,11 +442,8 @@ func (m *jobMaster) allEnded() bool {
 }
 
 // finish records the job's final status once all its subtasks ended.
-func (m *jobMaster) finish() bool {
-	rec := m.snapshot()
+func (m *jobMaster) finish() {
 	switch {
-	case m.failing:
-		m.setStatus(StatusFailed, rec.Reason, nil)
 	case m.cancel:
 		m.setStatus(StatusCanceled, "canceled by the user", nil)
 	case m.shutdown:
@@ -327,7 +452,6 @@ func (m *jobMaster) finish() bool {
 	default:
 		m.setStatus(StatusFinished, "", nil)
 	}
-	return true
 }
 
 // isSinkTask reports whether a subtask ends in a sink step.
@@ -354,21 +478,19 @@ func (m *jobMaster) saveProgress() {
 	if len(sinks) == 0 {
 		return
 	}
-	var low map[string]uint64
+	// A position is safe once every sink subtask that reports it has reached it;
+	// each source partition's position reaches every sink subtask, since markers
+	// are broadcast on every edge.
+	low := map[string]uint64{}
 	for _, id := range sinks {
 		p, ok := m.sinkPos[id]
 		if !ok {
 			return
 		}
-		if low == nil {
-			low = map[string]uint64{}
-			for k, v := range p {
+		for k, v := range p {
+			if cur, seen := low[k]; !seen || v < cur {
 				low[k] = v
 			}
-			continue
-		}
-		for k, v := range low {
-			low[k] = min(v, p[k])
 		}
 	}
 	moved := false
@@ -423,5 +545,9 @@ func (m *jobMaster) metrics(tm api.TaskMetrics) {
 	defer m.mu.Unlock()
 	if t, ok := m.tasks[tm.Task]; ok && tm.Task.Attempt == m.rec.Attempt {
 		t.RecordsIn, t.RecordsOut = tm.RecordsIn, tm.RecordsOut
+		t.BytesIn, t.BytesOut = tm.BytesIn, tm.BytesOut
+		t.BuffersInFlight, t.Backpressure, t.Busy = tm.BuffersInFlight, tm.Backpressure, tm.Busy
+		t.ExchangeBytesOut = tm.ExchangeBytesOut
+		t.InputQueued, t.InputCredit = tm.InputQueued, tm.InputCredit
 	}
 }

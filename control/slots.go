@@ -11,10 +11,14 @@ import (
 
 // workerInfo is a registered worker.
 type workerInfo struct {
-	id    string
-	slots int
-	used  int
-	w     api.Worker
+	id       string
+	address  string
+	slots    int
+	used     int
+	w        api.Worker
+	tasks    int
+	memory   uint64
+	lastBeat time.Time
 }
 
 // slotManager tracks workers and their free slots (Flink's ResourceManager and
@@ -27,16 +31,60 @@ type slotManager struct {
 
 func newSlotManager() *slotManager { return &slotManager{workers: map[string]*workerInfo{}} }
 
-func (m *slotManager) add(id string, slots int, w api.Worker) {
+func (m *slotManager) add(reg api.RegisterWorker, w api.Worker) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.workers[id] = &workerInfo{id: id, slots: slots, w: w}
+	m.workers[reg.WorkerID] = &workerInfo{id: reg.WorkerID, address: reg.Address, slots: reg.Slots, w: w, lastBeat: time.Now()}
 }
 
-func (m *slotManager) remove(id string) {
+// remove forgets the worker id if it is still the registration whose handle is w
+// (nil: whatever it is), and reports whether it did; a worker that registered again
+// under the same id meanwhile stays.
+func (m *slotManager) remove(id string, w api.Worker) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	cur, ok := m.workers[id]
+	if !ok || (w != nil && cur.w != w) {
+		return false
+	}
 	delete(m.workers, id)
+	return true
+}
+
+func (m *slotManager) has(id string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, ok := m.workers[id]
+	return ok
+}
+
+// heartbeat records that a worker is alive, with its memory and task count.
+func (m *slotManager) heartbeat(id string, memory uint64, tasks int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if w, ok := m.workers[id]; ok {
+		w.lastBeat, w.memory, w.tasks = time.Now(), memory, tasks
+	}
+}
+
+// lastHeartbeat is when the worker id was last heard of (zero if unknown).
+func (m *slotManager) lastHeartbeat(id string) time.Time {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if w, ok := m.workers[id]; ok {
+		return w.lastBeat
+	}
+	return time.Time{}
+}
+
+// handle returns the worker's handle, or nil.
+func (m *slotManager) handle(id string) api.Worker {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if w, ok := m.workers[id]; ok {
+		return w.w
+	}
+	return nil
 }
 
 // slot is one allocated slot.
@@ -102,7 +150,8 @@ func (m *slotManager) list() []WorkerStatus {
 	defer m.mu.Unlock()
 	out := make([]WorkerStatus, 0, len(m.workers))
 	for _, w := range m.workers {
-		out = append(out, WorkerStatus{ID: w.id, Slots: w.slots, SlotsUsed: w.used})
+		out = append(out, WorkerStatus{ID: w.id, Address: w.address, Slots: w.slots, SlotsUsed: w.used,
+			Tasks: w.tasks, MemoryBytes: w.memory, LastHeartbeat: w.lastBeat.UTC()})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out

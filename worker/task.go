@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/weir-streams/weir/internal/api"
 	"github.com/weir-streams/weir/internal/jobgraph"
+	"github.com/weir-streams/weir/internal/keygroup"
 	"github.com/weir-streams/weir/internal/record"
 	"github.com/weir-streams/weir/internal/spec"
 	"github.com/weir-streams/weir/wasmhost"
@@ -47,10 +50,23 @@ type task struct {
 
 	recordsIn  atomic.Uint64
 	recordsOut atomic.Uint64
+	bytesIn    atomic.Uint64
+	bytesOut   atomic.Uint64
+	// pushing and blocked accumulate nanoseconds spent processing batches and, of
+	// that, waiting for downstream room (backpressure).
+	pushing atomic.Int64
+	blocked atomic.Int64
+	stats   exchange.Stats
+
+	sampleMu                  sync.Mutex // guards the previous sample of the metrics, and gates
+	sampleAt                  time.Time
+	samplePush, sampleBlocked int64
+	gates                     []*exchange.Gate // the input gates, for their credit figures
 
 	// Owned by the task goroutine.
-	source   *connector.Source
-	sourceID string
+	sources  []*connector.Source
+	posKeys  []string // the progress key of each source, by reader index
+	srcOut   chan *connector.SourceBatch
 	ops      []operator
 	sink     *connector.Sink
 	writers  []*exchange.Writer
@@ -74,6 +90,35 @@ func (t *task) stopGracefully(timeout time.Duration) {
 	time.AfterFunc(timeout, t.cancel)
 }
 
+// metrics returns the task's counters for a heartbeat; busy and backpressure are
+// shares of the time since the previous call.
+func (t *task) metrics() api.TaskMetrics {
+	m := api.TaskMetrics{
+		Task: t.desc.Task, RecordsIn: t.recordsIn.Load(), RecordsOut: t.recordsOut.Load(),
+		BytesIn: t.bytesIn.Load(), BytesOut: t.bytesOut.Load(), ExchangeBytesOut: t.stats.BytesOut.Load(),
+		BuffersInFlight: int(t.stats.Waiting.Load()),
+	}
+	t.sampleMu.Lock()
+	defer t.sampleMu.Unlock()
+	now, push, blocked := time.Now(), t.pushing.Load(), t.blocked.Load()
+	if !t.sampleAt.IsZero() {
+		if d := float64(now.Sub(t.sampleAt)); d > 0 {
+			m.Backpressure = min(1, float64(blocked-t.sampleBlocked)/d)
+			m.Busy = min(1, max(0, float64((push-t.samplePush)-(blocked-t.sampleBlocked))/d))
+		}
+	}
+	t.sampleAt, t.samplePush, t.sampleBlocked = now, push, blocked
+	for _, g := range t.gates {
+		q, c := g.Credit()
+		m.InputQueued += q
+		m.InputCredit += c
+		if q > c {
+			m.CreditViolations++
+		}
+	}
+	return m
+}
+
 func (t *task) report(state string, failure *api.Failure) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -89,7 +134,7 @@ func (t *task) run() {
 	err := t.setup()
 	if err == nil {
 		t.report(api.TaskRunning, nil)
-		if t.source != nil {
+		if t.srcOut != nil {
 			err = t.runSource()
 		} else {
 			err = t.runInput()
@@ -124,8 +169,7 @@ func (t *task) setup() error {
 		return errors.New("task has no steps")
 	}
 	if s := steps[0]; s.Kind == spec.KindSource {
-		t.sourceID = s.ID
-		t.source = connector.NewSource(t.w.js, *s.Source, t.desc.ResumeAfter[s.ID])
+		t.setupSources(s)
 		steps = steps[1:]
 	}
 	if n := len(steps); n > 0 && steps[n-1].Kind == spec.KindSink {
@@ -151,21 +195,80 @@ func (t *task) setup() error {
 		}
 	}
 	for _, out := range t.desc.Outputs {
-		gates := make([]*exchange.Gate, out.PeerParallel)
-		for i := range gates {
-			gates[i] = t.w.registry.Gate(exchange.Key{JobID: t.desc.Task.JobID, Attempt: t.desc.Task.Attempt, Edge: out.Edge, Subtask: i}, t.desc.Parallelism)
-		}
-		mode := exchange.PartitionRebalance
-		if out.Partitioning == jobgraph.Forward {
-			mode = exchange.PartitionForward
-		}
-		wr, err := exchange.NewWriter(gates, mode, t.desc.Task.Subtask)
+		wr, err := t.writer(out)
 		if err != nil {
 			return err
 		}
 		t.writers = append(t.writers, wr)
 	}
 	return nil
+}
+
+// partitionings maps an edge's partitioning to the writer's.
+var partitionings = map[string]exchange.Partitioning{
+	jobgraph.Forward:   exchange.PartitionForward,
+	jobgraph.Rebalance: exchange.PartitionRebalance,
+	jobgraph.Rescale:   exchange.PartitionRescale,
+	jobgraph.Hash:      exchange.PartitionHash,
+	jobgraph.Broadcast: exchange.PartitionBroadcast,
+	jobgraph.Global:    exchange.PartitionGlobal,
+}
+
+// local reports whether peer subtask i of gate runs on this worker.
+func (t *task) local(g jobgraph.Gate, i int) bool {
+	return len(g.PeerWorkers) == 0 || g.PeerWorkers[i] == t.w.opts.ID
+}
+
+// writer builds the writer of one output edge: a local gate for each downstream
+// subtask on this worker, a remote channel over NATS for each one elsewhere.
+func (t *task) writer(out jobgraph.Gate) (*exchange.Writer, error) {
+	mode, ok := partitionings[out.Partitioning]
+	if !ok {
+		return nil, fmt.Errorf("edge %d: unknown partitioning %q", out.Edge, out.Partitioning)
+	}
+	outs := make([]exchange.Output, out.PeerParallel)
+	for i := range outs {
+		k := exchange.Key{JobID: t.desc.Task.JobID, Attempt: t.desc.Task.Attempt, Edge: out.Edge, Subtask: i}
+		if t.local(out, i) {
+			outs[i] = t.w.registry.Gate(k, t.desc.Parallelism)
+			continue
+		}
+		ro, err := t.w.net.Dial(k, t.desc.Task.Subtask, &t.stats)
+		if err != nil {
+			for _, o := range outs[:i] {
+				if c, ok := o.(interface{ Close() }); ok {
+					c.Close()
+				}
+			}
+			return nil, err
+		}
+		outs[i] = ro
+	}
+	maxP := t.desc.MaxParallelism
+	return exchange.NewWriter(outs, exchange.WriterOptions{
+		Mode:           mode,
+		Channel:        t.desc.Task.Subtask,
+		Upstream:       t.desc.Parallelism,
+		MaxParallelism: maxP,
+		KeyGroup:       func(key []byte) int { return keygroup.Of(key, maxP) },
+		Blocked:        &t.blocked,
+	})
+}
+
+// inputGate returns the gate of the task's input edge, attached to NATS for the
+// upstream subtasks on other workers.
+func (t *task) inputGate(in jobgraph.Gate) (*exchange.Gate, error) {
+	g := t.w.registry.Gate(exchange.Key{JobID: t.desc.Task.JobID, Attempt: t.desc.Task.Attempt, Edge: in.Edge, Subtask: t.desc.Task.Subtask}, in.PeerParallel)
+	var remote []int
+	for i := range in.PeerParallel {
+		if !t.local(in, i) {
+			remote = append(remote, i)
+		}
+	}
+	if err := t.w.net.Attach(g, remote); err != nil {
+		return nil, err
+	}
+	return g, nil
 }
 
 func (t *task) instantiate(s spec.Step) (*wasmhost.Instance, error) {
@@ -200,6 +303,8 @@ func (t *task) teardown() {
 
 // push runs a batch through the chain and hands the result on.
 func (t *task) push(b *record.Batch) error {
+	start := time.Now()
+	defer func() { t.pushing.Add(int64(time.Since(start))) }()
 	for _, op := range t.ops {
 		out, err := op.Process(t.ctx, b)
 		if err != nil {
@@ -210,6 +315,7 @@ func (t *task) push(b *record.Batch) error {
 		}
 	}
 	t.recordsOut.Add(uint64(b.Len()))
+	t.bytesOut.Add(uint64(b.Size()))
 	if t.sink != nil {
 		if err := t.sink.Write(t.ctx, b); err != nil {
 			return err
@@ -259,6 +365,9 @@ func (t *task) end() error {
 		if err := w.Broadcast(t.ctx, exchange.EndOfPartition, nil); err != nil {
 			return err
 		}
+		if err := w.Drain(t.ctx); err != nil {
+			return err
+		}
 	}
 	if t.sink != nil {
 		if err := t.sink.Sync(t.ctx); err != nil {
@@ -277,48 +386,104 @@ func (t *task) flushTicker() *time.Ticker {
 	return time.NewTicker(d)
 }
 
+// setupSources creates the readers of a source step: one for an unpartitioned
+// stream; for a partitioned one, one per partition this subtask owns (partition p
+// belongs to subtask p mod parallelism), possibly none.
+func (t *task) setupSources(s spec.Step) {
+	t.srcOut = make(chan *connector.SourceBatch, 4)
+	cfg := *s.Source
+	if cfg.Partitions == nil {
+		t.posKeys = []string{s.ID}
+		t.sources = []*connector.Source{connector.NewPartitionlessSource(t.w.js, cfg, t.desc.ResumeAfter[s.ID], t.srcOut)}
+		return
+	}
+	for p := t.desc.Task.Subtask; p < cfg.Partitions.Count; p += t.desc.Parallelism {
+		key := spec.PartitionPosition(s.ID, p)
+		t.sources = append(t.sources, connector.NewPartitionSource(t.w.js, cfg, p, t.desc.ResumeAfter[key], len(t.posKeys), t.srcOut))
+		t.posKeys = append(t.posKeys, key)
+	}
+	if len(t.sources) == 0 {
+		t.logger.Info("source subtask owns no partition; it stays idle", "partitions", cfg.Partitions.Count)
+	}
+}
+
 func (t *task) runSource() error {
-	srcErr := make(chan error, 1)
-	go func() { srcErr <- t.source.Run(t.stop, t.ctx) }()
+	srcErr := make(chan error, len(t.sources))
+	for _, src := range t.sources {
+		go func() { srcErr <- src.Run(t.stop, t.ctx) }()
+	}
 	markers := time.NewTicker(markerInterval)
 	defer markers.Stop()
 	flush := t.flushTicker()
 	defer flush.Stop()
-	var last, marked uint64
+	// pos holds every owned partition's position from the start (its resume
+	// point), so that downstream alignment sees all of them in every marker.
+	pos := make(map[string]uint64, len(t.posKeys))
+	for _, k := range t.posKeys {
+		pos[k] = t.desc.ResumeAfter[k]
+	}
+	moved := true // the first marker goes out even if nothing is read: idle subtasks too
+	mark := func() error {
+		if !moved {
+			return nil
+		}
+		moved = false
+		return t.marker(maps.Clone(pos))
+	}
+	handle := func(b *connector.SourceBatch) error {
+		t.recordsIn.Add(uint64(b.Batch.Len()))
+		t.bytesIn.Add(uint64(b.Batch.Size()))
+		if err := t.push(&b.Batch); err != nil {
+			return err
+		}
+		pos[t.posKeys[b.Reader]] = b.LastSeq
+		moved = true
+		t.sources[b.Reader].Recycle(b)
+		if t.desc.BufferTimeout <= 0 {
+			return t.flush()
+		}
+		return nil
+	}
+	running := len(t.sources)
+	stop := t.stop.Done()
 	for {
 		select {
-		case b, ok := <-t.source.C():
-			if !ok {
-				if err := <-srcErr; err != nil {
-					return err
-				}
-				if t.ctx.Err() != nil {
-					return nil
-				}
-				if last > marked {
-					if err := t.marker(map[string]uint64{t.sourceID: last}); err != nil {
-						return err
-					}
-				}
-				return t.end()
-			}
-			t.recordsIn.Add(uint64(b.Batch.Len()))
-			if err := t.push(&b.Batch); err != nil {
+		case b := <-t.srcOut:
+			if err := handle(b); err != nil {
 				return err
 			}
-			last = b.LastSeq
-			t.source.Recycle(b)
-			if t.desc.BufferTimeout <= 0 {
-				if err := t.flush(); err != nil {
+		case err := <-srcErr:
+			if err != nil {
+				return err
+			}
+			if running--; running > 0 {
+				continue
+			}
+			if t.ctx.Err() != nil {
+				return nil
+			}
+			// Every reader has handed its last batch over before returning.
+			for len(t.srcOut) > 0 {
+				if err := handle(<-t.srcOut); err != nil {
 					return err
 				}
 			}
+			if err := mark(); err != nil {
+				return err
+			}
+			return t.end()
+		case <-stop:
+			if len(t.sources) > 0 {
+				stop = nil // the readers end their reads and return
+				continue
+			}
+			if err := mark(); err != nil {
+				return err
+			}
+			return t.end()
 		case <-markers.C:
-			if last > marked {
-				if err := t.marker(map[string]uint64{t.sourceID: last}); err != nil {
-					return err
-				}
-				marked = last
+			if err := mark(); err != nil {
+				return err
 			}
 		case <-flush.C:
 			if err := t.flush(); err != nil {
@@ -334,8 +499,13 @@ func (t *task) runInput() error {
 	if len(t.desc.Inputs) != 1 {
 		return fmt.Errorf("a task with %d inputs cannot run yet", len(t.desc.Inputs))
 	}
-	in := t.desc.Inputs[0]
-	gate := t.w.registry.Gate(exchange.Key{JobID: t.desc.Task.JobID, Attempt: t.desc.Task.Attempt, Edge: in.Edge, Subtask: t.desc.Task.Subtask}, in.PeerParallel)
+	gate, err := t.inputGate(t.desc.Inputs[0])
+	if err != nil {
+		return err
+	}
+	t.sampleMu.Lock()
+	t.gates = append(t.gates, gate)
+	t.sampleMu.Unlock()
 	channels := gate.Channels()
 	latest := make([]map[string]uint64, channels)
 	closed := make([]bool, channels)
@@ -349,7 +519,9 @@ func (t *task) runInput() error {
 			switch buf.Kind {
 			case exchange.Data:
 				t.recordsIn.Add(uint64(buf.Batch.Len()))
+				t.bytesIn.Add(uint64(buf.Batch.Size()))
 				err := t.push(&buf.Batch)
+				gate.Took(buf)
 				exchange.Release(buf)
 				if err != nil {
 					return err
@@ -360,6 +532,7 @@ func (t *task) runInput() error {
 					}
 				}
 			case exchange.Marker:
+				gate.Took(buf)
 				latest[buf.Channel] = buf.Positions
 				if pos, ok := alignMarkers(latest, closed); ok && !samePositions(pos, aligned) {
 					aligned = pos
@@ -368,12 +541,15 @@ func (t *task) runInput() error {
 					}
 				}
 			case exchange.EndOfPartition:
+				gate.Took(buf)
 				ended++
 				closed[buf.Channel] = true
 				if ended == channels {
 					return t.end()
 				}
 			}
+		case err := <-gate.Err():
+			return err
 		case <-flush.C:
 			if err := t.flush(); err != nil {
 				return err
@@ -384,28 +560,30 @@ func (t *task) runInput() error {
 	}
 }
 
-// alignMarkers returns, per source, the smallest position over the channels that
-// are still open, once every open channel has sent a marker: every record up to it
-// has then arrived on all of them.
+// alignMarkers returns, per source position key, the smallest position over the
+// open channels whose markers carry it, once every open channel has sent a marker:
+// every record up to it has then arrived. A key travels only on the channels its
+// records can take, and every marker an upstream subtask sends carries all the
+// keys of its own inputs, so a channel without a key never holds records of it.
 func alignMarkers(latest []map[string]uint64, closed []bool) (map[string]uint64, bool) {
+	for c, m := range latest {
+		if !closed[c] && m == nil {
+			// A channel without a marker yet holds the alignment back.
+			return nil, false
+		}
+	}
 	var out map[string]uint64
 	for c, m := range latest {
 		if closed[c] {
 			continue
 		}
-		if m == nil {
-			// A channel without a marker yet holds the alignment back.
-			return nil, false
-		}
 		if out == nil {
 			out = make(map[string]uint64, len(m))
-			for k, v := range m {
+		}
+		for k, v := range m {
+			if cur, ok := out[k]; !ok || v < cur {
 				out[k] = v
 			}
-			continue
-		}
-		for k, v := range out {
-			out[k] = min(v, m[k])
 		}
 	}
 	return out, out != nil

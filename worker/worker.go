@@ -1,12 +1,15 @@
 package worker
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -25,6 +28,12 @@ type Options struct {
 	ID string
 	// Slots is the number of task slots offered. Default 4.
 	Slots int
+	// Address says where the worker runs, for people reading GET /workers.
+	Address string
+	// DataConn and CreditConn carry the exchange with other workers: bulk frames
+	// and credit grants on separate connections. Default: the worker's connection
+	// (fine in standalone, where every peer is local).
+	DataConn, CreditConn *nats.Conn
 	// DataDir holds the worker's files (the Wasm compilation cache). Required.
 	DataDir string
 	// HeartbeatInterval is how often metrics reach the control plane. Default 1s.
@@ -58,6 +67,9 @@ type Worker struct {
 	rt       *wasmhost.Runtime
 	modules  meta.ModuleStore
 	registry *exchange.Registry
+	net      *exchange.Net
+
+	memory atomic.Uint64 // heap and stacks in use, sampled at each heartbeat
 
 	mu    sync.Mutex
 	tasks map[jobgraph.TaskID]*task // guarded by mu
@@ -93,7 +105,8 @@ func New(ctx context.Context, opts Options, nc *nats.Conn, control api.ControlPl
 		control:  control,
 		rt:       rt,
 		modules:  meta.ModuleStore{Obj: obj},
-		registry: exchange.NewRegistry(8),
+		registry: exchange.NewRegistry(16),
+		net:      exchange.NewNet(cmp.Or(opts.DataConn, nc), cmp.Or(opts.CreditConn, nc), 0, logger),
 		tasks:    map[jobgraph.TaskID]*task{},
 	}, nil
 }
@@ -104,7 +117,7 @@ func (w *Worker) ID() string { return w.opts.ID }
 // Run registers with the control plane and sends heartbeats until ctx ends; then it
 // cancels every task still running, waits for them and unregisters.
 func (w *Worker) Run(ctx context.Context) error {
-	if err := w.control.RegisterWorker(ctx, api.RegisterWorker{WorkerID: w.opts.ID, Slots: w.opts.Slots}, w); err != nil {
+	if err := w.control.RegisterWorker(ctx, api.RegisterWorker{WorkerID: w.opts.ID, Slots: w.opts.Slots, Address: w.opts.Address}, w); err != nil {
 		return fmt.Errorf("registering with the control plane: %w", err)
 	}
 	w.logger.Info("worker registered", "slots", w.opts.Slots, "max_concurrent_guest_calls", w.rt.MaxConcurrentCalls())
@@ -113,6 +126,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-tick.C:
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			w.memory.Store(ms.HeapInuse + ms.StackInuse)
 			_ = w.control.Heartbeat(ctx, w.heartbeat())
 		case <-ctx.Done():
 			w.shutdown()
@@ -121,12 +137,18 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 }
 
-func (w *Worker) shutdown() {
+// controlLost cancels every task: the control plane has declared this worker lost
+// and restarts its jobs elsewhere, so their results here would only be duplicates.
+func (w *Worker) controlLost() {
 	w.mu.Lock()
+	defer w.mu.Unlock()
 	for _, t := range w.tasks {
 		t.cancel()
 	}
-	w.mu.Unlock()
+}
+
+func (w *Worker) shutdown() {
+	w.controlLost()
 	w.wg.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -137,9 +159,9 @@ func (w *Worker) shutdown() {
 func (w *Worker) heartbeat() api.Heartbeat {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	hb := api.Heartbeat{WorkerID: w.opts.ID, Tasks: make([]api.TaskMetrics, 0, len(w.tasks))}
-	for id, t := range w.tasks {
-		hb.Tasks = append(hb.Tasks, api.TaskMetrics{Task: id, RecordsIn: t.recordsIn.Load(), RecordsOut: t.recordsOut.Load()})
+	hb := api.Heartbeat{WorkerID: w.opts.ID, Tasks: make([]api.TaskMetrics, 0, len(w.tasks)), MemoryBytes: w.memory.Load()}
+	for _, t := range w.tasks {
+		hb.Tasks = append(hb.Tasks, t.metrics())
 	}
 	return hb
 }

@@ -54,10 +54,14 @@ func Build(job *spec.Job) (*jobgraph.JobGraph, error) {
 		}
 		n := &node{index: i, step: s, par: s.EffectiveParallelism(job.Parallelism), input: -1}
 		if s.Kind == spec.KindSource {
-			if s.Parallelism > 1 {
-				return nil, &Error{Msg: "a source without partitions runs with parallelism 1", Field: fmt.Sprintf("pipeline[%d].parallelism", i), Line: s.Line, Column: s.Column}
+			// An unpartitioned stream has one reader; a partitioned one has as many as
+			// the step's parallelism (subtasks beyond the partition count stay idle).
+			if s.Source == nil || s.Source.Partitions == nil {
+				if s.Parallelism > 1 {
+					return nil, &Error{Msg: "a source without partitions runs with parallelism 1; set source.jetstream.partitions to read in parallel", Field: fmt.Sprintf("pipeline[%d].parallelism", i), Line: s.Line, Column: s.Column}
+				}
+				n.par = 1
 			}
-			n.par = 1
 		} else {
 			// Follow the input through partition steps to the node it reads.
 			in := byID[s.Input]

@@ -32,6 +32,10 @@ type Worker interface {
 	StopJob(ctx context.Context, jobID string, attempt uint64, graceful bool) error
 }
 
+// ProtocolVersion names the control↔worker protocol; a control plane refuses
+// workers that speak another.
+const ProtocolVersion = "weir/1"
+
 // RegisterWorker is a worker's registration.
 type RegisterWorker struct {
 	WorkerID string `json:"worker_id"`
@@ -78,6 +82,8 @@ type Progress struct {
 type Heartbeat struct {
 	WorkerID string        `json:"worker_id"`
 	Tasks    []TaskMetrics `json:"tasks"`
+	// MemoryBytes is the worker's Go heap in use plus its Wasm instances' memory.
+	MemoryBytes uint64 `json:"memory_bytes"`
 }
 
 // TaskMetrics are one subtask's counters.
@@ -85,4 +91,25 @@ type TaskMetrics struct {
 	Task       jobgraph.TaskID `json:"task"`
 	RecordsIn  uint64          `json:"records_in"`
 	RecordsOut uint64          `json:"records_out"`
+	// BytesIn and BytesOut count record bytes (framing included) read from the
+	// task's inputs and written to its outputs.
+	BytesIn  uint64 `json:"bytes_in"`
+	BytesOut uint64 `json:"bytes_out"`
+	// ExchangeBytesOut counts the bytes this subtask sent to other processes over NATS.
+	ExchangeBytesOut uint64 `json:"exchange_bytes_out"`
+	// BuffersInFlight is how many buffers the task has sent that receivers have not
+	// taken yet.
+	BuffersInFlight int `json:"buffers_in_flight"`
+	// Backpressure is the share of the last heartbeat interval (0..1) the task spent
+	// waiting for downstream capacity; Busy the share it spent processing.
+	Backpressure float64 `json:"backpressure"`
+	Busy         float64 `json:"busy"`
+	// CreditViolations counts buffers queued beyond granted credit (always 0 unless
+	// flow control is broken).
+	CreditViolations uint64 `json:"credit_violations"`
+	// InputQueued is how many buffers from other processes wait in the task's input
+	// gates, and InputCredit how many such buffers the gates have room for (queued
+	// plus outstanding credit): flow control keeps InputQueued ≤ InputCredit.
+	InputQueued int `json:"input_queued"`
+	InputCredit int `json:"input_credit"`
 }

@@ -170,6 +170,7 @@ type Job struct {
 	Spec      string            `json:"spec"`    // the job spec as submitted
 	Modules   map[string]string `json:"modules"` // module name -> pinned digest
 	Plan      *Plan             `json:"plan"`
+	Attempt   uint64            `json:"attempt"` // the execution attempt, +1 at each restart
 	Raw       json.RawMessage   `json:"-"`
 }
 
@@ -202,6 +203,19 @@ type Subtask struct {
 	Status     string `json:"status"`
 	RecordsIn  int64  `json:"records_in"`
 	RecordsOut int64  `json:"records_out"`
+	BytesIn    int64  `json:"bytes_in"`
+	BytesOut   int64  `json:"bytes_out"`
+	// BuffersInFlight are buffers sent that wait for the receiver's credit.
+	BuffersInFlight int `json:"buffers_in_flight"`
+	// Backpressure and Busy are shares (0..1) of the last heartbeat interval.
+	Backpressure float64 `json:"backpressure"`
+	Busy         float64 `json:"busy"`
+	// ExchangeBytesOut counts bytes sent to other worker processes over NATS.
+	ExchangeBytesOut int64 `json:"exchange_bytes_out"`
+	// InputQueued buffers from other processes wait in the input, which has room
+	// for InputCredit of them: flow control keeps InputQueued ≤ InputCredit.
+	InputQueued int `json:"input_queued"`
+	InputCredit int `json:"input_credit"`
 }
 
 // Edge connects two vertices, by their IDs, with a partitioning ("forward", "hash", ...).
@@ -318,6 +332,34 @@ func (c *Client) SubmitJob(ctx context.Context, spec []byte, dryRun bool) (*Subm
 func (c *Client) ListJobs(ctx context.Context) (*JobList, error) {
 	l := &JobList{}
 	raw, err := c.get(ctx, "/api/v1/jobs", l)
+	if err != nil {
+		return nil, err
+	}
+	l.Raw = raw
+	return l, nil
+}
+
+// Worker is a registered worker, as GET /workers shows it.
+type Worker struct {
+	ID            string    `json:"id"`
+	Address       string    `json:"address,omitempty"`
+	Slots         int       `json:"slots"`
+	SlotsUsed     int       `json:"slots_used"`
+	Tasks         int       `json:"tasks"`
+	MemoryBytes   uint64    `json:"memory_bytes"`
+	LastHeartbeat time.Time `json:"last_heartbeat"`
+}
+
+// WorkerList is the reply to Workers.
+type WorkerList struct {
+	Workers []Worker        `json:"workers"`
+	Raw     json.RawMessage `json:"-"`
+}
+
+// Workers lists the workers registered with the control plane.
+func (c *Client) Workers(ctx context.Context) (*WorkerList, error) {
+	l := &WorkerList{}
+	raw, err := c.get(ctx, "/api/v1/workers", l)
 	if err != nil {
 		return nil, err
 	}

@@ -57,35 +57,46 @@ func wasmPath(t testing.TB, name string) string {
 
 // standalone is a running `weir standalone` process.
 type standalone struct {
-	t       testing.TB
-	dataDir string
-	cmd     *exec.Cmd
-	httpURL string
-	natsURL string
-	client  *client.Client
-	nc      *nats.Conn
-	js      jetstream.JetStream
-	exited  chan struct{}
-	logMu   sync.Mutex
-	log     strings.Builder
+	t        testing.TB
+	dataDir  string
+	cmd      *exec.Cmd
+	httpURL  string
+	natsURL  string
+	grpcAddr string
+	client   *client.Client
+	nc       *nats.Conn
+	js       jetstream.JetStream
+	exited   chan struct{}
+	logMu    sync.Mutex
+	log      strings.Builder
 }
 
 var (
 	httpRE = regexp.MustCompile(`http=(http://[0-9.:]+)`)
 	natsRE = regexp.MustCompile(`nats=(nats://[0-9.:]+)`)
+	grpcRE = regexp.MustCompile(`grpc=([0-9.]+:[0-9]+)`)
 )
 
 // startStandalone starts weir standalone on dataDir with free ports.
 func startStandalone(t testing.TB, dataDir string, extra ...string) *standalone {
 	t.Helper()
 	args := append([]string{"standalone", "--data-dir", dataDir, "--http", "127.0.0.1:0", "--nats-port", "0"}, extra...)
+	s := startWeir(t, "weir standalone ready", args...)
+	s.dataDir = dataDir
+	s.connect()
+	return s
+}
+
+// startWeir starts a weir process and waits until it logs ready.
+func startWeir(t testing.TB, ready string, args ...string) *standalone {
+	t.Helper()
 	cmd := exec.Command(binPath(t), args...)
 	cmd.Env = append(os.Environ(), "GOMAXPROCS=2")
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
-	s := &standalone{t: t, dataDir: dataDir, cmd: cmd, exited: make(chan struct{})}
-	ready := make(chan struct{})
+	s := &standalone{t: t, cmd: cmd, exited: make(chan struct{})}
+	readyc := make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
@@ -94,35 +105,47 @@ func startStandalone(t testing.TB, dataDir string, extra ...string) *standalone 
 			line := sc.Text()
 			s.logMu.Lock()
 			s.log.WriteString(line + "\n")
-			s.logMu.Unlock()
 			if m := httpRE.FindStringSubmatch(line); m != nil {
 				s.httpURL = m[1]
 			}
 			if m := natsRE.FindStringSubmatch(line); m != nil {
 				s.natsURL = m[1]
 			}
-			if strings.Contains(line, "weir standalone ready") {
-				once.Do(func() { close(ready) })
+			if m := grpcRE.FindStringSubmatch(line); m != nil {
+				s.grpcAddr = m[1]
+			}
+			s.logMu.Unlock()
+			if strings.Contains(line, ready) {
+				once.Do(func() { close(readyc) })
 			}
 		}
 		_, _ = io.Copy(io.Discard, stderr)
 	}()
 	go func() { _ = cmd.Wait(); close(s.exited) }()
 	select {
-	case <-ready:
+	case <-readyc:
 	case <-s.exited:
-		t.Fatalf("weir standalone exited at start:\n%s", s.logs())
+		t.Fatalf("weir %s exited at start:\n%s", args[0], s.logs())
 	case <-time.After(60 * time.Second):
 		_ = cmd.Process.Kill()
-		t.Fatalf("weir standalone not ready after 60s:\n%s", s.logs())
+		t.Fatalf("weir %s not ready after 60s:\n%s", args[0], s.logs())
 	}
-	s.client = client.New(s.httpURL, &http.Client{Timeout: 60 * time.Second})
-	s.nc, err = nats.Connect(s.natsURL)
-	require.NoError(t, err)
-	s.js, err = jetstream.New(s.nc)
-	require.NoError(t, err)
 	t.Cleanup(func() { s.kill() })
 	return s
+}
+
+// connect makes the REST client and a NATS connection for the test's own use.
+func (s *standalone) connect() {
+	s.t.Helper()
+	var err error
+	s.logMu.Lock()
+	httpURL, natsURL := s.httpURL, s.natsURL
+	s.logMu.Unlock()
+	s.client = client.New(httpURL, &http.Client{Timeout: 60 * time.Second})
+	s.nc, err = nats.Connect(natsURL)
+	require.NoError(s.t, err)
+	s.js, err = jetstream.New(s.nc)
+	require.NoError(s.t, err)
 }
 
 func (s *standalone) logs() string {

@@ -102,4 +102,7 @@ type Gate struct {
 	Peer         string `json:"peer"` // the vertex at the other end
 	PeerParallel int    `json:"peer_parallelism"`
 	Partitioning string `json:"partitioning"`
+	// PeerWorkers names the worker of each peer subtask, by index; a peer on
+	// another worker is reached over NATS. Empty means every peer is local.
+	PeerWorkers []string `json:"peer_workers,omitempty"`
 }

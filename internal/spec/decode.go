@@ -369,7 +369,48 @@ func (d *decoder) source(n *yaml.Node, path string) *JetStreamSource {
 	if p, ok := f.get("start"); ok {
 		src.Start = d.start(p.val, path+".start")
 	}
+	if p, ok := f.get("partitions"); ok {
+		src.Partitions = d.partitions(p.val, path+".partitions", src.Subjects)
+	}
 	return src
+}
+
+// partitions decodes `partitions: {count, token}` and checks that every subject
+// filter has a `*` at the partition token.
+func (d *decoder) partitions(n *yaml.Node, path string, subjects []string) *SourcePartitions {
+	f, ok := d.fields(n, path, partitionsShape)
+	if !ok {
+		return nil
+	}
+	out := &SourcePartitions{}
+	for _, k := range []string{"count", "token"} {
+		p, ok := d.require(f, k)
+		if !ok {
+			return nil
+		}
+		field := path + "." + k
+		v, ok := d.integer(p.val, field)
+		if !ok || !d.check(p.val, field, checkIntRange(v, 1, 1<<20)) {
+			return nil
+		}
+		if k == "count" {
+			out.Count = int(v)
+		} else {
+			out.Token = int(v)
+		}
+	}
+	if len(subjects) == 0 {
+		d.errorf(n, path, "partitions need subjects: list the subject filters, with a * at token %d for the partition", out.Token)
+		return nil
+	}
+	for i, subj := range subjects {
+		toks := strings.Split(subj, ".")
+		if len(toks) < out.Token || toks[out.Token-1] != "*" {
+			d.errorf(n, path, "subject %s has no * at token %d to carry the partition (subjects[%d])", quote(subj), out.Token, i)
+			return nil
+		}
+	}
+	return out
 }
 
 // subjects decodes a source's subject filters. An empty list is no filter.

@@ -38,11 +38,12 @@ var (
 	udfShape = mapping(map[string]*field{"module": leaf, "function": leaf})
 
 	startShape           = mapping(map[string]*field{"sequence": leaf, "time": leaf})
+	partitionsShape      = mapping(map[string]*field{"count": leaf, "token": leaf})
 	jetstreamSourceShape = mapping(map[string]*field{
 		"stream":     leaf,
 		"subjects":   leaf,
 		"start":      known(startShape),
-		"partitions": soon(mapping(map[string]*field{"count": leaf, "token": leaf})),
+		"partitions": known(partitionsShape),
 	})
 	sourceShape = mapping(map[string]*field{"jetstream": known(jetstreamSourceShape)})
 

@@ -3,6 +3,8 @@ package spec
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -267,6 +269,33 @@ type JetStreamSource struct {
 	Subjects []string `json:"subjects,omitempty"`
 	// Start is where the first run starts reading. Default earliest.
 	Start StartPosition `json:"start"`
+	// Partitions, when set, says the stream's subjects carry a partition number, so
+	// that several source subtasks can read it in parallel.
+	Partitions *SourcePartitions `json:"partitions,omitempty"`
+}
+
+// SourcePartitions says which token of a source's subjects carries the partition
+// number, 0..Count-1. Every subject filter has a `*` at that token; partition p
+// of a filter is the filter with p in place of that `*`.
+type SourcePartitions struct {
+	Count int `json:"count"`
+	// Token is the 1-based index of the subject token holding the partition.
+	Token int `json:"token"`
+}
+
+// PartitionPosition is the name under which the progress of partition p of the
+// source step id is kept.
+func PartitionPosition(id string, p int) string { return id + "[" + strconv.Itoa(p) + "]" }
+
+// PartitionFilters returns the subject filters of partition p.
+func (s *JetStreamSource) PartitionFilters(p int) []string {
+	out := make([]string, len(s.Subjects))
+	for i, subj := range s.Subjects {
+		toks := strings.Split(subj, ".")
+		toks[s.Partitions.Token-1] = strconv.Itoa(p)
+		out[i] = strings.Join(toks, ".")
+	}
+	return out
 }
 
 // StartPosition is where a source starts reading.

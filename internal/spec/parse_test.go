@@ -86,7 +86,7 @@ func TestReservedGrammar(t *testing.T) {
 		"name: t\ncheckpointing: {interval: 2s, mode: exactly_once, timeout: 10m, min_pause: 0s, max_concurrent: 1, tolerable_failures: 0, retain: 1, retain_on_cancel: false, unaligned: false}\n" + pipe,
 		"name: t\nfrom_savepoint: sp-1\nallow_non_restored_state: true\n" + pipe,
 		withStep("  - map: {module: m, function: f}\n    inputs: [a, b]"),
-		"name: t\npipeline:\n  - source: {jetstream: {stream: S, partitions: {count: 4, token: 2}}}\n    timestamps: {json_field: ts, max_out_of_orderness: 1s, idle_timeout: 30s}\n  - sink: {jetstream: {subject: o}}\n",
+		"name: t\npipeline:\n  - source: {jetstream: {stream: S, subjects: [s.*], partitions: {count: 4, token: 2}}}\n    timestamps: {json_field: ts, max_out_of_orderness: 1s, idle_timeout: 30s}\n  - sink: {jetstream: {subject: o}}\n",
 		"name: t\npipeline:\n  - source: {jetstream: {stream: S}}\n    timestamps: {udf: {module: m, function: f}}\n  - sink: {jetstream: {subject: o}}\n",
 		"name: t\npipeline:\n  - source: {jetstream: {stream: S}}\n    timestamps: {ingestion: true}\n  - sink: {jetstream: {subject: o}}\n",
 		withStep("  - process: {module: m, function: f}"),

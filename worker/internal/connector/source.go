@@ -19,25 +19,46 @@ const maxBatchBytes = 32 << 10
 type SourceBatch struct {
 	Batch   record.Batch
 	LastSeq uint64
+	// Reader is the index of the reader (Source) that read it, among those sharing
+	// one output channel.
+	Reader int
 }
 
-// Source reads a JetStream stream. Run it with Run; receive batches from C.
+// Source reads a JetStream stream, or one partition of it. Run it with Run;
+// receive batches from C.
 type Source struct {
-	js   jetstream.JetStream
-	cfg  spec.JetStreamSource
-	from uint64 // resume after this sequence; 0 = the spec's start
-	out  chan *SourceBatch
-	free chan *SourceBatch
+	js      jetstream.JetStream
+	cfg     spec.JetStreamSource
+	filters []string
+	from    uint64 // resume after this sequence; 0 = the spec's start
+	reader  int
+	out     chan *SourceBatch
+	owned   bool // out belongs to this source, which closes it
+	free    chan *SourceBatch
 }
 
 // NewSource returns a source of cfg that resumes after sequence resumeAfter (0 = the
 // configured start position).
 func NewSource(js jetstream.JetStream, cfg spec.JetStreamSource, resumeAfter uint64) *Source {
-	s := &Source{js: js, cfg: cfg, from: resumeAfter, out: make(chan *SourceBatch, 4), free: make(chan *SourceBatch, 8)}
-	return s
+	return &Source{js: js, cfg: cfg, filters: cfg.Subjects, from: resumeAfter, out: make(chan *SourceBatch, 4), owned: true, free: make(chan *SourceBatch, 8)}
 }
 
-// C delivers batches in stream order; it is closed when Run returns.
+// NewPartitionlessSource returns a source of the whole stream cfg that delivers
+// into out like a partition source, as reader 0.
+func NewPartitionlessSource(js jetstream.JetStream, cfg spec.JetStreamSource, resumeAfter uint64, out chan *SourceBatch) *Source {
+	return &Source{js: js, cfg: cfg, filters: cfg.Subjects, from: resumeAfter, out: out, free: make(chan *SourceBatch, 8)}
+}
+
+// NewPartitionSource returns a source of partition p of cfg (which has
+// partitions) that resumes after resumeAfter and delivers into out, shared with
+// the other partitions' sources of a subtask; its batches carry reader. Run does
+// not close out.
+func NewPartitionSource(js jetstream.JetStream, cfg spec.JetStreamSource, p int, resumeAfter uint64, reader int, out chan *SourceBatch) *Source {
+	return &Source{js: js, cfg: cfg, filters: cfg.PartitionFilters(p), from: resumeAfter, reader: reader, out: out, free: make(chan *SourceBatch, 4)}
+}
+
+// C delivers batches in stream order; a source made by NewSource closes it when
+// Run returns.
 func (s *Source) C() <-chan *SourceBatch { return s.out }
 
 // Recycle hands a consumed batch back for reuse.
@@ -53,9 +74,10 @@ func (s *Source) batch() *SourceBatch {
 	case b := <-s.free:
 		b.Batch.Reset()
 		b.LastSeq = 0
+		b.Reader = s.reader
 		return b
 	default:
-		b := &SourceBatch{}
+		b := &SourceBatch{Reader: s.reader}
 		b.Batch.Reset()
 		return b
 	}
@@ -67,7 +89,9 @@ func (s *Source) batch() *SourceBatch {
 // abandons any hand-over (the task is gone).
 func (s *Source) Run(stop, hard context.Context) error {
 	ctx := stop
-	defer close(s.out)
+	if s.owned {
+		defer close(s.out)
+	}
 	stream, err := s.js.Stream(ctx, s.cfg.Stream)
 	if err != nil {
 		if errors.Is(err, jetstream.ErrStreamNotFound) {
@@ -75,7 +99,7 @@ func (s *Source) Run(stop, hard context.Context) error {
 		}
 		return fmt.Errorf("looking up source stream %q: %w", s.cfg.Stream, err)
 	}
-	occ := jetstream.OrderedConsumerConfig{FilterSubjects: s.cfg.Subjects}
+	occ := jetstream.OrderedConsumerConfig{FilterSubjects: s.filters}
 	var want uint64 // first sequence the job needs, 0 = no requirement
 	switch {
 	case s.from > 0:

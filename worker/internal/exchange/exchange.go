@@ -2,6 +2,7 @@ package exchange
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -21,6 +22,18 @@ const (
 	EndOfPartition
 )
 
+func (k Kind) String() string {
+	switch k {
+	case Data:
+		return "data"
+	case Marker:
+		return "marker"
+	case EndOfPartition:
+		return "end-of-partition"
+	}
+	return fmt.Sprintf("kind-%d", uint8(k))
+}
+
 // Buffer is one unit on a channel.
 type Buffer struct {
 	Kind Kind
@@ -29,6 +42,11 @@ type Buffer struct {
 	Batch   record.Batch
 	// Positions is the payload of a Marker: source step id -> stream sequence.
 	Positions map[string]uint64
+
+	// in is the remote channel the buffer arrived on; nil for a local one.
+	in *inChannel
+	// encoded is a marker's positions as sent over NATS.
+	encoded []byte
 }
 
 // bufferPool recycles data buffers: a buffer's batch memory is reused by the next
@@ -40,6 +58,8 @@ func NewBuffer() *Buffer {
 	b := bufferPool.Get().(*Buffer)
 	b.Kind = Data
 	b.Positions = nil
+	b.in = nil
+	b.encoded = nil
 	b.Batch.Reset()
 	return b
 }
@@ -47,27 +67,78 @@ func NewBuffer() *Buffer {
 // Release returns b to the pool; its owner must not use it afterwards.
 func Release(b *Buffer) { bufferPool.Put(b) }
 
-// Gate is a bounded queue of buffers from the upstream subtasks of one edge.
+// Output is one channel of a writer: the way to one downstream subtask, in this
+// process (a *Gate) or in another one (a remote channel over NATS). Send blocks
+// while the receiver has no room (backpressure) and takes ownership of b.
+type Output interface {
+	Send(ctx context.Context, b *Buffer) error
+}
+
+// Gate is the input side of one subtask for one edge: a bounded FIFO queue that
+// every upstream subtask of that edge writes into, directly when it runs in this
+// process and through a NATS subscription (see Net.Attach) otherwise.
+//
+// Room is accounted per side so that neither starves the other: local writers share
+// localSlots; remote channels may only send as many buffers as the gate granted
+// them credit for, and ch has room for all of that credit at once, so a delivery
+// from NATS never blocks.
 type Gate struct {
-	ch       chan *Buffer
-	channels int
+	key        Key
+	ch         chan *Buffer
+	localSlots chan struct{}
+	channels   int
+	// perChannel is the room, in buffers, each upstream channel gets.
+	perChannel int
+	// floating is the room shared by the remote channels that report a backlog.
+	floating int
+
+	errOnce sync.Once
+	errc    chan error // receives the first remote channel failure
+
+	mu     sync.Mutex
+	remote *inbound // guarded by mu; set by Net.Attach
 }
 
 // Channels is the number of upstream subtasks writing into the gate.
 func (g *Gate) Channels() int { return g.channels }
 
-// Send queues b, blocking while the gate is full (backpressure) or until ctx ends.
+// Send queues b from a writer in this process, blocking while the local share of
+// the gate is full (backpressure) or until ctx ends.
 func (g *Gate) Send(ctx context.Context, b *Buffer) error {
 	select {
-	case g.ch <- b:
-		return nil
+	case g.localSlots <- struct{}{}:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	b.in = nil
+	g.ch <- b // never blocks: ch has room for every local slot
+	return nil
 }
 
-// C is the channel the gate's reader receives from.
+// C is the channel the gate's reader receives from. The reader must call Took for
+// every buffer it receives, before it releases it.
 func (g *Gate) C() <-chan *Buffer { return g.ch }
+
+// Took gives back the room b held: a local slot, or credit to its remote sender.
+func (g *Gate) Took(b *Buffer) {
+	if b.in == nil {
+		<-g.localSlots
+		return
+	}
+	b.in.took()
+}
+
+// Err receives the first failure of a remote channel of the gate: a gap in its
+// sequence numbers, a frame it had no credit for, a malformed frame. The reader
+// fails its task on it.
+func (g *Gate) Err() <-chan error { return g.errc }
+
+func (g *Gate) fail(err error) {
+	g.errOnce.Do(func() { g.errc <- fmt.Errorf("exchange %s: %w", g.key, err) })
+}
+
+// Queued is how many buffers wait in the gate.
+func (g *Gate) Queued() int { return len(g.ch) }
 
 // Key names a gate.
 type Key struct {
@@ -83,12 +154,15 @@ func (k Key) String() string {
 
 // Registry hands out the gates of one worker. It is safe for concurrent use.
 type Registry struct {
-	// BuffersPerChannel is the queue capacity granted to each upstream channel.
+	// buffersPerChannel is the queue capacity granted to each upstream channel.
 	buffersPerChannel int
 
 	mu    sync.Mutex
 	gates map[Key]*Gate // guarded by mu
 }
+
+// floatingPerGate is the room a gate shares among remote channels with a backlog.
+const floatingPerGate = 8
 
 // NewRegistry returns a registry whose gates hold buffersPerChannel buffers for each
 // upstream channel.
@@ -102,19 +176,43 @@ func (r *Registry) Gate(k Key, channels int) *Gate {
 	defer r.mu.Unlock()
 	g, ok := r.gates[k]
 	if !ok {
-		g = &Gate{ch: make(chan *Buffer, channels*r.buffersPerChannel), channels: channels}
+		per := r.buffersPerChannel
+		local := channels * per
+		g = &Gate{
+			key: k,
+			// Room for every local slot plus every credit remote channels can hold.
+			ch:         make(chan *Buffer, 2*local+floatingPerGate),
+			localSlots: make(chan struct{}, local),
+			channels:   channels,
+			perChannel: per,
+			floating:   floatingPerGate,
+			errc:       make(chan error, 1),
+		}
 		r.gates[k] = g
 	}
 	return g
 }
 
-// DropJob forgets every gate of one job attempt.
+// DropJob forgets every gate of one job attempt and ends their NATS subscriptions.
 func (r *Registry) DropJob(jobID string, attempt uint64) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	for k := range r.gates {
+	var drop []*Gate
+	for k, g := range r.gates {
 		if k.JobID == jobID && k.Attempt == attempt {
 			delete(r.gates, k)
+			drop = append(drop, g)
+		}
+	}
+	r.mu.Unlock()
+	for _, g := range drop {
+		g.mu.Lock()
+		in := g.remote
+		g.remote = nil
+		g.mu.Unlock()
+		if in != nil {
+			in.close()
 		}
 	}
 }
+
+var errClosed = errors.New("exchange: closed")

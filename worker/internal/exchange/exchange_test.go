@@ -2,6 +2,8 @@ package exchange
 
 import (
 	"context"
+	"hash/fnv"
+	"slices"
 	"testing"
 
 	"github.com/weir-streams/weir/internal/record"
@@ -17,6 +19,17 @@ func batch(payloads ...string) *record.Batch {
 	return &b
 }
 
+func keyed(keys ...string) *record.Batch {
+	var b record.Batch
+	b.Reset()
+	for _, k := range keys {
+		v := record.View{Flags: record.FlagPayload | record.FlagKey, Key: []byte(k), Payload: []byte(k)}
+		b.Append(&v)
+	}
+	return &b
+}
+
+// drain takes what is queued in g, giving back each buffer's room.
 func drain(t *testing.T, g *Gate) (data []string, kinds []Kind) {
 	t.Helper()
 	for {
@@ -28,17 +41,35 @@ func drain(t *testing.T, g *Gate) (data []string, kinds []Kind) {
 			for r.Next(&v) {
 				data = append(data, string(v.Payload))
 			}
+			g.Took(b)
+			Release(b)
 		default:
 			return data, kinds
 		}
 	}
 }
 
+func outputs(gates []*Gate) []Output {
+	out := make([]Output, len(gates))
+	for i, g := range gates {
+		out[i] = g
+	}
+	return out
+}
+
+func localGates(reg *Registry, n, channels int) []*Gate {
+	gates := make([]*Gate, n)
+	for i := range gates {
+		gates[i] = reg.Gate(Key{"j", 1, 0, i}, channels)
+	}
+	return gates
+}
+
 func TestRebalanceRoundRobinAndEvents(t *testing.T) {
 	reg := NewRegistry(8)
 	ctx := context.Background()
-	gates := []*Gate{reg.Gate(Key{"j", 1, 0, 0}, 1), reg.Gate(Key{"j", 1, 0, 1}, 1)}
-	w, err := NewWriter(gates, PartitionRebalance, 0)
+	gates := localGates(reg, 2, 1)
+	w, err := NewWriter(outputs(gates), WriterOptions{Mode: PartitionRebalance})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,8 +99,8 @@ func TestRebalanceRoundRobinAndEvents(t *testing.T) {
 func TestForwardAndFullBuffers(t *testing.T) {
 	reg := NewRegistry(64)
 	ctx := context.Background()
-	gates := []*Gate{reg.Gate(Key{"j", 1, 0, 0}, 2), reg.Gate(Key{"j", 1, 0, 1}, 2)}
-	w, err := NewWriter(gates, PartitionForward, 1)
+	gates := localGates(reg, 2, 2)
+	w, err := NewWriter(outputs(gates), WriterOptions{Mode: PartitionForward, Channel: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +119,7 @@ func TestForwardAndFullBuffers(t *testing.T) {
 	if d, _ := drain(t, gates[0]); len(d) != 0 {
 		t.Fatal("forward wrote to another subtask")
 	}
-	if _, err := NewWriter(gates, PartitionForward, 2); err == nil {
+	if _, err := NewWriter(outputs(gates), WriterOptions{Mode: PartitionForward, Channel: 2}); err == nil {
 		t.Fatal("forward from a subtask without a peer must fail")
 	}
 }
@@ -103,5 +134,121 @@ func TestBackpressureHonoursCancel(t *testing.T) {
 	cancel()
 	if err := g.Send(ctx, NewBuffer()); err == nil {
 		t.Fatal("a full gate must block until the context ends")
+	}
+}
+
+func fnvGroup(maxP int) KeyGroupFunc {
+	return func(key []byte) int {
+		h := fnv.New32a()
+		h.Write(key)
+		return int(h.Sum32() % uint32(maxP))
+	}
+}
+
+// TestPartitionerDistribution writes the same records through every partitioner
+// and checks where each record went.
+func TestPartitionerDistribution(t *testing.T) {
+	ctx := context.Background()
+	var keys []string
+	for i := range 1000 {
+		keys = append(keys, string(rune('a'+i%26))+string(rune('a'+i/26%26))+string(rune('0'+i%10)))
+	}
+	const maxP = 128
+	group := fnvGroup(maxP)
+	cases := []struct {
+		name  string
+		opts  WriterOptions
+		n     int
+		check func(t *testing.T, got [][]string)
+	}{
+		{"forward", WriterOptions{Mode: PartitionForward, Channel: 2}, 4, func(t *testing.T, got [][]string) {
+			if len(got[2]) != len(keys) || len(got[0])+len(got[1])+len(got[3]) != 0 {
+				t.Fatalf("forward: %d %d %d %d", len(got[0]), len(got[1]), len(got[2]), len(got[3]))
+			}
+		}},
+		{"rebalance", WriterOptions{Mode: PartitionRebalance, Channel: 1}, 4, func(t *testing.T, got [][]string) {
+			for i, g := range got {
+				if len(g) != 250 {
+					t.Fatalf("rebalance: subtask %d got %d of 1000", i, len(g))
+				}
+			}
+			if got[1][0] != keys[0] {
+				t.Fatal("rebalance starts at the writer's own index")
+			}
+		}},
+		{"rescale-up", WriterOptions{Mode: PartitionRescale, Channel: 1, Upstream: 2}, 4, func(t *testing.T, got [][]string) {
+			if len(got[0])+len(got[1]) != 0 || len(got[2]) != 500 || len(got[3]) != 500 {
+				t.Fatalf("rescale 2→4 from subtask 1: %d %d %d %d", len(got[0]), len(got[1]), len(got[2]), len(got[3]))
+			}
+		}},
+		{"rescale-down", WriterOptions{Mode: PartitionRescale, Channel: 3, Upstream: 4}, 2, func(t *testing.T, got [][]string) {
+			if len(got[0]) != 0 || len(got[1]) != 1000 {
+				t.Fatalf("rescale 4→2 from subtask 3: %d %d", len(got[0]), len(got[1]))
+			}
+		}},
+		{"hash", WriterOptions{Mode: PartitionHash, MaxParallelism: maxP, KeyGroup: group}, 3, func(t *testing.T, got [][]string) {
+			total := 0
+			for i, g := range got {
+				total += len(g)
+				for _, k := range g {
+					if want := group([]byte(k)) * 3 / maxP; want != i {
+						t.Fatalf("hash: key %q at subtask %d, its key group belongs to %d", k, i, want)
+					}
+				}
+				if len(g) < 200 {
+					t.Fatalf("hash: subtask %d got only %d of 1000", i, len(g))
+				}
+			}
+			if total != len(keys) {
+				t.Fatalf("hash: %d of %d records", total, len(keys))
+			}
+		}},
+		{"broadcast", WriterOptions{Mode: PartitionBroadcast}, 3, func(t *testing.T, got [][]string) {
+			for i, g := range got {
+				if !slices.Equal(g, keys) {
+					t.Fatalf("broadcast: subtask %d got %d records", i, len(g))
+				}
+			}
+		}},
+		{"global", WriterOptions{Mode: PartitionGlobal, Channel: 2}, 3, func(t *testing.T, got [][]string) {
+			if !slices.Equal(got[0], keys) || len(got[1])+len(got[2]) != 0 {
+				t.Fatalf("global: %d %d %d", len(got[0]), len(got[1]), len(got[2]))
+			}
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			reg := NewRegistry(64)
+			gates := localGates(reg, c.n, 4)
+			w, err := NewWriter(outputs(gates), c.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Write(ctx, keyed(keys...)); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+			got := make([][]string, c.n)
+			for i, g := range gates {
+				got[i], _ = drain(t, g)
+			}
+			c.check(t, got)
+		})
+	}
+}
+
+func TestRescaleTargets(t *testing.T) {
+	for _, c := range []struct {
+		i, n, m int
+		want    []int
+	}{
+		{0, 2, 4, []int{0, 1}}, {1, 2, 4, []int{2, 3}}, {0, 4, 2, []int{0}}, {1, 4, 2, []int{0}},
+		{2, 4, 2, []int{1}}, {3, 4, 2, []int{1}}, {0, 3, 3, []int{0}}, {2, 3, 5, []int{3, 4}},
+	} {
+		if got := RescaleTargets(c.i, c.n, c.m); !slices.Equal(got, c.want) {
+			t.Errorf("RescaleTargets(%d, %d, %d) = %v, want %v", c.i, c.n, c.m, got, c.want)
+		}
 	}
 }

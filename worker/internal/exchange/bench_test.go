@@ -1,0 +1,322 @@
+package exchange
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/weir-streams/weir/internal/record"
+)
+
+// The exchange benchmarks run the receiving side in a second process, as between
+// two workers: the test binary started again with WEIR_BENCH_ROLE set.
+
+// benchResult is what the receiving process reports.
+type benchResult struct {
+	Records uint64  `json:"records"`
+	Bytes   uint64  `json:"bytes"`
+	DoneNs  int64   `json:"done_ns"` // wall clock when the last record arrived
+	P50Ms   float64 `json:"p50_ms"`
+	P99Ms   float64 `json:"p99_ms"`
+}
+
+func TestMain(m *testing.M) {
+	switch os.Getenv("WEIR_BENCH_ROLE") {
+	case "recv-exchange":
+		benchReceiveExchange()
+		return
+	case "recv-raw":
+		benchReceiveRaw()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+func envInt(name string) int {
+	n, _ := strconv.Atoi(os.Getenv(name))
+	return n
+}
+
+func benchConn() *nats.Conn {
+	nc, err := nats.Connect(os.Getenv("WEIR_BENCH_URL"))
+	if err != nil {
+		panic(err)
+	}
+	return nc
+}
+
+func report(r benchResult) {
+	_ = json.NewEncoder(os.Stdout).Encode(r)
+}
+
+// benchReceiveExchange drains the gates of WEIR_BENCH_SUBTASKS downstream subtasks
+// fed by one remote upstream subtask, until each got its end of partition.
+func benchReceiveExchange() {
+	net := NewNet(benchConn(), benchConn(), 0, slog.Default())
+	reg := NewRegistry(16)
+	subtasks := envInt("WEIR_BENCH_SUBTASKS")
+	latency := os.Getenv("WEIR_BENCH_LATENCY") != ""
+	var records, bytes atomic.Uint64
+	var mu sync.Mutex
+	var lats []float64
+	var wg sync.WaitGroup
+	for i := range subtasks {
+		g := reg.Gate(Key{"bench", 1, 0, i}, 1)
+		if err := net.Attach(g, []int{0}); err != nil {
+			panic(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var v record.View
+			var local []float64
+			for b := range g.C() {
+				if b.Kind == EndOfPartition {
+					break
+				}
+				if b.Kind == Data {
+					records.Add(uint64(b.Batch.Len()))
+					bytes.Add(uint64(b.Batch.Size()))
+					if latency {
+						now := time.Now().UnixNano()
+						r := b.Batch.Reader()
+						for r.Next(&v) {
+							local = append(local, float64(now-v.Timestamp)/1e6)
+						}
+					}
+				}
+				g.Took(b)
+				Release(b)
+			}
+			mu.Lock()
+			lats = append(lats, local...)
+			mu.Unlock()
+		}()
+	}
+	fmt.Println("ready")
+	wg.Wait()
+	res := benchResult{Records: records.Load(), Bytes: bytes.Load(), DoneNs: time.Now().UnixNano()}
+	if len(lats) > 0 {
+		slices.Sort(lats)
+		res.P50Ms, res.P99Ms = lats[len(lats)/2], lats[len(lats)*99/100]
+	}
+	report(res)
+}
+
+// benchReceiveRaw counts core NATS messages on bench.raw until WEIR_BENCH_BYTES.
+func benchReceiveRaw() {
+	nc := benchConn()
+	want := uint64(envInt("WEIR_BENCH_BYTES"))
+	var got, msgs atomic.Uint64
+	done := make(chan struct{})
+	sub, err := nc.Subscribe("bench.raw", func(m *nats.Msg) {
+		msgs.Add(1)
+		if got.Add(uint64(len(m.Data))) >= want {
+			select {
+			case <-done:
+			default:
+				close(done)
+			}
+		}
+	})
+	if err != nil {
+		panic(err)
+	}
+	_ = sub.SetPendingLimits(-1, -1)
+	_ = nc.Flush()
+	fmt.Println("ready")
+	<-done
+	report(benchResult{Records: msgs.Load(), Bytes: got.Load(), DoneNs: time.Now().UnixNano()})
+}
+
+// startReceiver starts the receiving process and waits until it is ready.
+func startReceiver(b *testing.B, url, role string, env ...string) (wait func() benchResult) {
+	b.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), append([]string{"WEIR_BENCH_ROLE=" + role, "WEIR_BENCH_URL=" + url}, env...)...)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	sc := bufio.NewScanner(out)
+	if !sc.Scan() || sc.Text() != "ready" {
+		b.Fatalf("receiver did not start: %q", sc.Text())
+	}
+	return func() benchResult {
+		var r benchResult
+		if !sc.Scan() {
+			b.Fatal("receiver reported nothing")
+		}
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			b.Fatal(err)
+		}
+		_ = cmd.Wait()
+		return r
+	}
+}
+
+// benchRecords fills a batch of 100-byte keyed records.
+func benchRecords(n int) *record.Batch {
+	var bt record.Batch
+	payload := make([]byte, 80)
+	key := make([]byte, 8)
+	for i := range n {
+		binary.LittleEndian.PutUint64(key, uint64(i))
+		bt.Append(&record.View{Flags: record.FlagKey | record.FlagPayload | record.FlagTimestamp, Key: key, Payload: payload})
+	}
+	return &bt
+}
+
+// BenchmarkExchangeVsRawNATS sends records through a hash-partitioned exchange to
+// two subtasks in another process, and the same bytes as 32 KiB core NATS messages
+// in the same topology; it reports both rates and their ratio.
+func BenchmarkExchangeVsRawNATS(b *testing.B) {
+	url := natsURLB(b)
+	const total = 2_000_000
+	batch := benchRecords(1000)
+	ctx := context.Background()
+
+	// Weir's exchange.
+	wait := startReceiver(b, url, "recv-exchange", "WEIR_BENCH_SUBTASKS=2")
+	net := NewNet(connB(b, url), connB(b, url), 0, slog.Default())
+	stats := &Stats{}
+	outs := make([]Output, 2)
+	for i := range outs {
+		o, err := net.Dial(Key{"bench", 1, 0, i}, 0, stats)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer o.Close()
+		outs[i] = o
+	}
+	w, err := NewWriter(outs, WriterOptions{Mode: PartitionHash, MaxParallelism: 128, KeyGroup: fnvGroup(128)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	for sent := 0; sent < total; sent += batch.Len() {
+		if err := w.Write(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := w.Broadcast(ctx, EndOfPartition, nil); err != nil {
+		b.Fatal(err)
+	}
+	if err := w.Drain(ctx); err != nil {
+		b.Fatal(err)
+	}
+	ex := wait()
+	exSecs := time.Duration(ex.DoneNs - start.UnixNano()).Seconds()
+	if ex.Records != total {
+		b.Fatalf("exchange delivered %d of %d records", ex.Records, total)
+	}
+
+	// Raw core NATS: the same bytes in 32 KiB messages, publisher to subscriber.
+	bytes := int(stats.BytesOut.Load())
+	wait = startReceiver(b, url, "recv-raw", "WEIR_BENCH_BYTES="+strconv.Itoa(bytes))
+	pub := connB(b, url)
+	msg := make([]byte, BufferSize)
+	start = time.Now()
+	for sent := 0; sent < bytes; sent += len(msg) {
+		if err := pub.Publish("bench.raw", msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+	_ = pub.Flush()
+	raw := wait()
+	rawSecs := time.Duration(raw.DoneNs - start.UnixNano()).Seconds()
+
+	exRate := float64(total) / exSecs
+	rawRate := float64(total) / rawSecs // records the same bytes would carry
+	b.ReportMetric(exRate, "records/s")
+	b.ReportMetric(float64(bytes)/exSecs/1e6, "MB/s")
+	b.ReportMetric(float64(bytes)/rawSecs/1e6, "raw-MB/s")
+	b.ReportMetric(exRate/rawRate, "ratio")
+}
+
+// BenchmarkExchangeLatency sends timestamped records at a fixed rate through the
+// exchange with a 10 ms buffer timeout and reports p50 and p99 latency. The rate
+// (WEIR_BENCH_RATE, records/s, default 500000) is meant to be half of what
+// BenchmarkExchangeVsRawNATS measured on the machine.
+func BenchmarkExchangeLatency(b *testing.B) {
+	url := natsURLB(b)
+	rate := envInt("WEIR_BENCH_RATE")
+	if rate <= 0 {
+		rate = 500_000
+	}
+	const seconds = 5
+	wait := startReceiver(b, url, "recv-exchange", "WEIR_BENCH_SUBTASKS=2", "WEIR_BENCH_LATENCY=1")
+	net := NewNet(connB(b, url), connB(b, url), 0, slog.Default())
+	outs := make([]Output, 2)
+	for i := range outs {
+		o, err := net.Dial(Key{"bench", 1, 0, i}, 0, &Stats{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer o.Close()
+		outs[i] = o
+	}
+	w, err := NewWriter(outs, WriterOptions{Mode: PartitionHash, MaxParallelism: 128, KeyGroup: fnvGroup(128)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	// Every millisecond, rate/1000 records stamped with the time they are written;
+	// buffers go out when full or at the 10 ms flush, as in a task.
+	perTick := max(1, rate/1000)
+	var bt record.Batch
+	payload := make([]byte, 80)
+	key := make([]byte, 8)
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	flush := time.NewTicker(10 * time.Millisecond)
+	defer flush.Stop()
+	end := time.Now().Add(seconds * time.Second)
+	i := 0
+	for time.Now().Before(end) {
+		select {
+		case <-tick.C:
+			bt.Reset()
+			now := time.Now().UnixNano()
+			for range perTick {
+				binary.LittleEndian.PutUint64(key, uint64(i))
+				i++
+				bt.Append(&record.View{Flags: record.FlagKey | record.FlagPayload | record.FlagTimestamp, Key: key, Timestamp: now, Payload: payload})
+			}
+			if err := w.Write(ctx, &bt); err != nil {
+				b.Fatal(err)
+			}
+		case <-flush.C:
+			if err := w.Flush(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if err := w.Broadcast(ctx, EndOfPartition, nil); err != nil {
+		b.Fatal(err)
+	}
+	if err := w.Drain(ctx); err != nil {
+		b.Fatal(err)
+	}
+	res := wait()
+	b.ReportMetric(float64(res.Records)/seconds, "records/s")
+	b.ReportMetric(res.P50Ms, "p50-ms")
+	b.ReportMetric(res.P99Ms, "p99-ms")
+}
