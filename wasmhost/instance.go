@@ -141,7 +141,9 @@ func (i *Instance) Open(ctx context.Context, config []byte) error {
 }
 
 // Process runs the function on one batch and returns its main output. The returned
-// batch belongs to the instance and is valid until the next call.
+// batch belongs to the instance and is valid until the next call. For a
+// key_selector the output is the input batch with every record's key set to what
+// the function returned: one guest call per batch, never one per record.
 func (i *Instance) Process(ctx context.Context, in *record.Batch) (*record.Batch, error) {
 	i.out.Reset()
 	i.parents.reset(in)

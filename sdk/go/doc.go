@@ -12,6 +12,7 @@
 //		weir.Map("enrich", enrich, weir.OnOpen(configure))
 //		weir.Filter("positive", positive)
 //		weir.FlatMap("split", split)
+//		weir.KeySelector("customer", customer)
 //	}
 //
 //	func main() {}

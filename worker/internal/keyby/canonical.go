@@ -26,7 +26,7 @@ func appendKey(dst, payload []byte, path []string) ([]byte, result) {
 	// The whole payload is checked first, so that what jsonparser, which is
 	// lenient, makes of malformed JSON never decides a key. json.Valid neither
 	// allocates nor recurses.
-	if !json.Valid(payload) {
+	if !json.Valid(payload) || !isObject(payload) {
 		return append(dst, nullKey...), missing
 	}
 	v, typ, _, err := jsonparser.Get(payload, path...)
@@ -52,6 +52,19 @@ func appendKey(dst, payload []byte, path []string) ([]byte, result) {
 		return append(dst[:n], nullKey...), invalid
 	}
 	return dst, keyed
+}
+
+// isObject reports whether the valid JSON document doc is an object. jsonparser
+// must only see objects: it reads a name like "[0]" as an index into an array.
+func isObject(doc []byte) bool {
+	for _, c := range doc {
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			continue
+		}
+		return c == '{'
+	}
+	return false
 }
 
 // appendString appends the JSON string whose text between the quotes is raw,

@@ -20,6 +20,26 @@ func key(payload, field string) (string, result) {
 	return string(k), res
 }
 
+// TestFieldNames: a field is a member's name, whatever jsonparser would make of
+// it as a path.
+func TestFieldNames(t *testing.T) {
+	for _, c := range []struct{ field, payload, want string }{
+		{"[0]", `{"[0]":5}`, `5`},
+		{"[0]", `[7]`, `null`},
+		{"[0]", ` [{"[0]":1}]`, `null`},
+		{"", `{"":"empty"}`, `"empty"`},
+		{"a.b", `{"a":{"b":1},"a.b":2}`, `2`},
+		{"é", `{"\u00e9":3}`, `3`},
+		{`q"`, `{"q\"":4}`, `4`},
+	} {
+		k, _ := appendKey(nil, []byte(c.payload), []string{c.field})
+		want, _ := oracleKey([]byte(c.payload), c.field)
+		if string(k) != c.want || want != c.want {
+			t.Errorf("field %q of %s: key %s (encoding/json: %s), want %s", c.field, c.payload, k, want, c.want)
+		}
+	}
+}
+
 func TestKeyTable(t *testing.T) {
 	cases := []struct {
 		payload string
@@ -410,16 +430,30 @@ func FuzzKey(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// The input as a payload, and as the value of a member, which is far
 		// more often valid JSON.
-		checkKey(t, data)
-		checkKey(t, []byte(`{"a":[1],"k":`+string(data)+`,"z":0}`))
+		checkKey(t, data, "k")
+		checkKey(t, []byte(`{"a":[1],"k":`+string(data)+`,"z":0}`), "k")
+	})
+}
+
+// FuzzKeyField is FuzzKey with any field name as well.
+func FuzzKeyField(f *testing.F) {
+	f.Add([]byte(`{"[0]":1}`), "[0]")
+	f.Add([]byte(`[1]`), "[0]")
+	f.Add([]byte(`{"a.b":1,"a":{"b":2}}`), "a.b")
+	f.Add([]byte(`{"\u00e9\"":1}`), "é\"")
+	f.Fuzz(func(t *testing.T, payload []byte, field string) {
+		if !utf8.ValidString(field) {
+			return // the job spec refuses such a field
+		}
+		checkKey(t, payload, field)
 	})
 }
 
 // checkKey checks the key of one payload against the oracle and itself.
-func checkKey(t *testing.T, payload []byte) {
+func checkKey(t *testing.T, payload []byte, field string) {
 	t.Helper()
-	k, res := appendKey(nil, payload, []string{"k"})
-	if want, wantRes := oracleKey(payload, "k"); string(k) != want || res != wantRes {
+	k, res := appendKey(nil, payload, []string{field})
+	if want, wantRes := oracleKey(payload, field); string(k) != want || res != wantRes {
 		t.Fatalf("%q: key %s (%d), encoding/json finds %s (%d)", payload, k, res, want, wantRes)
 	}
 	if res != keyed {
