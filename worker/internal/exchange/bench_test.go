@@ -1,8 +1,8 @@
 package exchange
 
 import (
-	"cmp"
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
