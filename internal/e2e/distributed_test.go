@@ -321,6 +321,16 @@ func TestDistributedWorkerLoss(t *testing.T) {
 	start = time.Now()
 	j = waitAttempt(t, s, id, j.Attempt, 2*time.Minute)
 	t.Logf("SIGSTOP of %s: RUNNING again (attempt %d) after %s", stopped, j.Attempt, time.Since(start).Round(time.Millisecond))
+	// Two workers are left, with two slots each, for three subtasks per vertex: the
+	// worker that came back must be one of them.
+	used := false
+	for _, v := range j.Plan.Vertices {
+		for _, st := range v.Subtasks {
+			used = used || st.Worker == victim
+			require.NotEqual(t, stopped, st.Worker, "a subtask was deployed to the stopped worker")
+		}
+	}
+	require.True(t, used, "the worker %s that registered again runs nothing", victim)
 	require.NoError(t, p.Signal(syscall.SIGCONT))
 	c.waitWorkers(3) // it registers again
 	attempt := j.Attempt
