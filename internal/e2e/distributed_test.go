@@ -96,28 +96,6 @@ func expectedKeyed(from, to int) []string {
 	return out
 }
 
-func (s *standalone) publishTo(subjects []string, payloads [][]byte) {
-	s.t.Helper()
-	js, err := jetstream.New(s.nc, jetstream.WithPublishAsyncMaxPending(4096))
-	require.NoError(s.t, err)
-	for i, p := range payloads {
-		for {
-			_, err := js.PublishAsync(subjects[i], p)
-			if err == jetstream.ErrTooManyStalledMsgs {
-				<-js.PublishAsyncComplete()
-				continue
-			}
-			require.NoError(s.t, err)
-			break
-		}
-	}
-	select {
-	case <-js.PublishAsyncComplete():
-	case <-time.After(2 * time.Minute):
-		s.t.Fatal("publishing timed out")
-	}
-}
-
 const distJob = `name: dist
 parallelism: 3
 restart: { strategy: fixed_delay, attempts: 10, delay: 500ms }

@@ -205,11 +205,21 @@ func (s *standalone) stream(name, subject string) {
 // publish publishes payloads to subject, waiting for every ack.
 func (s *standalone) publish(subject string, payloads [][]byte) {
 	s.t.Helper()
+	subjects := make([]string, len(payloads))
+	for i := range subjects {
+		subjects[i] = subject
+	}
+	s.publishTo(subjects, payloads)
+}
+
+// publishTo publishes payloads[i] to subjects[i], waiting for every ack.
+func (s *standalone) publishTo(subjects []string, payloads [][]byte) {
+	s.t.Helper()
 	js, err := jetstream.New(s.nc, jetstream.WithPublishAsyncMaxPending(4096))
 	require.NoError(s.t, err)
-	for _, p := range payloads {
+	for i, p := range payloads {
 		for {
-			_, err := js.PublishAsync(subject, p)
+			_, err := js.PublishAsync(subjects[i], p)
 			if errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
 				<-js.PublishAsyncComplete()
 				continue

@@ -226,6 +226,25 @@ func BenchmarkExchangeVsRawNATS(b *testing.B) {
 	b.ReportMetric(exRate/rawRate, "ratio")
 }
 
+// benchWriter is a hash-partitioned writer onto two subtasks in the receiving
+// process, over its own NATS connections. The caller closes it.
+func benchWriter(b *testing.B, url string, stats *Stats, blocked *atomic.Int64) *Writer {
+	net := NewNet(connB(b, url), connB(b, url), 0, slog.Default())
+	outs := make([]Output, 2)
+	for i := range outs {
+		o, err := net.Dial(Key{"bench", 1, 0, i}, 0, stats)
+		if err != nil {
+			b.Fatal(err)
+		}
+		outs[i] = o
+	}
+	w, err := NewWriter(outs, WriterOptions{Mode: PartitionHash, MaxParallelism: 128, KeyGroup: func(k []byte) int { return keygroup.Of(k, 128) }, Blocked: blocked})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return w
+}
+
 // exchangeRun sends total records through a hash-partitioned exchange to two
 // subtasks in another process as fast as it can; it returns the seconds until the
 // last one arrived and the bytes sent.
@@ -233,22 +252,10 @@ func exchangeRun(b *testing.B, url string, total int) (float64, int) {
 	batch := benchRecords(1000)
 	ctx := context.Background()
 	wait := startReceiver(b, url, "recv-exchange", "WEIR_BENCH_SUBTASKS=2")
-	net := NewNet(connB(b, url), connB(b, url), 0, slog.Default())
 	stats := &Stats{}
-	outs := make([]Output, 2)
-	for i := range outs {
-		o, err := net.Dial(Key{"bench", 1, 0, i}, 0, stats)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer o.Close()
-		outs[i] = o
-	}
 	var blocked atomic.Int64
-	w, err := NewWriter(outs, WriterOptions{Mode: PartitionHash, MaxParallelism: 128, KeyGroup: func(k []byte) int { return keygroup.Of(k, 128) }, Blocked: &blocked})
-	if err != nil {
-		b.Fatal(err)
-	}
+	w := benchWriter(b, url, stats, &blocked)
+	defer w.Close()
 	defer func() { b.ReportMetric(time.Duration(blocked.Load()).Seconds(), "send-seconds") }()
 	start := time.Now()
 	for sent := 0; sent < total; sent += batch.Len() {
@@ -281,20 +288,8 @@ func BenchmarkExchangeLatency(b *testing.B) {
 	}
 	const seconds = 5
 	wait := startReceiver(b, url, "recv-exchange", "WEIR_BENCH_SUBTASKS=2", "WEIR_BENCH_LATENCY=1")
-	net := NewNet(connB(b, url), connB(b, url), 0, slog.Default())
-	outs := make([]Output, 2)
-	for i := range outs {
-		o, err := net.Dial(Key{"bench", 1, 0, i}, 0, &Stats{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer o.Close()
-		outs[i] = o
-	}
-	w, err := NewWriter(outs, WriterOptions{Mode: PartitionHash, MaxParallelism: 128, KeyGroup: func(k []byte) int { return keygroup.Of(k, 128) }})
-	if err != nil {
-		b.Fatal(err)
-	}
+	w := benchWriter(b, url, &Stats{}, nil)
+	defer w.Close()
 	ctx := context.Background()
 	// Every millisecond, the records due at rate since the start, stamped with the
 	// time they are written; buffers go out when full or at the 10 ms flush, as in

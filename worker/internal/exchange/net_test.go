@@ -301,17 +301,24 @@ func dataFrame(seq uint64) []byte {
 	return append(appendFrameHeader(nil, frameHeader{kind: Data, seq: seq}), b.Bytes()...)
 }
 
-func TestRemoteGapFailsTheGate(t *testing.T) {
+// remoteGate returns a gate with one remote channel and a raw sender that has
+// shaken hands with it.
+func remoteGate(t *testing.T, perChannel int) (*Gate, *nats.Conn, Key) {
+	t.Helper()
 	url := natsURL(t)
 	recv := newNet(t, url)
-	reg := NewRegistry(4)
+	reg := NewRegistry(perChannel)
 	key := Key{"job", 1, 0, 0}
 	g := reg.Gate(key, 1)
 	if err := recv.Attach(g, []int{0}); err != nil {
 		t.Fatal(err)
 	}
-	defer reg.DropJob("job", 1)
-	nc := rawSender(t, url, key)
+	t.Cleanup(func() { reg.DropJob("job", 1) })
+	return g, rawSender(t, url, key), key
+}
+
+func TestRemoteGapFailsTheGate(t *testing.T) {
+	g, nc, key := remoteGate(t, 4)
 	_ = nc.Publish(dataSubject(key), dataFrame(1))
 	_ = nc.Publish(dataSubject(key), dataFrame(3))
 	select {
@@ -325,17 +332,8 @@ func TestRemoteGapFailsTheGate(t *testing.T) {
 }
 
 func TestRemoteFrameWithoutCreditFailsTheGate(t *testing.T) {
-	url := natsURL(t)
-	recv := newNet(t, url)
-	reg := NewRegistry(2)
-	key := Key{"job", 1, 0, 0}
-	g := reg.Gate(key, 1)
-	if err := recv.Attach(g, []int{0}); err != nil {
-		t.Fatal(err)
-	}
-	defer reg.DropJob("job", 1)
-	nc := rawSender(t, url, key)
-	for seq := uint64(1); seq <= 10; seq++ {
+	g, nc, key := remoteGate(t, 2)
+	for seq := uint64(1); seq <= 2+floatingPerGate+2; seq++ {
 		_ = nc.Publish(dataSubject(key), dataFrame(seq))
 	}
 	select {
