@@ -93,6 +93,7 @@ func (b *Batch) Adopt(f []byte) error {
 // Reader iterates over the records of a batch frame.
 type Reader struct {
 	rest      []byte
+	last      []byte
 	remaining int
 	err       error
 }
@@ -118,10 +119,15 @@ func (r *Reader) Next(v *View) bool {
 		r.err = err
 		return false
 	}
+	r.last = r.rest[:n]
 	r.rest = r.rest[n:]
 	r.remaining--
 	return true
 }
+
+// Raw returns the encoded bytes of the record Next decoded last, so that a record
+// can be copied into another batch without encoding it again. They alias the batch.
+func (r *Reader) Raw() []byte { return r.last }
 
 // Err returns the decoding error that stopped Next, if any, including trailing bytes
 // after the announced count.

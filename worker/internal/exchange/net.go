@@ -336,14 +336,17 @@ func (in *inbound) close() {
 }
 
 // Dial returns the channel from upstream subtask from to the downstream subtask k
-// in another process. Its Send blocks while the receiver has granted no credit.
+// in another process. Its Send blocks while the receiver has granted no credit
+// and maxWaiting buffers already wait.
 func (n *Net) Dial(k Key, from int, stats *Stats) (*RemoteOutput, error) {
-	o := &RemoteOutput{net: n, key: k, from: from, subject: dataSubject(k), wake: make(chan struct{}, 1), stats: stats}
+	o := &RemoteOutput{net: n, key: k, from: from, subject: dataSubject(k), stats: stats,
+		work: make(chan struct{}, 1), space: make(chan struct{}, 1), done: make(chan struct{})}
 	sub, err := n.credit.Subscribe(creditSubject(k, from), o.onGrant)
 	if err != nil {
 		return nil, fmt.Errorf("exchange %s: subscribing to credit: %w", k, err)
 	}
 	o.sub = sub
+	go o.publish()
 	return o, nil
 }
 
@@ -355,11 +358,14 @@ type Stats struct {
 	Waiting atomic.Int64
 }
 
-// maxWaiting is how many buffers a remote output holds for lack of credit before
-// Send blocks the task.
+// maxWaiting is how many buffers a remote output holds, waiting for credit or for
+// its publisher, before Send blocks the task.
 const maxWaiting = 8
 
-// RemoteOutput is an Output to a subtask in another process.
+// RemoteOutput is an Output to a subtask in another process. The task's goroutine
+// queues buffers (Send); the output's own publisher goroutine frames them and
+// publishes them as credit allows, so that encoding records and writing to the
+// socket overlap.
 type RemoteOutput struct {
 	net     *Net
 	key     Key
@@ -367,41 +373,53 @@ type RemoteOutput struct {
 	subject string
 	sub     *nats.Subscription
 	stats   *Stats
-	wake    chan struct{}
+	work    chan struct{} // wakes the publisher: credit or a buffer arrived
+	space   chan struct{} // wakes Send and Drain: the queue shrank or an error
+	done    chan struct{} // closed when the publisher returns
 
-	mu      sync.Mutex
-	granted uint64    // total frames granted; guarded by mu
-	sent    uint64    // total frames sent (= last sequence number); guarded by mu
-	acked   bool      // the receiver saw our hello; guarded by mu
-	queue   []*Buffer // waiting for credit; guarded by mu
-	offset  int       // bytes of queue[0]'s payload already sent; guarded by mu
-	frame   []byte    // scratch for encoding; guarded by mu
-	err     error     // guarded by mu
+	mu         sync.Mutex
+	granted    uint64    // total frames granted; guarded by mu
+	sent       uint64    // total frames framed for sending (= last sequence number); guarded by mu
+	acked      bool      // the receiver saw our hello; guarded by mu
+	queue      []*Buffer // waiting to be published; guarded by mu
+	offset     int       // bytes of queue[0]'s payload already framed; guarded by mu
+	publishing bool      // the publisher holds a frame it has not published yet; guarded by mu
+	closed     bool      // guarded by mu
+	err        error     // guarded by mu
+
+	hello []byte // scratch for hello frames; used by onGrant only
+	frame []byte // scratch for data frames; used by the publisher only
+}
+
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
 }
 
 // Send implements Output.
 func (o *RemoteOutput) Send(ctx context.Context, b *Buffer) error {
 	o.mu.Lock()
+	defer o.mu.Unlock()
 	if o.err != nil {
-		o.mu.Unlock()
 		Release(b)
 		return o.err
 	}
 	o.queue = append(o.queue, b)
 	o.stats.Waiting.Add(1)
-	o.drainLocked()
+	signal(o.work)
 	for len(o.queue) > maxWaiting && o.err == nil {
 		o.mu.Unlock()
 		select {
-		case <-o.wake:
+		case <-o.space:
 		case <-ctx.Done():
+			o.mu.Lock()
 			return ctx.Err()
 		}
 		o.mu.Lock()
 	}
-	err := o.err
-	o.mu.Unlock()
-	return err
+	return o.err
 }
 
 func (o *RemoteOutput) onGrant(msg *nats.Msg) {
@@ -415,21 +433,36 @@ func (o *RemoteOutput) onGrant(msg *nats.Msg) {
 	if total > o.granted {
 		o.granted = total
 	}
-	if helloSeen {
+	switch {
+	case helloSeen:
 		o.acked = true
-	} else if !o.acked {
-		o.publishLocked(frameHeader{kind: kindHello, from: o.from}, nil)
+	case !o.acked && !o.closed:
+		// No data frame goes out before the hello is acknowledged, so the hello
+		// cannot overtake one.
+		o.hello = appendFrameHeader(o.hello[:0], frameHeader{kind: kindHello, from: o.from})
+		if err := o.net.data.Publish(o.subject, o.hello); err != nil && o.err == nil {
+			o.err = fmt.Errorf("exchange %s: publishing: %w", o.key, err)
+			signal(o.space)
+		}
 	}
-	o.drainLocked()
-	select {
-	case o.wake <- struct{}{}:
-	default:
-	}
+	signal(o.work)
 }
 
-// drainLocked sends queued buffers, frame by frame, while there is credit.
-func (o *RemoteOutput) drainLocked() {
-	for o.acked && o.err == nil && len(o.queue) > 0 && o.sent < o.granted {
+// publish is the output's publisher goroutine: it frames queued buffers while
+// there is credit and publishes each frame outside the lock.
+func (o *RemoteOutput) publish() {
+	defer close(o.done)
+	o.mu.Lock()
+	for {
+		for !o.closed && o.err == nil && !(o.acked && len(o.queue) > 0 && o.sent < o.granted) {
+			o.mu.Unlock()
+			<-o.work
+			o.mu.Lock()
+		}
+		if o.closed || o.err != nil {
+			o.mu.Unlock()
+			return
+		}
 		b := o.queue[0]
 		payload := o.payloadLocked(b)
 		rest := payload[o.offset:]
@@ -438,16 +471,31 @@ func (o *RemoteOutput) drainLocked() {
 			rest = rest[:MaxFramePayload]
 		}
 		o.sent++
-		o.publishLocked(frameHeader{kind: b.Kind, more: more, from: o.from, seq: o.sent, backlog: len(o.queue) - 1}, rest)
+		o.frame = appendFrameHeader(o.frame[:0], frameHeader{kind: b.Kind, more: more, from: o.from, seq: o.sent, backlog: len(o.queue) - 1})
+		o.frame = append(o.frame, rest...)
 		if more {
 			o.offset += len(rest)
-			continue
+		} else {
+			o.offset = 0
+			o.queue[0] = nil
+			o.queue = o.queue[1:]
 		}
-		o.offset = 0
-		o.queue[0] = nil
-		o.queue = o.queue[1:]
-		o.stats.Waiting.Add(-1)
-		Release(b)
+		o.publishing = true
+		o.mu.Unlock()
+
+		err := o.net.data.Publish(o.subject, o.frame)
+		o.stats.BytesOut.Add(uint64(len(o.frame)))
+		if !more {
+			Release(b)
+			o.stats.Waiting.Add(-1)
+		}
+
+		o.mu.Lock()
+		o.publishing = false
+		if err != nil && o.err == nil {
+			o.err = fmt.Errorf("exchange %s: publishing: %w", o.key, err)
+		}
+		signal(o.space)
 	}
 }
 
@@ -465,50 +513,47 @@ func (o *RemoteOutput) payloadLocked(b *Buffer) []byte {
 	return nil
 }
 
-func (o *RemoteOutput) publishLocked(h frameHeader, payload []byte) {
-	o.frame = appendFrameHeader(o.frame[:0], h)
-	o.frame = append(o.frame, payload...)
-	if err := o.net.data.Publish(o.subject, o.frame); err != nil && o.err == nil {
-		o.err = fmt.Errorf("exchange %s: publishing: %w", o.key, err)
-	}
-	o.stats.BytesOut.Add(uint64(len(o.frame)))
-}
-
 // flushTimeout bounds the wait for the NATS server to take a drained output's data.
 const flushTimeout = 30 * time.Second
 
-// Drain waits until every buffer sent so far has left for the receiver, which
-// needs the receiver's credit: a task calls it after its end of partition.
+// Drain waits until every buffer sent so far has been published, which needs the
+// receiver's credit, and the connection has handed it to the server: a task calls
+// it after its end of partition.
 func (o *RemoteOutput) Drain(ctx context.Context) error {
 	o.mu.Lock()
-	defer o.mu.Unlock()
-	for len(o.queue) > 0 && o.err == nil {
+	for (len(o.queue) > 0 || o.publishing) && o.err == nil {
 		o.mu.Unlock()
 		select {
-		case <-o.wake:
+		case <-o.space:
 		case <-ctx.Done():
-			o.mu.Lock()
 			return ctx.Err()
 		}
 		o.mu.Lock()
 	}
-	if o.err != nil {
-		return o.err
-	}
-	// Publishes are buffered in the connection: flush them before the task ends.
+	err := o.err
 	o.mu.Unlock()
+	if err != nil {
+		return err
+	}
 	fctx, cancel := context.WithTimeout(ctx, flushTimeout)
-	err := o.net.data.FlushWithContext(fctx)
-	cancel()
-	o.mu.Lock()
-	return err
+	defer cancel()
+	return o.net.data.FlushWithContext(fctx)
 }
 
-// Close ends the output's credit subscription and drops what still waits.
+// Close ends the output's credit subscription and its publisher, and drops what
+// still waits.
 func (o *RemoteOutput) Close() {
 	if o.sub != nil {
 		_ = o.sub.Unsubscribe()
 	}
+	o.mu.Lock()
+	o.closed = true
+	if o.err == nil {
+		o.err = errClosed
+	}
+	o.mu.Unlock()
+	signal(o.work)
+	<-o.done
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	for _, b := range o.queue {
@@ -516,11 +561,5 @@ func (o *RemoteOutput) Close() {
 		o.stats.Waiting.Add(-1)
 	}
 	o.queue = nil
-	if o.err == nil {
-		o.err = errClosed
-	}
-	select {
-	case o.wake <- struct{}{}:
-	default:
-	}
+	signal(o.space)
 }

@@ -150,7 +150,7 @@ func (w *Writer) Write(ctx context.Context, b *record.Batch) error {
 				w.next = 0
 			}
 		}
-		w.cur[t].Batch.Append(&v)
+		w.cur[t].Batch.AppendEncoded(r.Raw(), 1)
 		if w.cur[t].Batch.Size() >= BufferSize {
 			if err := w.send(ctx, t); err != nil {
 				return err
