@@ -521,6 +521,11 @@ func resolve(t testing.TB, in []record, o output) record {
 // orderModules are the two implementations of the order functions.
 var orderModules = []string{"orders.wasm", "orders_wat.wasm"}
 
+// nativeModules are the order functions built with the Rust and C SDKs. The
+// conformance suite (conformance/) checks their outputs through wasmhost; here
+// they get the raw checks a host cannot make: shape, return codes on bad input.
+var nativeModules = []string{"orders_rust.wasm", "orders_rust_wasi.wasm", "orders_c.wasm", "orders_c_wasi.wasm"}
+
 func TestModuleShape(t *testing.T) {
 	r := sharedRuntime(t)
 	i32, i64 := api.ValueTypeI32, api.ValueTypeI64
@@ -530,7 +535,7 @@ func TestModuleShape(t *testing.T) {
 		"weir_describe":    {nil, {i64}},
 		"weir_call":        {{i32, i32, i32, i32}, {i32}},
 	}
-	for _, name := range []string{"orders.wasm", "orders_wat.wasm", "identity_wat.wasm"} {
+	for _, name := range append([]string{"orders.wasm", "orders_wat.wasm", "identity_wat.wasm"}, nativeModules...) {
 		c := compile(t, r, name)
 		fns := c.ExportedFunctions()
 		for exp, sig := range want {
@@ -777,7 +782,7 @@ func TestOrdersSplit(t *testing.T) {
 		{4, 0, record{Flags: flagPayload, Payload: `"x"`}},
 		{4, 0, record{Flags: flagPayload, Payload: `"\u00e9"`}},
 	}
-	for _, name := range orderModules {
+	for _, name := range append(orderModules, nativeModules...) {
 		inst := instantiate(t, sharedRuntime(t), name)
 		if got := inst.process(t, inst.fn(t, "split", "flat_map"), payloads(ps...)); !reflect.DeepEqual(got, want) {
 			t.Errorf("%s:\n got %+v\nwant %+v", name, got, want)
@@ -871,6 +876,35 @@ func TestOrdersGoMatchesWAT(t *testing.T) {
 	}
 }
 
+// TestNativeMatchGo feeds the Go module and the Rust and C ones the same random
+// batches and wants identical outputs, byte for byte, from every function they
+// share (the conformance suite holds enrich and positive to an oracle; this
+// covers identity and split, the flat_map, too).
+func TestNativeMatchGo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	var ps []string
+	for range 1000 {
+		ps = append(ps, randomPayload(rng))
+	}
+	b := payloads(ps...)
+	goInst := instantiate(t, sharedRuntime(t), "orders.wasm")
+	for _, name := range nativeModules {
+		inst := instantiate(t, sharedRuntime(t), name)
+		for _, f := range []struct{ name, kind string }{
+			{"enrich", "map"}, {"positive", "filter"}, {"identity", "map"}, {"split", "flat_map"},
+		} {
+			want := goInst.process(t, goInst.fn(t, f.name, f.kind), b)
+			if got := inst.process(t, inst.fn(t, f.name, f.kind), b); !reflect.DeepEqual(got, want) {
+				for i := range max(len(got), len(want)) {
+					if i >= len(got) || i >= len(want) || !reflect.DeepEqual(got[i], want[i]) {
+						t.Fatalf("%s %s: output %d differs:\n got %+v\nwant %+v (Go)", name, f.name, i, at(got, i), at(want, i))
+					}
+				}
+			}
+		}
+	}
+}
+
 func at(o []output, i int) any {
 	if i < len(o) {
 		return o[i]
@@ -948,7 +982,7 @@ func TestReturnCodes(t *testing.T) {
 		{"close with input", callClose, 0, []byte{1}, rcMalformed},
 		{"close", callClose, 0, nil, rcOK},
 	}
-	for _, name := range orderModules {
+	for _, name := range append(orderModules, nativeModules...) { // enrich is 0 in each
 		inst := instantiate(t, sharedRuntime(t), name)
 		for _, c := range cases {
 			res := inst.mustDo(t, c.kind, c.fn, c.in)
@@ -963,7 +997,7 @@ func TestReturnCodes(t *testing.T) {
 }
 
 func TestBigBatchAndBufferReuse(t *testing.T) {
-	for _, name := range orderModules {
+	for _, name := range append(orderModules, nativeModules...) {
 		inst := instantiate(t, sharedRuntime(t), name)
 		enrich := inst.fn(t, "enrich", "map")
 		for _, n := range []int{1, 5000, 3, 20000} { // grow, shrink (buffer reused), grow
@@ -1120,6 +1154,10 @@ func BenchmarkOrders(b *testing.B) {
 		{"orders.wasm", "enrich", "map"},
 		{"orders.wasm", "enrich_stdjson", "map"},
 		{"orders_wat.wasm", "enrich", "map"},
+		{"orders_rust.wasm", "enrich", "map"},
+		{"orders_rust_wasi.wasm", "enrich", "map"},
+		{"orders_c.wasm", "enrich", "map"},
+		{"orders_c_wasi.wasm", "enrich", "map"},
 		{"orders.wasm", "positive", "filter"},
 		{"orders_wat.wasm", "positive", "filter"},
 		{"orders.wasm", "identity", "map"},

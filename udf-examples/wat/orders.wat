@@ -7,10 +7,12 @@
 ;;   index 2  positive  filter    keep records whose "amount" is a number > 0
 ;;   index 3  identity  map       copy the payload
 ;;   index 4  split     flat_map  one output per string of the array "words"
+;;   index 5  fail      map       copy the payload; fail the call (weir.error, return
+;;                                code 1) when "amount" is a number below zero
 ;;   index 7  customer  key_selector  key: the string or number member "customer"
 ;;
 ;; The indexes are those of the Go module's functions of the same name; indexes
-;; 1, 5 and 6 (enrich_stdjson, fail and panic there) do not exist here. enrich uses its default
+;; 1 and 6 (enrich_stdjson and panic there) do not exist here. enrich uses its default
 ;; configuration only: the `open` call's config is checked to be a JSON object
 ;; and otherwise ignored.
 ;;
@@ -24,15 +26,17 @@
 (module
   ;; ======================================================================
   ;; Imports. weir.emit(ptr, len) hands the host one output frame; the host
-  ;; copies it before returning. Nothing else is needed: no WASI at all.
+  ;; copies it before returning. weir.error(ptr, len) sets the message of a call
+  ;; that then returns 1. Nothing else is needed: no WASI at all.
   (import "weir" "emit" (func $emit (param i32 i32)))
+  (import "weir" "error" (func $error (param i32 i32)))
 
   ;; ======================================================================
   ;; Memory, exported as "memory" for the host to read and write.
   ;;
   ;;   [0, 32)             scratch: decimal digits are formatted here
-  ;;   [32, 72)            constant strings (member names, JSON literals)
-  ;;   [256, 526)          the description
+  ;;   [32, 104)           constant strings (member names, JSON literals, a message)
+  ;;   [256, 565)          the description
   ;;   [1024, +$in_cap)    the input buffer, returned by weir_alloc
   ;;   after it            the output frame of the current process call
   (memory (export "memory") 1)
@@ -42,7 +46,8 @@
   (data (i32.const 48) "true")    ;; 48, 4 bytes
   (data (i32.const 52) "false")   ;; 52, 5 bytes
   (data (i32.const 57) "null")    ;; 57, 4 bytes
-  (data (i32.const 61) "customer") ;; 61, 8 bytes
+  (data (i32.const 64) "amount must not be negative") ;; 64, 27 bytes
+  (data (i32.const 96) "customer") ;; 96, 8 bytes
 
   ;; The description (ABI §2): fixed JSON naming each function, its kind and the
   ;; `fn` index weir_call receives for it.
@@ -52,9 +57,10 @@
     "{\"name\":\"positive\",\"kind\":\"filter\",\"index\":2},"
     "{\"name\":\"identity\",\"kind\":\"map\",\"index\":3},"
     "{\"name\":\"split\",\"kind\":\"flat_map\",\"index\":4},"
+    "{\"name\":\"fail\",\"kind\":\"map\",\"index\":5},"
     "{\"name\":\"customer\",\"kind\":\"key_selector\",\"index\":7}]}")
   (global $describe_ptr i32 (i32.const 256))
-  (global $describe_len i32 (i32.const 270))
+  (global $describe_len i32 (i32.const 309))
 
   (global $in_base i32 (i32.const 1024))   ;; the input buffer's address
   (global $in_cap (mut i32) (i32.const 0)) ;; and size (0: not allocated yet)
@@ -104,10 +110,10 @@
                     (i32.gt_u (i32.add (local.get $in) (local.get $len))
                               (i32.add (global.get $in_base) (global.get $in_cap))))
           (then (return (i32.const 4))))))
-    ;; Known functions: 0, 2, 3, 4, 7.
+    ;; Known functions: 0, 2, 3, 4, 5, 7.
     (if (i32.and (i32.or (i32.or (i32.eq (local.get $fn) (i32.const 1))
                                  (i32.lt_s (local.get $fn) (i32.const 0)))
-                         (i32.gt_s (local.get $fn) (i32.const 4)))
+                         (i32.gt_s (local.get $fn) (i32.const 5)))
                  (i32.ne (local.get $fn) (i32.const 7)))
       (then (return (i32.const 2))))
     ;; open: the config must be one JSON object; this module needs nothing from it.
@@ -152,6 +158,11 @@
           (if (i32.eq (local.get $fn) (i32.const 2)) (then (call $positive (local.get $i)) (br $run)))
           (if (i32.eq (local.get $fn) (i32.const 3)) (then (call $identity (local.get $i)) (br $run)))
           (if (i32.eq (local.get $fn) (i32.const 7)) (then (call $customer (local.get $i)) (br $run)))
+          (if (i32.eq (local.get $fn) (i32.const 5))
+            (then
+              ;; fail reports its error itself; nothing is emitted then.
+              (if (call $fail (local.get $i)) (then (return (i32.const 1))))
+              (br $run)))
           (call $split (local.get $i)))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $each)))
@@ -310,37 +321,21 @@
     (call $output_payload (local.get $index) (global.get $pay)
                           (i32.sub (global.get $pay_end) (global.get $pay))))
 
-;; customer (key_selector): one output per record, in order, with flags KEY
-  ;; (0x01) and nothing else (ABI §4): the key is the JSON text of the member
-  ;; "customer" when it is a string or a number, quotes included, else "null".
-  ;; The host keeps the rest of the input record.
-  (func $customer (param $index i32)
-    (local $vs i32) (local $ve i32) (local $c i32) (local $dst i32)
-    (call $find (global.get $pay) (global.get $pay_end) (i32.const 61) (i32.const 8)) ;; "customer"
+  ;; fail (map): like identity, but if "amount" is a number below zero (decided
+  ;; on its text, as positive does: -0 is not), set the call's error and return 1.
+  (func $fail (param $index i32) (result i32)
+    (local $vs i32) (local $ve i32)
+    (call $find (global.get $pay) (global.get $pay_end) (i32.const 32) (i32.const 6)) ;; "amount"
     (local.set $ve)
     (local.set $vs)
-    (block $keyed
-      (if (local.get $vs)
-        (then
-          (local.set $c (i32.load8_u (local.get $vs)))
-          (br_if $keyed (i32.or (i32.eq (local.get $c) (i32.const 0x22)) ;; '"'
-                                (call $is_number_start (local.get $c))))))
-      (local.set $vs (i32.const 57)) ;; "null"
-      (local.set $ve (i32.const 61)))
-    ;; The output: input_index, tag 0, flags KEY, the key's length and bytes.
-    (if (i32.eqz (call $ensure (i32.add (global.get $out)
-                                        (i32.add (i32.const 13) (i32.sub (local.get $ve) (local.get $vs))))))
-      (then (unreachable)))
-    (local.set $dst (global.get $out))
-    (i32.store (local.get $dst) (local.get $index))
-    (i32.store offset=4 (local.get $dst) (i32.const 0))
-    (i32.store8 offset=8 (local.get $dst) (i32.const 0x01))
-    (i32.store offset=9 (local.get $dst) (i32.sub (local.get $ve) (local.get $vs)))
-    (memory.copy (i32.add (local.get $dst) (i32.const 13)) (local.get $vs)
-                 (i32.sub (local.get $ve) (local.get $vs)))
-    (global.set $out (i32.add (local.get $dst)
-                              (i32.add (i32.const 13) (i32.sub (local.get $ve) (local.get $vs)))))
-    (global.set $out_count (i32.add (global.get $out_count) (i32.const 1))))
+    (block $copy
+      (br_if $copy (i32.eqz (local.get $vs)))
+      (br_if $copy (i32.eqz (call $is_number_start (i32.load8_u (local.get $vs)))))
+      (br_if $copy (i32.ne (call $sign (local.get $vs) (local.get $ve)) (i32.const -1)))
+      (call $error (i32.const 64) (i32.const 27))
+      (return (i32.const 1)))
+    (call $identity (local.get $index))
+    (i32.const 0))
 
   ;; split (flat_map): for each string in the array member "words", an output
   ;; whose payload is the string's JSON text, quotes and escapes included.
@@ -705,4 +700,36 @@
         (local.set $s (i32.add (local.get $s) (i32.const 1)))
         (br $next)))
     (i32.const 0))
+
+  ;; customer (key_selector): one output per record, in order, with flags KEY
+  ;; (0x01) and nothing else (ABI §4): the key is the JSON text of the member
+  ;; "customer" when it is a string or a number, quotes included, else "null".
+  ;; The host keeps the rest of the input record.
+  (func $customer (param $index i32)
+    (local $vs i32) (local $ve i32) (local $c i32) (local $dst i32)
+    (call $find (global.get $pay) (global.get $pay_end) (i32.const 96) (i32.const 8)) ;; "customer"
+    (local.set $ve)
+    (local.set $vs)
+    (block $keyed
+      (if (local.get $vs)
+        (then
+          (local.set $c (i32.load8_u (local.get $vs)))
+          (br_if $keyed (i32.or (i32.eq (local.get $c) (i32.const 0x22)) ;; '"'
+                                (call $is_number_start (local.get $c))))))
+      (local.set $vs (i32.const 57)) ;; "null"
+      (local.set $ve (i32.const 61)))
+    ;; The output: input_index, tag 0, flags KEY, the key's length and bytes.
+    (if (i32.eqz (call $ensure (i32.add (global.get $out)
+                                        (i32.add (i32.const 13) (i32.sub (local.get $ve) (local.get $vs))))))
+      (then (unreachable)))
+    (local.set $dst (global.get $out))
+    (i32.store (local.get $dst) (local.get $index))
+    (i32.store offset=4 (local.get $dst) (i32.const 0))
+    (i32.store8 offset=8 (local.get $dst) (i32.const 0x01))
+    (i32.store offset=9 (local.get $dst) (i32.sub (local.get $ve) (local.get $vs)))
+    (memory.copy (i32.add (local.get $dst) (i32.const 13)) (local.get $vs)
+                 (i32.sub (local.get $ve) (local.get $vs)))
+    (global.set $out (i32.add (local.get $dst)
+                              (i32.add (i32.const 13) (i32.sub (local.get $ve) (local.get $vs)))))
+    (global.set $out_count (i32.add (global.get $out_count) (i32.const 1))))
 )
