@@ -149,7 +149,7 @@ pipeline:
 		}
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
-		return strings.Contains(string(b), `weir_subtask_records_in_total{job="`+res.ID+`",job_name="lifecycle",subtask="1",vertex="enrich"}`) &&
+		return strings.Contains(string(b), `weir_subtask_records_in_total{job_id="`+res.ID+`",job_name="lifecycle",subtask="1",vertex="enrich"}`) &&
 			strings.Contains(string(b), `weir_jobs{status="RUNNING"} 1`)
 	}, 30*time.Second, 100*time.Millisecond, "/metrics shows per-subtask records and jobs by status")
 

@@ -40,7 +40,8 @@ func (c *Control) metricsWorkers() []WorkerStatus { return c.slots.list() }
 
 // collector exports the control plane's view of jobs, subtasks and workers at
 // scrape time, from the job masters and the slot manager (no per-record work).
-// Subtask series carry the labels job (the job id), job_name, vertex and subtask,
+// Subtask series carry the labels job_id, job_name, vertex and subtask (not job,
+// which Prometheus sets to the scrape job),
 // and exist only while the job is not in a terminal state.
 type collector struct {
 	src metricsSource
@@ -73,8 +74,8 @@ type collector struct {
 func newCollector(c *Control) *collector { return newCollectorFrom(c) }
 
 func newCollectorFrom(src metricsSource) *collector {
-	job := []string{"job", "job_name"}
-	sub := []string{"job", "job_name", "vertex", "subtask"}
+	job := []string{"job_id", "job_name"}
+	sub := []string{"job_id", "job_name", "vertex", "subtask"}
 	worker := []string{"worker"}
 	return &collector{
 		src:      src,

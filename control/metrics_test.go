@@ -43,12 +43,12 @@ func TestCollectorNamesAndLabels(t *testing.T) {
 	const want = `
 # HELP weir_job_info 1 for each job, with its status as a label.
 # TYPE weir_job_info gauge
-weir_job_info{job="j0",job_name="old",status="CANCELED"} 1
-weir_job_info{job="j1",job_name="orders",status="RUNNING"} 1
+weir_job_info{job_id="j0",job_name="old",status="CANCELED"} 1
+weir_job_info{job_id="j1",job_name="orders",status="RUNNING"} 1
 # HELP weir_job_restarts_total Times a job has been deployed again after its first deployment.
 # TYPE weir_job_restarts_total counter
-weir_job_restarts_total{job="j0",job_name="old"} 0
-weir_job_restarts_total{job="j1",job_name="orders"} 2
+weir_job_restarts_total{job_id="j0",job_name="old"} 0
+weir_job_restarts_total{job_id="j1",job_name="orders"} 2
 # HELP weir_jobs Jobs by status.
 # TYPE weir_jobs gauge
 weir_jobs{status="CANCELED"} 1
@@ -60,43 +60,43 @@ weir_jobs{status="RESTARTING"} 0
 weir_jobs{status="RUNNING"} 1
 # HELP weir_subtask_backpressure_ratio Share (0..1) of the last measuring interval the subtask waited for downstream capacity.
 # TYPE weir_subtask_backpressure_ratio gauge
-weir_subtask_backpressure_ratio{job="j1",job_name="orders",subtask="1",vertex="enrich"} 0.25
+weir_subtask_backpressure_ratio{job_id="j1",job_name="orders",subtask="1",vertex="enrich"} 0.25
 # HELP weir_subtask_buffers_in_flight Buffers a subtask has sent that its receivers have not taken yet.
 # TYPE weir_subtask_buffers_in_flight gauge
-weir_subtask_buffers_in_flight{job="j1",job_name="orders",subtask="1",vertex="enrich"} 2
+weir_subtask_buffers_in_flight{job_id="j1",job_name="orders",subtask="1",vertex="enrich"} 2
 # HELP weir_subtask_busy_ratio Share (0..1) of the last measuring interval the subtask spent working.
 # TYPE weir_subtask_busy_ratio gauge
-weir_subtask_busy_ratio{job="j1",job_name="orders",subtask="1",vertex="enrich"} 0.5
+weir_subtask_busy_ratio{job_id="j1",job_name="orders",subtask="1",vertex="enrich"} 0.5
 # HELP weir_subtask_bytes_in_total Bytes a subtask has received from its input channels.
 # TYPE weir_subtask_bytes_in_total counter
-weir_subtask_bytes_in_total{job="j1",job_name="orders",subtask="1",vertex="enrich"} 1000
+weir_subtask_bytes_in_total{job_id="j1",job_name="orders",subtask="1",vertex="enrich"} 1000
 # HELP weir_subtask_bytes_out_total Bytes a subtask has sent to its output channels.
 # TYPE weir_subtask_bytes_out_total counter
-weir_subtask_bytes_out_total{job="j1",job_name="orders",subtask="1",vertex="enrich"} 800
+weir_subtask_bytes_out_total{job_id="j1",job_name="orders",subtask="1",vertex="enrich"} 800
 # HELP weir_subtask_exchange_bytes_out_total Bytes a subtask has sent to subtasks in other worker processes over NATS.
 # TYPE weir_subtask_exchange_bytes_out_total counter
-weir_subtask_exchange_bytes_out_total{job="j1",job_name="orders",subtask="1",vertex="enrich"} 700
+weir_subtask_exchange_bytes_out_total{job_id="j1",job_name="orders",subtask="1",vertex="enrich"} 700
 # HELP weir_subtask_input_credit_buffers Buffers from other worker processes a subtask's input has room for (queued plus outstanding credit); queued never exceeds it.
 # TYPE weir_subtask_input_credit_buffers gauge
-weir_subtask_input_credit_buffers{job="j1",job_name="orders",subtask="1",vertex="enrich"} 16
+weir_subtask_input_credit_buffers{job_id="j1",job_name="orders",subtask="1",vertex="enrich"} 16
 # HELP weir_subtask_input_queued_buffers Buffers from other worker processes waiting in a subtask's input.
 # TYPE weir_subtask_input_queued_buffers gauge
-weir_subtask_input_queued_buffers{job="j1",job_name="orders",subtask="1",vertex="enrich"} 3
+weir_subtask_input_queued_buffers{job_id="j1",job_name="orders",subtask="1",vertex="enrich"} 3
 # HELP weir_subtask_records_in_total Records a subtask has read, as of its worker's last heartbeat.
 # TYPE weir_subtask_records_in_total counter
-weir_subtask_records_in_total{job="j1",job_name="orders",subtask="1",vertex="enrich"} 10
+weir_subtask_records_in_total{job_id="j1",job_name="orders",subtask="1",vertex="enrich"} 10
 # HELP weir_subtask_records_out_total Records a subtask has written, as of its worker's last heartbeat.
 # TYPE weir_subtask_records_out_total counter
-weir_subtask_records_out_total{job="j1",job_name="orders",subtask="1",vertex="enrich"} 8
+weir_subtask_records_out_total{job_id="j1",job_name="orders",subtask="1",vertex="enrich"} 8
 # HELP weir_subtask_wasm_call_seconds_total Time a subtask's UDF instances have spent in Wasm calls.
 # TYPE weir_subtask_wasm_call_seconds_total counter
-weir_subtask_wasm_call_seconds_total{job="j1",job_name="orders",subtask="1",vertex="enrich"} 1.5
+weir_subtask_wasm_call_seconds_total{job_id="j1",job_name="orders",subtask="1",vertex="enrich"} 1.5
 # HELP weir_subtask_wasm_memory_bytes Size of a subtask's UDF instances' linear memories.
 # TYPE weir_subtask_wasm_memory_bytes gauge
-weir_subtask_wasm_memory_bytes{job="j1",job_name="orders",subtask="1",vertex="enrich"} 2.097152e+06
+weir_subtask_wasm_memory_bytes{job_id="j1",job_name="orders",subtask="1",vertex="enrich"} 2.097152e+06
 # HELP weir_subtask_watermark_seconds The subtask's event-time clock as a Unix time; absent until event time exists. Watermark lag is time() minus this.
 # TYPE weir_subtask_watermark_seconds gauge
-weir_subtask_watermark_seconds{job="j1",job_name="orders",subtask="1",vertex="enrich"} 1.7000000005e+09
+weir_subtask_watermark_seconds{job_id="j1",job_name="orders",subtask="1",vertex="enrich"} 1.7000000005e+09
 # HELP weir_worker_last_heartbeat_seconds When the control plane last heard from a worker, as a Unix time; absent before the first heartbeat.
 # TYPE weir_worker_last_heartbeat_seconds gauge
 weir_worker_last_heartbeat_seconds{worker="w1"} 1.7000001e+09
@@ -124,7 +124,7 @@ weir_worker_tasks{worker="w1"} 3
 	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(want)))
 }
 
-// Every metric a subtask has is labelled job, job_name, vertex, subtask: the same
+// Every metric a subtask has is labelled job_id, job_name, vertex, subtask: the same
 // labels the dashboard in deploy/grafana uses.
 func TestCollectorSubtaskLabels(t *testing.T) {
 	src := fakeMetrics{jobs: []jobMetrics{{
@@ -146,7 +146,7 @@ func TestCollectorSubtaskLabels(t *testing.T) {
 			for _, l := range m.GetLabel() {
 				names = append(names, l.GetName())
 			}
-			require.Equal(t, []string{"job", "job_name", "subtask", "vertex"}, names, mf.GetName())
+			require.Equal(t, []string{"job_id", "job_name", "subtask", "vertex"}, names, mf.GetName())
 		}
 	}
 	require.Equal(t, 12, n, "records in/out, bytes in/out, buffers in flight, backpressure, busy, exchange bytes out, input queued and credit, Wasm call time and memory (watermark only once set)")
