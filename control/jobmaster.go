@@ -45,6 +45,9 @@ type SubtaskStatus struct {
 	// WasmMemoryBytes the size of their linear memories.
 	WasmCallSeconds float64 `json:"wasm_call_seconds"`
 	WasmMemoryBytes uint64  `json:"wasm_memory_bytes"`
+	// KeyedNull counts records a key_by by JSON field keyed null: the field was
+	// missing, or its value unusable as a key.
+	KeyedNull uint64 `json:"keyed_null"`
 }
 
 // jobMaster runs one job: it schedules the job onto slots, deploys its subtasks,
@@ -554,5 +557,6 @@ func (m *jobMaster) metrics(tm api.TaskMetrics) {
 		t.ExchangeBytesOut = tm.ExchangeBytesOut
 		t.InputQueued, t.InputCredit = tm.InputQueued, tm.InputCredit
 		t.WasmCallSeconds, t.WasmMemoryBytes = float64(tm.WasmCallNanos)/1e9, tm.WasmMemoryBytes
+		t.KeyedNull = tm.KeyedNull
 	}
 }

@@ -63,6 +63,7 @@ type collector struct {
 	inputCredit  *prometheus.Desc
 	wasmCall     *prometheus.Desc
 	wasmMemory   *prometheus.Desc
+	keyedNull    *prometheus.Desc
 
 	slots     *prometheus.Desc
 	slotsUsed *prometheus.Desc
@@ -95,6 +96,7 @@ func newCollectorFrom(src metricsSource) *collector {
 		inputCredit:  prometheus.NewDesc("weir_subtask_input_credit_buffers", "Buffers from other worker processes a subtask's input has room for (queued plus outstanding credit); queued never exceeds it.", sub, nil),
 		wasmCall:     prometheus.NewDesc("weir_subtask_wasm_call_seconds_total", "Time a subtask's UDF instances have spent in Wasm calls.", sub, nil),
 		wasmMemory:   prometheus.NewDesc("weir_subtask_wasm_memory_bytes", "Size of a subtask's UDF instances' linear memories.", sub, nil),
+		keyedNull:    prometheus.NewDesc("weir_subtask_keyed_null_total", "Records a key_by by JSON field keyed null because the field was missing or unusable.", sub, nil),
 		watermark:    prometheus.NewDesc("weir_subtask_watermark_seconds", "The subtask's event-time clock as a Unix time; absent until event time exists. Watermark lag is time() minus this.", sub, nil),
 
 		slots:     prometheus.NewDesc("weir_worker_slots", "Task slots a worker offers.", worker, nil),
@@ -109,7 +111,7 @@ func (m *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		m.jobs, m.jobInfo, m.restarts,
 		m.recordsIn, m.recordsOut, m.bytesIn, m.bytesOut, m.buffers, m.backpressure, m.busy, m.watermark,
-		m.exchangeOut, m.inputQueued, m.inputCredit, m.wasmCall, m.wasmMemory,
+		m.exchangeOut, m.inputQueued, m.inputCredit, m.wasmCall, m.wasmMemory, m.keyedNull,
 		m.slots, m.slotsUsed, m.tasks, m.memory, m.heartbeat,
 	} {
 		ch <- d
@@ -156,6 +158,7 @@ func (m *collector) Collect(ch chan<- prometheus.Metric) {
 				gauge(m.inputCredit, float64(st.InputCredit))
 				ch <- prometheus.MustNewConstMetric(m.wasmCall, prometheus.CounterValue, st.WasmCallSeconds, labels...)
 				gauge(m.wasmMemory, float64(st.WasmMemoryBytes))
+				counter(m.keyedNull, st.KeyedNull)
 				if st.Watermark > 0 {
 					gauge(m.watermark, float64(st.Watermark)/1000)
 				}

@@ -31,7 +31,7 @@ func TestCollectorNamesAndLabels(t *testing.T) {
 				subtasks: map[string][]SubtaskStatus{
 					"enrich": {{Index: 1, Worker: "w1", Status: "RUNNING", RecordsIn: 10, RecordsOut: 8, BytesIn: 1000, BytesOut: 800,
 						BuffersInFlight: 2, Backpressure: 0.25, Busy: 0.5, Watermark: 1_700_000_000_500,
-						ExchangeBytesOut: 700, InputQueued: 3, InputCredit: 16, WasmCallSeconds: 1.5, WasmMemoryBytes: 2 << 20}},
+						ExchangeBytesOut: 700, InputQueued: 3, InputCredit: 16, WasmCallSeconds: 1.5, WasmMemoryBytes: 2 << 20, KeyedNull: 4}},
 				},
 			},
 			// A terminal job keeps its info and restarts but has no subtask series.
@@ -82,6 +82,9 @@ weir_subtask_input_credit_buffers{job_id="j1",job_name="orders",subtask="1",vert
 # HELP weir_subtask_input_queued_buffers Buffers from other worker processes waiting in a subtask's input.
 # TYPE weir_subtask_input_queued_buffers gauge
 weir_subtask_input_queued_buffers{job_id="j1",job_name="orders",subtask="1",vertex="enrich"} 3
+# HELP weir_subtask_keyed_null_total Records a key_by by JSON field keyed null because the field was missing or unusable.
+# TYPE weir_subtask_keyed_null_total counter
+weir_subtask_keyed_null_total{job_id="j1",job_name="orders",subtask="1",vertex="enrich"} 4
 # HELP weir_subtask_records_in_total Records a subtask has read, as of its worker's last heartbeat.
 # TYPE weir_subtask_records_in_total counter
 weir_subtask_records_in_total{job_id="j1",job_name="orders",subtask="1",vertex="enrich"} 10
@@ -149,7 +152,7 @@ func TestCollectorSubtaskLabels(t *testing.T) {
 			require.Equal(t, []string{"job_id", "job_name", "subtask", "vertex"}, names, mf.GetName())
 		}
 	}
-	require.Equal(t, 12, n, "records in/out, bytes in/out, buffers in flight, backpressure, busy, exchange bytes out, input queued and credit, Wasm call time and memory (watermark only once set)")
+	require.Equal(t, 13, n, "records in/out, bytes in/out, buffers in flight, backpressure, busy, exchange bytes out, input queued and credit, Wasm call time and memory, keyed null (watermark only once set)")
 }
 
 // The Grafana dashboard in deploy/grafana queries only metrics the collector

@@ -64,6 +64,8 @@ type task struct {
 	gates                     []*exchange.Gate // the input gates, for their credit figures
 	// opsSnapshot are the task\'s UDF instances, for their call time and memory.
 	opsSnapshot []*wasmhost.Instance
+	// keyStats are the task's key_by operators' counters.
+	keyStats []*keyby.Stats
 
 	// Owned by the task goroutine.
 	sources  []*connector.Source
@@ -114,6 +116,9 @@ func (t *task) metrics() api.TaskMetrics {
 		d, mem := op.Stats()
 		m.WasmCallNanos += uint64(d)
 		m.WasmMemoryBytes += mem
+	}
+	for _, ks := range t.keyStats {
+		m.KeyedNull += ks.Missing.Load() + ks.Invalid.Load()
 	}
 	for _, g := range t.gates {
 		q, c := g.Credit()
@@ -189,7 +194,11 @@ func (t *task) setup() error {
 	}
 	for _, s := range steps {
 		if s.KeyBy != nil { // a built-in key_by; one with a key_selector is a UDF
-			t.ops = append(t.ops, keyby.New(s.KeyBy.JSONField))
+			op := keyby.New(s.KeyBy.JSONField)
+			t.ops = append(t.ops, op)
+			t.sampleMu.Lock()
+			t.keyStats = append(t.keyStats, op.Stats())
+			t.sampleMu.Unlock()
 			continue
 		}
 		inst, err := t.instantiate(s)

@@ -116,4 +116,7 @@ type TaskMetrics struct {
 	// WasmMemoryBytes the size of their linear memories.
 	WasmCallNanos   uint64 `json:"wasm_call_nanos"`
 	WasmMemoryBytes uint64 `json:"wasm_memory_bytes"`
+	// KeyedNull counts records a key_by by JSON field keyed null because the
+	// field was missing or unusable.
+	KeyedNull uint64 `json:"keyed_null"`
 }

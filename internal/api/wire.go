@@ -62,6 +62,7 @@ func HeartbeatToPB(hb Heartbeat) *pb.Heartbeat {
 			CreditViolations: t.CreditViolations,
 			InputQueued:      int32(t.InputQueued), InputCredit: int32(t.InputCredit),
 			WasmCallNanos: t.WasmCallNanos, WasmMemoryBytes: t.WasmMemoryBytes,
+			KeyedNull: t.KeyedNull,
 		}
 	}
 	return out
@@ -78,6 +79,7 @@ func HeartbeatFromPB(workerID string, hb *pb.Heartbeat) Heartbeat {
 			CreditViolations: t.CreditViolations,
 			InputQueued:      int(t.InputQueued), InputCredit: int(t.InputCredit),
 			WasmCallNanos: t.WasmCallNanos, WasmMemoryBytes: t.WasmMemoryBytes,
+			KeyedNull: t.KeyedNull,
 		}
 	}
 	return out

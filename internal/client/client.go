@@ -216,6 +216,9 @@ type Subtask struct {
 	// for InputCredit of them: flow control keeps InputQueued ≤ InputCredit.
 	InputQueued int `json:"input_queued"`
 	InputCredit int `json:"input_credit"`
+	// KeyedNull counts records a key_by by JSON field keyed null (field missing or
+	// unusable).
+	KeyedNull int64 `json:"keyed_null"`
 }
 
 // Edge connects two vertices, by their IDs, with a partitioning ("forward", "hash", ...).

@@ -66,6 +66,16 @@ pipeline:
 		require.Equal(t, uint64(n), s.msgCount(c.stream), "%s: no duplicates", c.stream)
 		require.Equal(t, c.want, got, c.stream)
 	}
+	// Half the records have no usable user: the built-in key_by counts them, and the
+	// count reaches the job API with the next heartbeat.
+	require.Eventually(t, func() bool {
+		for _, v := range s.job(id).Plan.Vertices {
+			if v.ID == "by-user" {
+				return len(v.Subtasks) == 1 && v.Subtasks[0].KeyedNull == n/2
+			}
+		}
+		return false
+	}, 30*time.Second, 200*time.Millisecond, "keyed_null of by-user never reached %d", n/2)
 	// The source feeds two steps, so neither key_by chains with it: each runs
 	// behind a forward edge, and a hash edge leaves it.
 	parts := map[string]string{}

@@ -603,6 +603,7 @@ type TaskMetrics struct {
 	InputCredit      int32                  `protobuf:"varint,12,opt,name=input_credit,json=inputCredit,proto3" json:"input_credit,omitempty"`
 	WasmCallNanos    uint64                 `protobuf:"varint,13,opt,name=wasm_call_nanos,json=wasmCallNanos,proto3" json:"wasm_call_nanos,omitempty"`
 	WasmMemoryBytes  uint64                 `protobuf:"varint,14,opt,name=wasm_memory_bytes,json=wasmMemoryBytes,proto3" json:"wasm_memory_bytes,omitempty"`
+	KeyedNull        uint64                 `protobuf:"varint,15,opt,name=keyed_null,json=keyedNull,proto3" json:"keyed_null,omitempty"`
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
@@ -731,6 +732,13 @@ func (x *TaskMetrics) GetWasmCallNanos() uint64 {
 func (x *TaskMetrics) GetWasmMemoryBytes() uint64 {
 	if x != nil {
 		return x.WasmMemoryBytes
+	}
+	return 0
+}
+
+func (x *TaskMetrics) GetKeyedNull() uint64 {
+	if x != nil {
+		return x.KeyedNull
 	}
 	return 0
 }
@@ -1082,7 +1090,7 @@ const file_weir_proto_rawDesc = "" +
 	"\tpositions\x18\x02 \x03(\v2 .weir.v1.Progress.PositionsEntryR\tpositions\x1a<\n" +
 	"\x0ePositionsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"\x83\x04\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"\xa2\x04\n" +
 	"\vTaskMetrics\x12#\n" +
 	"\x04task\x18\x01 \x01(\v2\x0f.weir.v1.TaskIDR\x04task\x12\x1d\n" +
 	"\n" +
@@ -1100,7 +1108,9 @@ const file_weir_proto_rawDesc = "" +
 	"\finput_queued\x18\v \x01(\x05R\vinputQueued\x12!\n" +
 	"\finput_credit\x18\f \x01(\x05R\vinputCredit\x12&\n" +
 	"\x0fwasm_call_nanos\x18\r \x01(\x04R\rwasmCallNanos\x12*\n" +
-	"\x11wasm_memory_bytes\x18\x0e \x01(\x04R\x0fwasmMemoryBytes\"Z\n" +
+	"\x11wasm_memory_bytes\x18\x0e \x01(\x04R\x0fwasmMemoryBytes\x12\x1d\n" +
+	"\n" +
+	"keyed_null\x18\x0f \x01(\x04R\tkeyedNull\"Z\n" +
 	"\tHeartbeat\x12*\n" +
 	"\x05tasks\x18\x01 \x03(\v2\x14.weir.v1.TaskMetricsR\x05tasks\x12!\n" +
 	"\fmemory_bytes\x18\x02 \x01(\x04R\vmemoryBytes\"<\n" +
