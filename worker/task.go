@@ -254,17 +254,13 @@ func (t *task) writer(out jobgraph.Gate) (*exchange.Writer, error) {
 		}
 		ro, err := t.w.net.Dial(k, t.desc.Task.Subtask, &t.stats)
 		if err != nil {
-			for _, o := range outs[:i] {
-				if c, ok := o.(interface{ Close() }); ok {
-					c.Close()
-				}
-			}
+			closeOutputs(outs[:i])
 			return nil, err
 		}
 		outs[i] = ro
 	}
 	maxP := t.desc.MaxParallelism
-	return exchange.NewWriter(outs, exchange.WriterOptions{
+	w, err := exchange.NewWriter(outs, exchange.WriterOptions{
 		Mode:           mode,
 		Channel:        t.desc.Task.Subtask,
 		Upstream:       t.desc.Parallelism,
@@ -272,6 +268,20 @@ func (t *task) writer(out jobgraph.Gate) (*exchange.Writer, error) {
 		KeyGroup:       func(key []byte) int { return keygroup.Of(key, maxP) },
 		Blocked:        &t.blocked,
 	})
+	if err != nil {
+		closeOutputs(outs)
+		return nil, fmt.Errorf("edge %d: %w", out.Edge, err)
+	}
+	return w, nil
+}
+
+// closeOutputs closes the remote outputs among outs (local gates need nothing).
+func closeOutputs(outs []exchange.Output) {
+	for _, o := range outs {
+		if c, ok := o.(interface{ Close() }); ok {
+			c.Close()
+		}
+	}
 }
 
 // inputGate returns the gate of the task's input edge, attached to NATS for the
