@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"go.uber.org/goleak"
 
 	"github.com/weir-streams/weir/internal/keygroup"
 	"github.com/weir-streams/weir/internal/record"
@@ -52,7 +53,9 @@ func TestMain(m *testing.M) {
 		return
 	}
 	pprof.StopCPUProfile()
-	os.Exit(m.Run())
+	// Every goroutine the package starts (credit re-grants, publishers) must end
+	// with its gate or output.
+	goleak.VerifyTestMain(m)
 }
 
 func envInt(name string) int {
