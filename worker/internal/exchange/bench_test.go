@@ -83,8 +83,11 @@ func benchReceiveExchange() {
 	subtasks := envInt("WEIR_BENCH_SUBTASKS")
 	latency := os.Getenv("WEIR_BENCH_LATENCY") != ""
 	var records, bytes atomic.Uint64
+	// Latencies go into a histogram of 10 µs buckets up to 1 s (the last bucket
+	// takes the rest): storing millions of samples would itself stall the process.
+	const bucket, buckets = 10 * time.Microsecond, 100_000
 	var mu sync.Mutex
-	var lats []float64
+	hist := make([]uint64, buckets)
 	var wg sync.WaitGroup
 	for i := range subtasks {
 		g := reg.Gate(Key{"bench", 1, 0, i}, 1)
@@ -95,7 +98,7 @@ func benchReceiveExchange() {
 		go func() {
 			defer wg.Done()
 			var v record.View
-			var local []float64
+			local := make([]uint64, buckets)
 			for b := range g.C() {
 				if b.Kind == EndOfPartition {
 					break
@@ -107,7 +110,7 @@ func benchReceiveExchange() {
 						now := time.Now().UnixNano()
 						r := b.Batch.Reader()
 						for r.Next(&v) {
-							local = append(local, float64(now-v.Timestamp)/1e6)
+							local[min(buckets-1, int(time.Duration(now-v.Timestamp)/bucket))]++
 						}
 					}
 				}
@@ -115,16 +118,29 @@ func benchReceiveExchange() {
 				Release(b)
 			}
 			mu.Lock()
-			lats = append(lats, local...)
+			for i, n := range local {
+				hist[i] += n
+			}
 			mu.Unlock()
 		}()
 	}
 	fmt.Println("ready")
 	wg.Wait()
 	res := benchResult{Records: records.Load(), Bytes: bytes.Load(), DoneNs: time.Now().UnixNano()}
-	if len(lats) > 0 {
-		slices.Sort(lats)
-		res.P50Ms, res.P99Ms = lats[len(lats)/2], lats[len(lats)*99/100]
+	var total uint64
+	for _, n := range hist {
+		total += n
+	}
+	var seen uint64
+	for i, n := range hist {
+		ms := float64(time.Duration(i+1)*bucket) / 1e6 // the bucket's upper bound
+		if seen < total/2 && seen+n >= total/2 {
+			res.P50Ms = ms
+		}
+		if seen < total*99/100 && seen+n >= total*99/100 {
+			res.P99Ms = ms
+		}
+		seen += n
 	}
 	report(res)
 }
