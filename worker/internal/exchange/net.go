@@ -140,6 +140,7 @@ type inChannel struct {
 	expect        uint64 // next sequence number
 	granted       uint64 // total frames granted
 	received      uint64 // total frames received
+	consumed      uint64 // total frames whose room is free again (taken, or fragments)
 	floatingHeld  int    // floating credit the channel holds
 	backlog       int    // the sender's last reported backlog
 	partial       []byte // a buffer being reassembled from fragments
@@ -241,6 +242,7 @@ func (c *inChannel) took() {
 }
 
 func (in *inbound) tookLocked(c *inChannel) {
+	c.consumed++
 	if c.floatingHeld > 0 && c.backlog == 0 {
 		// The sender has nothing waiting: the floating credit goes back to the pool.
 		c.floatingHeld--
@@ -292,10 +294,11 @@ func (in *inbound) regrant() {
 	}
 }
 
-// Credit is the gate's remote channels' queued buffers and outstanding credit (the
-// frames they may still send): queued never exceeds outstanding plus queued by
-// construction, and queued ≤ credit is what the flow control promises.
-func (g *Gate) Credit() (queued, granted int) {
+// Credit is, summed over the gate's remote channels, the frames received and not
+// yet taken (queued) and the room the receiver has granted beyond what was taken
+// (window). Flow control promises queued ≤ window on every channel: a sender
+// never sends without credit.
+func (g *Gate) Credit() (queued, window int) {
 	g.mu.Lock()
 	in := g.remote
 	g.mu.Unlock()
@@ -306,15 +309,11 @@ func (g *Gate) Credit() (queued, granted int) {
 	defer in.mu.Unlock()
 	for _, c := range in.chans {
 		if c != nil {
-			granted += int(c.granted - c.received)
+			queued += int(c.received - c.consumed)
+			window += int(c.granted - c.consumed)
 		}
 	}
-	// Buffers in the gate from remote channels hold credit that returns when taken.
-	queued = len(g.ch) - len(g.localSlots)
-	if queued < 0 {
-		queued = 0
-	}
-	return queued, granted + queued
+	return queued, window
 }
 
 func (in *inbound) close() {
