@@ -38,3 +38,23 @@ func TestAlignMarkers(t *testing.T) {
 		t.Fatal("no open channel: nothing to align")
 	}
 }
+
+// TestAlignMarkersKeepsEndedPartitions: a partition only a channel that has ended
+// carried keeps its last position; it is not dropped from the aligned marker.
+func TestAlignMarkersKeepsEndedPartitions(t *testing.T) {
+	latest := []map[string]uint64{
+		{"src[0]": 7, "src[1]": 3},
+		nil,
+		{"src[1]": 5, "src[2]": 9},
+	}
+	closed := []bool{true, false, false}
+	if _, ok := alignMarkers(latest, closed); ok {
+		t.Fatal("aligned while an open channel is silent")
+	}
+	latest[1] = map[string]uint64{"src[1]": 4, "src[2]": 8}
+	got, ok := alignMarkers(latest, closed)
+	want := map[string]uint64{"src[0]": 7, "src[1]": 4, "src[2]": 8}
+	if !ok || !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %v %v, want %v", got, ok, want)
+	}
+}

@@ -589,33 +589,59 @@ func (t *task) runInput() error {
 	}
 }
 
-// alignMarkers returns, per source position key, the smallest position over the
-// open channels whose markers carry it, once every open channel has sent a marker:
-// every record up to it has then arrived. A key travels only on the channels its
-// records can take, and every marker an upstream subtask sends carries all the
-// keys of its own inputs, so a channel without a key never holds records of it.
+// alignMarkers returns, per source position key, a position every record up to
+// which has arrived, once every open channel has sent a marker. A key travels only
+// on the channels its records can take, and every marker an upstream subtask sends
+// carries all the keys of its own inputs, so a channel without a key never holds
+// records of it. For a key some open channel carries, that is the smallest position
+// over the open channels carrying it: a closed channel sent all it ever will. For a
+// key only closed channels carried (its source has ended), it is their last one.
 func alignMarkers(latest []map[string]uint64, closed []bool) (map[string]uint64, bool) {
-	for c, m := range latest {
-		if !closed[c] && m == nil {
-			// A channel without a marker yet holds the alignment back.
-			return nil, false
-		}
-	}
-	var out map[string]uint64
+	open := 0
 	for c, m := range latest {
 		if closed[c] {
 			continue
 		}
-		if out == nil {
-			out = make(map[string]uint64, len(m))
+		open++
+		if m == nil {
+			// A channel without a marker yet holds the alignment back.
+			return nil, false
 		}
-		for k, v := range m {
-			if cur, ok := out[k]; !ok || v < cur {
-				out[k] = v
+	}
+	if open == 0 {
+		return nil, false
+	}
+	out := map[string]uint64{}
+	lower := func(k string, v uint64) {
+		if cur, ok := out[k]; !ok || v < cur {
+			out[k] = v
+		}
+	}
+	for c, m := range latest {
+		if !closed[c] {
+			for k, v := range m {
+				lower(k, v)
 			}
 		}
 	}
-	return out, out != nil
+	ended := map[string]uint64{}
+	for c, m := range latest {
+		if !closed[c] {
+			continue
+		}
+		for k, v := range m {
+			if _, live := out[k]; live {
+				continue
+			}
+			if cur, ok := ended[k]; !ok || v < cur {
+				ended[k] = v
+			}
+		}
+	}
+	for k, v := range ended {
+		out[k] = v
+	}
+	return out, true
 }
 
 func samePositions(a, b map[string]uint64) bool {

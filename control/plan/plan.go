@@ -204,8 +204,8 @@ func Descriptors(g *jobgraph.JobGraph, job *spec.Job, jobID string, attempt uint
 			}
 		}
 		var res map[string]uint64
-		if v.Steps[0].Kind == spec.KindSource && resume[v.Steps[0].ID] > 0 {
-			res = map[string]uint64{v.Steps[0].ID: resume[v.Steps[0].ID]}
+		if src := v.Steps[0]; src.Kind == spec.KindSource {
+			res = sourcePositions(src.ID, resume)
 		}
 		for i := 0; i < v.Parallelism; i++ {
 			out = append(out, jobgraph.TaskDescriptor{
@@ -218,6 +218,22 @@ func Descriptors(g *jobgraph.JobGraph, job *spec.Job, jobID string, attempt uint
 				BufferTimeout:  job.BufferTimeout,
 				ResumeAfter:    res,
 			})
+		}
+	}
+	return out
+}
+
+// sourcePositions returns the saved positions of the source step id: under its id
+// for an unpartitioned stream, under spec.PartitionPosition(id, p) for each
+// partition p of a partitioned one. Nil when there are none.
+func sourcePositions(id string, resume map[string]uint64) map[string]uint64 {
+	var out map[string]uint64
+	for k, v := range resume {
+		if v > 0 && (k == id || strings.HasPrefix(k, id+"[")) {
+			if out == nil {
+				out = map[string]uint64{}
+			}
+			out[k] = v
 		}
 	}
 	return out

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -171,4 +172,39 @@ func keyedJob(t *testing.T, top string) *spec.Job {
 		t.Fatal(err)
 	}
 	return job
+}
+
+// A restarted partitioned source resumes each partition after its own position,
+// and never takes another source's.
+func TestDescriptorsResumePartitions(t *testing.T) {
+	job, err := spec.Parse([]byte(`name: x
+parallelism: 2
+pipeline:
+  - id: src
+    source: { jetstream: { stream: S, subjects: [s.*], partitions: { count: 4, token: 2 } } }
+  - id: out
+    sink: { jetstream: { subject: o } }
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := Build(job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := map[string]uint64{"src[0]": 5, "src[3]": 9, "src[1]": 0, "srcx[0]": 7, "other": 3}
+	want := map[string]uint64{"src[0]": 5, "src[3]": 9}
+	n := 0
+	for _, d := range Descriptors(g, job, "job", 2, saved) {
+		if d.Steps[0].Kind != spec.KindSource {
+			continue
+		}
+		n++
+		if !maps.Equal(d.ResumeAfter, want) {
+			t.Errorf("%s resumes after %v, want %v", d.Task, d.ResumeAfter, want)
+		}
+	}
+	if n != 2 {
+		t.Fatalf("%d source subtasks, want 2", n)
+	}
 }
