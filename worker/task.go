@@ -423,12 +423,12 @@ func (t *task) setupSources(s spec.Step) {
 	cfg := *s.Source
 	if cfg.Partitions == nil {
 		t.posKeys = []string{s.ID}
-		t.sources = []*connector.Source{connector.NewPartitionlessSource(t.w.js, cfg, t.desc.ResumeAfter[s.ID], t.srcOut)}
+		t.sources = []*connector.Source{connector.NewPartitionlessSource(t.w.srcJS, cfg, t.desc.ResumeAfter[s.ID], t.srcOut)}
 		return
 	}
 	for p := t.desc.Task.Subtask; p < cfg.Partitions.Count; p += t.desc.Parallelism {
 		key := spec.PartitionPosition(s.ID, p)
-		t.sources = append(t.sources, connector.NewPartitionSource(t.w.js, cfg, p, t.desc.ResumeAfter[key], len(t.posKeys), t.srcOut))
+		t.sources = append(t.sources, connector.NewPartitionSource(t.w.srcJS, cfg, p, t.desc.ResumeAfter[key], len(t.posKeys), t.srcOut))
 		t.posKeys = append(t.posKeys, key)
 	}
 	if len(t.sources) == 0 {

@@ -34,6 +34,9 @@ type Options struct {
 	// and credit grants on separate connections. Default: the worker's connection
 	// (fine in standalone, where every peer is local).
 	DataConn, CreditConn *nats.Conn
+	// SourceConn carries the JetStream sources' deliveries, apart from the sinks'
+	// publishes and their acknowledgements. Default: the worker's connection.
+	SourceConn *nats.Conn
 	// DataDir holds the worker's files (the Wasm compilation cache). Required.
 	DataDir string
 	// HeartbeatInterval is how often metrics reach the control plane. Default 1s.
@@ -62,7 +65,8 @@ type Worker struct {
 	opts     Options
 	logger   *slog.Logger
 	nc       *nats.Conn
-	js       jetstream.JetStream
+	js       jetstream.JetStream // sinks, modules
+	srcJS    jetstream.JetStream // sources
 	control  api.ControlPlane
 	rt       *wasmhost.Runtime
 	modules  meta.ModuleStore
@@ -81,6 +85,10 @@ func New(ctx context.Context, opts Options, nc *nats.Conn, control api.ControlPl
 	opts.defaults()
 	if opts.DataDir == "" {
 		return nil, errors.New("worker: a data directory is required")
+	}
+	srcJS, err := jetstream.New(cmp.Or(opts.SourceConn, nc))
+	if err != nil {
+		return nil, fmt.Errorf("opening JetStream: %w", err)
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {
@@ -102,6 +110,7 @@ func New(ctx context.Context, opts Options, nc *nats.Conn, control api.ControlPl
 		logger:   logger.With("worker", opts.ID),
 		nc:       nc,
 		js:       js,
+		srcJS:    srcJS,
 		control:  control,
 		rt:       rt,
 		modules:  meta.ModuleStore{Obj: obj},

@@ -260,10 +260,11 @@ func runWorker(parent context.Context, f workerFlags) error {
 	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	// Three connections: JetStream and metadata; exchange frames; credit grants, so
-	// that grants never queue behind bulk data.
-	var conns [3]*nats.Conn
-	for i, role := range []string{"", "-data", "-credit"} {
+	// Four connections: sinks and metadata; sources; exchange frames; credit
+	// grants, so that grants never queue behind bulk data and a sink's publishes
+	// never hold up a consumer's deliveries.
+	var conns [4]*nats.Conn
+	for i, role := range []string{"", "-sources", "-data", "-credit"} {
 		c, err := connectNATS(f.natsURL, "weir-worker-"+f.id+role, natsTLS(f.natsURL, clientTLS), logger)
 		if err != nil {
 			return err
@@ -280,7 +281,7 @@ func runWorker(parent context.Context, f workerFlags) error {
 	if err != nil {
 		return usageError{err}
 	}
-	wk, err := worker.New(ctx, worker.Options{ID: f.id, Slots: f.slots, DataDir: f.dataDir, Address: workerAddress(), DataConn: conns[1], CreditConn: conns[2]}, nc, rc, logger.With("component", "worker"))
+	wk, err := worker.New(ctx, worker.Options{ID: f.id, Slots: f.slots, DataDir: f.dataDir, Address: workerAddress(), SourceConn: conns[1], DataConn: conns[2], CreditConn: conns[3]}, nc, rc, logger.With("component", "worker"))
 	if err != nil {
 		return err
 	}

@@ -124,7 +124,14 @@ func runStandalone(parent context.Context, f standaloneFlags) error {
 		return err
 	}
 	defer workerNC.Close()
-	wk, err := worker.New(ctx, worker.Options{ID: "standalone-worker", Slots: f.slots, DataDir: f.dataDir}, workerNC, ctl, logger.With("component", "worker"))
+	// Sources read through a connection of their own: a sink's publishes and
+	// acknowledgements must not hold up a consumer's deliveries.
+	sourceNC, err := embednats.Connect(ns, "weir-worker-sources")
+	if err != nil {
+		return err
+	}
+	defer sourceNC.Close()
+	wk, err := worker.New(ctx, worker.Options{ID: "standalone-worker", Slots: f.slots, DataDir: f.dataDir, SourceConn: sourceNC}, workerNC, ctl, logger.With("component", "worker"))
 	if err != nil {
 		return err
 	}
