@@ -229,6 +229,9 @@ func (c *Control) Close(ctx context.Context) error {
 	return c.rt.Close(context.Background())
 }
 
+// Workers lists the registered workers, as GET /workers shows them.
+func (c *Control) Workers() []WorkerStatus { return c.slots.list() }
+
 // Healthy reports whether the control plane is connected to NATS.
 func (c *Control) Healthy() error {
 	if s := c.nc.Status(); s != nats.CONNECTED {

@@ -334,5 +334,5 @@ func nonNil[T any](s []T) []T {
 }
 
 func (c *Control) handleWorkers(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"workers": c.slots.list()})
+	writeJSON(w, http.StatusOK, map[string]any{"workers": c.Workers()})
 }
