@@ -806,7 +806,7 @@ func TestOrdersCustomer(t *testing.T) {
 		{Flags: flagPayload, Payload: ``},
 	}
 	keys := []string{`"c-42"`, `17`, `-1.50e3`, `"a\"b"`, `null`, `null`, `null`, `null`, `null`, `null`}
-	for _, name := range orderModules {
+	for _, name := range append(orderModules, nativeModules...) {
 		inst := instantiate(t, sharedRuntime(t), name)
 		outs := inst.process(t, inst.fn(t, "customer", "key_selector"), batch(in...))
 		if len(outs) != len(in) {
@@ -879,7 +879,7 @@ func TestOrdersGoMatchesWAT(t *testing.T) {
 // TestNativeMatchGo feeds the Go module and the Rust and C ones the same random
 // batches and wants identical outputs, byte for byte, from every function they
 // share (the conformance suite holds enrich and positive to an oracle; this
-// covers identity and split, the flat_map, too).
+// covers identity, split (the flat_map) and customer (the key_selector) too).
 func TestNativeMatchGo(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	var ps []string
@@ -892,6 +892,7 @@ func TestNativeMatchGo(t *testing.T) {
 		inst := instantiate(t, sharedRuntime(t), name)
 		for _, f := range []struct{ name, kind string }{
 			{"enrich", "map"}, {"positive", "filter"}, {"identity", "map"}, {"split", "flat_map"},
+			{"customer", "key_selector"},
 		} {
 			want := goInst.process(t, goInst.fn(t, f.name, f.kind), b)
 			if got := inst.process(t, inst.fn(t, f.name, f.kind), b); !reflect.DeepEqual(got, want) {
