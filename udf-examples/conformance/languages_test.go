@@ -1,7 +1,8 @@
 package conformance_test
 
 // A language is one build of the order functions. Every row must implement enrich
-// (map), positive (filter) and fail (map) as udf-examples/README.md defines them.
+// (map), positive (filter), fail (map) and customer (key_selector) as
+// udf-examples/README.md defines them.
 type language struct {
 	// name names the sub-tests and benchmarks.
 	name string
