@@ -1,0 +1,116 @@
+/**
+ * Buffer is a growable byte buffer that is reused: reset() empties it without
+ * freeing its memory, so a buffer filled once per record allocates only while
+ * it grows to the largest size it ever holds.
+ */
+export class Buffer {
+  private buf: ArrayBuffer;
+  /** The number of bytes in the buffer. */
+  length: i32 = 0;
+
+  constructor(capacity: i32 = 256) {
+    this.buf = new ArrayBuffer(max(capacity, 16));
+  }
+
+  /** The address of the first byte; valid until the buffer next grows. */
+  @inline get dataStart(): usize {
+    return changetype<usize>(this.buf);
+  }
+
+  /** Empties the buffer, keeping its memory. */
+  @inline reset(): void {
+    this.length = 0;
+  }
+
+  /**
+   * Makes room for n more bytes and returns the address where they go; the
+   * caller writes them and then calls advance(n).
+   */
+  @inline reserve(n: i32): usize {
+    const need = this.length + n;
+    if (need > this.buf.byteLength) this.grow(need);
+    return changetype<usize>(this.buf) + <usize>this.length;
+  }
+
+  @inline advance(n: i32): void {
+    this.length += n;
+  }
+
+  private grow(need: i32): void {
+    let cap = this.buf.byteLength;
+    while (cap < need) cap = cap < (1 << 30) ? cap << 1 : need;
+    const nb = new ArrayBuffer(cap);
+    memory.copy(changetype<usize>(nb), changetype<usize>(this.buf), <usize>this.length);
+    this.buf = nb;
+  }
+
+  /** Appends n bytes from address ptr. */
+  appendRaw(ptr: usize, n: i32): void {
+    const p = this.reserve(n);
+    memory.copy(p, ptr, <usize>n);
+    this.length += n;
+  }
+
+  /** Appends the bytes of a. */
+  appendBytes(a: Uint8Array): void {
+    this.appendRaw(a.dataStart, a.byteLength);
+  }
+
+  /** Appends the UTF-8 encoding of s. */
+  appendString(s: string): void {
+    // At most three bytes per UTF-16 unit.
+    const p = this.reserve(s.length * 3);
+    this.length += <i32>String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, p);
+  }
+
+  @inline appendByte(b: u8): void {
+    const p = this.reserve(1);
+    store<u8>(p, b);
+    this.length++;
+  }
+
+  @inline appendU32(v: u32): void {
+    const p = this.reserve(4);
+    store<u32>(p, v);
+    this.length += 4;
+  }
+
+  @inline appendI64(v: i64): void {
+    const p = this.reserve(8);
+    store<i64>(p, v);
+    this.length += 8;
+  }
+
+  /** Appends v in decimal: "-" for negatives, no leading zeros. */
+  appendInt(v: i64): void {
+    let u: u64 = v < 0 ? <u64>(-v) : <u64>v; // -MIN_VALUE wraps to itself, read unsigned
+    const p = this.reserve(20);
+    let n = 0;
+    if (v < 0) {
+      store<u8>(p, 45); // '-'
+      n = 1;
+    }
+    // The digits, counted first so that they are written in place.
+    let digits = 1;
+    for (let t = u; t >= 10; t /= 10) digits++;
+    let q = p + <usize>(n + digits);
+    do {
+      q--;
+      store<u8>(q, <u8>(48 + u % 10));
+      u /= 10;
+    } while (u != 0);
+    this.length += n + digits;
+  }
+
+  /** A copy of the contents. */
+  toBytes(): Uint8Array {
+    const a = new Uint8Array(this.length);
+    memory.copy(a.dataStart, changetype<usize>(this.buf), <usize>this.length);
+    return a;
+  }
+
+  /** The contents decoded as UTF-8. */
+  toString(): string {
+    return String.UTF8.decodeUnsafe(changetype<usize>(this.buf), <usize>this.length);
+  }
+}
