@@ -1,10 +1,32 @@
 #!/usr/bin/env bash
 # Installs what `make test` needs that a fresh machine lacks, or stops naming each
 # missing tool and the command that installs it.
+#
+# Toolchains of the UDF examples and the conformance suite (udf-examples/):
+#   wat2wasm, wasm-opt           wabt, binaryen
+#   Rust -> Wasm                 Debian's rustc 1.63 and cargo with the wasm32 standard
+#                                libraries; called as /usr/bin/rustc, since another
+#                                rustc (rustup's) may come first on PATH
+#   C -> Wasm                    clang 14, lld (wasm-ld), wasi-libc and the wasm32
+#                                compiler-rt builtins
+#   AssemblyScript -> Wasm       Node.js and npm, then the compiler pinned in
+#                                sdk/assemblyscript/package-lock.json (npm ci)
 set -euo pipefail
 missing=()   # "tool|debian-package"
 command -v go >/dev/null || { echo "deps: Go is required (1.26): install it from your distribution or go.dev"; exit 1; }
 command -v wat2wasm >/dev/null || missing+=("wat2wasm|wabt")
+command -v wasm-opt >/dev/null || missing+=("wasm-opt|binaryen")
+[ -x /usr/bin/rustc ] || missing+=("rustc (/usr/bin/rustc)|rustc")
+[ -x /usr/bin/cargo ] || missing+=("cargo (/usr/bin/cargo)|cargo")
+# The wasm32 standard libraries of Debian's rustc (both targets come in one package).
+ls -d /usr/lib/rustlib/wasm32-wasi/lib >/dev/null 2>&1 && ls -d /usr/lib/rustlib/wasm32-unknown-unknown/lib >/dev/null 2>&1 ||
+  missing+=("Rust's wasm32 standard library (/usr/lib/rustlib/wasm32-*)|libstd-rust-dev-wasm32")
+command -v clang-14 >/dev/null || command -v clang >/dev/null || missing+=("clang|clang")
+command -v wasm-ld >/dev/null || command -v wasm-ld-14 >/dev/null || missing+=("wasm-ld|lld")
+[ -f /usr/include/wasm32-wasi/stdlib.h ] || [ -d /usr/lib/wasm32-wasi ] ||
+  missing+=("wasi-libc (/usr/include/wasm32-wasi)|wasi-libc")
+ls /usr/lib/llvm-14/lib/clang/14*/lib/wasi/libclang_rt.builtins-wasm32.a >/dev/null 2>&1 ||
+  missing+=("compiler-rt builtins for wasm32 (libclang_rt.builtins-wasm32.a)|libclang-rt-14-dev-wasm32")
 # AssemblyScript (sdk/assemblyscript): Node.js and npm from Debian, then the
 # compiler pinned in that package's package-lock.json, installed with npm ci.
 command -v node >/dev/null || missing+=("node|nodejs")
@@ -29,11 +51,12 @@ for m in "${missing[@]}"; do pkgs+=("${m#*|}"); done
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "deps: installing ${pkgs[*]} with apt-get"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${pkgs[@]}"
+  # Wait for another apt-get (a concurrent install) rather than fail at once.
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${pkgs[@]}"
   install_asc
   exit 0
 fi
 echo "deps: missing tools:"
-for m in "${missing[@]}"; do echo "  ${m%%|*}: apt-get install -y ${m#*|}"; done
+for m in "${missing[@]}"; do echo "  ${m%%|*}: apt-get install -y --no-install-recommends ${m#*|}"; done
 exit 1
