@@ -32,7 +32,7 @@ func newRootCmd() *cobra.Command {
 		},
 	}
 	root.PersistentFlags().StringVar(&server, "server", server, "REST API of the Weir control plane (env WEIR_SERVER)")
-	root.AddCommand(newStandaloneCmd(), newModuleCmd(&server), newJobCmd(&server), newStreamCmd())
+	root.AddCommand(newStandaloneCmd(), newModuleCmd(&server), newJobCmd(&server), newStreamCmd(), newUDFCmd())
 	return root
 }
 
