@@ -9,7 +9,7 @@ export WEIR_TEST_WASM_DIR := $(WASM_OUT)
 E2E_PKG   := ./internal/e2e/...
 NESTED    := sdk/go udf-examples/go
 
-.PHONY: all deps build run examples test unit e2e nested-test bench check clean
+.PHONY: all deps build run examples test unit conformance e2e nested-test bench check clean
 
 all: build examples
 
@@ -31,11 +31,17 @@ examples: deps
 
 ## test: every test of every module, after installing what is missing
 test: deps build examples
-	@$(MAKE) --no-print-directory unit nested-test e2e
+	@$(MAKE) --no-print-directory unit conformance nested-test e2e
 
 unit:
 	@echo "== unit tests (-race)"
-	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /internal/e2e)
+	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v -e /internal/e2e -e /udf-examples/conformance)
+
+## conformance: every language's example UDFs, built from source, against the definitions
+## (udf-examples/README.md, sdk/ABI.md) through Weir's Wasm host
+conformance: deps examples
+	@echo "== UDF conformance suite"
+	$(GO) test -count=1 ./udf-examples/conformance/
 
 nested-test:
 	@for m in $(NESTED); do echo "== $$m"; (cd $$m && $(GO) test -count=1 ./...) || exit 1; done
@@ -49,6 +55,7 @@ bench: build examples
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1000x ./wasmhost/ ./internal/record/
 	cd sdk/go && $(GO) test -run '^$$' -bench . -benchmem ./...
 	$(GO) test -run '^$$' -bench . -benchmem ./udf-examples/
+	$(GO) test -run '^$$' -bench . ./udf-examples/conformance/
 	$(GO) test -p 1 -run '^$$' -bench . -benchtime 1x $(E2E_PKG)
 
 ## check: formatting, vet, and tidy modules

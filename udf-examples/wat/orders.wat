@@ -7,6 +7,8 @@
 ;;   index 2  positive  filter    keep records whose "amount" is a number > 0
 ;;   index 3  identity  map       copy the payload
 ;;   index 4  split     flat_map  one output per string of the array "words"
+;;   index 5  fail      map       copy the payload; fail the call (weir.error, return
+;;                                code 1) when "amount" is a number below zero
 ;;
 ;; The indexes are those of the Go module's functions of the same name; index 1
 ;; (enrich_stdjson there) does not exist here. enrich uses its default
@@ -23,8 +25,10 @@
 (module
   ;; ======================================================================
   ;; Imports. weir.emit(ptr, len) hands the host one output frame; the host
-  ;; copies it before returning. Nothing else is needed: no WASI at all.
+  ;; copies it before returning. weir.error(ptr, len) sets the message of a call
+  ;; that then returns 1. Nothing else is needed: no WASI at all.
   (import "weir" "emit" (func $emit (param i32 i32)))
+  (import "weir" "error" (func $error (param i32 i32)))
 
   ;; ======================================================================
   ;; Memory, exported as "memory" for the host to read and write.
@@ -41,6 +45,7 @@
   (data (i32.const 48) "true")    ;; 48, 4 bytes
   (data (i32.const 52) "false")   ;; 52, 5 bytes
   (data (i32.const 57) "null")    ;; 57, 4 bytes
+  (data (i32.const 64) "amount must not be negative") ;; 64, 27 bytes
 
   ;; The description (ABI §2): fixed JSON naming each function, its kind and the
   ;; `fn` index weir_call receives for it.
@@ -49,9 +54,10 @@
     "{\"name\":\"enrich\",\"kind\":\"map\",\"index\":0},"
     "{\"name\":\"positive\",\"kind\":\"filter\",\"index\":2},"
     "{\"name\":\"identity\",\"kind\":\"map\",\"index\":3},"
-    "{\"name\":\"split\",\"kind\":\"flat_map\",\"index\":4}]}")
+    "{\"name\":\"split\",\"kind\":\"flat_map\",\"index\":4},"
+    "{\"name\":\"fail\",\"kind\":\"map\",\"index\":5}]}")
   (global $describe_ptr i32 (i32.const 256))
-  (global $describe_len i32 (i32.const 218))
+  (global $describe_len i32 (i32.const 257))
 
   (global $in_base i32 (i32.const 1024))   ;; the input buffer's address
   (global $in_cap (mut i32) (i32.const 0)) ;; and size (0: not allocated yet)
@@ -101,10 +107,10 @@
                     (i32.gt_u (i32.add (local.get $in) (local.get $len))
                               (i32.add (global.get $in_base) (global.get $in_cap))))
           (then (return (i32.const 4))))))
-    ;; Known functions: 0, 2, 3, 4.
+    ;; Known functions: 0, 2, 3, 4, 5.
     (if (i32.or (i32.or (i32.eq (local.get $fn) (i32.const 1))
                         (i32.lt_s (local.get $fn) (i32.const 0)))
-                (i32.gt_s (local.get $fn) (i32.const 4)))
+                (i32.gt_s (local.get $fn) (i32.const 5)))
       (then (return (i32.const 2))))
     ;; open: the config must be one JSON object; this module needs nothing from it.
     (if (i32.eq (local.get $kind) (i32.const 1))
@@ -147,6 +153,11 @@
           (if (i32.eqz (local.get $fn)) (then (call $enrich (local.get $i)) (br $run)))
           (if (i32.eq (local.get $fn) (i32.const 2)) (then (call $positive (local.get $i)) (br $run)))
           (if (i32.eq (local.get $fn) (i32.const 3)) (then (call $identity (local.get $i)) (br $run)))
+          (if (i32.eq (local.get $fn) (i32.const 5))
+            (then
+              ;; fail reports its error itself; nothing is emitted then.
+              (if (call $fail (local.get $i)) (then (return (i32.const 1))))
+              (br $run)))
           (call $split (local.get $i)))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $each)))
@@ -304,6 +315,22 @@
   (func $identity (param $index i32)
     (call $output_payload (local.get $index) (global.get $pay)
                           (i32.sub (global.get $pay_end) (global.get $pay))))
+
+  ;; fail (map): like identity, but if "amount" is a number below zero (decided
+  ;; on its text, as positive does: -0 is not), set the call's error and return 1.
+  (func $fail (param $index i32) (result i32)
+    (local $vs i32) (local $ve i32)
+    (call $find (global.get $pay) (global.get $pay_end) (i32.const 32) (i32.const 6)) ;; "amount"
+    (local.set $ve)
+    (local.set $vs)
+    (block $copy
+      (br_if $copy (i32.eqz (local.get $vs)))
+      (br_if $copy (i32.eqz (call $is_number_start (i32.load8_u (local.get $vs)))))
+      (br_if $copy (i32.ne (call $sign (local.get $vs) (local.get $ve)) (i32.const -1)))
+      (call $error (i32.const 64) (i32.const 27))
+      (return (i32.const 1)))
+    (call $identity (local.get $index))
+    (i32.const 0))
 
   ;; split (flat_map): for each string in the array member "words", an output
   ;; whose payload is the string's JSON text, quotes and escapes included.

@@ -1,0 +1,853 @@
+/*
+ * weir.c — the implementation of the Weir C SDK (weir.h), ABI v1 (sdk/ABI.md).
+ *
+ * Hosted (--target=wasm32-wasi) it allocates with wasi-libc's realloc; freestanding
+ * (--target=wasm32 -nostdlib) with the small allocator below. Either way it holds
+ * three buffers across calls — the input buffer, the output frame, the scratch
+ * buffer — and allocates nothing per record.
+ */
+#include "weir.h"
+
+#define WEIR_IMPORT(name) __attribute__((import_module("weir"), import_name(name)))
+#define WEIR_EXPORT(name) __attribute__((export_name(name), visibility("default")))
+
+WEIR_IMPORT("emit") void weir_host_emit(const void *ptr, uint32_t len);
+WEIR_IMPORT("error") void weir_host_error(const void *ptr, uint32_t len);
+WEIR_IMPORT("log") void weir_host_log(int32_t level, const void *ptr, uint32_t len);
+
+/* ------------------------------------------------------------------ memory */
+
+#ifdef __wasi__
+#include <stdlib.h>
+#include <string.h>
+static void *mem_realloc(void *p, size_t n) { return realloc(p, n); }
+static void mem_free(void *p) { free(p); }
+#else
+/* Freestanding: the compiler may call these; with -mbulk-memory the builtins
+ * compile to memory.copy and memory.fill. */
+void *memcpy(void *d, const void *s, size_t n) {
+    __builtin_memmove(d, s, n);
+    return d;
+}
+void *memmove(void *d, const void *s, size_t n) {
+    __builtin_memmove(d, s, n);
+    return d;
+}
+void *memset(void *d, int c, size_t n) {
+    __builtin_memset(d, c, n);
+    return d;
+}
+int memcmp(const void *a, const void *b, size_t n) {
+    const uint8_t *x = a, *y = b;
+    for (size_t i = 0; i < n; i++)
+        if (x[i] != y[i]) return x[i] < y[i] ? -1 : 1;
+    return 0;
+}
+size_t strlen(const char *s) {
+    size_t n = 0;
+    while (s[n]) n++;
+    return n;
+}
+
+/* A bump allocator over the memory past __heap_base. Each block has a size
+ * header; the last block can grow and shrink in place, and freeing it gives its
+ * memory back. The SDK holds three growing buffers, so blocks left behind by a
+ * move add up to less than the buffers' largest sizes. */
+extern unsigned char __heap_base;
+static uintptr_t heap_top;  /* end of the last block */
+static uintptr_t last;      /* the last block's data, or 0 */
+
+static bool heap_reserve(uintptr_t end) {
+    uintptr_t have = __builtin_wasm_memory_size(0) * 65536u;
+    if (end <= have) return true;
+    if (end < heap_top) return false; /* wrapped around */
+    size_t pages = (end - have + 65535u) / 65536u;
+    return __builtin_wasm_memory_grow(0, pages) != (size_t)-1;
+}
+
+static void *mem_realloc(void *p, size_t n) {
+    if (!heap_top) heap_top = ((uintptr_t)&__heap_base + 15) & ~(uintptr_t)15;
+    if (n > 0x7FFFFFF0u) return 0;
+    n = (n + 15) & ~(size_t)15;
+    if (p && (uintptr_t)p == last) { /* the last block: grow or shrink in place */
+        if (!heap_reserve(last + n)) return 0;
+        ((size_t *)p)[-4] = n;
+        heap_top = last + n;
+        return p;
+    }
+    uintptr_t data = heap_top + 16;
+    if (!heap_reserve(data + n)) return 0;
+    ((size_t *)data)[-4] = n;
+    if (p) {
+        size_t old = ((size_t *)p)[-4];
+        __builtin_memcpy((void *)data, p, old < n ? old : n);
+    }
+    heap_top = data + n;
+    last = data;
+    return (void *)data;
+}
+
+static void mem_free(void *p) {
+    if (p && (uintptr_t)p == last) {
+        heap_top = last - 16;
+        last = 0;
+    }
+}
+#endif
+
+/* A growing byte buffer. */
+typedef struct buf {
+    uint8_t *ptr;
+    size_t len, cap;
+} buf;
+
+static bool buf_reserve(buf *b, size_t more) {
+    if (b->cap - b->len >= more) return true;
+    size_t need = b->len + more;
+    if (need < b->len) return false;
+    size_t cap = b->cap ? b->cap * 2 : 4096;
+    while (cap < need) cap *= 2;
+    uint8_t *p = mem_realloc(b->ptr, cap);
+    if (!p) return false;
+    b->ptr = p;
+    b->cap = cap;
+    return true;
+}
+
+static inline void put_u32(uint8_t *p, uint32_t v) { __builtin_memcpy(p, &v, 4); }
+static inline void put_i64(uint8_t *p, int64_t v) { __builtin_memcpy(p, &v, 8); }
+static inline uint32_t get_u32(const uint8_t *p) {
+    uint32_t v;
+    __builtin_memcpy(&v, p, 4);
+    return v;
+}
+static inline int64_t get_i64(const uint8_t *p) {
+    int64_t v;
+    __builtin_memcpy(&v, p, 8);
+    return v;
+}
+
+static size_t cstrlen(const char *s) {
+    size_t n = 0;
+    while (s[n]) n++;
+    return n;
+}
+
+/* ------------------------------------------------------------------ registry */
+
+enum { KIND_MAP, KIND_FILTER, KIND_FLAT_MAP };
+#define MAX_FUNCTIONS 64
+#define MAX_SIDE_OUTPUTS 16
+
+struct function {
+    const char *name;
+    int kind;
+    void *ud;
+    weir_map_fn map;
+    weir_filter_fn filter;
+    weir_flat_map_fn flat_map;
+    weir_open_fn open;
+    weir_close_fn close;
+    uint32_t n_side;
+    const char *side[MAX_SIDE_OUTPUTS];
+};
+
+static struct function functions[MAX_FUNCTIONS];
+static int n_functions;
+static bool registered;
+
+static bool valid_name(const char *s) {
+    size_t n = cstrlen(s);
+    if (n < 1 || n > 128) return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+              c == '.' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+static bool same(const char *a, const char *b) {
+    while (*a && *a == *b) a++, b++;
+    return *a == *b;
+}
+
+static int add_function(const char *name, int kind, void *ud) {
+    if (registered || n_functions == MAX_FUNCTIONS || !valid_name(name)) __builtin_trap();
+    for (int i = 0; i < n_functions; i++)
+        if (same(functions[i].name, name)) __builtin_trap();
+    struct function *f = &functions[n_functions];
+    f->name = name;
+    f->kind = kind;
+    f->ud = ud;
+    return n_functions++;
+}
+
+int weir_map(const char *name, weir_map_fn fn, void *ud) {
+    int i = add_function(name, KIND_MAP, ud);
+    functions[i].map = fn;
+    return i;
+}
+int weir_filter(const char *name, weir_filter_fn fn, void *ud) {
+    int i = add_function(name, KIND_FILTER, ud);
+    functions[i].filter = fn;
+    return i;
+}
+int weir_flat_map(const char *name, weir_flat_map_fn fn, void *ud) {
+    int i = add_function(name, KIND_FLAT_MAP, ud);
+    functions[i].flat_map = fn;
+    return i;
+}
+void weir_on_open(int i, weir_open_fn open) {
+    if (registered || i < 0 || i >= n_functions) __builtin_trap();
+    functions[i].open = open;
+}
+void weir_on_close(int i, weir_close_fn close) {
+    if (registered || i < 0 || i >= n_functions) __builtin_trap();
+    functions[i].close = close;
+}
+uint32_t weir_side_output(int i, const char *name) {
+    if (registered || i < 0 || i >= n_functions || !valid_name(name)) __builtin_trap();
+    struct function *f = &functions[i];
+    if (f->n_side == MAX_SIDE_OUTPUTS) __builtin_trap();
+    f->side[f->n_side++] = name;
+    return f->n_side;
+}
+
+static void ensure_registered(void) {
+    if (!registered) {
+        weir_register();
+        registered = true;
+    }
+}
+
+/* ------------------------------------------------------------------ errors, logs */
+
+int weir_fail_n(const char *msg, size_t len) {
+    weir_host_error(msg, (uint32_t)len);
+    return WEIR_ERR;
+}
+int weir_fail(const char *msg) { return weir_fail_n(msg, cstrlen(msg)); }
+void weir_log(enum weir_level level, const char *msg) { weir_host_log((int32_t)level, msg, (uint32_t)cstrlen(msg)); }
+
+/* ------------------------------------------------------------------ exports */
+
+static buf input;    /* the buffer weir_alloc handed out */
+static buf frame;    /* the output frame */
+static buf scratch;  /* weir_scratch */
+static buf hdrs;     /* the headers of the output being built */
+static buf description;
+
+WEIR_EXPORT("weir_abi_version") int32_t weir_abi_version(void) { return WEIR_ABI_VERSION; }
+
+WEIR_EXPORT("weir_alloc") uint8_t *weir_alloc(int32_t size) {
+    if (size < 0) return 0;
+    /* The host no longer uses the old buffer: give it back first. */
+    mem_free(input.ptr);
+    input.ptr = 0;
+    input.cap = 0;
+    uint8_t *p = mem_realloc(0, size ? (size_t)size : 1);
+    if (!p) return 0;
+    input.ptr = p;
+    input.cap = size ? (size_t)size : 1;
+    return p;
+}
+
+static bool append(buf *b, const void *p, size_t n) {
+    if (!buf_reserve(b, n)) return false;
+    __builtin_memcpy(b->ptr + b->len, p, n);
+    b->len += n;
+    return true;
+}
+static bool append_str(buf *b, const char *s) { return append(b, s, cstrlen(s)); }
+
+static bool build_description(void) {
+    buf *b = &description;
+    bool ok = append_str(b, "{\"abi_version\":1,\"sdk\":\"c/" WEIR_SDK_VERSION "\",\"functions\":[");
+    static const char *kinds[] = {"map", "filter", "flat_map"};
+    for (int i = 0; i < n_functions; i++) {
+        struct function *f = &functions[i];
+        uint8_t num[20];
+        ok = ok && append_str(b, i ? ",{\"name\":\"" : "{\"name\":\"") && append_str(b, f->name) &&
+             append_str(b, "\",\"kind\":\"") && append_str(b, kinds[f->kind]) && append_str(b, "\",\"index\":") &&
+             append(b, num, weir_format_i64(i, num)) && append_str(b, ",\"side_outputs\":[");
+        for (uint32_t s = 0; s < f->n_side; s++)
+            ok = ok && append_str(b, s ? ",\"" : "\"") && append_str(b, f->side[s]) && append_str(b, "\"");
+        ok = ok && append_str(b, "],\"state\":[]}");
+    }
+    return ok && append_str(b, "]}");
+}
+
+WEIR_EXPORT("weir_describe") uint64_t weir_describe(void) {
+    ensure_registered();
+    if (!description.len && !build_description()) __builtin_trap();
+    return (uint64_t)(uintptr_t)description.ptr << 32 | (uint32_t)description.len;
+}
+
+enum { RC_OK = 0, RC_ERROR = 1, RC_UNKNOWN_FN = 2, RC_UNSUPPORTED = 3, RC_MALFORMED = 4 };
+enum { CALL_OPEN = 1, CALL_PROCESS = 2, CALL_CLOSE = 6 };
+
+/* Decodes the record at p (before end) into r; returns the position after it, or
+ * NULL when it is malformed. */
+static const uint8_t *read_record(const uint8_t *p, const uint8_t *end, weir_record *r) {
+    if (p >= end) return 0;
+    uint8_t flags = *p++;
+    if (flags & 0xF0) return 0;
+    r->flags = flags;
+    r->key.ptr = p;
+    r->key.len = 0;
+    r->timestamp = 0;
+    r->header_count = 0;
+    r->headers.ptr = p;
+    r->headers.len = 0;
+    if (flags & WEIR_FLAG_KEY) {
+        if (end - p < 4) return 0;
+        uint32_t n = get_u32(p);
+        p += 4;
+        if ((size_t)(end - p) < n) return 0;
+        r->key.ptr = p;
+        r->key.len = n;
+        p += n;
+    }
+    if (flags & WEIR_FLAG_TIMESTAMP) {
+        if (end - p < 8) return 0;
+        r->timestamp = get_i64(p);
+        p += 8;
+    }
+    r->payload.ptr = p;
+    r->payload.len = 0;
+    if (flags & WEIR_FLAG_PAYLOAD) {
+        if (end - p < 4) return 0;
+        uint32_t n = get_u32(p);
+        p += 4;
+        if ((size_t)(end - p) < n) return 0;
+        r->payload.ptr = p;
+        r->payload.len = n;
+        p += n;
+    }
+    if (flags & WEIR_FLAG_HEADERS) {
+        if (end - p < 4) return 0;
+        uint32_t n = get_u32(p);
+        p += 4;
+        const uint8_t *h = p;
+        for (uint32_t i = 0; i < 2 * n; i++) {
+            if (end - p < 4) return 0;
+            uint32_t l = get_u32(p);
+            p += 4;
+            if ((size_t)(end - p) < l) return 0;
+            p += l;
+        }
+        r->header_count = n;
+        r->headers.ptr = h;
+        r->headers.len = (size_t)(p - h);
+    }
+    return p;
+}
+
+weir_header_iter weir_headers(const weir_record *r) {
+    weir_header_iter it = {r->headers.ptr, r->headers.ptr + r->headers.len, r->header_count};
+    return it;
+}
+
+bool weir_header_next(weir_header_iter *it, weir_bytes *name, weir_bytes *value) {
+    if (!it->left) return false;
+    /* The record was checked when it was decoded. */
+    name->len = get_u32(it->p);
+    name->ptr = it->p + 4;
+    it->p = name->ptr + name->len;
+    value->len = get_u32(it->p);
+    value->ptr = it->p + 4;
+    it->p = value->ptr + value->len;
+    it->left--;
+    return true;
+}
+
+bool weir_header(const weir_record *r, const char *name, weir_bytes *value) {
+    size_t n = cstrlen(name);
+    weir_header_iter it = weir_headers(r);
+    weir_bytes k, v;
+    while (weir_header_next(&it, &k, &v)) {
+        if (k.len == n && __builtin_memcmp(k.ptr, name, n) == 0) {
+            *value = v;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool weir_headers_add(weir_output *o, const void *name, size_t nl, const void *value, size_t vl) {
+    if (!(o->flags & WEIR_FLAG_HEADERS)) {
+        hdrs.len = 0;
+        o->header_count = 0;
+        o->flags |= WEIR_FLAG_HEADERS;
+    }
+    if (!buf_reserve(&hdrs, 8 + nl + vl)) return false;
+    put_u32(hdrs.ptr + hdrs.len, (uint32_t)nl);
+    __builtin_memcpy(hdrs.ptr + hdrs.len + 4, name, nl);
+    hdrs.len += 4 + nl;
+    put_u32(hdrs.ptr + hdrs.len, (uint32_t)vl);
+    __builtin_memcpy(hdrs.ptr + hdrs.len + 4, value, vl);
+    hdrs.len += 4 + vl;
+    o->header_count++;
+    o->headers.ptr = hdrs.ptr;
+    o->headers.len = hdrs.len;
+    return true;
+}
+
+uint8_t *weir_scratch(size_t cap) {
+    if (scratch.cap < cap) {
+        scratch.len = scratch.cap;
+        if (!buf_reserve(&scratch, cap - scratch.cap)) return 0;
+        scratch.len = 0;
+    }
+    return scratch.ptr;
+}
+
+static uint32_t frame_count;
+
+/* Appends one output (input_index, tag, record) to the frame. */
+static bool append_output(uint32_t parent, const weir_output *o) {
+    uint8_t f = o->flags & 0x0F;
+    size_t n = 9;
+    if (f & WEIR_FLAG_KEY) n += 4 + o->key.len;
+    if (f & WEIR_FLAG_TIMESTAMP) n += 8;
+    if (f & WEIR_FLAG_PAYLOAD) n += 4 + o->payload.len;
+    if (f & WEIR_FLAG_HEADERS) n += 4 + o->headers.len;
+    if (!buf_reserve(&frame, n)) return false;
+    uint8_t *p = frame.ptr + frame.len;
+    put_u32(p, parent);
+    put_u32(p + 4, o->tag);
+    p[8] = f;
+    p += 9;
+    if (f & WEIR_FLAG_KEY) {
+        put_u32(p, (uint32_t)o->key.len);
+        __builtin_memcpy(p + 4, o->key.ptr, o->key.len);
+        p += 4 + o->key.len;
+    }
+    if (f & WEIR_FLAG_TIMESTAMP) {
+        put_i64(p, o->timestamp);
+        p += 8;
+    }
+    if (f & WEIR_FLAG_PAYLOAD) {
+        put_u32(p, (uint32_t)o->payload.len);
+        __builtin_memcpy(p + 4, o->payload.ptr, o->payload.len);
+        p += 4 + o->payload.len;
+    }
+    if (f & WEIR_FLAG_HEADERS) {
+        put_u32(p, o->header_count);
+        __builtin_memcpy(p + 4, o->headers.ptr, o->headers.len);
+        p += 4 + o->headers.len;
+    }
+    frame.len += n;
+    frame_count++;
+    return true;
+}
+
+struct weir_collector {
+    uint32_t parent;
+    bool failed;
+};
+
+bool weir_collect(weir_collector *c, const weir_output *o) {
+    if (!append_output(c->parent, o)) {
+        c->failed = true;
+        return false;
+    }
+    return true;
+}
+
+bool weir_collect_payload(weir_collector *c, const void *p, size_t n) {
+    weir_output o = {0};
+    weir_set_payload(&o, p, n);
+    return weir_collect(c, &o);
+}
+
+static int32_t out_of_memory(void) {
+    weir_fail("weir: out of memory building the output frame");
+    return RC_ERROR;
+}
+
+static int32_t process(struct function *f, const uint8_t *in, size_t len) {
+    if (len < 4) return RC_MALFORMED;
+    const uint8_t *end = in + len, *p = in + 4;
+    uint32_t count = get_u32(in);
+    if (count > len - 4) return RC_MALFORMED; /* every record takes a byte at least */
+    frame.len = 0;
+    frame_count = 0;
+    if (!buf_reserve(&frame, 4)) return out_of_memory();
+    frame.len = 4;
+    weir_record r;
+    for (uint32_t i = 0; i < count; i++) {
+        if (!(p = read_record(p, end, &r))) return RC_MALFORMED;
+        r.index = i;
+        switch (f->kind) {
+        case KIND_MAP: {
+            weir_output o = {0};
+            if (f->map(f->ud, &r, &o) != WEIR_OK) return RC_ERROR;
+            o.tag = 0; /* a map's output is its main output */
+            if (!append_output(i, &o)) return out_of_memory();
+            break;
+        }
+        case KIND_FILTER: {
+            bool keep = false;
+            if (f->filter(f->ud, &r, &keep) != WEIR_OK) return RC_ERROR;
+            if (keep) {
+                weir_output o = {0};
+                if (!append_output(i, &o)) return out_of_memory();
+            }
+            break;
+        }
+        default: {
+            weir_collector c = {i, false};
+            if (f->flat_map(f->ud, &r, &c) != WEIR_OK) return RC_ERROR;
+            if (c.failed) return out_of_memory();
+        }
+        }
+    }
+    if (p != end) return RC_MALFORMED;
+    if (frame_count) {
+        put_u32(frame.ptr, frame_count);
+        weir_host_emit(frame.ptr, (uint32_t)frame.len);
+    }
+    return RC_OK;
+}
+
+static bool is_object(const uint8_t *p, size_t n);
+
+WEIR_EXPORT("weir_call") int32_t weir_call(int32_t kind, int32_t fn, const uint8_t *in, int32_t len) {
+    ensure_registered();
+    /* The host passes only input inside the buffer weir_alloc returned. */
+    if (len < 0 || (len > 0 && (!input.ptr || in < input.ptr || (size_t)len > input.cap ||
+                                (size_t)(in - input.ptr) > input.cap - (size_t)len)))
+        return RC_MALFORMED;
+    if (fn < 0 || fn >= n_functions) return RC_UNKNOWN_FN;
+    struct function *f = &functions[fn];
+    switch (kind) {
+    case CALL_OPEN:
+        if (!is_object(in, (size_t)len)) return RC_MALFORMED;
+        return f->open && f->open(f->ud, in, (size_t)len) != WEIR_OK ? RC_ERROR : RC_OK;
+    case CALL_PROCESS:
+        return process(f, in, (size_t)len);
+    case CALL_CLOSE:
+        if (len != 0) return RC_MALFORMED;
+        return f->close && f->close(f->ud) != WEIR_OK ? RC_ERROR : RC_OK;
+    default:
+        return RC_UNSUPPORTED;
+    }
+}
+
+/* ------------------------------------------------------------------ JSON */
+
+typedef const uint8_t *pos;
+
+static pos ws(pos p, pos e) {
+    while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
+    return p;
+}
+
+static int hex4(pos p) {
+    int v = 0;
+    for (int i = 0; i < 4; i++) {
+        int c = p[i];
+        if (c >= '0' && c <= '9')
+            c -= '0';
+        else if (c >= 'a' && c <= 'f')
+            c -= 'a' - 10;
+        else if (c >= 'A' && c <= 'F')
+            c -= 'A' - 10;
+        else
+            return -1;
+        v = v << 4 | c;
+    }
+    return v;
+}
+
+/* p at the opening quote: the position after the closing one, or NULL. */
+static pos skip_string(pos p, pos e) {
+    for (p++;;) {
+        while (p < e && *p >= 0x20 && *p != '"' && *p != '\\') p++;
+        if (p >= e || *p < 0x20) return 0;
+        if (*p == '"') return p + 1;
+        if (e - p < 2) return 0;
+        switch (p[1]) {
+        case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+            p += 2;
+            break;
+        case 'u':
+            if (e - p < 6 || hex4(p + 2) < 0) return 0;
+            p += 6;
+            break;
+        default:
+            return 0;
+        }
+    }
+}
+
+static pos skip_digits(pos p, pos e) {
+    while (p < e && *p >= '0' && *p <= '9') p++;
+    return p;
+}
+
+/* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+static pos skip_number(pos p, pos e) {
+    if (p < e && *p == '-') p++;
+    if (p >= e) return 0;
+    if (*p == '0')
+        p++;
+    else if (*p >= '1' && *p <= '9')
+        p = skip_digits(p + 1, e);
+    else
+        return 0;
+    if (p < e && *p == '.') {
+        pos q = skip_digits(p + 1, e);
+        if (q == p + 1) return 0;
+        p = q;
+    }
+    if (p < e && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < e && (*p == '+' || *p == '-')) p++;
+        pos q = skip_digits(p, e);
+        if (q == p) return 0;
+        p = q;
+    }
+    return p;
+}
+
+static pos skip_literal(pos p, pos e, const char *lit, size_t n) {
+    if ((size_t)(e - p) < n || __builtin_memcmp(p, lit, n) != 0) return 0;
+    return p + n;
+}
+
+static enum weir_json_kind kind_of(uint8_t c) {
+    switch (c) {
+    case '"': return WEIR_JSON_STRING;
+    case '{': return WEIR_JSON_OBJECT;
+    case '[': return WEIR_JSON_ARRAY;
+    case 't': return WEIR_JSON_TRUE;
+    case 'f': return WEIR_JSON_FALSE;
+    case 'n': return WEIR_JSON_NULL;
+    }
+    return WEIR_JSON_NUMBER;
+}
+
+/* The position after the value at p, or NULL; depth is the nesting level an
+ * object or array starting at p would have. */
+static pos skip_value(pos p, pos e, int depth) {
+    if (p >= e) return 0;
+    uint8_t c = *p, close;
+    switch (c) {
+    case '"': return skip_string(p, e);
+    case 't': return skip_literal(p, e, "true", 4);
+    case 'f': return skip_literal(p, e, "false", 5);
+    case 'n': return skip_literal(p, e, "null", 4);
+    case '{': close = '}'; break;
+    case '[': close = ']'; break;
+    default:
+        if (c == '-' || (c >= '0' && c <= '9')) return skip_number(p, e);
+        return 0;
+    }
+    if (depth > WEIR_JSON_MAX_DEPTH) return 0;
+    p = ws(p + 1, e);
+    if (p < e && *p == close) return p + 1;
+    for (;;) {
+        if (close == '}') {
+            if (p >= e || *p != '"' || !(p = skip_string(p, e))) return 0;
+            p = ws(p, e);
+            if (p >= e || *p != ':') return 0;
+            p = ws(p + 1, e);
+        }
+        if (!(p = skip_value(p, e, depth + 1))) return 0;
+        p = ws(p, e);
+        if (p >= e) return 0;
+        if (*p == close) return p + 1;
+        if (*p != ',') return 0;
+        p = ws(p + 1, e);
+    }
+}
+
+/* The escape at p (a backslash, checked by skip_string): its code point, and the
+ * position after it. A surrogate pair is one code point; a lone one U+FFFD. */
+static uint32_t unescape(pos p, pos e, pos *next) {
+    switch (p[1]) {
+    case 'b': *next = p + 2; return '\b';
+    case 'f': *next = p + 2; return '\f';
+    case 'n': *next = p + 2; return '\n';
+    case 'r': *next = p + 2; return '\r';
+    case 't': *next = p + 2; return '\t';
+    case 'u': {
+        uint32_t r = (uint32_t)hex4(p + 2);
+        p += 6;
+        *next = p;
+        if (r >= 0xD800 && r < 0xE000) {
+            if (r < 0xDC00 && e - p >= 6 && p[0] == '\\' && p[1] == 'u') {
+                int r2 = hex4(p + 2);
+                if (r2 >= 0xDC00 && r2 < 0xE000) {
+                    *next = p + 6;
+                    return 0x10000 + ((r - 0xD800) << 10) + ((uint32_t)r2 - 0xDC00);
+                }
+            }
+            return 0xFFFD;
+        }
+        return r;
+    }
+    default: *next = p + 2; return p[1];
+    }
+}
+
+static size_t utf8_encode(uint32_t r, uint8_t *b) {
+    if (r < 0x80) { b[0] = (uint8_t)r; return 1; }
+    if (r < 0x800) { b[0] = 0xC0 | r >> 6; b[1] = 0x80 | (r & 0x3F); return 2; }
+    if (r < 0x10000) { b[0] = 0xE0 | r >> 12; b[1] = 0x80 | (r >> 6 & 0x3F); b[2] = 0x80 | (r & 0x3F); return 3; }
+    b[0] = 0xF0 | r >> 18; b[1] = 0x80 | (r >> 12 & 0x3F); b[2] = 0x80 | (r >> 6 & 0x3F); b[3] = 0x80 | (r & 0x3F);
+    return 4;
+}
+
+/* Whether the string body [s, e) (escapes checked) unescaped equals name. */
+static bool name_equals(pos s, pos e, const char *name, size_t n) {
+    size_t j = 0;
+    while (s < e) {
+        if (*s != '\\') {
+            if (j >= n || (uint8_t)name[j] != *s) return false;
+            s++, j++;
+            continue;
+        }
+        uint8_t b[4];
+        size_t k = utf8_encode(unescape(s, e, &s), b);
+        if (n - j < k || __builtin_memcmp(name + j, b, k) != 0) return false;
+        j += k;
+    }
+    return j == n;
+}
+
+enum weir_json_kind weir_json_get_n(weir_bytes data, const char *field, size_t fl, weir_bytes *raw) {
+    pos p = data.ptr, e = data.ptr + data.len;
+    p = ws(p, e);
+    if (p >= e || *p != '{') return WEIR_JSON_INVALID;
+    p = ws(p + 1, e);
+    for (;;) {
+        if (p >= e || *p != '"') return WEIR_JSON_INVALID; /* also "{}" */
+        pos ks = p;
+        if (!(p = skip_string(p, e))) return WEIR_JSON_INVALID;
+        bool match = name_equals(ks + 1, p - 1, field, fl);
+        p = ws(p, e);
+        if (p >= e || *p != ':') return WEIR_JSON_INVALID;
+        pos vs = ws(p + 1, e), ve = skip_value(vs, e, 2);
+        if (!ve) return WEIR_JSON_INVALID;
+        p = ws(ve, e);
+        if (p >= e || (*p != ',' && *p != '}')) return WEIR_JSON_INVALID;
+        if (match) {
+            raw->ptr = vs;
+            raw->len = (size_t)(ve - vs);
+            return kind_of(*vs);
+        }
+        if (*p == '}') return WEIR_JSON_INVALID;
+        p = ws(p + 1, e);
+    }
+}
+
+enum weir_json_kind weir_json_get(weir_bytes data, const char *field, weir_bytes *raw) {
+    return weir_json_get_n(data, field, cstrlen(field), raw);
+}
+
+bool weir_json_parse_int(weir_bytes raw, int64_t *v) {
+    pos p = raw.ptr, e = raw.ptr + raw.len;
+    bool neg = p < e && *p == '-';
+    p += neg;
+    size_t n = (size_t)(e - p);
+    if (n == 0 || n > 19 || (*p == '0' && n > 1)) return false;
+    uint64_t u = 0;
+    for (; p < e; p++) {
+        if (*p < '0' || *p > '9') return false;
+        u = u * 10 + (uint64_t)(*p - '0');
+    }
+    if (neg) {
+        if (u > (uint64_t)1 << 63) return false;
+        *v = (int64_t)(0 - u);
+        return true;
+    }
+    if (u > (uint64_t)INT64_MAX) return false;
+    *v = (int64_t)u;
+    return true;
+}
+
+bool weir_json_int(weir_bytes data, const char *field, int64_t *v) {
+    weir_bytes raw;
+    return weir_json_get(data, field, &raw) == WEIR_JSON_NUMBER && weir_json_parse_int(raw, v);
+}
+
+long weir_json_unquote(weir_bytes raw, uint8_t *dst, size_t cap) {
+    pos p = raw.ptr, e = raw.ptr + raw.len;
+    if (raw.len < 2 || *p != '"' || skip_string(p, e) != e) return -1;
+    size_t n = 0;
+    for (p++, e--; p < e;) {
+        uint8_t b[4];
+        size_t k = 1;
+        if (*p != '\\')
+            b[0] = *p++;
+        else
+            k = utf8_encode(unescape(p, e, &p), b);
+        if (cap - n < k) return -1;
+        __builtin_memcpy(dst + n, b, k);
+        n += k;
+    }
+    return (long)n;
+}
+
+bool weir_json_valid(weir_bytes data) {
+    pos e = data.ptr + data.len, p = skip_value(ws(data.ptr, e), e, 1);
+    return p && ws(p, e) == e;
+}
+
+static bool is_object(const uint8_t *p, size_t n) {
+    weir_bytes b = {p, n};
+    pos q = ws(p, p + n);
+    return q < p + n && *q == '{' && weir_json_valid(b);
+}
+
+bool weir_json_array_each(weir_bytes raw, bool (*fn)(void *, weir_bytes, enum weir_json_kind), void *ud) {
+    pos p = raw.ptr, e = raw.ptr + raw.len;
+    if (raw.len == 0 || *p != '[' || skip_value(p, e, 1) != e) return false;
+    p = ws(p + 1, e);
+    if (*p == ']') return true;
+    for (;;) {
+        pos q = skip_value(p, e, 2);
+        weir_bytes el = {p, (size_t)(q - p)};
+        if (!fn(ud, el, kind_of(*p))) return true;
+        p = ws(q, e);
+        if (*p == ']') return true;
+        p = ws(p + 1, e);
+    }
+}
+
+bool weir_json_object_each(weir_bytes raw, bool (*fn)(void *, weir_bytes, weir_bytes, enum weir_json_kind),
+                           void *ud) {
+    pos e = raw.ptr + raw.len, p = ws(raw.ptr, e), q;
+    if (p >= e || *p != '{' || !(q = skip_value(p, e, 1)) || ws(q, e) != e) return false;
+    p = ws(p + 1, e);
+    if (*p == '}') return true;
+    for (;;) {
+        pos ke = skip_string(p, e);
+        weir_bytes name = {p, (size_t)(ke - p)};
+        pos vs = ws(ws(ke, e) + 1, e), ve = skip_value(vs, e, 2);
+        weir_bytes value = {vs, (size_t)(ve - vs)};
+        if (!fn(ud, name, value, kind_of(*vs))) return true;
+        p = ws(ve, e);
+        if (*p == '}') return true;
+        p = ws(p + 1, e);
+    }
+}
+
+size_t weir_format_i64(int64_t v, uint8_t *dst) {
+    uint8_t tmp[20];
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    size_t n = 0;
+    do {
+        tmp[n++] = (uint8_t)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    size_t k = 0;
+    if (v < 0) dst[k++] = '-';
+    while (n) dst[k++] = tmp[--n];
+    return k;
+}

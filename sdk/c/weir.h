@@ -1,0 +1,211 @@
+/*
+ * weir.h — the Weir C SDK: write Weir user-defined functions (UDFs) in C.
+ *
+ * It implements the guest side of the Weir Wasm ABI, version 1 (sdk/ABI.md): the
+ * exports weir_abi_version, weir_alloc, weir_describe and weir_call, batch decoding,
+ * output framing and the weir.emit / weir.error / weir.log imports. Your code defines
+ * weir_register(), which registers functions; the SDK calls it once, before the
+ * first description or call.
+ *
+ * Build with clang 14, together with weir.c:
+ *   clang --target=wasm32 -O2 -mbulk-memory -nostdlib -Wl,--no-entry -o udf.wasm udf.c weir.c
+ *   clang --target=wasm32-wasi -O2 -mbulk-memory -mexec-model=reactor -o udf.wasm udf.c weir.c
+ *
+ * Memory: the SDK keeps the input buffer (weir_alloc), the output frame and one
+ * scratch buffer for map outputs, and reuses all three from batch to batch. Views
+ * into a record (weir_bytes) point into the input buffer and are valid only until
+ * your function returns.
+ */
+#ifndef WEIR_H
+#define WEIR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define WEIR_ABI_VERSION 1
+#define WEIR_SDK_VERSION "0.1.0"
+
+/* Record flags (ABI §5). */
+#define WEIR_FLAG_KEY 0x01
+#define WEIR_FLAG_TIMESTAMP 0x02
+#define WEIR_FLAG_PAYLOAD 0x04
+#define WEIR_FLAG_HEADERS 0x08
+
+/* Results of a user function: WEIR_OK, or WEIR_ERR after weir_fail(). */
+#define WEIR_OK 0
+#define WEIR_ERR 1
+
+/* Log levels of weir_log. */
+enum weir_level { WEIR_DEBUG = 0, WEIR_INFO = 1, WEIR_WARN = 2, WEIR_ERROR = 3 };
+
+/* A byte string that the SDK or the caller owns: a view, never freed by you. */
+typedef struct weir_bytes {
+    const uint8_t *ptr;
+    size_t len;
+} weir_bytes;
+
+/* One input record, a view of the input buffer. */
+typedef struct weir_record {
+    uint32_t index;      /* its index in the batch */
+    uint8_t flags;       /* WEIR_FLAG_*: which fields it has */
+    weir_bytes key;      /* empty without WEIR_FLAG_KEY */
+    int64_t timestamp;   /* ms since the epoch; 0 without WEIR_FLAG_TIMESTAMP */
+    weir_bytes payload;  /* always present, may be empty */
+    uint32_t header_count;
+    weir_bytes headers;  /* the encoded header pairs (ABI §5), after their count */
+} weir_record;
+
+/* Iterating a record's headers, repeated names included, in order:
+ *   weir_header_iter it = weir_headers(in); weir_bytes name, value;
+ *   while (weir_header_next(&it, &name, &value)) { ... } */
+typedef struct weir_header_iter {
+    const uint8_t *p, *end;
+    uint32_t left;
+} weir_header_iter;
+weir_header_iter weir_headers(const weir_record *r);
+bool weir_header_next(weir_header_iter *it, weir_bytes *name, weir_bytes *value);
+/* The first value of header name (NUL-terminated); false when absent. */
+bool weir_header(const weir_record *r, const char *name, weir_bytes *value);
+
+/* An output record. Every field whose flag is not set is inherited from the input
+ * record it derives from: a zeroed output is the input record itself. The bytes it
+ * points to must stay valid until the function returns (weir_scratch's do). */
+typedef struct weir_output {
+    uint32_t tag;        /* 0: the main output; i + 1: side output i */
+    uint8_t flags;       /* WEIR_FLAG_* of the fields set below */
+    weir_bytes key;
+    int64_t timestamp;
+    weir_bytes payload;
+    uint32_t header_count;
+    weir_bytes headers;  /* encoded header pairs; see weir_headers_add */
+} weir_output;
+
+static inline void weir_set_payload(weir_output *o, const void *p, size_t n) {
+    o->flags |= WEIR_FLAG_PAYLOAD;
+    o->payload.ptr = (const uint8_t *)p;
+    o->payload.len = n;
+}
+static inline void weir_set_key(weir_output *o, const void *p, size_t n) {
+    o->flags |= WEIR_FLAG_KEY;
+    o->key.ptr = (const uint8_t *)p;
+    o->key.len = n;
+}
+static inline void weir_set_timestamp(weir_output *o, int64_t ms) {
+    o->flags |= WEIR_FLAG_TIMESTAMP;
+    o->timestamp = ms;
+}
+/* Replaces the output's headers (all inherited ones) with those added so far plus
+ * this one. The encoded headers live in a buffer of the SDK, reset for each output.
+ * Returns false when out of memory. */
+bool weir_headers_add(weir_output *o, const void *name, size_t name_len, const void *value,
+                      size_t value_len);
+
+/* A buffer of at least cap bytes, owned by the SDK and reused from record to record
+ * (it grows, never shrinks): build a new payload in it, then weir_set_payload. Its
+ * contents are kept across calls; a larger cap keeps the bytes written so far. NULL
+ * when out of memory. */
+uint8_t *weir_scratch(size_t cap);
+
+/* The collector of a flat_map: each call adds one output of the current record. */
+typedef struct weir_collector weir_collector;
+bool weir_collect(weir_collector *c, const weir_output *o);
+bool weir_collect_payload(weir_collector *c, const void *p, size_t n);
+
+/* User functions. ud is the pointer given at registration. Return WEIR_OK, or
+ * WEIR_ERR after weir_fail(...): the call fails and the task with it. */
+typedef int (*weir_map_fn)(void *ud, const weir_record *in, weir_output *out);
+typedef int (*weir_filter_fn)(void *ud, const weir_record *in, bool *keep);
+typedef int (*weir_flat_map_fn)(void *ud, const weir_record *in, weir_collector *c);
+/* open receives the step's config, a JSON object ("{}" when none), in a buffer
+ * valid only during the call. */
+typedef int (*weir_open_fn)(void *ud, const uint8_t *config, size_t len);
+typedef int (*weir_close_fn)(void *ud);
+
+/* Registration, from weir_register() only. Functions are numbered in registration
+ * order from 0. Names are 1-128 characters from [A-Za-z0-9_.-] and unique; a bad
+ * name traps at start-up, so the upload is refused. Each returns the function's
+ * index. */
+int weir_map(const char *name, weir_map_fn fn, void *ud);
+int weir_filter(const char *name, weir_filter_fn fn, void *ud);
+int weir_flat_map(const char *name, weir_flat_map_fn fn, void *ud);
+void weir_on_open(int fn_index, weir_open_fn open);
+void weir_on_close(int fn_index, weir_close_fn close);
+/* Declares a side output of a function; its tag is returned (1 for the first). */
+uint32_t weir_side_output(int fn_index, const char *name);
+
+/* You define this: it registers the module's functions. */
+void weir_register(void);
+
+/* Sets the error message of the current call (UTF-8) and returns WEIR_ERR. */
+int weir_fail(const char *msg);
+int weir_fail_n(const char *msg, size_t len);
+/* Writes one line to the worker's log. A host call each: keep it off the hot path. */
+void weir_log(enum weir_level level, const char *msg);
+
+/* ---- JSON, without allocation -------------------------------------------------
+ * The scanner follows RFC 8259 strictly from the start of the document up to and
+ * including the member it returns and the ',' or '}' after it (nested values,
+ * escapes, number syntax, nesting up to WEIR_JSON_MAX_DEPTH levels); it does not
+ * read the rest. Member names are compared after unescaping ("am\u006funt" is
+ * amount). If a name repeats, the first member wins. UTF-8 is not validated. */
+#define WEIR_JSON_MAX_DEPTH 1000
+enum weir_json_kind {
+    WEIR_JSON_INVALID = 0,
+    WEIR_JSON_STRING,
+    WEIR_JSON_NUMBER,
+    WEIR_JSON_OBJECT,
+    WEIR_JSON_ARRAY,
+    WEIR_JSON_TRUE,
+    WEIR_JSON_FALSE,
+    WEIR_JSON_NULL
+};
+/* Finds the first top-level member called field (NUL-terminated) of the object in
+ * data; sets *raw to its value's text and returns its kind, or WEIR_JSON_INVALID
+ * when data is not an object, has no such member or is malformed. */
+enum weir_json_kind weir_json_get(weir_bytes data, const char *field, weir_bytes *raw);
+enum weir_json_kind weir_json_get_n(weir_bytes data, const char *field, size_t field_len,
+                                    weir_bytes *raw);
+/* The text of a JSON number that is an integer: '-'? digits, no leading zeros, no
+ * fraction or exponent, fitting an int64 ("-0" is 0). */
+bool weir_json_parse_int(weir_bytes raw, int64_t *v);
+/* The top-level member field as an int64 (weir_json_get, then parse_int). */
+bool weir_json_int(weir_bytes data, const char *field, int64_t *v);
+/* Unescapes the JSON string raw (quotes included) into dst, of capacity cap; returns
+ * the length, or -1 when raw is not a string or dst is too small (never more than
+ * raw.len bytes are needed). A lone UTF-16 surrogate becomes U+FFFD. */
+long weir_json_unquote(weir_bytes raw, uint8_t *dst, size_t cap);
+/* Whether data is exactly one JSON value, whitespace around it allowed. */
+bool weir_json_valid(weir_bytes data);
+/* Calls fn on each element of the array raw until it returns false; false when
+ * raw is not a well-formed array. */
+bool weir_json_array_each(weir_bytes raw, bool (*fn)(void *ud, weir_bytes elem, enum weir_json_kind kind),
+                          void *ud);
+/* Calls fn on each member of the object raw (name as raw text, quotes included)
+ * until it returns false; false when raw is not a well-formed object. */
+bool weir_json_object_each(weir_bytes raw,
+                           bool (*fn)(void *ud, weir_bytes name, weir_bytes value, enum weir_json_kind kind),
+                           void *ud);
+
+/* Decimal text of v into dst (at least 20 bytes); returns its length. */
+size_t weir_format_i64(int64_t v, uint8_t *dst);
+/* a * b, false when it overflows an int64. Written with bounds rather than
+ * __builtin_mul_overflow, which needs compiler-rt's __multi3 on wasm32 (clang
+ * also turns a check by division back into that). */
+static inline bool weir_mul_i64(int64_t a, int64_t b, int64_t *r) {
+    if (b > 0 ? (a > INT64_MAX / b || a < INT64_MIN / b)
+              : b == -1 ? a == INT64_MIN
+              : b < 0 && (a < INT64_MAX / b || a > INT64_MIN / b))
+        return false;
+    *r = (int64_t)((uint64_t)a * (uint64_t)b);
+    return true;
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* WEIR_H */

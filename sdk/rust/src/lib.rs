@@ -1,0 +1,233 @@
+//! Weir UDF SDK for Rust: write Weir user-defined functions (UDFs) that compile to
+//! WebAssembly (`wasm32-unknown-unknown` or `wasm32-wasi`) and run on Weir.
+//!
+//! It implements the guest side of the Weir Wasm ABI, version 1 (`sdk/ABI.md`):
+//! the exports (made by [`export!`]), batch decoding, output framing and the
+//! `weir.emit`, `weir.error` and `weir.log` imports. You register functions — the
+//! three traits [`Map`], [`Filter`] and [`FlatMap`], or closures, which implement
+//! them — in a function that [`export!`] names; the SDK calls it once, before the
+//! first description or call.
+//!
+//! ```ignore
+//! fn register(m: &mut weir::Module) {
+//!     m.map("upper", |r: &weir::Record, out: &mut weir::Output| {
+//!         out.payload_mut().extend(r.payload().iter().map(u8::to_ascii_uppercase));
+//!         Ok(())
+//!     });
+//! }
+//! weir::export!(register);
+//! ```
+//!
+//! Memory: the input buffer (`weir_alloc`), the output frame and each output's
+//! buffers are kept and reused from batch to batch, so the per-record path
+//! allocates nothing once they have grown. A [`Record`] borrows the input buffer and
+//! is valid only during the call.
+
+pub mod json;
+
+mod abi;
+mod host;
+
+pub use abi::{Collector, Output, Record, Headers};
+use std::fmt;
+
+/// The version of `sdk/ABI.md` this crate implements.
+pub const ABI_VERSION: i32 = 1;
+/// This crate's version, reported in the module description (`"sdk":"rust/…"`).
+pub const VERSION: &str = "0.1.0";
+
+/// The error a UDF returns: its message reaches the host through `weir.error`,
+/// and the task fails with it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Error(String);
+
+impl Error {
+    /// An error with this message.
+    pub fn new<S: Into<String>>(msg: S) -> Error {
+        Error(msg.into())
+    }
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for Error {
+    fn from(s: &str) -> Error {
+        Error(s.to_string())
+    }
+}
+
+impl From<String> for Error {
+    fn from(s: String) -> Error {
+        Error(s)
+    }
+}
+
+/// The result of a UDF.
+pub type Result<T> = core::result::Result<T, Error>;
+
+/// Severity of a log line, as numbered by the `weir.log` import.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    Debug = 0,
+    Info = 1,
+    Warn = 2,
+    Error = 3,
+}
+
+/// Writes one line to the worker's log through the host. It costs a host call:
+/// keep it off the per-record path.
+pub fn log(level: Level, msg: &str) {
+    host::log(level as i32, msg.as_bytes());
+}
+
+/// A map: exactly one output per input record. Every field of the output that the
+/// function does not set is inherited from the input record.
+pub trait Map {
+    /// Receives the step's `config`, a JSON object (`{}` when none), before any record.
+    fn open(&mut self, _config: &[u8]) -> Result<()> {
+        Ok(())
+    }
+    fn map(&mut self, input: &Record, out: &mut Output) -> Result<()>;
+    /// Runs when the task ends normally.
+    fn close(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// A filter: keeps the input records for which it returns true, unchanged.
+pub trait Filter {
+    fn open(&mut self, _config: &[u8]) -> Result<()> {
+        Ok(())
+    }
+    fn filter(&mut self, input: &Record) -> Result<bool>;
+    fn close(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// A flat_map: zero or more outputs per input record, through the collector.
+pub trait FlatMap {
+    fn open(&mut self, _config: &[u8]) -> Result<()> {
+        Ok(())
+    }
+    fn flat_map(&mut self, input: &Record, out: &mut Collector) -> Result<()>;
+    fn close(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+impl<F: FnMut(&Record, &mut Output) -> Result<()>> Map for F {
+    fn map(&mut self, input: &Record, out: &mut Output) -> Result<()> {
+        self(input, out)
+    }
+}
+
+impl<F: FnMut(&Record) -> Result<bool>> Filter for F {
+    fn filter(&mut self, input: &Record) -> Result<bool> {
+        self(input)
+    }
+}
+
+impl<F: FnMut(&Record, &mut Collector) -> Result<()>> FlatMap for F {
+    fn flat_map(&mut self, input: &Record, out: &mut Collector) -> Result<()> {
+        self(input, out)
+    }
+}
+
+pub(crate) enum Function {
+    Map(Box<dyn Map>),
+    Filter(Box<dyn Filter>),
+    FlatMap(Box<dyn FlatMap>),
+}
+
+pub(crate) struct Registered {
+    pub(crate) name: &'static str,
+    pub(crate) side_outputs: Vec<&'static str>,
+    pub(crate) f: Function,
+}
+
+/// The module's functions, numbered from 0 in registration order (the `fn` index
+/// of `weir_call`).
+pub struct Module {
+    pub(crate) functions: Vec<Registered>,
+}
+
+impl Module {
+    /// Registers a map; returns its index. Names are 1–128 characters from
+    /// `[A-Za-z0-9_.-]` and unique: a bad name panics at start-up, so the module is
+    /// refused at upload.
+    pub fn map<M: Map + 'static>(&mut self, name: &'static str, f: M) -> usize {
+        self.add(name, Function::Map(Box::new(f)))
+    }
+    /// Registers a filter; returns its index.
+    pub fn filter<F: Filter + 'static>(&mut self, name: &'static str, f: F) -> usize {
+        self.add(name, Function::Filter(Box::new(f)))
+    }
+    /// Registers a flat_map; returns its index.
+    pub fn flat_map<F: FlatMap + 'static>(&mut self, name: &'static str, f: F) -> usize {
+        self.add(name, Function::FlatMap(Box::new(f)))
+    }
+    /// Declares the side outputs of function `index`: output tag `i + 1` is
+    /// `names[i]` ([`Collector::emit_to`], [`Output::set_tag`]).
+    pub fn side_outputs(&mut self, index: usize, names: &[&'static str]) {
+        for n in names {
+            assert!(valid_name(n), "weir: bad side output name {:?}", n);
+        }
+        self.functions[index].side_outputs.extend_from_slice(names);
+    }
+
+    fn add(&mut self, name: &'static str, f: Function) -> usize {
+        assert!(valid_name(name), "weir: bad function name {:?}", name);
+        assert!(self.functions.iter().all(|r| r.name != name), "weir: function {:?} registered twice", name);
+        self.functions.push(Registered { name, side_outputs: Vec::new(), f });
+        self.functions.len() - 1
+    }
+}
+
+fn valid_name(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 128 && s.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+}
+
+/// Makes the module's ABI exports (`weir_abi_version`, `weir_alloc`,
+/// `weir_describe`, `weir_call`) around a registration function
+/// `fn(&mut weir::Module)`. Use it once, in the crate built as a `cdylib`.
+#[macro_export]
+macro_rules! export {
+    ($register:path) => {
+        #[no_mangle]
+        pub extern "C" fn weir_abi_version() -> i32 {
+            $crate::ABI_VERSION
+        }
+        #[no_mangle]
+        pub extern "C" fn weir_alloc(size: i32) -> i32 {
+            $crate::__private::alloc($register, size)
+        }
+        #[no_mangle]
+        pub extern "C" fn weir_describe() -> i64 {
+            $crate::__private::describe($register)
+        }
+        #[no_mangle]
+        pub extern "C" fn weir_call(kind: i32, f: i32, ptr: i32, len: i32) -> i32 {
+            $crate::__private::call($register, kind, f, ptr, len)
+        }
+    };
+}
+
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::abi::{alloc, call, describe};
+}
