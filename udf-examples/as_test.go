@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Tests of the AssemblyScript SDK (sdk/assemblyscript) beyond the order
@@ -171,5 +172,46 @@ func TestASMemoryBounded(t *testing.T) {
 	t.Logf("memory after 100 batches: %d KiB; after %d batches (%d records): %d KiB", after100>>10, batches, batches*len(ps), end>>10)
 	if end > after100+256<<10 {
 		t.Errorf("memory grew from %d to %d bytes over %d batches", after100, end, batches-100)
+	}
+}
+
+// BenchmarkASvsGo runs the same 100-record batches through the Go, WAT and
+// AssemblyScript order functions, alternating between the modules batch by
+// batch so that all three see the same machine load (the build machines are
+// shared), and reports each one's time per record and AssemblyScript's speed
+// relative to Go's (x-go > 1: faster than Go).
+func BenchmarkASvsGo(b *testing.B) {
+	ps := make([]string, 100)
+	for i := range ps {
+		ps[i] = fmt.Sprintf(`{"id":%d,"customer":"c-42","amount":%d,"currency":"EUR"}`, 10000+i, 1000+i)
+	}
+	in := payloads(ps...)
+	modules := []string{"orders.wasm", "orders_wat.wasm", "orders_as.wasm"}
+	for _, f := range []struct{ name, kind string }{{"enrich", "map"}, {"positive", "filter"}, {"identity", "map"}} {
+		b.Run(f.name, func(b *testing.B) {
+			insts := make([]*instance, len(modules))
+			fns := make([]int32, len(modules))
+			for i, m := range modules {
+				insts[i] = instantiate(b, sharedRuntime(b), m)
+				fns[i] = insts[i].fn(b, f.name, f.kind)
+				insts[i].process(b, fns[i], in) // grow the buffers first
+			}
+			elapsed := make([]time.Duration, len(modules))
+			b.ResetTimer()
+			for b.Loop() {
+				for i, inst := range insts {
+					start := time.Now()
+					if res := inst.mustDo(b, callProcess, fns[i], in); res.rc != rcOK {
+						b.Fatal(res.rc)
+					}
+					elapsed[i] += time.Since(start)
+				}
+			}
+			perRecord := func(i int) float64 { return float64(elapsed[i].Nanoseconds()) / float64(b.N*len(ps)) }
+			b.ReportMetric(perRecord(0), "go-ns/record")
+			b.ReportMetric(perRecord(1), "wat-ns/record")
+			b.ReportMetric(perRecord(2), "as-ns/record")
+			b.ReportMetric(perRecord(0)/perRecord(2), "as-x-go")
+		})
 	}
 }

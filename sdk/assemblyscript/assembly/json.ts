@@ -30,24 +30,46 @@ export const MAX_JSON_DEPTH = 1000;
  * Invalid) when the document is not an object, lacks the member, or is
  * malformed before the member ends. UTF-8 is not validated.
  */
+// @ts-ignore: decorator
+@unmanaged
 export class JSONField {
-  readonly name: string;
-  private nameBuf: ArrayBuffer;
+  private namePtr: usize;
+  private nameLen: i32;
   /** The kind of the value last found. */
-  kind: JSONKind = JSONKind.Invalid;
+  kind: JSONKind;
   /** Where the value's text starts and ends, relative to the document. */
-  start: i32 = 0;
-  end: i32 = 0;
+  start: i32;
+  end: i32;
   /** The document last searched. */
-  dataPtr: usize = 0;
+  dataPtr: usize;
   /** Set by asInt(). */
-  intValue: i64 = 0;
+  intValue: i64;
   /** Set by asFloat(). */
-  floatValue: f64 = 0;
+  floatValue: f64;
 
   constructor(name: string) {
-    this.name = name;
-    this.nameBuf = String.UTF8.encode(name);
+    this.namePtr = 0;
+    this.nameLen = 0;
+    this.kind = JSONKind.Invalid;
+    this.start = 0;
+    this.end = 0;
+    this.dataPtr = 0;
+    this.intValue = 0;
+    this.floatValue = 0;
+    this.setName(name);
+  }
+
+  /** The member's name. */
+  get name(): string {
+    return String.UTF8.decodeUnsafe(this.namePtr, <usize>this.nameLen);
+  }
+
+  /** Makes this field find another member (an open hook may, from the config). */
+  setName(name: string): void {
+    const n = String.UTF8.byteLength(name);
+    this.namePtr = this.namePtr == 0 ? heap.alloc(max(<usize>n, 1)) : heap.realloc(this.namePtr, max(<usize>n, 1));
+    String.UTF8.encodeUnsafe(changetype<usize>(name), name.length, this.namePtr);
+    this.nameLen = n;
   }
 
   /** Finds the member in the record's payload. */
@@ -63,7 +85,7 @@ export class JSONField {
   /** Finds the member in the n bytes at address ptr. */
   findRaw(ptr: usize, n: i32): bool {
     this.dataPtr = ptr;
-    const r = findMember(ptr, n, changetype<usize>(this.nameBuf), this.nameBuf.byteLength);
+    const r = findMember(ptr, n, this.namePtr, this.nameLen);
     if (r < 0) {
       this.kind = JSONKind.Invalid;
       return false;
@@ -120,6 +142,8 @@ export class JSONField {
  * JSONField does; `ok` tells, once next() returns false, whether the object was
  * well formed to its end.
  */
+// @ts-ignore: decorator
+@unmanaged
 export class JSONMembers {
   private d: usize = 0;
   private n: i32 = 0;
@@ -219,6 +243,8 @@ export class JSONMembers {
  * (for example a JSONField's value). It allocates nothing. reset() returns
  * false, and next() never true, if the text is not one well-formed array.
  */
+// @ts-ignore: decorator
+@unmanaged
 export class JSONArray {
   private d: usize = 0;
   private n: i32 = 0;

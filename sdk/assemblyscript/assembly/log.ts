@@ -23,8 +23,9 @@ export function log(level: Level, message: string): void {
   hostLog(<i32>level, scratch.dataStart, <u32>scratch.length);
 }
 
-/** The error message of the current call, set by fail(). */
+/** The error message of the current call, set by fail(), and whether there is one. */
 let failure: string | null = null;
+let hasFailure = false;
 
 /**
  * Fails the current call with message: when your function returns, the SDK
@@ -33,18 +34,20 @@ let failure: string | null = null;
  */
 export function fail(message: string): void {
   failure = message.length > 0 ? message : "error without a message";
+  hasFailure = true;
 }
 
 /** Reports whether fail() was called since the last takeFailure(). */
 // @ts-ignore: decorator
 @inline export function failed(): bool {
-  return failure !== null;
+  return hasFailure;
 }
 
 /** Hands the pending failure to the host and clears it. */
 export function reportFailure(): void {
   const msg = failure;
   failure = null;
+  hasFailure = false;
   if (msg === null) return;
   scratch.reset();
   scratch.appendString(msg);

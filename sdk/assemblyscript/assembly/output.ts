@@ -35,6 +35,8 @@ export function sealFrame(): void {
  * input record it derives from: an Output left alone is its input unchanged.
  * The SDK reuses Outputs, so never keep one past your function's return.
  */
+// @ts-ignore: decorator
+@unmanaged
 export class Output {
   parent: u32 = 0;
   tag: u32 = 0;
@@ -58,7 +60,7 @@ export class Output {
    * Reused from record to record, so building a payload allocates nothing once
    * the buffer has grown to the largest payload.
    */
-  payload(): Buffer {
+  @inline payload(): Buffer {
     this.flags |= FLAG_PAYLOAD;
     this.payloadBuf.reset();
     return this.payloadBuf;
@@ -180,6 +182,8 @@ export class Output {
  * Collector receives the outputs of a flat_map function: any number per input
  * record, each deriving from it (inheriting what it does not set).
  */
+// @ts-ignore: decorator
+@unmanaged
 export class Collector {
   private out: Output = new Output();
   private pending: bool = false;

@@ -27,6 +27,8 @@ export function setInputBuffer(b: ArrayBuffer | null): void {
  * give allocation-free access (for `load<u8>`, `JSONField.findRaw`,
  * `Buffer.appendRaw`), the methods give views and strings (which allocate).
  */
+// @ts-ignore: decorator
+@unmanaged
 export class Record {
   /** The record's index in its batch: what outputs name as their parent. */
   index: i32 = 0;

@@ -12,7 +12,7 @@ export * from "@weir-streams/sdk/abi";
 
 // ---------------------------------------------------------------- enrich
 
-let field: JSONField = new JSONField("amount");
+const field = new JSONField("amount");
 let factor: i64 = 100;
 
 /**
@@ -51,7 +51,7 @@ function openEnrich(config: Uint8Array): void {
     fail("enrich: config field must not be empty");
     return;
   }
-  field = new JSONField(name);
+  field.setName(name);
   factor = f;
 }
 
