@@ -126,6 +126,31 @@ func TestASFilterAndFail(t *testing.T) {
 	}
 }
 
+// TestASEnrichConfigMatchesGo: enrich's open hook accepts and refuses the same
+// configs as the Go module's encoding/json, and scales by what it read.
+func TestASEnrichConfigMatchesGo(t *testing.T) {
+	configs := []string{`{}`, `{"field":"price","factor":-3}`, `{"FIELD":"price","Factor":2}`, `{"field":null,"factor":null}`,
+		`{"factor":7,"factor":9}`, `{"factor":"x"}`, `{"factor":1.5}`, `{"factor":1e2}`, `{"field":5}`, `{"field":""}`,
+		`{"other":1}`, `{"field":"am\u006fu\u006et"}`, `{"factor":9223372036854775807}`, `{"factor":9223372036854775808}`}
+	in := payloads(`{"amount":2,"price":7}`, `{"price":3074457345618258603,"amount":-1}`, `{"amount":5}`)
+	for _, c := range configs {
+		var rcs []int32
+		var outs [][]output
+		for _, name := range []string{"orders.wasm", "orders_as.wasm"} {
+			inst := instantiate(t, sharedRuntime(t), name)
+			fn := inst.fn(t, "enrich", "map")
+			res := inst.mustDo(t, callOpen, fn, []byte(c))
+			rcs = append(rcs, res.rc)
+			if res.rc == rcOK {
+				outs = append(outs, inst.process(t, fn, in))
+			}
+		}
+		if rcs[0] != rcs[1] || len(outs) == 2 && !reflect.DeepEqual(outs[0], outs[1]) {
+			t.Errorf("config %s: Go rc %d, AS rc %d; outputs %+v", c, rcs[0], rcs[1], outs)
+		}
+	}
+}
+
 // TestASAbort: a throw (or any abort) prints "panic: ..." to stderr and traps.
 func TestASAbort(t *testing.T) {
 	for _, c := range []struct{ module, fn, payload, msg string }{

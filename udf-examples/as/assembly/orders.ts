@@ -27,7 +27,7 @@ function openEnrich(config: Uint8Array): void {
   const it = new JSONMembers(config.dataStart, config.byteLength);
   while (it.next()) {
     const key = it.name();
-    if (key.toLowerCase() == "field") {
+    if (equalFold(key, "field")) {
       if (it.kind == JSONKind.Null) continue;
       const s = it.stringValue();
       if (s === null) {
@@ -35,7 +35,7 @@ function openEnrich(config: Uint8Array): void {
         return;
       }
       name = s;
-    } else if (key.toLowerCase() == "factor") {
+    } else if (equalFold(key, "factor")) {
       if (it.kind == JSONKind.Null) continue;
       if (!it.asInt()) {
         fail("enrich: reading config: json: cannot unmarshal " + it.raw() + " into Go struct field enrichConfig.factor of type int64");
@@ -53,6 +53,21 @@ function openEnrich(config: Uint8Array): void {
   }
   field.setName(name);
   factor = f;
+}
+
+/**
+ * equalFold reports whether key is name (lower-case ASCII) but for the case of
+ * ASCII letters: encoding/json's Unicode folding gives the same answer for
+ * "field" and "factor", whose letters have no non-ASCII fold.
+ */
+function equalFold(key: string, name: string): bool {
+  if (key.length != name.length) return false;
+  for (let i = 0; i < key.length; i++) {
+    let c = key.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) c += 0x20;
+    if (c != name.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 /**
