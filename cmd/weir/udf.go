@@ -362,7 +362,16 @@ func runUDFTest(ctx context.Context, o udfTestOptions, in io.Reader, out, errOut
 	if err != nil {
 		return fmt.Errorf("reading module: %w", err)
 	}
-	logger := slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	// Guest logs and output, without timestamps: this is a terminal, not a worker's log.
+	logger := slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{
+		Level: slog.LevelDebug,
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		},
+	}))
 	rt, err := wasmhost.NewRuntime(ctx, wasmhost.Options{CacheDir: udfTestCacheDir(), MaxConcurrentCalls: 1, Logger: logger})
 	if err != nil {
 		return err
