@@ -45,6 +45,8 @@ conformance: deps examples
 
 nested-test:
 	@for m in $(NESTED); do echo "== $$m"; (cd $$m && $(GO) test -count=1 ./...) || exit 1; done
+	@echo "== sdk/rust (native unit tests)"
+	cd sdk/rust && RUSTC=/usr/bin/rustc /usr/bin/cargo test --offline --target-dir $(CURDIR)/build/cargo-test
 
 e2e:
 	@echo "== end-to-end tests (-p 1)"

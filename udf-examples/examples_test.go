@@ -522,6 +522,11 @@ func resolve(t testing.TB, in []record, o output) record {
 // is the reference the others are compared with.
 var orderModules = []string{"orders.wasm", "orders_wat.wasm", "orders_as.wasm"}
 
+// nativeModules are the order functions built with the Rust and C SDKs. The
+// conformance suite (conformance/) checks their outputs through wasmhost; here
+// they get the raw checks a host cannot make: shape, return codes on bad input.
+var nativeModules = []string{"orders_rust.wasm", "orders_rust_wasi.wasm", "orders_c.wasm", "orders_c_wasi.wasm"}
+
 func TestModuleShape(t *testing.T) {
 	r := sharedRuntime(t)
 	i32, i64 := api.ValueTypeI32, api.ValueTypeI64
@@ -531,7 +536,7 @@ func TestModuleShape(t *testing.T) {
 		"weir_describe":    {nil, {i64}},
 		"weir_call":        {{i32, i32, i32, i32}, {i32}},
 	}
-	for _, name := range append(orderModules, "identity_wat.wasm") {
+	for _, name := range append(append(orderModules, "identity_wat.wasm"), nativeModules...) {
 		c := compile(t, r, name)
 		fns := c.ExportedFunctions()
 		for exp, sig := range want {
@@ -932,7 +937,7 @@ func TestReturnCodes(t *testing.T) {
 		{"close with input", callClose, 0, []byte{1}, rcMalformed},
 		{"close", callClose, 0, nil, rcOK},
 	}
-	for _, name := range orderModules {
+	for _, name := range append(orderModules, nativeModules...) { // enrich is 0 in each
 		inst := instantiate(t, sharedRuntime(t), name)
 		for _, c := range cases {
 			res := inst.mustDo(t, c.kind, c.fn, c.in)
@@ -947,7 +952,7 @@ func TestReturnCodes(t *testing.T) {
 }
 
 func TestBigBatchAndBufferReuse(t *testing.T) {
-	for _, name := range orderModules {
+	for _, name := range append(orderModules, nativeModules...) {
 		inst := instantiate(t, sharedRuntime(t), name)
 		enrich := inst.fn(t, "enrich", "map")
 		for _, n := range []int{1, 5000, 3, 20000} { // grow, shrink (buffer reused), grow
@@ -1105,6 +1110,10 @@ func BenchmarkOrders(b *testing.B) {
 		{"orders.wasm", "enrich_stdjson", "map"},
 		{"orders_wat.wasm", "enrich", "map"},
 		{"orders_as.wasm", "enrich", "map"},
+		{"orders_rust.wasm", "enrich", "map"},
+		{"orders_rust_wasi.wasm", "enrich", "map"},
+		{"orders_c.wasm", "enrich", "map"},
+		{"orders_c_wasi.wasm", "enrich", "map"},
 		{"orders.wasm", "positive", "filter"},
 		{"orders_wat.wasm", "positive", "filter"},
 		{"orders_as.wasm", "positive", "filter"},

@@ -23,8 +23,10 @@ WEIR_IMPORT("log") void weir_host_log(int32_t level, const void *ptr, uint32_t l
 static void *mem_realloc(void *p, size_t n) { return realloc(p, n); }
 static void mem_free(void *p) { free(p); }
 #else
-/* Freestanding: the compiler may call these; with -mbulk-memory the builtins
- * compile to memory.copy and memory.fill. */
+/* Freestanding: the compiler may call these. With -mbulk-memory the builtins
+ * compile to memory.copy and memory.fill; without, plain loops, which the compiler
+ * must not turn back into calls to themselves (no_builtin). */
+#ifdef __wasm_bulk_memory__
 void *memcpy(void *d, const void *s, size_t n) {
     __builtin_memmove(d, s, n);
     return d;
@@ -37,6 +39,23 @@ void *memset(void *d, int c, size_t n) {
     __builtin_memset(d, c, n);
     return d;
 }
+#else
+__attribute__((no_builtin)) void *memmove(void *d, const void *s, size_t n) {
+    uint8_t *x = d;
+    const uint8_t *y = s;
+    if (x < y)
+        for (size_t i = 0; i < n; i++) x[i] = y[i];
+    else
+        while (n--) x[n] = y[n];
+    return d;
+}
+__attribute__((no_builtin)) void *memcpy(void *d, const void *s, size_t n) { return memmove(d, s, n); }
+__attribute__((no_builtin)) void *memset(void *d, int c, size_t n) {
+    uint8_t *x = d;
+    for (size_t i = 0; i < n; i++) x[i] = (uint8_t)c;
+    return d;
+}
+#endif
 int memcmp(const void *a, const void *b, size_t n) {
     const uint8_t *x = a, *y = b;
     for (size_t i = 0; i < n; i++)

@@ -7,9 +7,9 @@
  * weir_register(), which registers functions; the SDK calls it once, before the
  * first description or call.
  *
- * Build with clang 14, together with weir.c:
- *   clang --target=wasm32 -O2 -mbulk-memory -nostdlib -Wl,--no-entry -o udf.wasm udf.c weir.c
- *   clang --target=wasm32-wasi -O2 -mbulk-memory -mexec-model=reactor -o udf.wasm udf.c weir.c
+ * Build with clang 14, together with weir.c (sdk/c/README.md has more):
+ *   clang --target=wasm32 -O2 -nostdlib -Wl,--no-entry -o udf.wasm udf.c weir.c
+ *   clang --target=wasm32-wasi -O2 -mexec-model=reactor -o udf.wasm udf.c weir.c
  *
  * Memory: the SDK keeps the input buffer (weir_alloc), the output frame and one
  * scratch buffer for map outputs, and reuses all three from batch to batch. Views

@@ -549,3 +549,24 @@ func TestEnrichConfig(t *testing.T) {
 		}
 	})
 }
+
+// TestABIPageModule: the complete module sdk/ABI.md §7 shows is
+// udf-examples/wat/identity.wat, which the examples build and test.
+func TestABIPageModule(t *testing.T) {
+	page, err := os.ReadFile(filepath.Join("..", "..", "sdk", "ABI.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wat, err := os.ReadFile(filepath.Join("..", "wat", "identity.wat"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(page), "\n## 7. ")
+	if !ok {
+		t.Fatal("ABI.md has no section 7")
+	}
+	_, code, ok := strings.Cut(section, "```wat\n")
+	if code, _, ok2 := strings.Cut(code, "```\n"); !ok || !ok2 || code != string(wat) {
+		t.Errorf("the module in ABI.md §7 differs from udf-examples/wat/identity.wat")
+	}
+}

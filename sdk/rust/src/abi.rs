@@ -317,10 +317,17 @@ fn state(register: fn(&mut Module)) -> &'static mut State {
     // Safety: a Wasm instance is single-threaded and the host never reenters it.
     unsafe {
         if STATE.is_none() {
-            // A panic aborts (a trap); its message goes to the worker's log first.
+            // A panic aborts (a trap); its message goes to the worker's log first
+            // and, with WASI, to stderr as a "panic: " line, which the host puts
+            // in the task's failure message.
             std::panic::set_hook(Box::new(|info| {
                 let msg = info.to_string();
                 host::log(3, msg.as_bytes());
+                #[cfg(target_os = "wasi")]
+                {
+                    use std::io::Write;
+                    let _ = writeln!(std::io::stderr(), "panic: {}", msg);
+                }
             }));
             let mut module = Module { functions: Vec::new() };
             register(&mut module);

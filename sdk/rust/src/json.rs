@@ -426,3 +426,49 @@ fn name_equals(body: &[u8], name: &[u8]) -> bool {
     }
     j == name.len()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn member_span() {
+        let cases: &[(&str, Option<&str>)] = &[
+            (r#"{"id":1,"amount":12}"#, Some("12")),
+            (r#" { "amount" : -7 , "x":1}"#, Some("-7")),
+            (r#"{"am\u006funt":5}"#, Some("5")),
+            (r#"{"amount":1,"amount":2}"#, Some("1")),
+            (r#"{"amount":5}trailing"#, Some("5")),
+            (r#"{"x":{"amount":5}}"#, None),
+            (r#"{"amount":012}"#, None),
+            (r#"{"amount":12"#, None),
+            (r#"{"s":"\x","amount":1}"#, None),
+            (r#"[{"amount":1}]"#, None),
+            ("", None),
+        ];
+        for (doc, want) in cases {
+            let got = get(doc.as_bytes(), "amount").map(|(raw, _)| core::str::from_utf8(raw).unwrap());
+            assert_eq!(got, *want, "{}", doc);
+        }
+    }
+
+    #[test]
+    fn integers() {
+        assert_eq!(parse_int(b"-0"), Some(0));
+        assert_eq!(parse_int(b"9223372036854775807"), Some(i64::MAX));
+        assert_eq!(parse_int(b"-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(parse_int(b"9223372036854775808"), None);
+        assert_eq!(parse_int(b"1.0"), None);
+        assert_eq!(parse_int(b"01"), None);
+        let mut b = Vec::new();
+        append_i64(&mut b, i64::MIN);
+        assert_eq!(b, b"-9223372036854775808");
+    }
+
+    #[test]
+    fn unquote() {
+        let mut b = Vec::new();
+        assert!(unquote_into(br#""a\n\u00e9\ud83d\ude80\ud800""#, &mut b));
+        assert_eq!(b, "a\n\u{e9}\u{1f680}\u{fffd}".as_bytes());
+    }
+}
