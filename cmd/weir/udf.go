@@ -297,10 +297,10 @@ the command with status 1 and the UDF's message.`
 
 func newUDFTestCmd() *cobra.Command {
 	var (
-		fn, input, config, format string
-		raw                       bool
-		batchSize                 int
-		timeout                   time.Duration
+		fn, input, config, format, cacheDir string
+		raw                                 bool
+		batchSize                           int
+		timeout                             time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "test MODULE.wasm --function F [--input records.jsonl] [--config JSON]",
@@ -330,7 +330,7 @@ func newUDFTestCmd() *cobra.Command {
 			}
 			return runUDFTest(cmd.Context(), udfTestOptions{
 				module: args[0], function: fn, config: config, raw: raw,
-				payloadOnly: format == "payload", batch: batchSize, timeout: timeout,
+				payloadOnly: format == "payload", batch: batchSize, timeout: timeout, cacheDir: cacheDir,
 			}, in, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
@@ -341,6 +341,7 @@ func newUDFTestCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&raw, "raw", false, "take every input line whole as a payload")
 	cmd.Flags().IntVar(&batchSize, "batch", 1024, "records per batch (per guest call)")
 	cmd.Flags().DurationVar(&timeout, "call-timeout", 10*time.Second, "time limit of one guest call")
+	cmd.Flags().StringVar(&cacheDir, "cache-dir", udfTestCacheDir(), "where compiled modules are kept between runs (env WEIR_CACHE_DIR; empty: none)")
 	return cmd
 }
 
@@ -349,6 +350,7 @@ type udfTestOptions struct {
 	raw, payloadOnly         bool
 	batch                    int
 	timeout                  time.Duration
+	cacheDir                 string
 }
 
 // runUDFTest loads the module, opens the function with the config, runs the
@@ -372,7 +374,7 @@ func runUDFTest(ctx context.Context, o udfTestOptions, in io.Reader, out, errOut
 			return a
 		},
 	}))
-	rt, err := wasmhost.NewRuntime(ctx, wasmhost.Options{CacheDir: udfTestCacheDir(), MaxConcurrentCalls: 1, Logger: logger})
+	rt, err := wasmhost.NewRuntime(ctx, wasmhost.Options{CacheDir: o.cacheDir, MaxConcurrentCalls: 1, Logger: logger})
 	if err != nil {
 		return err
 	}
@@ -469,8 +471,8 @@ func runUDFTest(ctx context.Context, o udfTestOptions, in io.Reader, out, errOut
 	return inst.Close(ctx, true)
 }
 
-// udfTestCacheDir is where compiled modules are kept between runs (a module is
-// then compiled once, not at every run), or "" for none.
+// udfTestCacheDir is the default of --cache-dir: where compiled modules are kept
+// between runs (a module is then compiled once, not at every run), or "" for none.
 func udfTestCacheDir() string {
 	dir, err := os.UserCacheDir()
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -24,12 +25,40 @@ func wasmPath(t *testing.T, name string) string {
 	return p
 }
 
+// cacheDir is the compilation cache of the weir udf test runs of this test
+// binary, shared by them (the user's own cache stays untouched).
+func cacheDir(t *testing.T) string {
+	cacheOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "weir-udfdev-cache-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cache = dir
+	})
+	return cache
+}
+
+var (
+	cacheOnce sync.Once
+	cache     string
+)
+
+// TestMain removes the shared compilation cache after the tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if cache != "" {
+		os.RemoveAll(cache)
+	}
+	os.Exit(code)
+}
+
 // weir runs the weir binary with stdin and returns its output and exit status.
 func weir(t *testing.T, stdin string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, weirBin(t), args...)
+	cmd.Env = append(os.Environ(), "WEIR_CACHE_DIR="+cacheDir(t))
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
