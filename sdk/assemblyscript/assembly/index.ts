@@ -11,7 +11,7 @@
 // See README.md for the API and the build command.
 
 export { Buffer } from "./buffer";
-export { Record, FLAG_KEY, FLAG_TIMESTAMP, FLAG_PAYLOAD, FLAG_HEADERS } from "./record";
+export { Record, HeaderIter, FLAG_KEY, FLAG_TIMESTAMP, FLAG_PAYLOAD, FLAG_HEADERS } from "./record";
 export { Output, Collector } from "./output";
 export { registerMap, registerFilter, registerFlatMap, Udf, MapFn, FilterFn, FlatMapFn, OpenFn, CloseFn, SDK_VERSION } from "./registry";
 export { log, fail, Level } from "./log";

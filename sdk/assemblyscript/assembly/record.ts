@@ -107,6 +107,16 @@ export class Record {
     return String.UTF8.decodeUnsafe(p + 4, load<u32>(p));
   }
 
+  /**
+   * The headers in order, repeated names included, without allocating:
+   * `const h = rec.headers(); while (h.next()) { h.nameString(), h.valueString() }`.
+   * The iterator is the SDK's, reset by each call.
+   */
+  headers(): HeaderIter {
+    headerIter.reset(this.headersPtr, this.headerCount);
+    return headerIter;
+  }
+
   /** The index of the first header called name, or -1. */
   findHeader(name: string): i32 {
     let p = this.headersPtr;
@@ -129,6 +139,60 @@ export class Record {
     return p;
   }
 }
+
+/** HeaderIter walks a record's headers; see Record.headers(). */
+// @ts-ignore: decorator
+@unmanaged
+export class HeaderIter {
+  private p: usize = 0;
+  private left: i32 = 0;
+  /** The current header's name and value: addresses and lengths in the input. */
+  namePtr: usize = 0;
+  nameLen: i32 = 0;
+  valuePtr: usize = 0;
+  valueLen: i32 = 0;
+
+  reset(p: usize, count: i32): void {
+    this.p = p;
+    this.left = count;
+  }
+
+  /** Moves to the next header; false after the last. */
+  next(): bool {
+    if (this.left <= 0) return false;
+    this.left--;
+    let p = this.p;
+    this.nameLen = <i32>load<u32>(p);
+    this.namePtr = p + 4;
+    p += 4 + <usize>this.nameLen;
+    this.valueLen = <i32>load<u32>(p);
+    this.valuePtr = p + 4;
+    this.p = p + 4 + <usize>this.valueLen;
+    return true;
+  }
+
+  /** The current name decoded as UTF-8. */
+  nameString(): string {
+    return String.UTF8.decodeUnsafe(this.namePtr, <usize>this.nameLen);
+  }
+
+  /** The current value, a view of the input buffer. */
+  value(): Uint8Array {
+    return view(this.valuePtr, this.valueLen);
+  }
+
+  /** The current value decoded as UTF-8. */
+  valueString(): string {
+    return String.UTF8.decodeUnsafe(this.valuePtr, <usize>this.valueLen);
+  }
+
+  /** Reports whether the current name is name. */
+  nameIs(name: string): bool {
+    return equalsString(this.namePtr, <u32>this.nameLen, name);
+  }
+}
+
+const headerIter = new HeaderIter();
 
 /** A Uint8Array viewing n bytes of the input buffer at address ptr. */
 function view(ptr: usize, n: i32): Uint8Array {

@@ -18,6 +18,17 @@ function describe(rec: Record, out: Output): void {
     if (i > 0) s += ",";
     s += rec.headerName(i) + "=" + rec.headerValueString(i);
   }
+  // The iterator must see the same headers.
+  let i = 0;
+  const it = rec.headers();
+  while (it.next()) {
+    if (!it.nameIs(rec.headerName(i)) || it.valueString() != rec.headerValueString(i) || it.value().length != it.valueLen) {
+      fail("header iterator differs at " + i.toString());
+      return;
+    }
+    i++;
+  }
+  if (i != rec.headerCount) fail("header iterator saw " + i.toString() + " headers");
   const h = rec.headerString("h");
   s += "|h=" + (h === null ? "-" : h) + "|" + rec.payloadString();
   out.setPayloadString(s);
