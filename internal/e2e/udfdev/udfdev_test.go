@@ -90,7 +90,7 @@ func TestREADMEExampleInNewProject(t *testing.T) {
 			// Offline: no module proxy, no npm registry (the project's Makefile
 			// installs its npm dependencies with --offline).
 			start := time.Now()
-			run(t, project, []string{"GOPROXY=off", "GOFLAGS=-mod=mod"}, "make")
+			run(t, project, []string{"GOPROXY=off"}, "make")
 			t.Logf("%s: built in %v", l.lang, time.Since(start).Round(time.Millisecond))
 			if err := os.WriteFile(filepath.Join(project, "in.jsonl"), []byte(sampleInput), 0o644); err != nil {
 				t.Fatal(err)
