@@ -136,3 +136,41 @@ func TestUDFNewErrors(t *testing.T) {
 		t.Errorf("existing directory: code %d, %s", code, stderr)
 	}
 }
+
+// TestUDFNewLanguages expands every language's templates against a stand-in SDK
+// directory: the files are there and refer to the SDK by its absolute path.
+func TestUDFNewLanguages(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	sdk := filepath.Join(dir, "checkout", "sdk")
+	for _, l := range udfLanguages {
+		if err := os.MkdirAll(filepath.Join(sdk, l.sdk), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(sdk, l.sdk, l.marker), nil, 0o644)
+	}
+	os.WriteFile(filepath.Join(sdk, "ABI.md"), nil, 0o644)
+	want := map[string][]string{
+		"go":   {"go.mod", "main.go", "Makefile", "README.md", "sample.jsonl", ".gitignore"},
+		"rust": {"Cargo.toml", "src/lib.rs", ".cargo/config.toml", "Makefile", "README.md", "sample.jsonl"},
+		"c":    {"udf.c", "Makefile", "README.md", "sample.jsonl"},
+		"as":   {"package.json", "asconfig.json", "assembly/index.ts", "Makefile", "README.md", "sample.jsonl"},
+	}
+	for _, l := range udfLanguages {
+		name := "p-" + l.name
+		if _, stderr, code := runWeir(t, "", "", "udf", "new", "--lang", l.name, "--sdk", sdk, name); code != 0 {
+			t.Fatalf("%s: code %d, %s", l.name, code, stderr)
+		}
+		var all strings.Builder
+		for _, f := range want[l.name] {
+			b, err := os.ReadFile(filepath.Join(dir, name, filepath.FromSlash(f)))
+			if err != nil {
+				t.Errorf("%s: %v", l.name, err)
+			}
+			all.Write(b)
+		}
+		if s := all.String(); strings.Contains(s, "[[") || !strings.Contains(s, filepath.Join(sdk, l.sdk)) || !strings.Contains(s, `"`+name+`"`) {
+			t.Errorf("%s: the project does not name the SDK and the function, or has template text left:\n%s", l.name, s)
+		}
+	}
+}
