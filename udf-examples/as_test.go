@@ -151,6 +151,37 @@ func TestASEnrichConfigMatchesGo(t *testing.T) {
 	}
 }
 
+// TestASEnrichNumbersMatchGo: enrich with factors 1 and -1 on integers of every
+// length (both sides of each power of ten, both signs) and at the int64 limits,
+// where the SDK's number parsing and formatting change method, gives Go's bytes.
+func TestASEnrichNumbersMatchGo(t *testing.T) {
+	var ps []string
+	for k, p := int64(0), int64(1); k < 19; k, p = k+1, p*10 {
+		for _, n := range []int64{p - 1, p, p + 1} {
+			ps = append(ps, fmt.Sprintf(`{"amount":%d}`, n), fmt.Sprintf(`{"amount":%d,"x":1}`, -n), fmt.Sprintf(`{"amount":%d}`, n))
+		}
+	}
+	ps = append(ps, `{"amount":9223372036854775807}`, `{"amount":-9223372036854775808}`, `{"amount":1}`, `{"a":1,"amount":12345678}`)
+	for _, config := range []string{`{"factor":1}`, `{"factor":-1}`, `{"factor":7}`} {
+		var got [2][]output
+		for i, name := range []string{"orders.wasm", "orders_as.wasm"} {
+			inst := instantiate(t, sharedRuntime(t), name)
+			fn := inst.fn(t, "enrich", "map")
+			if res := inst.mustDo(t, callOpen, fn, []byte(config)); res.rc != rcOK {
+				t.Fatalf("%s: open %s: rc %d", name, config, res.rc)
+			}
+			got[i] = inst.process(t, fn, payloads(ps...))
+		}
+		if !reflect.DeepEqual(got[0], got[1]) {
+			for i := range got[0] {
+				if !reflect.DeepEqual(got[0][i], at(got[1], i)) {
+					t.Errorf("config %s, %s: Go %+v, AS %+v", config, ps[i], got[0][i], at(got[1], i))
+				}
+			}
+		}
+	}
+}
+
 // TestASAbort: a throw (or any abort) prints "panic: ..." to stderr and traps.
 func TestASAbort(t *testing.T) {
 	for _, c := range []struct{ module, fn, payload, msg string }{

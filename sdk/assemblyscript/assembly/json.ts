@@ -40,8 +40,9 @@ export class JSONField {
   /** Where the value's text starts and ends, relative to the document. */
   start: i32;
   end: i32;
-  /** The document last searched. */
+  /** The document last searched, and its length. */
   dataPtr: usize;
+  dataLen: i32;
   /** Set by asInt(). */
   intValue: i64;
   /** Set by asFloat(). */
@@ -54,6 +55,7 @@ export class JSONField {
     this.start = 0;
     this.end = 0;
     this.dataPtr = 0;
+    this.dataLen = 0;
     this.intValue = 0;
     this.floatValue = 0;
     this.setName(name);
@@ -67,7 +69,11 @@ export class JSONField {
   /** Makes this field find another member (an open hook may, from the config). */
   setName(name: string): void {
     const n = String.UTF8.byteLength(name);
-    this.namePtr = this.namePtr == 0 ? heap.alloc(max(<usize>n, 1)) : heap.realloc(this.namePtr, max(<usize>n, 1));
+    // At least 16 bytes, zero past the name: names up to 16 bytes are compared
+    // as two words (see nameEquals).
+    const size = max(<usize>n, 16);
+    this.namePtr = this.namePtr == 0 ? heap.alloc(size) : heap.realloc(this.namePtr, size);
+    memory.fill(this.namePtr, 0, size);
     String.UTF8.encodeUnsafe(changetype<usize>(name), name.length, this.namePtr);
     this.nameLen = n;
   }
@@ -85,6 +91,7 @@ export class JSONField {
   /** Finds the member in the n bytes at address ptr. */
   findRaw(ptr: usize, n: i32): bool {
     this.dataPtr = ptr;
+    this.dataLen = n;
     const r = findMember(ptr, n, this.namePtr, this.nameLen);
     if (r < 0) {
       this.kind = JSONKind.Invalid;
@@ -113,7 +120,7 @@ export class JSONField {
    */
   asInt(): bool {
     if (this.kind != JSONKind.Number) return false;
-    if (!parseInt64(this.valuePtr, this.valueLen)) return false;
+    if (!parseIntFast(this.valuePtr, this.valueLen, this.dataLen - this.start)) return false;
     this.intValue = parsedInt;
     return true;
   }
@@ -338,7 +345,7 @@ function findMember(d: usize, n: i32, fp: usize, fn: i32): i32 {
 function scanMember(d: usize, n: i32, i: i32, fp: usize, fn: i32): i32 {
   let j = plainEnd(d, n, i + 1);
   if (j < n && load<u8>(d + <usize>j) == 0x22) {
-    foundMatch = j - i - 1 == fn && memory.compare(d + <usize>(i + 1), fp, <usize>fn) == 0;
+    foundMatch = j - i - 1 == fn && nameEquals(d + <usize>(i + 1), n - i - 1, fp, fn);
     j++;
   } else {
     j = skipString(d, n, i);
@@ -380,9 +387,49 @@ function kindOf(c: u8): JSONKind {
   return c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09;
 }
 
-function skipWS(d: usize, n: i32, i: i32): i32 {
+// The host counts every loop iteration of a guest (sdk/ABI.md §8), and the
+// scanner's loops run per byte: the common cases below (no whitespace, a short
+// number, a short name) are decided without entering a loop.
+
+// @ts-ignore: decorator
+@inline function skipWS(d: usize, n: i32, i: i32): i32 {
+  return i < n && load<u8>(d + <usize>i) > 0x20 ? i : skipWSLoop(d, n, i);
+}
+
+function skipWSLoop(d: usize, n: i32, i: i32): i32 {
   while (i < n && isWS(load<u8>(d + <usize>i))) i++;
   return i;
+}
+
+const LSB: u64 = 0x0101010101010101;
+const MSB: u64 = 0x8080808080808080;
+
+/**
+ * The eight bytes of x (little endian) with the high bit set in each byte that is
+ * not an ASCII digit; only the lowest mark counts (as in the Go SDK).
+ */
+// @ts-ignore: decorator
+@inline function nonDigitBytes(x: u64): u64 {
+  const t = ((x & (LSB * 0xf0)) ^ (LSB * 0x30)) | (((x + LSB * 0x06) & (LSB * 0xf0)) ^ (LSB * 0x30));
+  return (((t & (LSB * 0x7f)) + LSB * 0x7f) | t) & MSB;
+}
+
+/** The n low bytes of a word set (n in 0..8). */
+// @ts-ignore: decorator
+@inline function lowBytes(n: i32): u64 {
+  return n >= 8 ? <u64>-1 : (<u64>1 << (<u64>n << 3)) - 1;
+}
+
+/**
+ * Reports whether the fn bytes at a (with avail bytes readable there) equal the
+ * name at fp (zero-padded to at least 16 bytes).
+ */
+function nameEquals(a: usize, avail: i32, fp: usize, fn: i32): bool {
+  if (fn <= 16 && avail >= 16) {
+    const lo = lowBytes(fn), hi = lowBytes(fn - 8);
+    return (((load<u64>(a) & lo) ^ load<u64>(fp)) | ((load<u64>(a, 8) & (fn > 8 ? hi : 0)) ^ load<u64>(fp, 8))) == 0;
+  }
+  return memory.compare(a, fp, <usize>fn) == 0;
 }
 
 /** The offset just past the value at i, or -1; depth is the nesting a container there would have. */
@@ -474,6 +521,11 @@ function skipNumber(d: usize, n: i32, i: i32): i32 {
 }
 
 function skipDigits(d: usize, n: i32, i: i32): i32 {
+  if (n - i >= 8) {
+    const m = nonDigitBytes(load<u64>(d + <usize>i));
+    if (m != 0) return i + <i32>(ctz(m) >> 3);
+    i += 8;
+  }
   while (i < n && <u32>(load<u8>(d + <usize>i) - 0x30) < 10) i++;
   return i;
 }
@@ -634,6 +686,27 @@ function unquote(p: usize, n: i32): string | null {
     j += encodeRune(o + <usize>j, r);
   }
   return String.UTF8.decodeUnsafe(o, <usize>j);
+}
+
+/**
+ * parseIntFast is parseInt64 for text with avail bytes readable at p: one to
+ * eight digits are parsed at once, without a loop, when eight bytes can be read.
+ */
+function parseIntFast(p: usize, n: i32, avail: i32): bool {
+  if (<u32>(n - 1) < 8 && avail >= 8) {
+    let x = load<u64>(p);
+    if ((nonDigitBytes(x) & lowBytes(n)) == 0 && (load<u8>(p) != 0x30 || n == 1)) {
+      // Right-align the digits (zeros shift in), then combine them pairwise:
+      // 2 digits per 16 bits, 4 per 32, 8.
+      x <<= <u64>(64 - 8 * n);
+      x = ((x & (LSB * 0x0f)) * (10 * 256 + 1)) >> 8;
+      x = ((x & 0x00ff00ff00ff00ff) * (100 * 65536 + 1)) >> 16;
+      x = ((x & 0x0000ffff0000ffff) * (10000 * 4294967296 + 1)) >> 32;
+      parsedInt = <i64>x;
+      return true;
+    }
+  }
+  return parseInt64(p, n);
 }
 
 /**
