@@ -793,7 +793,7 @@ func TestOrdersSplit(t *testing.T) {
 		{4, 0, record{Flags: flagPayload, Payload: `"x"`}},
 		{4, 0, record{Flags: flagPayload, Payload: `"\u00e9"`}},
 	}
-	for _, name := range orderModules {
+	for _, name := range append(orderModules, nativeModules...) {
 		inst := instantiate(t, sharedRuntime(t), name)
 		if got := inst.process(t, inst.fn(t, "split", "flat_map"), payloads(ps...)); !reflect.DeepEqual(got, want) {
 			t.Errorf("%s:\n got %+v\nwant %+v", name, got, want)
@@ -859,6 +859,35 @@ func orderInstances(t testing.TB) []*instance {
 		insts[i] = instantiate(t, sharedRuntime(t), name)
 	}
 	return insts
+}
+
+// TestNativeMatchGo feeds the Go module and the Rust and C ones the same random
+// batches and wants identical outputs, byte for byte, from every function they
+// share (the conformance suite holds enrich and positive to an oracle; this
+// covers identity and split, the flat_map, too).
+func TestNativeMatchGo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	var ps []string
+	for range 1000 {
+		ps = append(ps, randomPayload(rng))
+	}
+	b := payloads(ps...)
+	goInst := instantiate(t, sharedRuntime(t), "orders.wasm")
+	for _, name := range nativeModules {
+		inst := instantiate(t, sharedRuntime(t), name)
+		for _, f := range []struct{ name, kind string }{
+			{"enrich", "map"}, {"positive", "filter"}, {"identity", "map"}, {"split", "flat_map"},
+		} {
+			want := goInst.process(t, goInst.fn(t, f.name, f.kind), b)
+			if got := inst.process(t, inst.fn(t, f.name, f.kind), b); !reflect.DeepEqual(got, want) {
+				for i := range max(len(got), len(want)) {
+					if i >= len(got) || i >= len(want) || !reflect.DeepEqual(got[i], want[i]) {
+						t.Fatalf("%s %s: output %d differs:\n got %+v\nwant %+v (Go)", name, f.name, i, at(got, i), at(want, i))
+					}
+				}
+			}
+		}
+	}
 }
 
 func at(o []output, i int) any {

@@ -7,6 +7,7 @@
  *   positive  filter  keep records whose "amount" is a number > 0
  *   identity  map     copy the payload
  *   fail      map     copy the payload; fail the call on a negative amount
+ *   split     flat_map  one output per string of the array "words"
  */
 #include "weir.h"
 
@@ -105,9 +106,24 @@ static int fail(void *ud, const weir_record *in, weir_output *out) {
     return identity(ud, in, out);
 }
 
+/* split: one output per string element of the array "words", its JSON text
+ * with quotes and escapes as they are. */
+static bool split_elem(void *c, weir_bytes elem, enum weir_json_kind kind) {
+    if (kind == WEIR_JSON_STRING) weir_collect_payload(c, elem.ptr, elem.len);
+    return true;
+}
+
+static int split(void *ud, const weir_record *in, weir_collector *c) {
+    (void)ud;
+    weir_bytes raw;
+    if (weir_json_get(in->payload, "words", &raw) == WEIR_JSON_ARRAY) weir_json_array_each(raw, split_elem, c);
+    return WEIR_OK;
+}
+
 void weir_register(void) {
     weir_on_open(weir_map("enrich", enrich, 0), enrich_open);
     weir_filter("positive", positive, 0);
     weir_map("identity", identity, 0);
     weir_map("fail", fail, 0);
+    weir_flat_map("split", split, 0);
 }

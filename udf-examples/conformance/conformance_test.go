@@ -570,3 +570,28 @@ func TestABIPageModule(t *testing.T) {
 		t.Errorf("the module in ABI.md §7 differs from udf-examples/wat/identity.wat")
 	}
 }
+
+// FuzzEnrich: for any payload, every language's enrich and positive give what
+// the oracle says. (The fuzzer sees no coverage inside Wasm: it mutates blindly.)
+func FuzzEnrich(f *testing.F) {
+	for _, c := range enrichGolden(f) {
+		f.Add([]byte(c.in))
+	}
+	type pair struct{ enrich, positive *wasmhost.Instance }
+	var insts []pair
+	for _, lang := range languages {
+		insts = append(insts, pair{open(f, lang, "enrich", "{}"), open(f, lang, "positive", "{}")})
+	}
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		in := []rec{dress(2, string(payload))}
+		want := enrichWant(in, "amount", 100)
+		var wantPositive []rec
+		if oraclePositive(payload) {
+			wantPositive = in
+		}
+		for i, lang := range languages {
+			compare(t, lang.name+" enrich", in, process(t, lang.name, insts[i].enrich, in), want)
+			compare(t, lang.name+" positive", in, process(t, lang.name, insts[i].positive, in), wantPositive)
+		}
+	})
+}

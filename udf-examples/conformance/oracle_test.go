@@ -6,6 +6,7 @@ import (
 	"math/big"
 	"regexp"
 	"strconv"
+	"strings"
 )
 
 // The oracle: udf-examples/README.md's definitions of enrich, positive and fail,
@@ -114,11 +115,12 @@ func amountSign(p []byte) (sign int, isNumber bool) {
 	if !ok || (p[start] != '-' && (p[start] < '0' || p[start] > '9')) {
 		return 0, false
 	}
-	f, _, err := big.ParseFloat(string(p[start:end]), 10, 64, big.ToNearestEven)
+	// The sign of m×10^e is the sign of m: the exponent, which may be beyond
+	// any integer type ("1e99999999999999999999"), is left out.
+	mantissa, _, _ := strings.Cut(strings.ToLower(string(p[start:end])), "e")
+	f, _, err := big.ParseFloat(mantissa, 10, 64, big.ToNearestEven)
 	if err != nil {
-		// 1e-400 and the like are beyond float64's exponent but not big.Float's;
-		// a number the parser refuses outright does not occur after Decode.
-		panic("oracle: " + err.Error())
+		panic("oracle: " + err.Error()) // Decode accepted the number
 	}
 	return f.Sign(), true
 }

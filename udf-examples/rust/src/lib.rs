@@ -6,9 +6,10 @@
 //!   positive  filter  keep records whose "amount" is a number > 0
 //!   identity  map     copy the payload
 //!   fail      map     copy the payload; fail the call on a negative amount
+//!   split     flat_map  one output per string of the array "words"
 
 use weir::json::{self, Kind};
-use weir::{Error, Map, Module, Output, Record, Result};
+use weir::{Collector, Error, Map, Module, Output, Record, Result};
 
 fn register(m: &mut Module) {
     m.map("enrich", Enrich { field: b"amount".to_vec(), factor: 100 });
@@ -26,6 +27,17 @@ fn register(m: &mut Module) {
             }
         }
         out.set_payload(r.payload());
+        Ok(())
+    });
+    m.flat_map("split", |r: &Record, c: &mut Collector| -> Result<()> {
+        if let Some((raw, Kind::Array)) = json::get(r.payload(), "words") {
+            json::array_each(raw, |elem, kind| {
+                if kind == Kind::String {
+                    c.emit_payload(elem); // the element's JSON text, quotes included
+                }
+                true
+            });
+        }
         Ok(())
     });
 }
