@@ -23,4 +23,5 @@ var languages = []language{
 	{name: "rust-wasi", module: "orders_rust_wasi.wasm", config: true}, // wasm32-wasi
 	{name: "c", module: "orders_c.wasm", config: true},                 // --target=wasm32, freestanding
 	{name: "c-wasi", module: "orders_c_wasi.wasm", config: true},       // --target=wasm32-wasi reactor
+	{name: "as", module: "orders_as.wasm", config: true},               // AssemblyScript 0.28, incremental runtime
 }
