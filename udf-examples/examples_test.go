@@ -598,6 +598,7 @@ func TestModuleShape(t *testing.T) {
 	}
 	for _, f := range []struct{ name, kind string }{
 		{"enrich", "map"}, {"positive", "filter"}, {"identity", "map"}, {"split", "flat_map"}, {"fail", "map"}, {"panic", "map"},
+		{"customer", "key_selector"},
 	} {
 		asOrders.fn(t, f.name, f.kind)
 	}

@@ -5,9 +5,12 @@
 
 import { hostEmit } from "./host";
 import { failed, reportFailure } from "./log";
-import { appendKept, Collector, frame, frameCount, Output, resetFrame, sealFrame } from "./output";
+import { Buffer } from "./buffer";
+import { appendKept, appendKey, Collector, frame, frameCount, Output, resetFrame, sealFrame } from "./output";
 import { decodeRecord, inputBuffer, Record, setInputBuffer } from "./record";
-import { describe, FilterFn, FlatMapFn, KIND_FILTER, KIND_FLAT_MAP, KIND_MAP, MapFn, registry, seal, Udf } from "./registry";
+import {
+  describe, FilterFn, FlatMapFn, KeySelectorFn, KIND_FILTER, KIND_FLAT_MAP, KIND_MAP, MapFn, registry, seal, Udf,
+} from "./registry";
 import { jsonValidObject } from "./json";
 
 // Return codes of weir_call.
@@ -104,6 +107,8 @@ function result(): i32 {
 const rec = new Record();
 const out = new Output();
 const coll = new Collector();
+// A key_selector's key, reused for every record.
+const key = new Buffer(64);
 
 /** Runs f over one batch and emits all its outputs at once, or nothing on failure. */
 function process(f: Udf, p: usize, n: i32): i32 {
@@ -116,7 +121,8 @@ function process(f: Udf, p: usize, n: i32): i32 {
   let rc: i32;
   if (f.kind == KIND_MAP) rc = processMap(f.mapFn!, p + 4, end, count);
   else if (f.kind == KIND_FILTER) rc = processFilter(f.filterFn!, p + 4, end, count);
-  else rc = processFlatMap(f.flatMapFn!, p + 4, end, count);
+  else if (f.kind == KIND_FLAT_MAP) rc = processFlatMap(f.flatMapFn!, p + 4, end, count);
+  else rc = processKeySelector(f.keySelectorFn!, p + 4, end, count);
   if (rc == RC_OK && frameCount > 0) {
     sealFrame();
     hostEmit(frame.dataStart, <u32>frame.length);
@@ -158,6 +164,19 @@ function processFlatMap(fn: FlatMapFn, p: usize, end: usize, count: u32): i32 {
     fn(rec, coll);
     if (failed()) return result();
     coll.flush();
+  }
+  return p == end ? RC_OK : RC_MALFORMED;
+}
+
+function processKeySelector(fn: KeySelectorFn, p: usize, end: usize, count: u32): i32 {
+  for (let i: u32 = 0; i < count; i++) {
+    p = decodeRecord(p, end, rec);
+    if (p == 0) return RC_MALFORMED;
+    rec.index = <i32>i;
+    key.reset();
+    fn(rec, key);
+    if (failed()) return result();
+    appendKey(i, key);
   }
   return p == end ? RC_OK : RC_MALFORMED;
 }

@@ -13,6 +13,9 @@
 export { Buffer } from "./buffer";
 export { Record, HeaderIter, FLAG_KEY, FLAG_TIMESTAMP, FLAG_PAYLOAD, FLAG_HEADERS } from "./record";
 export { Output, Collector } from "./output";
-export { registerMap, registerFilter, registerFlatMap, Udf, MapFn, FilterFn, FlatMapFn, OpenFn, CloseFn, SDK_VERSION } from "./registry";
+export {
+  registerMap, registerFilter, registerFlatMap, registerKeySelector, Udf, MapFn, FilterFn, FlatMapFn, KeySelectorFn, OpenFn,
+  CloseFn, SDK_VERSION,
+} from "./registry";
 export { log, fail, Level } from "./log";
 export { JSONField, JSONMembers, JSONArray, JSONKind, MAX_JSON_DEPTH, jsonValid, jsonValidObject, parseInt64, lastParsedInt } from "./json";

@@ -31,6 +31,22 @@ export function sealFrame(): void {
 }
 
 /**
+ * Appends a key_selector's output: the key alone (flags KEY), everything else
+ * inherited from input record parent.
+ */
+export function appendKey(parent: u32, key: Buffer): void {
+  const n = key.length;
+  const p = frame.reserve(13 + n);
+  store<u32>(p, parent);
+  store<u32>(p, 0, 4);
+  store<u8>(p, FLAG_KEY, 8);
+  store<u32>(p, <u32>n, 9);
+  memory.copy(p + 13, key.dataStart, <usize>n);
+  frame.advance(13 + n);
+  frameCount++;
+}
+
+/**
  * Output is one output record. Every field you do not set is inherited from the
  * input record it derives from: an Output left alone is its input unchanged.
  * The SDK reuses Outputs, so never keep one past your function's return.

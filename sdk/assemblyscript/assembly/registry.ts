@@ -1,5 +1,6 @@
 // The registry of user functions and the module's description (sdk/ABI.md §2).
 
+import { Buffer } from "./buffer";
 import { Record } from "./record";
 import { Collector, Output } from "./output";
 
@@ -9,6 +10,11 @@ export type MapFn = (rec: Record, out: Output) => void;
 export type FilterFn = (rec: Record) => bool;
 /** A flat_map: zero or more outputs per input through the collector. */
 export type FlatMapFn = (rec: Record, c: Collector) => void;
+/**
+ * A key_selector: appends the record's key to `key`, empty on entry and reused
+ * from record to record. The SDK emits one output per input with the KEY flag alone.
+ */
+export type KeySelectorFn = (rec: Record, key: Buffer) => void;
 /** An open hook: the step's config, a JSON object (`{}` when none). */
 export type OpenFn = (config: Uint8Array) => void;
 /** A close hook, run when the task ends normally. */
@@ -17,6 +23,7 @@ export type CloseFn = () => void;
 export const KIND_MAP = 1;
 export const KIND_FILTER = 2;
 export const KIND_FLAT_MAP = 3;
+export const KIND_KEY_SELECTOR = 4;
 
 /**
  * Udf is a registered function. Registration returns it so that options can be
@@ -29,6 +36,7 @@ export class Udf {
   mapFn: MapFn | null = null;
   filterFn: FilterFn | null = null;
   flatMapFn: FlatMapFn | null = null;
+  keySelectorFn: KeySelectorFn | null = null;
   openFn: OpenFn | null = null;
   closeFn: CloseFn | null = null;
   outputs: string[] = [];
@@ -53,9 +61,10 @@ export class Udf {
     return this;
   }
 
-  /** Declares side outputs: names[i] is output tag i + 1. */
+  /** Declares side outputs: names[i] is output tag i + 1. A key_selector has none. */
   sideOutputs(names: string[]): Udf {
     checkOpen();
+    if (this.kind == KIND_KEY_SELECTOR && names.length > 0) abort("weir: " + this.name + ": a key_selector has no side outputs");
     for (let i = 0; i < names.length; i++) checkName(names[i], "side output");
     this.outputs = names;
     return this;
@@ -115,6 +124,17 @@ export function registerFlatMap(name: string, fn: FlatMapFn): Udf {
   return f;
 }
 
+/**
+ * Registers a key_selector function, the function of a `key_by: {module,
+ * function}` step: for every input record the SDK emits exactly one output, in
+ * order, with the KEY flag and nothing else (sdk/ABI.md §4).
+ */
+export function registerKeySelector(name: string, fn: KeySelectorFn): Udf {
+  const f = add(name, KIND_KEY_SELECTOR);
+  f.keySelectorFn = fn;
+  return f;
+}
+
 /** The SDK's name and version, as the description reports it. */
 export const SDK_VERSION = "assemblyscript/0.1.0";
 
@@ -124,7 +144,7 @@ export function describe(): string {
   for (let i = 0; i < registry.length; i++) {
     const f = registry[i];
     if (i > 0) s += ",";
-    const kind = f.kind == KIND_MAP ? "map" : f.kind == KIND_FILTER ? "filter" : "flat_map";
+    const kind = f.kind == KIND_MAP ? "map" : f.kind == KIND_FILTER ? "filter" : f.kind == KIND_FLAT_MAP ? "flat_map" : "key_selector";
     s += '{"name":"' + f.name + '","kind":"' + kind + '","index":' + f.index.toString() + ',"side_outputs":[';
     for (let k = 0; k < f.outputs.length; k++) {
       if (k > 0) s += ",";
