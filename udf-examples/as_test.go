@@ -126,6 +126,30 @@ func TestASFilterAndFail(t *testing.T) {
 	}
 }
 
+// TestASKeySelector: a key selector's outputs carry the key alone, one per record
+// in order, through a key buffer that grows past its first size and is emptied
+// for every record; its failure fails the batch with nothing emitted.
+func TestASKeySelector(t *testing.T) {
+	inst := instantiate(t, sharedRuntime(t), sdkTestModule)
+	fn := inst.fn(t, "keyof", "key_selector")
+	long := strings.Repeat("x", 10000)
+	want := []output{
+		{0, 0, record{Flags: flagKey, Key: "k:a"}},
+		{1, 0, record{Flags: flagKey, Key: "k:" + long}},
+		{2, 0, record{Flags: flagKey, Key: "k:"}},
+	}
+	if got := inst.process(t, fn, payloads("a", long, "")); !reflect.DeepEqual(got, want) {
+		t.Errorf("keyof: %+v", got)
+	}
+	res := inst.mustDo(t, callProcess, fn, payloads("a", "bad"))
+	if res.rc != rcError || res.errMsg == nil || *res.errMsg != "bad key 1" || len(res.frames) != 0 {
+		t.Errorf("fail: rc %d, error %v, %d frames", res.rc, res.errMsg, len(res.frames))
+	}
+	if got := inst.process(t, fn, payloads("b")); !reflect.DeepEqual(got, []output{{0, 0, record{Flags: flagKey, Key: "k:b"}}}) {
+		t.Errorf("after a failure: %+v", got)
+	}
+}
+
 // TestASEnrichConfigMatchesGo: enrich's open hook accepts and refuses the same
 // configs as the Go module's encoding/json, and scales by what it read.
 func TestASEnrichConfigMatchesGo(t *testing.T) {

@@ -1,9 +1,10 @@
 // A module exercising the AssemblyScript SDK's API for udf-examples/as_test.go:
-// record accessors, output setters, side outputs, hooks, logging, allocation.
+// record accessors, output setters, side outputs, hooks, logging, allocation,
+// key selectors.
 
 import {
-  Collector, fail, JSONField, Level, log, Output, Record,
-  registerFilter, registerFlatMap, registerMap,
+  Buffer, Collector, fail, JSONField, Level, log, Output, Record,
+  registerFilter, registerFlatMap, registerKeySelector, registerMap,
 } from "@weir-streams/sdk";
 
 export * from "@weir-streams/sdk/abi";
@@ -107,6 +108,16 @@ function aborting(rec: Record, out: Output): void {
   if (rec.payloadString() == "boom") throw new Error("boom at record " + rec.index.toString());
 }
 
+/** keyOf keys a record by "k:" and its payload; fails the batch on a payload "bad". */
+function keyOf(rec: Record, key: Buffer): void {
+  if (rec.payloadString() == "bad") {
+    fail("bad key " + rec.index.toString());
+    return;
+  }
+  key.appendString("k:");
+  key.appendRaw(rec.payloadPtr, rec.payloadLen);
+}
+
 registerMap("describe", describe);
 registerMap("rewrite", rewrite);
 registerMap("noheaders", noheaders);
@@ -115,3 +126,4 @@ registerFlatMap("route", route).sideOutputs(["late"]);
 registerMap("prefix", addPrefix).onOpen(openPrefix).onClose(closePrefix);
 registerFilter("even", even);
 registerMap("abort", aborting);
+registerKeySelector("keyof", keyOf);
