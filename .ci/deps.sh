@@ -9,6 +9,8 @@
 #                                rustc (rustup's) may come first on PATH
 #   C -> Wasm                    clang 14, lld (wasm-ld), wasi-libc and the wasm32
 #                                compiler-rt builtins
+#   AssemblyScript -> Wasm       Node.js and npm, then the compiler pinned in
+#                                sdk/assemblyscript/package-lock.json (npm ci)
 set -euo pipefail
 missing=()   # "tool|debian-package"
 command -v go >/dev/null || { echo "deps: Go is required (1.26): install it from your distribution or go.dev"; exit 1; }
@@ -29,7 +31,25 @@ ls /usr/lib/llvm-14/lib/clang/14*/lib/wasi/libclang_rt.builtins-wasm32.a >/dev/n
 # Liberation fonts its screenshots show boxes instead of text.
 [ -x /usr/bin/chromium ] || missing+=("chromium|chromium")
 [ -e /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf ] || missing+=("fonts-liberation|fonts-liberation")
-[ ${#missing[@]} -eq 0 ] && { echo "deps: all present"; exit 0; }
+# AssemblyScript (sdk/assemblyscript): Node.js and npm from Debian, then the
+# compiler pinned in that package's package-lock.json, installed with npm ci.
+command -v node >/dev/null || missing+=("node|nodejs")
+command -v npm >/dev/null || missing+=("npm|npm")
+install_asc() {
+  local sdk=sdk/assemblyscript
+  # npm ci again only when the lock file changed since the last install.
+  if [ -x "$sdk/node_modules/.bin/asc" ] && [ "$sdk/node_modules/.package-lock.json" -nt "$sdk/package-lock.json" ]; then
+    return 0
+  fi
+  echo "deps: installing the AssemblyScript compiler (npm ci in $sdk)"
+  (cd "$sdk" && npm ci --no-audit --no-fund) || {
+    echo "deps: npm ci failed in $sdk; run it by hand: (cd $sdk && npm ci)"; exit 1; }
+}
+if [ ${#missing[@]} -eq 0 ]; then
+  install_asc
+  echo "deps: all present"
+  exit 0
+fi
 pkgs=()
 for m in "${missing[@]}"; do pkgs+=("${m#*|}"); done
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -38,6 +58,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   # Wait for another apt-get (a concurrent install) rather than fail at once.
   apt-get -o DPkg::Lock::Timeout=600 update -qq
   apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${pkgs[@]}"
+  install_asc
   exit 0
 fi
 echo "deps: missing tools:"

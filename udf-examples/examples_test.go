@@ -518,8 +518,9 @@ func resolve(t testing.TB, in []record, o output) record {
 
 // ---------------------------------------------------------------- the modules
 
-// orderModules are the two implementations of the order functions.
-var orderModules = []string{"orders.wasm", "orders_wat.wasm"}
+// orderModules are the implementations of the order functions; the first, Go's,
+// is the reference the others are compared with.
+var orderModules = []string{"orders.wasm", "orders_wat.wasm", "orders_as.wasm"}
 
 // nativeModules are the order functions built with the Rust and C SDKs. The
 // conformance suite (conformance/) checks their outputs through wasmhost; here
@@ -535,7 +536,7 @@ func TestModuleShape(t *testing.T) {
 		"weir_describe":    {nil, {i64}},
 		"weir_call":        {{i32, i32, i32, i32}, {i32}},
 	}
-	for _, name := range append([]string{"orders.wasm", "orders_wat.wasm", "identity_wat.wasm"}, nativeModules...) {
+	for _, name := range append(append(orderModules, "identity_wat.wasm"), nativeModules...) {
 		c := compile(t, r, name)
 		fns := c.ExportedFunctions()
 		for exp, sig := range want {
@@ -590,6 +591,16 @@ func TestModuleShape(t *testing.T) {
 		if g, w := goOrders.fn(t, f.name, f.kind), watOrders.fn(t, f.name, f.kind); g != w {
 			t.Errorf("%s: index %d in Go, %d in WAT", f.name, g, w)
 		}
+	}
+	asOrders := instantiate(t, r, "orders_as.wasm")
+	if got := asOrders.desc.SDK; !strings.HasPrefix(got, "assemblyscript/") {
+		t.Errorf("orders_as.wasm: sdk %q", got)
+	}
+	for _, f := range []struct{ name, kind string }{
+		{"enrich", "map"}, {"positive", "filter"}, {"identity", "map"}, {"split", "flat_map"}, {"fail", "map"}, {"panic", "map"},
+		{"customer", "key_selector"},
+	} {
+		asOrders.fn(t, f.name, f.kind)
 	}
 	id := instantiate(t, r, "identity_wat.wasm")
 	if id.fn(t, "identity", "map") != 0 || len(id.desc.Functions) != 1 {
@@ -666,8 +677,10 @@ func TestOrdersEnrich(t *testing.T) {
 		}
 		frames = append(frames, outs)
 	}
-	if !reflect.DeepEqual(frames[0], frames[1]) {
-		t.Errorf("Go and WAT differ")
+	for i := 1; i < len(frames); i++ {
+		if !reflect.DeepEqual(frames[0], frames[i]) {
+			t.Errorf("%s and %s differ", orderModules[0], orderModules[i])
+		}
 	}
 }
 
@@ -806,7 +819,7 @@ func TestOrdersCustomer(t *testing.T) {
 		{Flags: flagPayload, Payload: ``},
 	}
 	keys := []string{`"c-42"`, `17`, `-1.50e3`, `"a\"b"`, `null`, `null`, `null`, `null`, `null`, `null`}
-	for _, name := range orderModules {
+	for _, name := range append(orderModules, nativeModules...) {
 		inst := instantiate(t, sharedRuntime(t), name)
 		outs := inst.process(t, inst.fn(t, "customer", "key_selector"), batch(in...))
 		if len(outs) != len(in) {
@@ -825,11 +838,12 @@ func TestOrdersCustomer(t *testing.T) {
 	}
 }
 
-// TestOrdersGoMatchesWAT feeds both implementations the same random batches,
-// valid and broken JSON alike, and wants identical output frames.
+// TestOrdersGoMatchesWAT feeds every implementation (Go, WAT, AssemblyScript)
+// the same random batches, valid and broken JSON alike, and wants output frames
+// identical to Go's.
 func TestOrdersGoMatchesWAT(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	insts := []*instance{instantiate(t, sharedRuntime(t), orderModules[0]), instantiate(t, sharedRuntime(t), orderModules[1])}
+	insts := orderInstances(t)
 	n := 4000
 	if testing.Short() {
 		n = 500
@@ -845,14 +859,17 @@ func TestOrdersGoMatchesWAT(t *testing.T) {
 			{"enrich", "map"}, {"positive", "filter"}, {"identity", "map"}, {"split", "flat_map"},
 			{"customer", "key_selector"},
 		} {
-			var got [2][]output
+			got := make([][]output, len(insts))
 			for i, inst := range insts {
 				got[i] = inst.process(t, inst.fn(t, f.name, f.kind), b)
 			}
-			if !reflect.DeepEqual(got[0], got[1]) {
-				for i := range max(len(got[0]), len(got[1])) {
-					if i >= len(got[0]) || i >= len(got[1]) || !reflect.DeepEqual(got[0][i], got[1][i]) {
-						t.Fatalf("%s: output %d differs:\nGo  %+v\nWAT %+v", f.name, i, at(got[0], i), at(got[1], i))
+			for m := 1; m < len(got); m++ {
+				if reflect.DeepEqual(got[0], got[m]) {
+					continue
+				}
+				for i := range max(len(got[0]), len(got[m])) {
+					if i >= len(got[0]) || i >= len(got[m]) || !reflect.DeepEqual(got[0][i], got[m][i]) {
+						t.Fatalf("%s: output %d differs:\n%s %+v\n%s %+v", f.name, i, insts[0].name, at(got[0], i), insts[m].name, at(got[m], i))
 					}
 				}
 			}
@@ -876,10 +893,19 @@ func TestOrdersGoMatchesWAT(t *testing.T) {
 	}
 }
 
+// orderInstances instantiates every module of orderModules.
+func orderInstances(t testing.TB) []*instance {
+	insts := make([]*instance, len(orderModules))
+	for i, name := range orderModules {
+		insts[i] = instantiate(t, sharedRuntime(t), name)
+	}
+	return insts
+}
+
 // TestNativeMatchGo feeds the Go module and the Rust and C ones the same random
 // batches and wants identical outputs, byte for byte, from every function they
 // share (the conformance suite holds enrich and positive to an oracle; this
-// covers identity and split, the flat_map, too).
+// covers identity, split (the flat_map) and customer (the key_selector) too).
 func TestNativeMatchGo(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	var ps []string
@@ -892,6 +918,7 @@ func TestNativeMatchGo(t *testing.T) {
 		inst := instantiate(t, sharedRuntime(t), name)
 		for _, f := range []struct{ name, kind string }{
 			{"enrich", "map"}, {"positive", "filter"}, {"identity", "map"}, {"split", "flat_map"},
+			{"customer", "key_selector"},
 		} {
 			want := goInst.process(t, goInst.fn(t, f.name, f.kind), b)
 			if got := inst.process(t, inst.fn(t, f.name, f.kind), b); !reflect.DeepEqual(got, want) {
@@ -1154,14 +1181,17 @@ func BenchmarkOrders(b *testing.B) {
 		{"orders.wasm", "enrich", "map"},
 		{"orders.wasm", "enrich_stdjson", "map"},
 		{"orders_wat.wasm", "enrich", "map"},
+		{"orders_as.wasm", "enrich", "map"},
 		{"orders_rust.wasm", "enrich", "map"},
 		{"orders_rust_wasi.wasm", "enrich", "map"},
 		{"orders_c.wasm", "enrich", "map"},
 		{"orders_c_wasi.wasm", "enrich", "map"},
 		{"orders.wasm", "positive", "filter"},
 		{"orders_wat.wasm", "positive", "filter"},
+		{"orders_as.wasm", "positive", "filter"},
 		{"orders.wasm", "identity", "map"},
 		{"orders_wat.wasm", "identity", "map"},
+		{"orders_as.wasm", "identity", "map"},
 		{"identity_wat.wasm", "identity", "map"},
 	} {
 		b.Run(strings.TrimSuffix(c.module, ".wasm")+"/"+c.fn, func(b *testing.B) {
@@ -1186,17 +1216,17 @@ func FuzzOrdersGoMatchesWAT(f *testing.F) {
 		f.Add([]byte(c.in))
 	}
 	f.Add([]byte(`{"words":["a","b\"c",1,[]],"amount":0.5}`))
-	insts := [2]*instance{instantiate(f, sharedRuntime(f), orderModules[0]), instantiate(f, sharedRuntime(f), orderModules[1])}
+	insts := orderInstances(f)
 	funcs := []struct{ name, kind string }{{"enrich", "map"}, {"positive", "filter"}, {"identity", "map"}, {"split", "flat_map"}, {"customer", "key_selector"}}
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		in := payloads(string(payload))
 		for _, fn := range funcs {
-			var got [2][]output
+			got := make([][]output, len(insts))
 			for i, inst := range insts {
 				got[i] = inst.process(t, inst.fn(t, fn.name, fn.kind), in)
-			}
-			if !reflect.DeepEqual(got[0], got[1]) {
-				t.Fatalf("%s(%q):\nGo  %+v\nWAT %+v", fn.name, payload, got[0], got[1])
+				if i > 0 && !reflect.DeepEqual(got[0], got[i]) {
+					t.Fatalf("%s(%q):\n%s %+v\n%s %+v", fn.name, payload, insts[0].name, got[0], insts[i].name, got[i])
+				}
 			}
 		}
 	})
@@ -1209,15 +1239,16 @@ func FuzzBatchGoMatchesWAT(f *testing.F) {
 		Payload: `{"amount":2}`, Headers: [][2]string{{"h", "v"}}}, record{Flags: flagPayload}))
 	f.Add(payloads(`{"amount":1}`, `{"words":["x"]}`))
 	f.Add([]byte{0, 0, 0, 0})
-	insts := [2]*instance{instantiate(f, sharedRuntime(f), orderModules[0]), instantiate(f, sharedRuntime(f), orderModules[1])}
+	insts := orderInstances(f)
 	f.Fuzz(func(t *testing.T, frame []byte) {
 		for _, fn := range []struct{ name, kind string }{{"enrich", "map"}, {"split", "flat_map"}, {"customer", "key_selector"}} {
-			var res [2]result
+			res := make([]result, len(insts))
 			for i, inst := range insts {
 				res[i] = inst.mustDo(t, callProcess, inst.fn(t, fn.name, fn.kind), frame)
-			}
-			if res[0].rc != res[1].rc || !reflect.DeepEqual(res[0].frames, res[1].frames) {
-				t.Fatalf("%s(%q): Go rc %d frames %q, WAT rc %d frames %q", fn.name, frame, res[0].rc, res[0].frames, res[1].rc, res[1].frames)
+				if i > 0 && (res[0].rc != res[i].rc || !reflect.DeepEqual(res[0].frames, res[i].frames)) {
+					t.Fatalf("%s(%q): %s rc %d frames %q, %s rc %d frames %q", fn.name, frame,
+						insts[0].name, res[0].rc, res[0].frames, insts[i].name, res[i].rc, res[i].frames)
+				}
 			}
 		}
 	})

@@ -40,7 +40,7 @@ func newRootCmd() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&server, "server", server, "REST API of the Weir control plane (env WEIR_SERVER)")
 	root.PersistentFlags().String(logFormatFlag, "text", "log format of the server processes: text or json (env WEIR_LOG_FORMAT)")
-	root.AddCommand(newStandaloneCmd(), newControlCmd(), newWorkerCmd(), newModuleCmd(&server), newJobCmd(&server), newStreamCmd())
+	root.AddCommand(newStandaloneCmd(), newControlCmd(), newWorkerCmd(), newModuleCmd(&server), newJobCmd(&server), newStreamCmd(), newUDFCmd())
 	return root
 }
 

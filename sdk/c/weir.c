@@ -154,7 +154,7 @@ static size_t cstrlen(const char *s) {
 
 /* ------------------------------------------------------------------ registry */
 
-enum { KIND_MAP, KIND_FILTER, KIND_FLAT_MAP };
+enum { KIND_MAP, KIND_FILTER, KIND_FLAT_MAP, KIND_KEY_SELECTOR };
 #define MAX_FUNCTIONS 64
 #define MAX_SIDE_OUTPUTS 16
 
@@ -165,6 +165,7 @@ struct function {
     weir_map_fn map;
     weir_filter_fn filter;
     weir_flat_map_fn flat_map;
+    weir_key_selector_fn key_selector;
     weir_open_fn open;
     weir_close_fn close;
     uint32_t n_side;
@@ -218,6 +219,11 @@ int weir_flat_map(const char *name, weir_flat_map_fn fn, void *ud) {
     functions[i].flat_map = fn;
     return i;
 }
+int weir_key_selector(const char *name, weir_key_selector_fn fn, void *ud) {
+    int i = add_function(name, KIND_KEY_SELECTOR, ud);
+    functions[i].key_selector = fn;
+    return i;
+}
 void weir_on_open(int i, weir_open_fn open) {
     if (registered || i < 0 || i >= n_functions) __builtin_trap();
     functions[i].open = open;
@@ -229,7 +235,8 @@ void weir_on_close(int i, weir_close_fn close) {
 uint32_t weir_side_output(int i, const char *name) {
     if (registered || i < 0 || i >= n_functions || !valid_name(name)) __builtin_trap();
     struct function *f = &functions[i];
-    if (f->n_side == MAX_SIDE_OUTPUTS) __builtin_trap();
+    /* A key_selector declares no side outputs (ABI §2). */
+    if (f->n_side == MAX_SIDE_OUTPUTS || f->kind == KIND_KEY_SELECTOR) __builtin_trap();
     f->side[f->n_side++] = name;
     return f->n_side;
 }
@@ -284,7 +291,7 @@ static bool append_str(buf *b, const char *s) { return append(b, s, cstrlen(s));
 static bool build_description(void) {
     buf *b = &description;
     bool ok = append_str(b, "{\"abi_version\":1,\"sdk\":\"c/" WEIR_SDK_VERSION "\",\"functions\":[");
-    static const char *kinds[] = {"map", "filter", "flat_map"};
+    static const char *kinds[] = {"map", "filter", "flat_map", "key_selector"};
     for (int i = 0; i < n_functions; i++) {
         struct function *f = &functions[i];
         uint8_t num[20];
@@ -515,6 +522,15 @@ static int32_t process(struct function *f, const uint8_t *in, size_t len) {
                 weir_output o = {0};
                 if (!append_output(i, &o)) return out_of_memory();
             }
+            break;
+        }
+        case KIND_KEY_SELECTOR: {
+            /* One output per record with flags KEY and nothing else (ABI §4); the
+             * key is copied into the frame before the next record. */
+            weir_output o = {0};
+            if (f->key_selector(f->ud, &r, &o.key) != WEIR_OK) return RC_ERROR;
+            o.flags = WEIR_FLAG_KEY;
+            if (!append_output(i, &o)) return out_of_memory();
             break;
         }
         default: {

@@ -121,6 +121,12 @@ bool weir_collect_payload(weir_collector *c, const void *p, size_t n);
 typedef int (*weir_map_fn)(void *ud, const weir_record *in, weir_output *out);
 typedef int (*weir_filter_fn)(void *ud, const weir_record *in, bool *keep);
 typedef int (*weir_flat_map_fn)(void *ud, const weir_record *in, weir_collector *c);
+/* A key_selector sets *key (empty on entry) to the key of in: any bytes, none
+ * included, valid until the function returns (a view of the record, a constant,
+ * or weir_scratch). The SDK emits exactly one output per input record, in order,
+ * with flags WEIR_FLAG_KEY and nothing else: the host keeps the record's
+ * timestamp, payload and headers and replaces its key (ABI §4). */
+typedef int (*weir_key_selector_fn)(void *ud, const weir_record *in, weir_bytes *key);
 /* open receives the step's config, a JSON object ("{}" when none), in a buffer
  * valid only during the call. */
 typedef int (*weir_open_fn)(void *ud, const uint8_t *config, size_t len);
@@ -133,9 +139,11 @@ typedef int (*weir_close_fn)(void *ud);
 int weir_map(const char *name, weir_map_fn fn, void *ud);
 int weir_filter(const char *name, weir_filter_fn fn, void *ud);
 int weir_flat_map(const char *name, weir_flat_map_fn fn, void *ud);
+int weir_key_selector(const char *name, weir_key_selector_fn fn, void *ud);
 void weir_on_open(int fn_index, weir_open_fn open);
 void weir_on_close(int fn_index, weir_close_fn close);
-/* Declares a side output of a function; its tag is returned (1 for the first). */
+/* Declares a side output of a function; its tag is returned (1 for the first). A
+ * key_selector has none: declaring one traps at start-up. */
 uint32_t weir_side_output(int fn_index, const char *name);
 
 /* You define this: it registers the module's functions. */

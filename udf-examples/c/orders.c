@@ -8,6 +8,7 @@
  *   identity  map     copy the payload
  *   fail      map     copy the payload; fail the call on a negative amount
  *   split     flat_map  one output per string of the array "words"
+ *   customer  key_selector  key: the string or number member "customer", as written
  */
 #include "weir.h"
 
@@ -120,10 +121,29 @@ static int split(void *ud, const weir_record *in, weir_collector *c) {
     return WEIR_OK;
 }
 
+/* customer keys an order by its customer: the JSON text of the top-level member
+ * "customer" when it is a string or a number, quotes and escapes as written, else
+ * null. For a string without escapes and for an integer, that is the key the
+ * built-in `key_by: {json_field: customer}` gives; the built-in also canonicalises
+ * escapes and numbers, which this does not. The key is a view of the payload. */
+static int customer(void *ud, const weir_record *in, weir_bytes *key) {
+    (void)ud;
+    weir_bytes raw;
+    enum weir_json_kind k = weir_json_get(in->payload, "customer", &raw);
+    if (k == WEIR_JSON_STRING || k == WEIR_JSON_NUMBER) {
+        *key = raw;
+    } else {
+        key->ptr = (const uint8_t *)"null";
+        key->len = 4;
+    }
+    return WEIR_OK;
+}
+
 void weir_register(void) {
     weir_on_open(weir_map("enrich", enrich, 0), enrich_open);
     weir_filter("positive", positive, 0);
     weir_map("identity", identity, 0);
     weir_map("fail", fail, 0);
     weir_flat_map("split", split, 0);
+    weir_key_selector("customer", customer, 0);
 }

@@ -242,14 +242,34 @@ func readGolden(t testing.TB, name string) [][2]string {
 	return lines
 }
 
-func enrichGolden(t testing.TB) []enrichCase {
-	lines := readGolden(t, "enrich.golden")
-	var cases []enrichCase
+// goldenPairs reads testdata/name as cases of two lines each, the first with
+// keyword first and the second with keyword second; it returns their payloads.
+func goldenPairs(t testing.TB, name, first, second string) [][2]string {
+	lines := readGolden(t, name)
+	var cases [][2]string
 	for i := 0; i < len(lines); i += 2 {
-		if i+1 >= len(lines) || lines[i][0] != "in" || lines[i+1][0] != "out" {
-			t.Fatalf("enrich.golden: case %d is not an in line and an out line", len(cases))
+		if i+1 >= len(lines) || lines[i][0] != first || lines[i+1][0] != second {
+			t.Fatalf("%s: case %d is not an %s line and a %s line", name, len(cases), first, second)
 		}
-		cases = append(cases, enrichCase{lines[i][1], lines[i+1][1]})
+		cases = append(cases, [2]string{lines[i][1], lines[i+1][1]})
+	}
+	return cases
+}
+
+func enrichGolden(t testing.TB) []enrichCase {
+	var cases []enrichCase
+	for _, c := range goldenPairs(t, "enrich.golden", "in", "out") {
+		cases = append(cases, enrichCase{c[0], c[1]})
+	}
+	return cases
+}
+
+type customerCase struct{ in, key string }
+
+func customerGolden(t testing.TB) []customerCase {
+	var cases []customerCase
+	for _, c := range goldenPairs(t, "customer.golden", "in", "key") {
+		cases = append(cases, customerCase{c[0], c[1]})
 	}
 	return cases
 }
@@ -289,6 +309,16 @@ func TestOracleMatchesGolden(t *testing.T) {
 			t.Errorf("enrich on %d bytes of nesting: oracle changed %v, want %q", len(c.in), changed, c.out)
 		}
 	}
+	for _, c := range customerGolden(t) {
+		if got := oracleCustomer([]byte(c.in)); got != c.key {
+			t.Errorf("customer(%q): oracle %q, golden %q", c.in, got, c.key)
+		}
+	}
+	for _, c := range customerDepthCases() {
+		if got := oracleCustomer([]byte(c.in)); got != c.key {
+			t.Errorf("customer on %d bytes of nesting: oracle %q, want %q", len(c.in), got, c.key)
+		}
+	}
 }
 
 // depthCases: nesting of exactly 1000 levels (the top-level object included) is
@@ -303,6 +333,18 @@ func depthCases() []enrichCase {
 }
 
 func TestEnrichDepth(t *testing.T) { testEnrichCases(t, depthCases()) }
+
+// customerDepthCases: the same limit for customer.
+func customerDepthCases() []customerCase {
+	nest := func(n int) string { return strings.Repeat("[", n) + strings.Repeat("]", n) }
+	return []customerCase{
+		{`{"a":` + nest(999) + `,"customer":"c"}`, `"c"`},
+		{`{"a":` + nest(1000) + `,"customer":"c"}`, "null"},
+		{`{"customer":"c","a":` + nest(1000) + `}`, `"c"`}, // not read
+	}
+}
+
+func TestCustomerDepth(t *testing.T) { testCustomerCases(t, customerDepthCases()) }
 
 // ------------------------------------------------------------------ the suite
 
@@ -339,9 +381,41 @@ func testEnrichCases(t *testing.T, cases []enrichCase) {
 		}
 		want = append(want, r)
 	}
+	oneBatch(t, "enrich", in, want)
+}
+
+// oneBatch runs in as one batch through every language's function fn, opened
+// with the default config, and wants the outputs want.
+func oneBatch(t *testing.T, fn string, in, want []rec) {
 	forEachLanguage(t, func(t *testing.T, lang language) {
-		compare(t, lang.name, in, process(t, lang.name, open(t, lang, "enrich", "{}"), in), want)
+		compare(t, lang.name, in, process(t, lang.name, open(t, lang, fn, "{}"), in), want)
 	})
+}
+
+// customerWant is what customer must output for the records in, by the oracle:
+// each input with its key replaced (or set) by the oracle's key.
+func customerWant(in []rec) []rec {
+	want := make([]rec, len(in))
+	for i, r := range in {
+		want[i] = r
+		want[i].HasKey, want[i].Key = true, oracleCustomer([]byte(r.Payload))
+	}
+	return want
+}
+
+func TestCustomerGolden(t *testing.T) { testCustomerCases(t, customerGolden(t)) }
+
+// testCustomerCases runs the cases as one batch through every language's
+// customer: every output is its input record, key replaced, all else inherited.
+func testCustomerCases(t *testing.T, cases []customerCase) {
+	var in, want []rec
+	for i, c := range cases {
+		r := dress(i, c.in)
+		in = append(in, r)
+		r.HasKey, r.Key = true, c.key
+		want = append(want, r)
+	}
+	oneBatch(t, "customer", in, want)
 }
 
 func TestPositiveGolden(t *testing.T) {
@@ -402,10 +476,30 @@ func TestGenerated(t *testing.T) {
 	if changed < n/10 || len(wantPositive) < n/10 || len(failIn) > n-n/20 {
 		t.Fatalf("the generated payloads are too uniform")
 	}
+	// customer gets the same payloads with "customer" for "amount", so that its
+	// member takes every value and damage the generator makes.
+	asCustomer := strings.NewReplacer(`"amount`, `"customer`, `"am\u006funt`, `"cust\u006fmer`, `"Amount`, `"Customer`, `"ämount`, `"cüstomer`)
+	customerIn := make([]rec, len(in))
+	for i, r := range in {
+		customerIn[i] = r
+		customerIn[i].Payload = asCustomer.Replace(r.Payload)
+	}
+	wantCustomer := customerWant(customerIn)
+	keyed := 0
+	for _, r := range wantCustomer {
+		if r.Key != "null" {
+			keyed++
+		}
+	}
+	t.Logf("customer keys %d of %d by the member", keyed, n)
+	if keyed < n/10 || keyed > n-n/10 {
+		t.Fatalf("the generated customer payloads are too uniform")
+	}
 	forEachLanguage(t, func(t *testing.T, lang language) {
 		compare(t, lang.name+" enrich", in, process(t, lang.name, open(t, lang, "enrich", "{}"), in), wantEnrich)
 		compare(t, lang.name+" positive", in, process(t, lang.name, open(t, lang, "positive", "{}"), in), wantPositive)
 		compare(t, lang.name+" fail", failIn, process(t, lang.name, open(t, lang, "fail", "{}"), failIn), wantFail)
+		compare(t, lang.name+" customer", customerIn, process(t, lang.name, open(t, lang, "customer", "{}"), customerIn), wantCustomer)
 	})
 }
 
@@ -447,7 +541,7 @@ func randomPayload(rng *rand.Rand) string {
 
 func TestEmptyBatch(t *testing.T) {
 	forEachLanguage(t, func(t *testing.T, lang language) {
-		for _, fn := range []string{"enrich", "positive", "fail"} {
+		for _, fn := range []string{"enrich", "positive", "fail", "customer"} {
 			inst := open(t, lang, fn, "{}")
 			for range 2 { // also after a non-empty batch
 				if got := process(t, lang.name, inst, nil); len(got) != 0 {
@@ -473,6 +567,7 @@ func TestLargeRecords(t *testing.T) {
 		dress(2, `{"pad":"`+pad+`","amount":-3}`),
 		dress(3, string(bin)),
 		dress(0, `{"amount":5,"s":"`+strings.Repeat("é", mib/2)+`"}`),
+		dress(1, `{"customer":"`+pad+`"}`), // a key of 1 MiB
 	}
 	for i := range in {
 		if n := len(in[i].Payload); n < mib-64 || n > mib+64 {
@@ -495,6 +590,9 @@ func TestLargeRecords(t *testing.T) {
 		compare(t, lang.name, in, process(t, lang.name, enrich, in), want)
 		compare(t, lang.name, small, process(t, lang.name, enrich, small), enrichWant(small, "amount", 100))
 		compare(t, lang.name, in, process(t, lang.name, open(t, lang, "positive", "{}"), in), wantPositive)
+		customer := open(t, lang, "customer", "{}")
+		compare(t, lang.name, in, process(t, lang.name, customer, in), customerWant(in))
+		compare(t, lang.name, small, process(t, lang.name, customer, small), customerWant(small))
 	})
 }
 
@@ -571,16 +669,20 @@ func TestABIPageModule(t *testing.T) {
 	}
 }
 
-// FuzzEnrich: for any payload, every language's enrich and positive give what
-// the oracle says. (The fuzzer sees no coverage inside Wasm: it mutates blindly.)
+// FuzzEnrich: for any payload, every language's enrich, positive and customer
+// give what the oracle says. (The fuzzer sees no coverage inside Wasm: it mutates
+// blindly.)
 func FuzzEnrich(f *testing.F) {
 	for _, c := range enrichGolden(f) {
 		f.Add([]byte(c.in))
 	}
-	type pair struct{ enrich, positive *wasmhost.Instance }
-	var insts []pair
+	for _, c := range customerGolden(f) {
+		f.Add([]byte(c.in))
+	}
+	type trio struct{ enrich, positive, customer *wasmhost.Instance }
+	var insts []trio
 	for _, lang := range languages {
-		insts = append(insts, pair{open(f, lang, "enrich", "{}"), open(f, lang, "positive", "{}")})
+		insts = append(insts, trio{open(f, lang, "enrich", "{}"), open(f, lang, "positive", "{}"), open(f, lang, "customer", "{}")})
 	}
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		in := []rec{dress(2, string(payload))}
@@ -592,6 +694,7 @@ func FuzzEnrich(f *testing.F) {
 		for i, lang := range languages {
 			compare(t, lang.name+" enrich", in, process(t, lang.name, insts[i].enrich, in), want)
 			compare(t, lang.name+" positive", in, process(t, lang.name, insts[i].positive, in), wantPositive)
+			compare(t, lang.name+" customer", in, process(t, lang.name, insts[i].customer, in), customerWant(in))
 		}
 	})
 }

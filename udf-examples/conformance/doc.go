@@ -1,5 +1,5 @@
 // Package conformance is Weir's UDF conformance suite: it runs the example order
-// functions of every language (udf-examples/go, wat, rust, c, each built by
+// functions of every language (udf-examples/go, wat, rust, c, as, each built by
 // `make examples`) through Weir's own Wasm host (package wasmhost) on the same
 // batches, and compares every output with what udf-examples/README.md and
 // sdk/ABI.md define: golden files written by hand from those pages

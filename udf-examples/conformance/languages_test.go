@@ -1,7 +1,8 @@
 package conformance_test
 
 // A language is one build of the order functions. Every row must implement enrich
-// (map), positive (filter) and fail (map) as udf-examples/README.md defines them.
+// (map), positive (filter), fail (map) and customer (key_selector) as
+// udf-examples/README.md defines them.
 type language struct {
 	// name names the sub-tests and benchmarks.
 	name string
@@ -22,4 +23,5 @@ var languages = []language{
 	{name: "rust-wasi", module: "orders_rust_wasi.wasm", config: true}, // wasm32-wasi
 	{name: "c", module: "orders_c.wasm", config: true},                 // --target=wasm32, freestanding
 	{name: "c-wasi", module: "orders_c_wasi.wasm", config: true},       // --target=wasm32-wasi reactor
+	{name: "as", module: "orders_as.wasm", config: true},               // AssemblyScript 0.28, incremental runtime
 }

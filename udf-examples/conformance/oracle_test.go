@@ -9,7 +9,7 @@ import (
 	"strings"
 )
 
-// The oracle: udf-examples/README.md's definitions of enrich, positive and fail,
+// The oracle: udf-examples/README.md's definitions of enrich, positive, fail and customer,
 // written with encoding/json's tokenizer and math/big, sharing no code with any
 // SDK. TestOracleMatchesGolden checks it against the hand-written golden files
 // before the suite trusts it with generated inputs.
@@ -135,4 +135,14 @@ func oraclePositive(p []byte) bool {
 func oracleFails(p []byte) bool {
 	s, ok := amountSign(p)
 	return ok && s < 0
+}
+
+// oracleCustomer is customer's key for payload p: the text of the member
+// "customer" as written when it is a string or a number, else null.
+func oracleCustomer(p []byte) string {
+	start, end, ok := member(p, "customer")
+	if !ok || p[start] != '"' && p[start] != '-' && (p[start] < '0' || p[start] > '9') {
+		return "null"
+	}
+	return string(p[start:end])
 }

@@ -276,6 +276,12 @@ impl Frame {
         self.header(parent, 0, FLAG_PAYLOAD);
         self.bytes(p);
     }
+    /// A key_selector's output: flags KEY only, the rest inherited (ABI §4).
+    fn append_key(&mut self, parent: u32, key: &[u8]) {
+        self.buf.reserve(13 + key.len());
+        self.header(parent, 0, FLAG_KEY);
+        self.bytes(key);
+    }
     fn append(&mut self, parent: u32, o: &Output) {
         self.header(parent, o.tag, o.flags);
         if o.flags & FLAG_KEY != 0 {
@@ -376,6 +382,7 @@ pub fn describe(register: fn(&mut Module)) -> i64 {
                 Function::Map(_) => b"map",
                 Function::Filter(_) => b"filter",
                 Function::FlatMap(_) => b"flat_map",
+                Function::KeySelector(_) => b"key_selector",
             };
             d.extend_from_slice(b"{\"name\":\"");
             d.extend_from_slice(f.name.as_bytes());
@@ -431,6 +438,7 @@ pub fn call(register: fn(&mut Module), kind: i32, f: i32, ptr: i32, len: i32) ->
                 Function::Map(m) => m.open(input),
                 Function::Filter(m) => m.open(input),
                 Function::FlatMap(m) => m.open(input),
+                Function::KeySelector(m) => m.open(input),
             };
             r.map_or_else(fail, |_| RC_OK)
         }
@@ -443,6 +451,7 @@ pub fn call(register: fn(&mut Module), kind: i32, f: i32, ptr: i32, len: i32) ->
                 Function::Map(m) => m.close(),
                 Function::Filter(m) => m.close(),
                 Function::FlatMap(m) => m.close(),
+                Function::KeySelector(m) => m.close(),
             };
             r.map_or_else(fail, |_| RC_OK)
         }
@@ -493,6 +502,15 @@ fn process(f: &mut Function, input: &[u8], frame: &mut Frame, out: &mut Output) 
                     return fail(e);
                 }
                 c.flush();
+            }
+            Function::KeySelector(m) => {
+                // The key is written into the reused output's key buffer, then
+                // framed as an output with flags KEY and nothing else.
+                out.key.clear();
+                if let Err(e) = m.key(&r, &mut out.key) {
+                    return fail(e);
+                }
+                frame.append_key(i, &out.key);
             }
         }
     }

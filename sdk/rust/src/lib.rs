@@ -4,9 +4,9 @@
 //! It implements the guest side of the Weir Wasm ABI, version 1 (`sdk/ABI.md`):
 //! the exports (made by [`export!`]), batch decoding, output framing and the
 //! `weir.emit`, `weir.error` and `weir.log` imports. You register functions — the
-//! three traits [`Map`], [`Filter`] and [`FlatMap`], or closures, which implement
-//! them — in a function that [`export!`] names; the SDK calls it once, before the
-//! first description or call.
+//! four traits [`Map`], [`Filter`], [`FlatMap`] and [`KeySelector`], or closures,
+//! which implement them — in a function that [`export!`] names; the SDK calls it
+//! once, before the first description or call.
 //!
 //! ```ignore
 //! fn register(m: &mut weir::Module) {
@@ -130,6 +130,22 @@ pub trait FlatMap {
     }
 }
 
+/// A key_selector (the function of a `key_by: {module, function}` step): gives
+/// each input record its key. The SDK emits exactly one output per input record,
+/// in order, with only the KEY flag set (ABI §4): the host keeps the record's
+/// timestamp, payload and headers and replaces its key.
+pub trait KeySelector {
+    fn open(&mut self, _config: &[u8]) -> Result<()> {
+        Ok(())
+    }
+    /// Appends the key of `input` to `key`, which is empty on entry (an empty key
+    /// is a key too). The buffer keeps its capacity from record to record.
+    fn key(&mut self, input: &Record, key: &mut Vec<u8>) -> Result<()>;
+    fn close(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
 impl<F: FnMut(&Record, &mut Output) -> Result<()>> Map for F {
     fn map(&mut self, input: &Record, out: &mut Output) -> Result<()> {
         self(input, out)
@@ -148,10 +164,17 @@ impl<F: FnMut(&Record, &mut Collector) -> Result<()>> FlatMap for F {
     }
 }
 
+impl<F: FnMut(&Record, &mut Vec<u8>) -> Result<()>> KeySelector for F {
+    fn key(&mut self, input: &Record, key: &mut Vec<u8>) -> Result<()> {
+        self(input, key)
+    }
+}
+
 pub(crate) enum Function {
     Map(Box<dyn Map>),
     Filter(Box<dyn Filter>),
     FlatMap(Box<dyn FlatMap>),
+    KeySelector(Box<dyn KeySelector>),
 }
 
 pub(crate) struct Registered {
@@ -181,9 +204,19 @@ impl Module {
     pub fn flat_map<F: FlatMap + 'static>(&mut self, name: &'static str, f: F) -> usize {
         self.add(name, Function::FlatMap(Box::new(f)))
     }
+    /// Registers a key_selector; returns its index.
+    pub fn key_selector<K: KeySelector + 'static>(&mut self, name: &'static str, f: K) -> usize {
+        self.add(name, Function::KeySelector(Box::new(f)))
+    }
     /// Declares the side outputs of function `index`: output tag `i + 1` is
-    /// `names[i]` ([`Collector::emit_to`], [`Output::set_tag`]).
+    /// `names[i]` ([`Collector::emit_to`], [`Output::set_tag`]). A key_selector has
+    /// none (ABI §2): declaring some panics at start-up.
     pub fn side_outputs(&mut self, index: usize, names: &[&'static str]) {
+        assert!(
+            names.is_empty() || !matches!(self.functions[index].f, Function::KeySelector(_)),
+            "weir: {:?}: a key_selector has no side outputs",
+            self.functions[index].name
+        );
         for n in names {
             assert!(valid_name(n), "weir: bad side output name {:?}", n);
         }

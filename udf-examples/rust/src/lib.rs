@@ -7,6 +7,7 @@
 //!   identity  map     copy the payload
 //!   fail      map     copy the payload; fail the call on a negative amount
 //!   split     flat_map  one output per string of the array "words"
+//!   customer  key_selector  key: the string or number member "customer", as written
 
 use weir::json::{self, Kind};
 use weir::{Collector, Error, Map, Module, Output, Record, Result};
@@ -40,9 +41,23 @@ fn register(m: &mut Module) {
         }
         Ok(())
     });
+    m.key_selector("customer", customer);
 }
 
 weir::export!(register);
+
+/// customer keys an order by its customer: the JSON text of the top-level member
+/// "customer" when it is a string or a number, quotes and escapes as written, else
+/// `null`. For a string without escapes and for an integer, that is the key the
+/// built-in `key_by: {json_field: customer}` gives; the built-in also canonicalises
+/// escapes and numbers, which this does not.
+fn customer(r: &Record, key: &mut Vec<u8>) -> Result<()> {
+    match json::get(r.payload(), "customer") {
+        Some((raw, Kind::String)) | Some((raw, Kind::Number)) => key.extend_from_slice(raw),
+        _ => key.extend_from_slice(b"null"),
+    }
+    Ok(())
+}
 
 /// enrich: multiplies an integer member in place, rewriting only that number's text.
 struct Enrich {

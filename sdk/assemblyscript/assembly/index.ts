@@ -1,0 +1,21 @@
+// Weir's AssemblyScript SDK: write user-defined functions for Weir, compiled to
+// a module that follows the Weir Wasm ABI v1 (sdk/ABI.md).
+//
+// Register functions in top-level code of your entry file, and re-export the
+// ABI from it:
+//
+//   import { registerMap, Record, Output } from "@weir-streams/sdk";
+//   export * from "@weir-streams/sdk/abi";
+//   registerMap("upper", upper);
+//
+// See README.md for the API and the build command.
+
+export { Buffer } from "./buffer";
+export { Record, HeaderIter, FLAG_KEY, FLAG_TIMESTAMP, FLAG_PAYLOAD, FLAG_HEADERS } from "./record";
+export { Output, Collector } from "./output";
+export {
+  registerMap, registerFilter, registerFlatMap, registerKeySelector, Udf, MapFn, FilterFn, FlatMapFn, KeySelectorFn, OpenFn,
+  CloseFn, SDK_VERSION,
+} from "./registry";
+export { log, fail, Level } from "./log";
+export { JSONField, JSONMembers, JSONArray, JSONKind, MAX_JSON_DEPTH, jsonValid, jsonValidObject, parseInt64, lastParsedInt } from "./json";

@@ -1,0 +1,2 @@
+// The package entry: see assembly/index.ts.
+export * from "./assembly/index";
