@@ -393,7 +393,9 @@ func TestDistributedBackpressure(t *testing.T) {
 	c.setupOrders()
 	s := c.control
 	s.upload("burn", "testdata/burn.wasm")
-	const n = 20000
+	// Far more data than the exchange can hold in flight (about 8,000 of these
+	// records at most, plus a heartbeat's worth of skew between the two counters).
+	const n = 30000
 	pad := strings.Repeat("p", 900)
 	subjects, payloads := keyedOrders(0, n)
 	for i := range payloads {
@@ -433,7 +435,7 @@ func TestDistributedBackpressure(t *testing.T) {
 	require.Empty(t, extra, "%d duplicates", len(extra))
 	require.Zero(t, c.ns.NumSlowConsumers(), "NATS saw a slow consumer")
 	require.Positive(t, maxBackpressure, "the source never waited for credit")
-	require.Less(t, maxLead, int64(n/2), "the source ran ahead of the slow operator by %d records: nothing held it back", maxLead)
+	require.Less(t, maxLead, int64(n*2/3), "the source ran ahead of the slow operator by %d records: nothing held it back", maxLead)
 	t.Logf("source backpressure up to %.2f; the source led the slow operator by at most %d records", maxBackpressure, maxLead)
 }
 
