@@ -3,6 +3,7 @@ package control
 import (
 	"context"
 	"fmt"
+	"github.com/weir-streams/weir/control/restart"
 	"log/slog"
 	"sync"
 	"time"
@@ -66,7 +67,7 @@ type jobMaster struct {
 	tasks map[jobgraph.TaskID]*SubtaskStatus // guarded by mu
 
 	// Owned by the run goroutine.
-	policy   restartPolicy
+	policy   restart.Policy
 	slots    []slot
 	workers  map[string]api.Worker // the current attempt's workers
 	lost     map[string]bool       // workers of the current attempt that were lost
@@ -83,18 +84,6 @@ type jobMaster struct {
 // failingTimeout bounds how long a failing attempt waits for its subtasks to
 // report their end before the job master gives up on them.
 const failingTimeout = 30 * time.Second
-
-// restartPolicy decides whether and when a failed job restarts.
-type restartPolicy interface {
-	// Failure records a failure at now and returns the delay before the restart,
-	// or false when the job must fail for good.
-	Failure(now time.Time) (time.Duration, bool)
-	// Running records that the job runs since now (exponential delay resets after a
-	// while of running).
-	Running(now time.Time)
-	// Restarts is how many restarts the policy granted.
-	Restarts() int
-}
 
 type (
 	evTaskState  struct{ s api.TaskState }
@@ -118,7 +107,7 @@ func (c *Control) startJobMaster(rec *JobRecord, rev uint64, graph *jobgraph.Job
 		saved:   resume,
 		workers: map[string]api.Worker{},
 		lost:    map[string]bool{},
-		policy:  newRestartPolicy(rec.Job),
+		policy:  restart.New(rec.Job.Restart),
 	}
 	if m.saved == nil {
 		m.saved = map[string]uint64{}

@@ -21,7 +21,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"go.uber.org/goleak"
 
-	"github.com/weir-streams/weir/internal/keygroup"
 	"github.com/weir-streams/weir/internal/record"
 )
 
@@ -269,7 +268,7 @@ func benchWriter(b *testing.B, url string, stats *Stats, blocked *atomic.Int64) 
 		}
 		outs[i] = o
 	}
-	w, err := NewWriter(outs, WriterOptions{Mode: PartitionHash, MaxParallelism: 128, KeyGroup: func(k []byte) int { return keygroup.Of(k, 128) }, Blocked: blocked})
+	w, err := NewWriter(outs, WriterOptions{Mode: PartitionHash, MaxParallelism: 128, KeyGroup: keyGroups(128), Blocked: blocked})
 	if err != nil {
 		b.Fatal(err)
 	}

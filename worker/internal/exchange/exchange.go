@@ -137,9 +137,6 @@ func (g *Gate) fail(err error) {
 	g.errOnce.Do(func() { g.errc <- fmt.Errorf("exchange %s: %w", g.key, err) })
 }
 
-// Queued is how many buffers wait in the gate.
-func (g *Gate) Queued() int { return len(g.ch) }
-
 // Key names a gate.
 type Key struct {
 	JobID   string

@@ -2,10 +2,10 @@ package exchange
 
 import (
 	"context"
-	"hash/fnv"
 	"slices"
 	"testing"
 
+	"github.com/weir-streams/weir/internal/keygroup"
 	"github.com/weir-streams/weir/internal/record"
 )
 
@@ -137,12 +137,9 @@ func TestBackpressureHonoursCancel(t *testing.T) {
 	}
 }
 
-func fnvGroup(maxP int) KeyGroupFunc {
-	return func(key []byte) int {
-		h := fnv.New32a()
-		h.Write(key)
-		return int(h.Sum32() % uint32(maxP))
-	}
+// keyGroups places keys as tasks do (internal/keygroup).
+func keyGroups(maxP int) KeyGroupFunc {
+	return func(key []byte) int { return keygroup.Of(key, maxP) }
 }
 
 // TestPartitionerDistribution writes the same records through every partitioner
@@ -154,7 +151,7 @@ func TestPartitionerDistribution(t *testing.T) {
 		keys = append(keys, string(rune('a'+i%26))+string(rune('a'+i/26%26))+string(rune('0'+i%10)))
 	}
 	const maxP = 128
-	group := fnvGroup(maxP)
+	group := keyGroups(maxP)
 	cases := []struct {
 		name  string
 		opts  WriterOptions
@@ -258,7 +255,7 @@ func TestRescaleTargets(t *testing.T) {
 func BenchmarkWriterHash(b *testing.B) {
 	reg := NewRegistry(1 << 16)
 	gates := localGates(reg, 4, 1)
-	w, err := NewWriter(outputs(gates), WriterOptions{Mode: PartitionHash, MaxParallelism: 128, KeyGroup: fnvGroupNoAlloc(128)})
+	w, err := NewWriter(outputs(gates), WriterOptions{Mode: PartitionHash, MaxParallelism: 128, KeyGroup: keyGroups(128)})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -286,16 +283,5 @@ func drainQuiet(g *Gate) {
 		default:
 			return
 		}
-	}
-}
-
-// fnvGroupNoAlloc is FNV-1a by hand, so the benchmark measures the writer.
-func fnvGroupNoAlloc(maxP int) KeyGroupFunc {
-	return func(key []byte) int {
-		h := uint32(2166136261)
-		for _, c := range key {
-			h = (h ^ uint32(c)) * 16777619
-		}
-		return int(h % uint32(maxP))
 	}
 }

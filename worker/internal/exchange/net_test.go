@@ -317,18 +317,24 @@ func remoteGate(t *testing.T, perChannel int) (*Gate, *nats.Conn, Key) {
 	return g, rawSender(t, url, key), key
 }
 
+// wantGateFailure waits for g to fail with an error containing want.
+func wantGateFailure(t *testing.T, g *Gate, want, what string) {
+	t.Helper()
+	select {
+	case err := <-g.Err():
+		if !strings.Contains(err.Error(), want) {
+			t.Fatalf("unexpected error: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s went unnoticed", what)
+	}
+}
+
 func TestRemoteGapFailsTheGate(t *testing.T) {
 	g, nc, key := remoteGate(t, 4)
 	_ = nc.Publish(dataSubject(key), dataFrame(1))
 	_ = nc.Publish(dataSubject(key), dataFrame(3))
-	select {
-	case err := <-g.Err():
-		if !strings.Contains(err.Error(), "expected sequence 2, got 3") {
-			t.Fatalf("unexpected error: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("a sequence gap went unnoticed")
-	}
+	wantGateFailure(t, g, "expected sequence 2, got 3", "a sequence gap")
 }
 
 func TestRemoteFrameWithoutCreditFailsTheGate(t *testing.T) {
@@ -336,14 +342,7 @@ func TestRemoteFrameWithoutCreditFailsTheGate(t *testing.T) {
 	for seq := uint64(1); seq <= 2+floatingPerGate+2; seq++ {
 		_ = nc.Publish(dataSubject(key), dataFrame(seq))
 	}
-	select {
-	case err := <-g.Err():
-		if !strings.Contains(err.Error(), "without credit") {
-			t.Fatalf("unexpected error: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("a frame without credit went unnoticed")
-	}
+	wantGateFailure(t, g, "without credit", "a frame without credit")
 }
 
 func TestCreditBudgetIsEnforced(t *testing.T) {
