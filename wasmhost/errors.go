@@ -22,6 +22,7 @@ const (
 	FailureTimeout FailureKind = "timeout" // the call ran past its time limit
 	FailureMemory  FailureKind = "memory"  // the guest hit its memory limit
 	FailureABI     FailureKind = "abi"     // the guest broke the ABI (bad frame, bad code)
+	FailureState   FailureKind = "state"   // the state store failed during the call
 )
 
 // CallError is the error of a failed guest call. Message is the UDF's own message

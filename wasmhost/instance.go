@@ -54,7 +54,17 @@ type Instance struct {
 	abortErr    error
 	interrupted error // the context error that made __yield trap the guest
 	emitAllowed bool
-	broken      bool
+	// stateAllowed says the state imports may act: a process call of a process
+	// or reduce function.
+	stateAllowed bool
+	broken       bool
+
+	// state is the store behind the state imports; nil leaves them UNSUPPORTED.
+	state KeyedState
+	// stateBuf is reused for the results of state reads.
+	stateBuf []byte
+	// taskInfo is what weir.task_info returns.
+	taskInfo []byte
 
 	// callNanos and memBytes are the instance's figures for metrics: the time spent
 	// in guest calls, and the guest memory's size after the last call. Other
@@ -147,10 +157,13 @@ func (i *Instance) Open(ctx context.Context, config []byte) error {
 func (i *Instance) Process(ctx context.Context, in *record.Batch) (*record.Batch, error) {
 	i.out.Reset()
 	i.parents.reset(in)
-	if err := i.call(ctx, callProcess, in.Bytes(), true); err != nil {
+	i.stateAllowed = i.fn.Kind == KindProcess || i.fn.Kind == KindReduce
+	err := i.call(ctx, callProcess, in.Bytes(), true)
+	i.stateAllowed = false
+	if err != nil {
 		return nil, err
 	}
-	if (i.fn.Kind == KindMap || i.fn.Kind == KindKeySelector) && i.out.Len() != in.Len() {
+	if (i.fn.Kind == KindMap || i.fn.Kind == KindKeySelector || i.fn.Kind == KindReduce) && i.out.Len() != in.Len() {
 		return nil, i.abiError(fmt.Sprintf("%s function emitted %d records for %d inputs; a %s emits exactly one per input", i.fn.Kind, i.out.Len(), in.Len(), i.fn.Kind))
 	}
 	return &i.out, nil
@@ -274,6 +287,10 @@ func (i *Instance) failure(err error) error {
 	}
 	if i.abortErr != nil {
 		ce.Kind, ce.Message = FailureABI, i.abortErr.Error()
+		var se stateError
+		if errors.As(i.abortErr, &se) {
+			ce.Kind = FailureState
+		}
 		return ce
 	}
 	var exit *sys.ExitError

@@ -38,7 +38,11 @@ var knownKinds = []string{KindMap, KindFilter, KindFlatMap, KindKeySelector, Kin
 
 // Executable reports whether this host can run functions of kind.
 func Executable(kind string) bool {
-	return kind == KindMap || kind == KindFilter || kind == KindFlatMap || kind == KindKeySelector
+	switch kind {
+	case KindMap, KindFilter, KindFlatMap, KindKeySelector, KindProcess, KindReduce:
+		return true
+	}
+	return false
 }
 
 // Description is what a module says about itself through weir_describe.
@@ -103,9 +107,12 @@ func (d *Description) validate() error {
 		if f.Kind == KindKeySelector && (len(f.SideOutputs) > 0 || len(f.State) > 0) {
 			return invalidf("function %q: a key_selector declares no side outputs and no state", f.Name)
 		}
+		if f.Kind == KindReduce && (len(f.State) == 0 || f.State[0].Kind != StateReducing) {
+			return invalidf("function %q: a reduce function's first state must be of kind %q (sdk/ABI.md §4.1)", f.Name, StateReducing)
+		}
 		for _, s := range f.State {
 			switch s.Kind {
-			case "value", "list", "map", "reducing", "aggregating":
+			case StateValue, StateList, StateMap, StateReducing, StateAggregating:
 			default:
 				return invalidf("function %q: state %q has unknown kind %q", f.Name, s.Name, s.Kind)
 			}
