@@ -202,3 +202,16 @@ func checkMultiplier(v float64) string {
 	}
 	return ""
 }
+
+// checkCheckpointInterval checks a checkpoint interval.
+func checkCheckpointInterval(v time.Duration) string {
+	return checkDurationRange(v, minCheckpointInterval, 24*time.Hour)
+}
+
+// checkDurationRange checks that lo <= v <= hi.
+func checkDurationRange(v, lo, hi time.Duration) string {
+	if v < lo || v > hi {
+		return fmt.Sprintf("must be between %v and %v, got %v", lo, hi, v)
+	}
+	return ""
+}

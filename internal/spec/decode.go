@@ -54,6 +54,9 @@ func (d *decoder) job(root *yaml.Node) *Job {
 	if p, ok := f.get("restart"); ok {
 		j.Restart = d.restart(p.val)
 	}
+	if p, ok := f.get("checkpointing"); ok {
+		j.Checkpointing = d.checkpointing(p.val)
+	}
 	if p, ok := d.require(f, "pipeline"); ok {
 		j.Steps = d.pipeline(p.val)
 		d.record("pipeline", p.key)
@@ -243,7 +246,7 @@ func (d *decoder) step(n *yaml.Node, i int) Step {
 		switch s.Kind {
 		case KindSource:
 			s.Source = d.source(p.val, field)
-		case KindMap, KindFilter, KindFlatMap:
+		case KindMap, KindFilter, KindFlatMap, KindProcess, KindReduce:
 			s.UDF = d.udf(p.val, field)
 		case KindKeyBy:
 			s.KeyBy, s.UDF = d.keyBy(p.val, field)
@@ -578,4 +581,61 @@ func (d *decoder) sink(n *yaml.Node, path string) *JetStreamSink {
 		}
 	}
 	return sink
+}
+
+// checkpointing decodes the checkpointing section; what it leaves out stays zero
+// for Defaults.
+func (d *decoder) checkpointing(n *yaml.Node) *Checkpointing {
+	c := &Checkpointing{}
+	f, ok := d.fields(n, "checkpointing", checkpointingShape)
+	if !ok {
+		return c
+	}
+	if p, ok := d.require(f, "interval"); ok {
+		if v, ok := d.duration(p.val, "checkpointing.interval"); ok && d.check(p.val, "checkpointing.interval", checkCheckpointInterval(v)) {
+			c.Interval = v
+		}
+	}
+	if p, ok := f.get("mode"); ok {
+		if v, ok := d.str(p.val, "checkpointing.mode"); ok {
+			if m := CheckpointMode(v); !slices.Contains(modes, m) {
+				names := enumStrings(modes)
+				d.errorf(p.val, "checkpointing.mode", "unknown mode %s%s; use %s", quote(v), didYouMean(v, names), orList(names))
+			} else {
+				c.Mode = m
+			}
+		}
+	}
+	durations := []struct {
+		key string
+		dst *time.Duration
+		min time.Duration
+	}{{"timeout", &c.Timeout, minCheckpointInterval}, {"min_pause", &c.MinPause, 0}}
+	for _, x := range durations {
+		if p, ok := f.get(x.key); ok {
+			field := "checkpointing." + x.key
+			if v, ok := d.duration(p.val, field); ok && d.check(p.val, field, checkDurationRange(v, x.min, 24*time.Hour)) {
+				*x.dst = v
+			}
+		}
+	}
+	ints := []struct {
+		key    string
+		dst    *int
+		lo, hi int64
+	}{{"max_concurrent", &c.MaxConcurrent, 1, 100}, {"tolerable_failures", &c.TolerableFailures, 0, math.MaxInt32}, {"retain", &c.Retain, 1, 100}}
+	for _, x := range ints {
+		if p, ok := f.get(x.key); ok {
+			field := "checkpointing." + x.key
+			if v, ok := d.integer(p.val, field); ok && d.check(p.val, field, checkIntRange(v, x.lo, x.hi)) {
+				*x.dst = int(v)
+			}
+		}
+	}
+	if p, ok := f.get("retain_on_cancel"); ok {
+		if v, ok := d.boolean(p.val, "checkpointing.retain_on_cancel"); ok {
+			c.RetainOnCancel = v
+		}
+	}
+	return c
 }

@@ -92,8 +92,8 @@ var (
 		"map":      known(udfShape),
 		"filter":   known(udfShape),
 		"flat_map": known(udfShape),
-		"process":  soon(udfShape),
-		"reduce":   soon(udfShape),
+		"process":  known(udfShape),
+		"reduce":   known(udfShape),
 		"key_by":   known(keyByShape),
 		"window":   soon(windowShape),
 		"aggregate": soon(mapping(map[string]*field{
@@ -125,7 +125,7 @@ var (
 	checkpointingShape = mapping(map[string]*field{
 		"interval": leaf, "mode": leaf, "timeout": leaf, "min_pause": leaf,
 		"max_concurrent": leaf, "tolerable_failures": leaf, "retain": leaf,
-		"retain_on_cancel": leaf, "unaligned": leaf,
+		"retain_on_cancel": leaf, "unaligned": soonLeaf,
 	})
 
 	jobShape = mapping(map[string]*field{
@@ -133,7 +133,7 @@ var (
 		"parallelism":              leaf,
 		"max_parallelism":          leaf,
 		"buffer_timeout":           leaf,
-		"checkpointing":            soon(checkpointingShape),
+		"checkpointing":            known(checkpointingShape),
 		"restart":                  known(restartShape),
 		"from_savepoint":           soonLeaf,
 		"allow_non_restored_state": soonLeaf,
@@ -165,17 +165,21 @@ var windowFunctions = map[Kind]bool{KindAggregate: true, KindReduce: true, KindP
 // supportedKinds are the kinds built so far.
 var supportedKinds = map[Kind]bool{
 	KindSource: true, KindMap: true, KindFilter: true, KindFlatMap: true,
-	KindKeyBy: true, KindPartition: true, KindSink: true,
+	KindKeyBy: true, KindPartition: true, KindSink: true, KindProcess: true, KindReduce: true,
 }
 
 // udfKinds are the supported kinds that always run a user function, and so take
 // config and limits (a key_by step runs one only in its module form; see
 // Step.RunsUDF).
-var udfKinds = map[Kind]bool{KindMap: true, KindFilter: true, KindFlatMap: true}
+var udfKinds = map[Kind]bool{KindMap: true, KindFilter: true, KindFlatMap: true, KindProcess: true, KindReduce: true}
+
+// keyedKinds are the kinds that read a keyed stream: they must read a key_by step.
+var keyedKinds = map[Kind]bool{KindProcess: true, KindReduce: true}
 
 var (
 	partitionings = []Partitioning{PartitionForward, PartitionRebalance, PartitionRescale, PartitionBroadcast, PartitionGlobal}
 	deliveries    = []Delivery{DeliveryAtLeastOnce, DeliveryExactlyOnce}
+	modes         = []CheckpointMode{ExactlyOnce, AtLeastOnce}
 	strategies    = []RestartStrategy{RestartNone, RestartFixedDelay, RestartExponentialDelay, RestartFailureRate}
 )
 
@@ -183,8 +187,9 @@ var (
 var supportedValues = map[any]bool{
 	PartitionForward: true, PartitionRebalance: true, PartitionRescale: true,
 	PartitionBroadcast: true, PartitionGlobal: true,
-	DeliveryAtLeastOnce: true,
-	RestartNone:         true, RestartFixedDelay: true, RestartExponentialDelay: true, RestartFailureRate: true,
+	DeliveryAtLeastOnce: true, DeliveryExactlyOnce: true,
+	ExactlyOnce: true, AtLeastOnce: true,
+	RestartNone: true, RestartFixedDelay: true, RestartExponentialDelay: true, RestartFailureRate: true,
 }
 
 // supported reports whether a known value of a reserved enumeration is built yet.

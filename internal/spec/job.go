@@ -29,6 +29,12 @@ const (
 	DefaultMaxFailures         = 1               // failure_rate
 	DefaultFailureRateInterval = time.Minute     // failure_rate
 
+	// Checkpointing defaults, Flink's.
+	DefaultCheckpointTimeout = 10 * time.Minute
+	DefaultMaxConcurrent     = 1
+	DefaultRetain            = 1
+	minCheckpointInterval    = 10 * time.Millisecond
+
 	minMemory      = 1 << 20
 	maxMemory      = 4 << 30
 	minCallTimeout = time.Millisecond
@@ -57,6 +63,9 @@ type Job struct {
 	// Restart says what happens when a task fails. Default: no restart (Flink's
 	// default for a job without checkpointing).
 	Restart Restart `json:"restart"`
+	// Checkpointing, when set, takes consistent snapshots of the job's state and
+	// source positions that it restarts from after a failure. Nil: off.
+	Checkpointing *Checkpointing `json:"checkpointing,omitempty"`
 	// Steps is the pipeline in spec order; each step reads only steps before it.
 	Steps []Step `json:"steps"`
 }
@@ -121,6 +130,45 @@ type Restart struct {
 	Interval time.Duration `json:"interval,omitempty"`
 }
 
+// CheckpointMode says whether a task with several input channels aligns barriers.
+type CheckpointMode string
+
+// Checkpoint modes.
+const (
+	// ExactlyOnce aligns barriers: a snapshot reflects every record before the
+	// barrier and none after it, so state is updated exactly once.
+	ExactlyOnce CheckpointMode = "exactly_once"
+	// AtLeastOnce forwards barriers without aligning: records after a barrier may
+	// reach state before the snapshot, and are replayed after a restore.
+	AtLeastOnce CheckpointMode = "at_least_once"
+)
+
+// Checkpointing configures periodic checkpoints (DESIGN §5), after Flink's
+// CheckpointConfig.
+type Checkpointing struct {
+	// Interval is the time between the triggers of two checkpoints. Required;
+	// 10ms to 24h.
+	Interval time.Duration `json:"interval"`
+	// Mode is exactly_once (default) or at_least_once.
+	Mode CheckpointMode `json:"mode"`
+	// Timeout aborts a checkpoint not complete after it. Default 10m; at least 10ms.
+	Timeout time.Duration `json:"timeout"`
+	// MinPause is the least time between the end of a checkpoint and the trigger
+	// of the next. Default 0.
+	MinPause time.Duration `json:"min_pause,omitempty"`
+	// MaxConcurrent is how many checkpoints may be in progress at once. Default 1;
+	// 1 to 100.
+	MaxConcurrent int `json:"max_concurrent"`
+	// TolerableFailures is how many checkpoints in a row may fail before the job
+	// fails. Default 0; 0 to 2147483647.
+	TolerableFailures int `json:"tolerable_failures,omitempty"`
+	// Retain is how many completed checkpoints are kept. Default 1; 1 to 100.
+	Retain int `json:"retain"`
+	// RetainOnCancel keeps the retained checkpoints when the job is canceled, so
+	// that a new job can start from one. Default false.
+	RetainOnCancel bool `json:"retain_on_cancel,omitempty"`
+}
+
 // Kind is what a step does. A kind is also the spec key that introduces the step
 // (`map: {...}`), so Kind values are spec keys.
 type Kind string
@@ -135,8 +183,8 @@ const (
 	KindPartition Kind = "partition"
 	KindSink      Kind = "sink"
 
-	KindProcess   Kind = "process" // reserved
-	KindReduce    Kind = "reduce"  // reserved
+	KindProcess   Kind = "process" // a keyed function with state; reads a key_by
+	KindReduce    Kind = "reduce"  // a keyed running reduction; reads a key_by
 	KindKeyBy     Kind = "key_by"
 	KindWindow    Kind = "window"     // reserved; combines with aggregate, reduce or process
 	KindAggregate Kind = "aggregate"  // reserved
@@ -162,10 +210,16 @@ const (
 // Delivery is a sink's delivery guarantee.
 type Delivery string
 
-// Delivery guarantees. Only at-least-once is supported yet.
+// Delivery guarantees.
 const (
+	// DeliveryAtLeastOnce publishes records as they arrive; after a failure the
+	// records since the last checkpoint (or saved progress) are published again.
 	DeliveryAtLeastOnce Delivery = "at_least_once"
-	DeliveryExactlyOnce Delivery = "exactly_once" // reserved; needs checkpointing
+	// DeliveryExactlyOnce holds the records of each checkpoint interval and
+	// publishes them, with deterministic message ids, once that checkpoint
+	// completes: the stream de-duplicates a re-publish after a failure. Needs
+	// checkpointing.
+	DeliveryExactlyOnce Delivery = "exactly_once"
 )
 
 // StartKind is where a JetStream source starts reading on the job's first run (a
@@ -211,7 +265,7 @@ type Step struct {
 
 	// Source is set for KindSource.
 	Source *JetStreamSource `json:"source,omitempty"`
-	// UDF is set for KindMap, KindFilter and KindFlatMap, and for a KindKeyBy
+	// UDF is set for KindMap, KindFilter, KindFlatMap, KindProcess and KindReduce, and for a KindKeyBy
 	// step whose key a key_selector function computes.
 	UDF *UDFRef `json:"udf,omitempty"`
 	// KeyBy is set for a KindKeyBy step that keys records by a JSON field.
@@ -354,6 +408,20 @@ func (j *Job) Defaults() {
 		j.Limits.CallTimeout = DefaultCallTimeout
 	}
 	j.Restart.defaults()
+	if c := j.Checkpointing; c != nil {
+		if c.Mode == "" {
+			c.Mode = ExactlyOnce
+		}
+		if c.Timeout == 0 {
+			c.Timeout = DefaultCheckpointTimeout
+		}
+		if c.MaxConcurrent == 0 {
+			c.MaxConcurrent = DefaultMaxConcurrent
+		}
+		if c.Retain == 0 {
+			c.Retain = DefaultRetain
+		}
+	}
 	for i := range j.Steps {
 		s := &j.Steps[i]
 		if s.ID == "" {

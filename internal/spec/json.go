@@ -28,13 +28,14 @@ func (d *duration) UnmarshalText(b []byte) error {
 
 // jobJSON is Job's JSON form, field for field.
 type jobJSON struct {
-	Name           string   `json:"name"`
-	Parallelism    int      `json:"parallelism"`
-	MaxParallelism int      `json:"max_parallelism"`
-	BufferTimeout  duration `json:"buffer_timeout"`
-	Limits         Limits   `json:"limits"`
-	Restart        Restart  `json:"restart"`
-	Steps          []Step   `json:"steps"`
+	Name           string         `json:"name"`
+	Parallelism    int            `json:"parallelism"`
+	MaxParallelism int            `json:"max_parallelism"`
+	BufferTimeout  duration       `json:"buffer_timeout"`
+	Limits         Limits         `json:"limits"`
+	Restart        Restart        `json:"restart"`
+	Checkpointing  *Checkpointing `json:"checkpointing,omitempty"`
+	Steps          []Step         `json:"steps"`
 }
 
 // MarshalJSON encodes the job with its durations as strings. It leaves <, > and &
@@ -51,6 +52,7 @@ func (j Job) MarshalJSON() ([]byte, error) {
 		BufferTimeout:  duration(j.BufferTimeout),
 		Limits:         j.Limits,
 		Restart:        j.Restart,
+		Checkpointing:  j.Checkpointing,
 		Steps:          j.Steps,
 	})
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), err
@@ -69,6 +71,7 @@ func (j *Job) UnmarshalJSON(b []byte) error {
 		BufferTimeout:  time.Duration(v.BufferTimeout),
 		Limits:         v.Limits,
 		Restart:        v.Restart,
+		Checkpointing:  v.Checkpointing,
 		Steps:          v.Steps,
 	}
 	return nil
@@ -126,6 +129,38 @@ func (r *Restart) UnmarshalJSON(b []byte) error {
 		Strategy: v.Strategy, Attempts: v.Attempts, Delay: time.Duration(v.Delay),
 		Initial: time.Duration(v.Initial), Max: time.Duration(v.Max), Multiplier: v.Multiplier,
 		ResetAfter: time.Duration(v.ResetAfter), MaxFailures: v.MaxFailures, Interval: time.Duration(v.Interval),
+	}
+	return nil
+}
+
+type checkpointingJSON struct {
+	Interval          duration       `json:"interval"`
+	Mode              CheckpointMode `json:"mode"`
+	Timeout           duration       `json:"timeout"`
+	MinPause          duration       `json:"min_pause,omitempty"`
+	MaxConcurrent     int            `json:"max_concurrent"`
+	TolerableFailures int            `json:"tolerable_failures,omitempty"`
+	Retain            int            `json:"retain"`
+	RetainOnCancel    bool           `json:"retain_on_cancel,omitempty"`
+}
+
+// MarshalJSON encodes the checkpointing configuration with durations as strings.
+func (c Checkpointing) MarshalJSON() ([]byte, error) {
+	return json.Marshal(checkpointingJSON{
+		Interval: duration(c.Interval), Mode: c.Mode, Timeout: duration(c.Timeout), MinPause: duration(c.MinPause),
+		MaxConcurrent: c.MaxConcurrent, TolerableFailures: c.TolerableFailures, Retain: c.Retain, RetainOnCancel: c.RetainOnCancel,
+	})
+}
+
+// UnmarshalJSON decodes what MarshalJSON encodes.
+func (c *Checkpointing) UnmarshalJSON(b []byte) error {
+	var v checkpointingJSON
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*c = Checkpointing{
+		Interval: time.Duration(v.Interval), Mode: v.Mode, Timeout: time.Duration(v.Timeout), MinPause: time.Duration(v.MinPause),
+		MaxConcurrent: v.MaxConcurrent, TolerableFailures: v.TolerableFailures, Retain: v.Retain, RetainOnCancel: v.RetainOnCancel,
 	}
 	return nil
 }

@@ -57,11 +57,11 @@ func TestErrorRendering(t *testing.T) {
 }
 
 func TestUnsupportedIsDistinguishable(t *testing.T) {
-	e := parseErr(t, "name: t\ncheckpointing: { interval: 2s }\n"+pipe)
+	e := parseErr(t, "name: t\nfrom_savepoint: sp-1\n"+pipe)
 	require.True(t, e.Unsupported)
 	require.ErrorIs(t, e, errors.ErrUnsupported)
 
-	e = parseErr(t, "name: t\ncheckpointin: { interval: 2s }\n"+pipe)
+	e = parseErr(t, "name: t\nfrom_savepoin: sp-1\n"+pipe)
 	require.False(t, e.Unsupported)
 	require.NotErrorIs(t, e, errors.ErrUnsupported)
 }
@@ -83,14 +83,12 @@ func TestDesignExampleIsKnown(t *testing.T) {
 // yet" errors, and a misspelling inside a reserved key is still caught.
 func TestReservedGrammar(t *testing.T) {
 	known := []string{
-		"name: t\ncheckpointing: {interval: 2s, mode: exactly_once, timeout: 10m, min_pause: 0s, max_concurrent: 1, tolerable_failures: 0, retain: 1, retain_on_cancel: false, unaligned: false}\n" + pipe,
+		"name: t\ncheckpointing: {interval: 2s, mode: exactly_once, timeout: 10m, min_pause: 0s, max_concurrent: 1, tolerable_failures: 0, retain: 1, retain_on_cancel: false, unaligned: true}\n" + pipe,
 		"name: t\nfrom_savepoint: sp-1\nallow_non_restored_state: true\n" + pipe,
 		withStep("  - map: {module: m, function: f}\n    inputs: [a, b]"),
 		"name: t\npipeline:\n  - source: {jetstream: {stream: S, subjects: [s.*], partitions: {count: 4, token: 2}}}\n    timestamps: {json_field: ts, max_out_of_orderness: 1s, idle_timeout: 30s}\n  - sink: {jetstream: {subject: o}}\n",
 		"name: t\npipeline:\n  - source: {jetstream: {stream: S}}\n    timestamps: {udf: {module: m, function: f}}\n  - sink: {jetstream: {subject: o}}\n",
 		"name: t\npipeline:\n  - source: {jetstream: {stream: S}}\n    timestamps: {ingestion: true}\n  - sink: {jetstream: {subject: o}}\n",
-		withStep("  - process: {module: m, function: f}"),
-		withStep("  - reduce: {module: m, function: f}"),
 		withStep("  - window: {tumbling: 10s}\n    aggregate: {builtin: sum, field: amount}"),
 		withStep("  - window: {sliding: {size: 10s, slide: 2s}, allowed_lateness: 5s, late_output: late, trigger: x, evictor: y}\n    reduce: {module: m, function: f}"),
 		withStep("  - window: {session: {gap: 30s}}\n    process: {module: m, function: f}"),
@@ -109,10 +107,10 @@ func TestReservedGrammar(t *testing.T) {
 		}
 	}
 
-	_, errs := parse([]byte("name: t\ncheckpointing: {intervall: 2s}\n" + pipe))
+	_, errs := parse([]byte("name: t\npipeline:\n  - source: {jetstream: {stream: S}}\n    timestamps: {jsonfield: ts}\n  - sink: {jetstream: {subject: o}}\n"))
 	require.Len(t, errs, 2)
-	require.Equal(t, `checkpointing: not supported yet (line 2, column 1)`, errs[0].Error())
-	require.Equal(t, `checkpointing: unknown key "intervall" (did you mean "interval"?) (line 2, column 17)`, errs[1].Error())
+	require.Equal(t, `pipeline[0].timestamps: not supported yet (line 4, column 5)`, errs[0].Error())
+	require.Equal(t, `pipeline[0].timestamps: unknown key "jsonfield" (did you mean "json_field"?) (line 4, column 18)`, errs[1].Error())
 
 	_, errs = parse([]byte(withStep("  - window: {sliding: {size: 1s, slid: 1s}}\n    aggregate: {builtin: count}")))
 	require.Equal(t, `pipeline[1].window.sliding: unknown key "slid" (did you mean "slide"?) (line 4, column 34)`, errs[1].Error())
@@ -405,7 +403,7 @@ func TestValidateBuiltJob(t *testing.T) {
 		},
 			"restart.initial: must be between 1ms and 24h0m0s, got 1ns"},
 		{func(j *Job) { j.Steps[1].Kind = "teleport" }, `pipeline[1].kind: unknown kind "teleport"; use source, map, filter, flat_map, process, reduce, key_by, window, aggregate, partition, union, join, co_process or sink`},
-		{func(j *Job) { j.Steps[2].Sink.Delivery = DeliveryExactlyOnce }, `pipeline[2].sink.delivery: delivery "exactly_once" is not supported yet`},
+		{func(j *Job) { j.Steps[2].Sink.Delivery = DeliveryExactlyOnce }, `pipeline[2].sink.delivery: delivery "exactly_once" needs checkpointing: records are published when the checkpoint that covers them completes; add checkpointing: {interval: 1s}`},
 		{func(j *Job) { j.Restart.Strategy = RestartFailureRate }, "restart.max_failures: must be between 1 and 2147483647, got 0"},
 		{func(j *Job) { j.Steps[1].Limits.Memory = 1 }, "pipeline[1].limits.memory: must be between 1MiB and 4GiB, got 1B"},
 		{func(j *Job) { j.Steps[1].Config = json.RawMessage("{") }, "pipeline[1].config: not valid JSON"},

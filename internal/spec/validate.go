@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Validate checks that Weir can run the job as it stands: every value well formed
@@ -102,9 +103,24 @@ func (v *validator) job() {
 	v.check("buffer_timeout", checkBufferTimeout(j.BufferTimeout))
 	v.limits("limits", j.Limits)
 	v.restart(j.Restart)
+	if c := j.Checkpointing; c != nil {
+		v.checkpointing(c)
+	}
 	if len(j.Steps) == 0 {
 		v.errorf("pipeline", "needs at least one step: a source, then a sink")
 	}
+}
+
+func (v *validator) checkpointing(c *Checkpointing) {
+	v.check("checkpointing.interval", checkCheckpointInterval(c.Interval))
+	if !slices.Contains(modes, c.Mode) {
+		v.errorf("checkpointing.mode", "unknown mode %s; use %s", quote(string(c.Mode)), orList(enumStrings(modes)))
+	}
+	v.check("checkpointing.timeout", checkDurationRange(c.Timeout, minCheckpointInterval, 24*time.Hour))
+	v.check("checkpointing.min_pause", checkDurationRange(c.MinPause, 0, 24*time.Hour))
+	v.check("checkpointing.max_concurrent", checkIntRange(int64(c.MaxConcurrent), 1, 100))
+	v.check("checkpointing.tolerable_failures", checkIntRange(int64(c.TolerableFailures), 0, math.MaxInt32))
+	v.check("checkpointing.retain", checkIntRange(int64(c.Retain), 1, 100))
 }
 
 func (v *validator) restart(r Restart) {
@@ -263,6 +279,8 @@ func (v *validator) step(i int) {
 			v.errorf(stepField(i, "sink.delivery"), "unknown delivery %s; use %s", quote(string(dl)), orList(enumStrings(deliveries)))
 		case !supported(dl):
 			v.unsupported(stepField(i, "sink.delivery"), "delivery %s is not supported yet", quote(string(dl)))
+		case dl == DeliveryExactlyOnce && j.Checkpointing == nil:
+			v.errorf(stepField(i, "sink.delivery"), "delivery %s needs checkpointing: records are published when the checkpoint that covers them completes; add checkpointing: {interval: 1s}", quote(string(dl)))
 		}
 	}
 }
@@ -392,6 +410,8 @@ func (v *validator) input(i int, index map[string]int, readers []int) {
 		// A key_by gives the edge after it a hash partitioning: another
 		// partitioning, or another key, would overrule it at once.
 		v.errorf(v.readField(i), "a %s step cannot read a key_by step (%s), which sets the partitioning after it", s.Kind, quote(in.ID))
+	case keyedKinds[s.Kind] && in.Kind != KindKeyBy:
+		v.errorf(v.readField(i), "a %s step reads a keyed stream, but %s is a %s step; put a key_by step right before it", s.Kind, quote(in.ID), in.Kind)
 	case in.Kind == KindPartition && s.Kind == KindKeyBy:
 		v.errorf(v.readField(i), "a key_by step cannot read a partition step (%s): it runs in the subtasks of the step it keys, so give the partitioning after it instead", quote(in.ID))
 	case in.Kind == KindPartition && in.Partition == PartitionForward:
