@@ -302,3 +302,13 @@ func (c *Control) Heartbeat(_ context.Context, hb api.Heartbeat) error {
 	}
 	return nil
 }
+
+// AckCheckpoint implements api.ControlPlane.
+func (c *Control) AckCheckpoint(_ context.Context, ack api.CheckpointAck) error {
+	m, err := c.job(ack.Task.JobID)
+	if err != nil {
+		return err
+	}
+	m.send(evCheckpointAck{ack})
+	return nil
+}

@@ -180,3 +180,34 @@ func TestNotFoundAndHealth(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusNotFound, resp.StatusCode)
 }
+
+func TestExactlyOnceSinkNeedsDuplicateWindow(t *testing.T) {
+	c := startCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for name, window := range map[string]time.Duration{"SHORT": 5 * time.Second, "DEFAULT": 0} {
+		_, err := c.js.CreateStream(ctx, jetstream.StreamConfig{Name: name, Subjects: []string{strings.ToLower(name)}, Duplicates: window})
+		require.NoError(t, err)
+	}
+	_, err := c.js.CreateStream(ctx, jetstream.StreamConfig{Name: "IN", Subjects: []string{"in"}})
+	require.NoError(t, err)
+	job := func(subject string) []byte {
+		return []byte(`name: eo
+checkpointing: { interval: 1s }
+pipeline:
+  - source: { jetstream: { stream: IN } }
+  - sink: { jetstream: { subject: ` + subject + ` }, delivery: exactly_once }
+`)
+	}
+	_, err = c.client.SubmitJob(ctx, job("short"), true)
+	var ae *client.APIError
+	require.ErrorAs(t, err, &ae)
+	require.Equal(t, http.StatusBadRequest, ae.Status)
+	require.Equal(t, "pipeline[1].sink.delivery", ae.Field)
+	require.Contains(t, ae.Message, "stream SHORT to de-duplicate for at least 40s (heartbeat timeout 10s + longest restart delay 0s + 30s to restore and re-publish), but its duplicate_window is 5s")
+
+	// A stream with JetStream's default window of two minutes is enough with
+	// the default settings.
+	_, err = c.client.SubmitJob(ctx, job("default"), true)
+	require.NoError(t, err)
+}

@@ -123,6 +123,13 @@ func (g *grpcService) recv(id string, rw *remoteWorker, stream pb.ControlPlane_S
 			_ = g.c.Heartbeat(ctx, api.HeartbeatFromPB(id, m.Heartbeat))
 		case *pb.WorkerMessage_Reply:
 			rw.reply(m.Reply)
+		case *pb.WorkerMessage_CheckpointAck:
+			var ack api.CheckpointAck
+			if err := json.Unmarshal(m.CheckpointAck.AckJson, &ack); err != nil {
+				g.c.logger.Warn("decoding a checkpoint ack", "worker", id, "err", err)
+				continue
+			}
+			_ = g.c.AckCheckpoint(ctx, ack)
 		}
 	}
 }
@@ -207,4 +214,9 @@ func (r *remoteWorker) DeployTask(ctx context.Context, desc jobgraph.TaskDescrip
 // StopJob implements api.Worker.
 func (r *remoteWorker) StopJob(ctx context.Context, jobID string, attempt uint64, graceful bool) error {
 	return r.call(ctx, &pb.ControlMessage{Msg: &pb.ControlMessage_StopJob{StopJob: &pb.StopJob{JobId: jobID, Attempt: attempt, Graceful: graceful}}})
+}
+
+// Checkpoint implements api.Worker.
+func (r *remoteWorker) Checkpoint(ctx context.Context, ev api.CheckpointEvent) error {
+	return r.call(ctx, &pb.ControlMessage{Msg: &pb.ControlMessage_Checkpoint{Checkpoint: api.CheckpointEventToPB(ev)}})
 }

@@ -91,6 +91,8 @@ type (
 	evCancel     struct{}
 	evShutdown   struct{}
 	evWorkerLost struct{ id, reason string }
+	// evCheckpointAck is a subtask's acknowledgement or decline of a checkpoint.
+	evCheckpointAck struct{ ack api.CheckpointAck }
 )
 
 func (c *Control) startJobMaster(rec *JobRecord, rev uint64, graph *jobgraph.JobGraph, resume map[string]uint64) *jobMaster {

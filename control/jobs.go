@@ -125,6 +125,9 @@ func (c *Control) submitJob(ctx context.Context, text []byte, dryRun bool) (*Job
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := c.checkExactlyOnceSinks(ctx, job); err != nil {
+		return nil, nil, err
+	}
 	graph, err := plan.Build(job)
 	if err != nil {
 		return nil, nil, err

@@ -157,6 +157,8 @@ func (r *RemoteControl) serve(ctx context.Context, stream pb.ControlPlane_Sessio
 			}
 		case *pb.ControlMessage_StopJob:
 			callErr = w.StopJob(ctx, m.StopJob.JobId, m.StopJob.Attempt, m.StopJob.Graceful)
+		case *pb.ControlMessage_Checkpoint:
+			callErr = w.Checkpoint(ctx, api.CheckpointEventFromPB(m.Checkpoint))
 		default:
 			callErr = fmt.Errorf("unknown request %T", msg.Msg)
 		}
@@ -210,4 +212,13 @@ func (r *RemoteControl) ReportProgress(_ context.Context, p api.Progress) error 
 // Heartbeat implements api.ControlPlane.
 func (r *RemoteControl) Heartbeat(_ context.Context, hb api.Heartbeat) error {
 	return r.send(&pb.WorkerMessage{Msg: &pb.WorkerMessage_Heartbeat{Heartbeat: api.HeartbeatToPB(hb)}})
+}
+
+// AckCheckpoint implements api.ControlPlane.
+func (r *RemoteControl) AckCheckpoint(_ context.Context, ack api.CheckpointAck) error {
+	b, err := json.Marshal(ack)
+	if err != nil {
+		return fmt.Errorf("encoding a checkpoint ack: %w", err)
+	}
+	return r.send(&pb.WorkerMessage{Msg: &pb.WorkerMessage_CheckpointAck{CheckpointAck: &pb.CheckpointAck{AckJson: b}}})
 }

@@ -75,6 +75,14 @@ type task struct {
 	sink     *connector.Sink
 	writers  []*exchange.Writer
 	finished bool
+
+	// checkpoints receives the control plane's checkpoint events for this task.
+	checkpoints chan api.CheckpointEvent
+}
+
+// isSource reports whether the task's chain starts with a source.
+func (t *task) isSource() bool {
+	return len(t.desc.Steps) > 0 && t.desc.Steps[0].Kind == spec.KindSource
 }
 
 func newTask(w *Worker, desc jobgraph.TaskDescriptor) *task {
@@ -84,6 +92,7 @@ func newTask(w *Worker, desc jobgraph.TaskDescriptor) *task {
 		w: w, desc: desc,
 		logger: w.logger.With("task", desc.Task.String()),
 		ctx:    ctx, cancel: cancel, stop: stop, stopSource: stopSource,
+		checkpoints: make(chan api.CheckpointEvent, 64),
 	}
 }
 

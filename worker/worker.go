@@ -223,3 +223,27 @@ func (w *Worker) StopJob(ctx context.Context, jobID string, attempt uint64, grac
 	}
 	return nil
 }
+
+// Checkpoint implements api.Worker: it hands the event to the job attempt's
+// subtasks on this worker. Only source subtasks act on a trigger; the others see
+// the checkpoint's barriers in their inputs.
+func (w *Worker) Checkpoint(ctx context.Context, ev api.CheckpointEvent) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for id, t := range w.tasks {
+		if id.JobID != ev.JobID || id.Attempt != ev.Attempt {
+			continue
+		}
+		if ev.Kind == api.CheckpointTrigger && !t.isSource() {
+			continue
+		}
+		select {
+		case t.checkpoints <- ev:
+		default:
+			// The task is far behind; the checkpoint times out and the
+			// coordinator aborts it.
+			t.logger.Warn("checkpoint event dropped: the task's queue is full", "checkpoint", ev.ID, "kind", ev.Kind)
+		}
+	}
+	return nil
+}

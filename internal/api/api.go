@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/weir-streams/weir/internal/jobgraph"
@@ -20,6 +21,8 @@ type ControlPlane interface {
 	ReportProgress(ctx context.Context, report Progress) error
 	// Heartbeat proves the worker alive and carries its task metrics.
 	Heartbeat(ctx context.Context, hb Heartbeat) error
+	// AckCheckpoint acknowledges (or declines) a checkpoint for one subtask.
+	AckCheckpoint(ctx context.Context, ack CheckpointAck) error
 }
 
 // Worker is the service the control plane calls (gRPC: service Worker).
@@ -30,6 +33,56 @@ type Worker interface {
 	// let sources end their streams so that every record read reaches the sinks and
 	// its progress is reported; otherwise tasks are canceled at once.
 	StopJob(ctx context.Context, jobID string, attempt uint64, graceful bool) error
+	// Checkpoint hands a checkpoint event to the worker's subtasks of one job
+	// attempt: a trigger reaches its source subtasks, a completion or an abort
+	// every subtask.
+	Checkpoint(ctx context.Context, ev CheckpointEvent) error
+}
+
+// Checkpoint event kinds.
+const (
+	CheckpointTrigger  = "trigger"
+	CheckpointComplete = "complete"
+	CheckpointAbort    = "abort"
+)
+
+// CheckpointEvent is a checkpoint's trigger, completion or abort (DESIGN §5).
+type CheckpointEvent struct {
+	JobID   string `json:"job_id"`
+	Attempt uint64 `json:"attempt"`
+	ID      uint64 `json:"id"`
+	Kind    string `json:"kind"`
+	// Timestamp is when the coordinator triggered the checkpoint.
+	Timestamp time.Time `json:"timestamp"`
+	// Savepoint asks for a self-contained snapshot, its files under Prefix.
+	Savepoint bool   `json:"savepoint,omitempty"`
+	Prefix    string `json:"prefix,omitempty"`
+}
+
+// CheckpointAck is one subtask's part of a checkpoint: its state handle and
+// figures, or the reason it declined.
+type CheckpointAck struct {
+	Task jobgraph.TaskID `json:"task"`
+	ID   uint64          `json:"id"`
+	// Declined, when not empty, is why the subtask could not take its snapshot;
+	// the checkpoint is then aborted.
+	Declined string `json:"declined,omitempty"`
+	// Handle is the subtask's state snapshot in the state backend's format; the
+	// control plane stores it and hands it back on restore without reading it.
+	Handle json.RawMessage `json:"handle,omitempty"`
+	// Objects names every Object Store object Handle references.
+	Objects []string `json:"objects,omitempty"`
+	// Positions are the source positions of a source subtask at the barrier.
+	Positions map[string]uint64 `json:"positions,omitempty"`
+	// Size is the state's size in bytes; Uploaded what this checkpoint uploaded.
+	Size     int64 `json:"size"`
+	Uploaded int64 `json:"uploaded"`
+	// Alignment is the time from the first barrier to the last on the subtask's
+	// inputs; SyncPause the time the subtask stopped processing to snapshot;
+	// Async the time its upload took.
+	Alignment time.Duration `json:"alignment"`
+	SyncPause time.Duration `json:"sync_pause"`
+	Async     time.Duration `json:"async"`
 }
 
 // ProtocolVersion names the control↔worker protocol; a control plane refuses

@@ -166,6 +166,7 @@ type WorkerMessage struct {
 	//	*WorkerMessage_Progress
 	//	*WorkerMessage_Heartbeat
 	//	*WorkerMessage_Reply
+	//	*WorkerMessage_CheckpointAck
 	Msg           isWorkerMessage_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -253,6 +254,15 @@ func (x *WorkerMessage) GetReply() *Reply {
 	return nil
 }
 
+func (x *WorkerMessage) GetCheckpointAck() *CheckpointAck {
+	if x != nil {
+		if x, ok := x.Msg.(*WorkerMessage_CheckpointAck); ok {
+			return x.CheckpointAck
+		}
+	}
+	return nil
+}
+
 type isWorkerMessage_Msg interface {
 	isWorkerMessage_Msg()
 }
@@ -277,6 +287,10 @@ type WorkerMessage_Reply struct {
 	Reply *Reply `protobuf:"bytes,5,opt,name=reply,proto3,oneof"`
 }
 
+type WorkerMessage_CheckpointAck struct {
+	CheckpointAck *CheckpointAck `protobuf:"bytes,6,opt,name=checkpoint_ack,json=checkpointAck,proto3,oneof"`
+}
+
 func (*WorkerMessage_Hello) isWorkerMessage_Msg() {}
 
 func (*WorkerMessage_TaskState) isWorkerMessage_Msg() {}
@@ -287,6 +301,55 @@ func (*WorkerMessage_Heartbeat) isWorkerMessage_Msg() {}
 
 func (*WorkerMessage_Reply) isWorkerMessage_Msg() {}
 
+func (*WorkerMessage_CheckpointAck) isWorkerMessage_Msg() {}
+
+// CheckpointAck is a subtask's acknowledgement (or decline) of a checkpoint, as the
+// JSON of api.CheckpointAck: its state handle is the worker's own format, which
+// the control plane stores without reading.
+type CheckpointAck struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AckJson       []byte                 `protobuf:"bytes,1,opt,name=ack_json,json=ackJson,proto3" json:"ack_json,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckpointAck) Reset() {
+	*x = CheckpointAck{}
+	mi := &file_weir_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckpointAck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckpointAck) ProtoMessage() {}
+
+func (x *CheckpointAck) ProtoReflect() protoreflect.Message {
+	mi := &file_weir_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckpointAck.ProtoReflect.Descriptor instead.
+func (*CheckpointAck) Descriptor() ([]byte, []int) {
+	return file_weir_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *CheckpointAck) GetAckJson() []byte {
+	if x != nil {
+		return x.AckJson
+	}
+	return nil
+}
+
 type Hello struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	WorkerId      string                 `protobuf:"bytes,1,opt,name=worker_id,json=workerId,proto3" json:"worker_id,omitempty"`
@@ -296,7 +359,7 @@ type Hello struct {
 
 func (x *Hello) Reset() {
 	*x = Hello{}
-	mi := &file_weir_proto_msgTypes[3]
+	mi := &file_weir_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -308,7 +371,7 @@ func (x *Hello) String() string {
 func (*Hello) ProtoMessage() {}
 
 func (x *Hello) ProtoReflect() protoreflect.Message {
-	mi := &file_weir_proto_msgTypes[3]
+	mi := &file_weir_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -321,7 +384,7 @@ func (x *Hello) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Hello.ProtoReflect.Descriptor instead.
 func (*Hello) Descriptor() ([]byte, []int) {
-	return file_weir_proto_rawDescGZIP(), []int{3}
+	return file_weir_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Hello) GetWorkerId() string {
@@ -343,7 +406,7 @@ type TaskID struct {
 
 func (x *TaskID) Reset() {
 	*x = TaskID{}
-	mi := &file_weir_proto_msgTypes[4]
+	mi := &file_weir_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -355,7 +418,7 @@ func (x *TaskID) String() string {
 func (*TaskID) ProtoMessage() {}
 
 func (x *TaskID) ProtoReflect() protoreflect.Message {
-	mi := &file_weir_proto_msgTypes[4]
+	mi := &file_weir_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -368,7 +431,7 @@ func (x *TaskID) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskID.ProtoReflect.Descriptor instead.
 func (*TaskID) Descriptor() ([]byte, []int) {
-	return file_weir_proto_rawDescGZIP(), []int{4}
+	return file_weir_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *TaskID) GetJobId() string {
@@ -412,7 +475,7 @@ type Failure struct {
 
 func (x *Failure) Reset() {
 	*x = Failure{}
-	mi := &file_weir_proto_msgTypes[5]
+	mi := &file_weir_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -424,7 +487,7 @@ func (x *Failure) String() string {
 func (*Failure) ProtoMessage() {}
 
 func (x *Failure) ProtoReflect() protoreflect.Message {
-	mi := &file_weir_proto_msgTypes[5]
+	mi := &file_weir_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -437,7 +500,7 @@ func (x *Failure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Failure.ProtoReflect.Descriptor instead.
 func (*Failure) Descriptor() ([]byte, []int) {
-	return file_weir_proto_rawDescGZIP(), []int{5}
+	return file_weir_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Failure) GetTimeUnixMs() int64 {
@@ -486,7 +549,7 @@ type TaskState struct {
 
 func (x *TaskState) Reset() {
 	*x = TaskState{}
-	mi := &file_weir_proto_msgTypes[6]
+	mi := &file_weir_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -498,7 +561,7 @@ func (x *TaskState) String() string {
 func (*TaskState) ProtoMessage() {}
 
 func (x *TaskState) ProtoReflect() protoreflect.Message {
-	mi := &file_weir_proto_msgTypes[6]
+	mi := &file_weir_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -511,7 +574,7 @@ func (x *TaskState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskState.ProtoReflect.Descriptor instead.
 func (*TaskState) Descriptor() ([]byte, []int) {
-	return file_weir_proto_rawDescGZIP(), []int{6}
+	return file_weir_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *TaskState) GetTask() *TaskID {
@@ -545,7 +608,7 @@ type Progress struct {
 
 func (x *Progress) Reset() {
 	*x = Progress{}
-	mi := &file_weir_proto_msgTypes[7]
+	mi := &file_weir_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -557,7 +620,7 @@ func (x *Progress) String() string {
 func (*Progress) ProtoMessage() {}
 
 func (x *Progress) ProtoReflect() protoreflect.Message {
-	mi := &file_weir_proto_msgTypes[7]
+	mi := &file_weir_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -570,7 +633,7 @@ func (x *Progress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Progress.ProtoReflect.Descriptor instead.
 func (*Progress) Descriptor() ([]byte, []int) {
-	return file_weir_proto_rawDescGZIP(), []int{7}
+	return file_weir_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Progress) GetTask() *TaskID {
@@ -610,7 +673,7 @@ type TaskMetrics struct {
 
 func (x *TaskMetrics) Reset() {
 	*x = TaskMetrics{}
-	mi := &file_weir_proto_msgTypes[8]
+	mi := &file_weir_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -622,7 +685,7 @@ func (x *TaskMetrics) String() string {
 func (*TaskMetrics) ProtoMessage() {}
 
 func (x *TaskMetrics) ProtoReflect() protoreflect.Message {
-	mi := &file_weir_proto_msgTypes[8]
+	mi := &file_weir_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -635,7 +698,7 @@ func (x *TaskMetrics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskMetrics.ProtoReflect.Descriptor instead.
 func (*TaskMetrics) Descriptor() ([]byte, []int) {
-	return file_weir_proto_rawDescGZIP(), []int{8}
+	return file_weir_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *TaskMetrics) GetTask() *TaskID {
@@ -753,7 +816,7 @@ type Heartbeat struct {
 
 func (x *Heartbeat) Reset() {
 	*x = Heartbeat{}
-	mi := &file_weir_proto_msgTypes[9]
+	mi := &file_weir_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -765,7 +828,7 @@ func (x *Heartbeat) String() string {
 func (*Heartbeat) ProtoMessage() {}
 
 func (x *Heartbeat) ProtoReflect() protoreflect.Message {
-	mi := &file_weir_proto_msgTypes[9]
+	mi := &file_weir_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -778,7 +841,7 @@ func (x *Heartbeat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Heartbeat.ProtoReflect.Descriptor instead.
 func (*Heartbeat) Descriptor() ([]byte, []int) {
-	return file_weir_proto_rawDescGZIP(), []int{9}
+	return file_weir_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Heartbeat) GetTasks() []*TaskMetrics {
@@ -807,7 +870,7 @@ type Reply struct {
 
 func (x *Reply) Reset() {
 	*x = Reply{}
-	mi := &file_weir_proto_msgTypes[10]
+	mi := &file_weir_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -819,7 +882,7 @@ func (x *Reply) String() string {
 func (*Reply) ProtoMessage() {}
 
 func (x *Reply) ProtoReflect() protoreflect.Message {
-	mi := &file_weir_proto_msgTypes[10]
+	mi := &file_weir_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -832,7 +895,7 @@ func (x *Reply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reply.ProtoReflect.Descriptor instead.
 func (*Reply) Descriptor() ([]byte, []int) {
-	return file_weir_proto_rawDescGZIP(), []int{10}
+	return file_weir_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Reply) GetRequestId() uint64 {
@@ -856,6 +919,7 @@ type ControlMessage struct {
 	//
 	//	*ControlMessage_Deploy
 	//	*ControlMessage_StopJob
+	//	*ControlMessage_Checkpoint
 	Msg           isControlMessage_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -863,7 +927,7 @@ type ControlMessage struct {
 
 func (x *ControlMessage) Reset() {
 	*x = ControlMessage{}
-	mi := &file_weir_proto_msgTypes[11]
+	mi := &file_weir_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -875,7 +939,7 @@ func (x *ControlMessage) String() string {
 func (*ControlMessage) ProtoMessage() {}
 
 func (x *ControlMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_weir_proto_msgTypes[11]
+	mi := &file_weir_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -888,7 +952,7 @@ func (x *ControlMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ControlMessage.ProtoReflect.Descriptor instead.
 func (*ControlMessage) Descriptor() ([]byte, []int) {
-	return file_weir_proto_rawDescGZIP(), []int{11}
+	return file_weir_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ControlMessage) GetRequestId() uint64 {
@@ -923,6 +987,15 @@ func (x *ControlMessage) GetStopJob() *StopJob {
 	return nil
 }
 
+func (x *ControlMessage) GetCheckpoint() *CheckpointEvent {
+	if x != nil {
+		if x, ok := x.Msg.(*ControlMessage_Checkpoint); ok {
+			return x.Checkpoint
+		}
+	}
+	return nil
+}
+
 type isControlMessage_Msg interface {
 	isControlMessage_Msg()
 }
@@ -935,9 +1008,111 @@ type ControlMessage_StopJob struct {
 	StopJob *StopJob `protobuf:"bytes,3,opt,name=stop_job,json=stopJob,proto3,oneof"`
 }
 
+type ControlMessage_Checkpoint struct {
+	Checkpoint *CheckpointEvent `protobuf:"bytes,4,opt,name=checkpoint,proto3,oneof"`
+}
+
 func (*ControlMessage_Deploy) isControlMessage_Msg() {}
 
 func (*ControlMessage_StopJob) isControlMessage_Msg() {}
+
+func (*ControlMessage_Checkpoint) isControlMessage_Msg() {}
+
+// CheckpointEvent triggers a checkpoint at a job's sources, or tells every task of
+// the job that one completed or was aborted.
+type CheckpointEvent struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	JobId        string                 `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	Attempt      uint64                 `protobuf:"varint,2,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	CheckpointId uint64                 `protobuf:"varint,3,opt,name=checkpoint_id,json=checkpointId,proto3" json:"checkpoint_id,omitempty"`
+	// kind is "trigger", "complete" or "abort".
+	Kind            string `protobuf:"bytes,4,opt,name=kind,proto3" json:"kind,omitempty"`
+	TimestampUnixMs int64  `protobuf:"varint,5,opt,name=timestamp_unix_ms,json=timestampUnixMs,proto3" json:"timestamp_unix_ms,omitempty"`
+	// savepoint asks for a self-contained snapshot under prefix.
+	Savepoint     bool   `protobuf:"varint,6,opt,name=savepoint,proto3" json:"savepoint,omitempty"`
+	Prefix        string `protobuf:"bytes,7,opt,name=prefix,proto3" json:"prefix,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckpointEvent) Reset() {
+	*x = CheckpointEvent{}
+	mi := &file_weir_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckpointEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckpointEvent) ProtoMessage() {}
+
+func (x *CheckpointEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_weir_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckpointEvent.ProtoReflect.Descriptor instead.
+func (*CheckpointEvent) Descriptor() ([]byte, []int) {
+	return file_weir_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *CheckpointEvent) GetJobId() string {
+	if x != nil {
+		return x.JobId
+	}
+	return ""
+}
+
+func (x *CheckpointEvent) GetAttempt() uint64 {
+	if x != nil {
+		return x.Attempt
+	}
+	return 0
+}
+
+func (x *CheckpointEvent) GetCheckpointId() uint64 {
+	if x != nil {
+		return x.CheckpointId
+	}
+	return 0
+}
+
+func (x *CheckpointEvent) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *CheckpointEvent) GetTimestampUnixMs() int64 {
+	if x != nil {
+		return x.TimestampUnixMs
+	}
+	return 0
+}
+
+func (x *CheckpointEvent) GetSavepoint() bool {
+	if x != nil {
+		return x.Savepoint
+	}
+	return false
+}
+
+func (x *CheckpointEvent) GetPrefix() string {
+	if x != nil {
+		return x.Prefix
+	}
+	return ""
+}
 
 type DeployTask struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -950,7 +1125,7 @@ type DeployTask struct {
 
 func (x *DeployTask) Reset() {
 	*x = DeployTask{}
-	mi := &file_weir_proto_msgTypes[12]
+	mi := &file_weir_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -962,7 +1137,7 @@ func (x *DeployTask) String() string {
 func (*DeployTask) ProtoMessage() {}
 
 func (x *DeployTask) ProtoReflect() protoreflect.Message {
-	mi := &file_weir_proto_msgTypes[12]
+	mi := &file_weir_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -975,7 +1150,7 @@ func (x *DeployTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeployTask.ProtoReflect.Descriptor instead.
 func (*DeployTask) Descriptor() ([]byte, []int) {
-	return file_weir_proto_rawDescGZIP(), []int{12}
+	return file_weir_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DeployTask) GetDescriptorJson() []byte {
@@ -996,7 +1171,7 @@ type StopJob struct {
 
 func (x *StopJob) Reset() {
 	*x = StopJob{}
-	mi := &file_weir_proto_msgTypes[13]
+	mi := &file_weir_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1008,7 +1183,7 @@ func (x *StopJob) String() string {
 func (*StopJob) ProtoMessage() {}
 
 func (x *StopJob) ProtoReflect() protoreflect.Message {
-	mi := &file_weir_proto_msgTypes[13]
+	mi := &file_weir_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1021,7 +1196,7 @@ func (x *StopJob) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopJob.ProtoReflect.Descriptor instead.
 func (*StopJob) Descriptor() ([]byte, []int) {
-	return file_weir_proto_rawDescGZIP(), []int{13}
+	return file_weir_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *StopJob) GetJobId() string {
@@ -1058,15 +1233,18 @@ const file_weir_proto_rawDesc = "" +
 	"\aversion\x18\x04 \x01(\tR\aversion\"x\n" +
 	"\x10RegisterResponse\x122\n" +
 	"\x15heartbeat_interval_ms\x18\x01 \x01(\x03R\x13heartbeatIntervalMs\x120\n" +
-	"\x14heartbeat_timeout_ms\x18\x02 \x01(\x03R\x12heartbeatTimeoutMs\"\x80\x02\n" +
+	"\x14heartbeat_timeout_ms\x18\x02 \x01(\x03R\x12heartbeatTimeoutMs\"\xc1\x02\n" +
 	"\rWorkerMessage\x12&\n" +
 	"\x05hello\x18\x01 \x01(\v2\x0e.weir.v1.HelloH\x00R\x05hello\x123\n" +
 	"\n" +
 	"task_state\x18\x02 \x01(\v2\x12.weir.v1.TaskStateH\x00R\ttaskState\x12/\n" +
 	"\bprogress\x18\x03 \x01(\v2\x11.weir.v1.ProgressH\x00R\bprogress\x122\n" +
 	"\theartbeat\x18\x04 \x01(\v2\x12.weir.v1.HeartbeatH\x00R\theartbeat\x12&\n" +
-	"\x05reply\x18\x05 \x01(\v2\x0e.weir.v1.ReplyH\x00R\x05replyB\x05\n" +
-	"\x03msg\"$\n" +
+	"\x05reply\x18\x05 \x01(\v2\x0e.weir.v1.ReplyH\x00R\x05reply\x12?\n" +
+	"\x0echeckpoint_ack\x18\x06 \x01(\v2\x16.weir.v1.CheckpointAckH\x00R\rcheckpointAckB\x05\n" +
+	"\x03msg\"*\n" +
+	"\rCheckpointAck\x12\x19\n" +
+	"\back_json\x18\x01 \x01(\fR\aackJson\"$\n" +
 	"\x05Hello\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\"k\n" +
 	"\x06TaskID\x12\x15\n" +
@@ -1117,13 +1295,24 @@ const file_weir_proto_rawDesc = "" +
 	"\x05Reply\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\x04R\trequestId\x12\x14\n" +
-	"\x05error\x18\x02 \x01(\tR\x05error\"\x94\x01\n" +
+	"\x05error\x18\x02 \x01(\tR\x05error\"\xd0\x01\n" +
 	"\x0eControlMessage\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\x04R\trequestId\x12-\n" +
 	"\x06deploy\x18\x02 \x01(\v2\x13.weir.v1.DeployTaskH\x00R\x06deploy\x12-\n" +
-	"\bstop_job\x18\x03 \x01(\v2\x10.weir.v1.StopJobH\x00R\astopJobB\x05\n" +
-	"\x03msg\"5\n" +
+	"\bstop_job\x18\x03 \x01(\v2\x10.weir.v1.StopJobH\x00R\astopJob\x12:\n" +
+	"\n" +
+	"checkpoint\x18\x04 \x01(\v2\x18.weir.v1.CheckpointEventH\x00R\n" +
+	"checkpointB\x05\n" +
+	"\x03msg\"\xdd\x01\n" +
+	"\x0fCheckpointEvent\x12\x15\n" +
+	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x18\n" +
+	"\aattempt\x18\x02 \x01(\x04R\aattempt\x12#\n" +
+	"\rcheckpoint_id\x18\x03 \x01(\x04R\fcheckpointId\x12\x12\n" +
+	"\x04kind\x18\x04 \x01(\tR\x04kind\x12*\n" +
+	"\x11timestamp_unix_ms\x18\x05 \x01(\x03R\x0ftimestampUnixMs\x12\x1c\n" +
+	"\tsavepoint\x18\x06 \x01(\bR\tsavepoint\x12\x16\n" +
+	"\x06prefix\x18\a \x01(\tR\x06prefix\"5\n" +
 	"\n" +
 	"DeployTask\x12'\n" +
 	"\x0fdescriptor_json\x18\x01 \x01(\fR\x0edescriptorJson\"V\n" +
@@ -1147,47 +1336,51 @@ func file_weir_proto_rawDescGZIP() []byte {
 	return file_weir_proto_rawDescData
 }
 
-var file_weir_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_weir_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_weir_proto_goTypes = []any{
 	(*RegisterRequest)(nil),  // 0: weir.v1.RegisterRequest
 	(*RegisterResponse)(nil), // 1: weir.v1.RegisterResponse
 	(*WorkerMessage)(nil),    // 2: weir.v1.WorkerMessage
-	(*Hello)(nil),            // 3: weir.v1.Hello
-	(*TaskID)(nil),           // 4: weir.v1.TaskID
-	(*Failure)(nil),          // 5: weir.v1.Failure
-	(*TaskState)(nil),        // 6: weir.v1.TaskState
-	(*Progress)(nil),         // 7: weir.v1.Progress
-	(*TaskMetrics)(nil),      // 8: weir.v1.TaskMetrics
-	(*Heartbeat)(nil),        // 9: weir.v1.Heartbeat
-	(*Reply)(nil),            // 10: weir.v1.Reply
-	(*ControlMessage)(nil),   // 11: weir.v1.ControlMessage
-	(*DeployTask)(nil),       // 12: weir.v1.DeployTask
-	(*StopJob)(nil),          // 13: weir.v1.StopJob
-	nil,                      // 14: weir.v1.Progress.PositionsEntry
+	(*CheckpointAck)(nil),    // 3: weir.v1.CheckpointAck
+	(*Hello)(nil),            // 4: weir.v1.Hello
+	(*TaskID)(nil),           // 5: weir.v1.TaskID
+	(*Failure)(nil),          // 6: weir.v1.Failure
+	(*TaskState)(nil),        // 7: weir.v1.TaskState
+	(*Progress)(nil),         // 8: weir.v1.Progress
+	(*TaskMetrics)(nil),      // 9: weir.v1.TaskMetrics
+	(*Heartbeat)(nil),        // 10: weir.v1.Heartbeat
+	(*Reply)(nil),            // 11: weir.v1.Reply
+	(*ControlMessage)(nil),   // 12: weir.v1.ControlMessage
+	(*CheckpointEvent)(nil),  // 13: weir.v1.CheckpointEvent
+	(*DeployTask)(nil),       // 14: weir.v1.DeployTask
+	(*StopJob)(nil),          // 15: weir.v1.StopJob
+	nil,                      // 16: weir.v1.Progress.PositionsEntry
 }
 var file_weir_proto_depIdxs = []int32{
-	3,  // 0: weir.v1.WorkerMessage.hello:type_name -> weir.v1.Hello
-	6,  // 1: weir.v1.WorkerMessage.task_state:type_name -> weir.v1.TaskState
-	7,  // 2: weir.v1.WorkerMessage.progress:type_name -> weir.v1.Progress
-	9,  // 3: weir.v1.WorkerMessage.heartbeat:type_name -> weir.v1.Heartbeat
-	10, // 4: weir.v1.WorkerMessage.reply:type_name -> weir.v1.Reply
-	4,  // 5: weir.v1.TaskState.task:type_name -> weir.v1.TaskID
-	5,  // 6: weir.v1.TaskState.failure:type_name -> weir.v1.Failure
-	4,  // 7: weir.v1.Progress.task:type_name -> weir.v1.TaskID
-	14, // 8: weir.v1.Progress.positions:type_name -> weir.v1.Progress.PositionsEntry
-	4,  // 9: weir.v1.TaskMetrics.task:type_name -> weir.v1.TaskID
-	8,  // 10: weir.v1.Heartbeat.tasks:type_name -> weir.v1.TaskMetrics
-	12, // 11: weir.v1.ControlMessage.deploy:type_name -> weir.v1.DeployTask
-	13, // 12: weir.v1.ControlMessage.stop_job:type_name -> weir.v1.StopJob
-	0,  // 13: weir.v1.ControlPlane.Register:input_type -> weir.v1.RegisterRequest
-	2,  // 14: weir.v1.ControlPlane.Session:input_type -> weir.v1.WorkerMessage
-	1,  // 15: weir.v1.ControlPlane.Register:output_type -> weir.v1.RegisterResponse
-	11, // 16: weir.v1.ControlPlane.Session:output_type -> weir.v1.ControlMessage
-	15, // [15:17] is the sub-list for method output_type
-	13, // [13:15] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	4,  // 0: weir.v1.WorkerMessage.hello:type_name -> weir.v1.Hello
+	7,  // 1: weir.v1.WorkerMessage.task_state:type_name -> weir.v1.TaskState
+	8,  // 2: weir.v1.WorkerMessage.progress:type_name -> weir.v1.Progress
+	10, // 3: weir.v1.WorkerMessage.heartbeat:type_name -> weir.v1.Heartbeat
+	11, // 4: weir.v1.WorkerMessage.reply:type_name -> weir.v1.Reply
+	3,  // 5: weir.v1.WorkerMessage.checkpoint_ack:type_name -> weir.v1.CheckpointAck
+	5,  // 6: weir.v1.TaskState.task:type_name -> weir.v1.TaskID
+	6,  // 7: weir.v1.TaskState.failure:type_name -> weir.v1.Failure
+	5,  // 8: weir.v1.Progress.task:type_name -> weir.v1.TaskID
+	16, // 9: weir.v1.Progress.positions:type_name -> weir.v1.Progress.PositionsEntry
+	5,  // 10: weir.v1.TaskMetrics.task:type_name -> weir.v1.TaskID
+	9,  // 11: weir.v1.Heartbeat.tasks:type_name -> weir.v1.TaskMetrics
+	14, // 12: weir.v1.ControlMessage.deploy:type_name -> weir.v1.DeployTask
+	15, // 13: weir.v1.ControlMessage.stop_job:type_name -> weir.v1.StopJob
+	13, // 14: weir.v1.ControlMessage.checkpoint:type_name -> weir.v1.CheckpointEvent
+	0,  // 15: weir.v1.ControlPlane.Register:input_type -> weir.v1.RegisterRequest
+	2,  // 16: weir.v1.ControlPlane.Session:input_type -> weir.v1.WorkerMessage
+	1,  // 17: weir.v1.ControlPlane.Register:output_type -> weir.v1.RegisterResponse
+	12, // 18: weir.v1.ControlPlane.Session:output_type -> weir.v1.ControlMessage
+	17, // [17:19] is the sub-list for method output_type
+	15, // [15:17] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_weir_proto_init() }
@@ -1201,10 +1394,12 @@ func file_weir_proto_init() {
 		(*WorkerMessage_Progress)(nil),
 		(*WorkerMessage_Heartbeat)(nil),
 		(*WorkerMessage_Reply)(nil),
+		(*WorkerMessage_CheckpointAck)(nil),
 	}
-	file_weir_proto_msgTypes[11].OneofWrappers = []any{
+	file_weir_proto_msgTypes[12].OneofWrappers = []any{
 		(*ControlMessage_Deploy)(nil),
 		(*ControlMessage_StopJob)(nil),
+		(*ControlMessage_Checkpoint)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1212,7 +1407,7 @@ func file_weir_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_weir_proto_rawDesc), len(file_weir_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

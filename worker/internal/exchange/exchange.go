@@ -20,6 +20,10 @@ const (
 	Marker
 	// EndOfPartition says the channel carries nothing more.
 	EndOfPartition
+	// Barrier is checkpoint barrier Checkpoint: every record before it belongs to
+	// the checkpoint's snapshot, every record after it to the next (DESIGN §5).
+	// Its value 4 follows the wire's hello (3).
+	Barrier Kind = 4
 )
 
 func (k Kind) String() string {
@@ -30,6 +34,8 @@ func (k Kind) String() string {
 		return "marker"
 	case EndOfPartition:
 		return "end-of-partition"
+	case Barrier:
+		return "barrier"
 	}
 	return fmt.Sprintf("kind-%d", uint8(k))
 }
@@ -42,6 +48,8 @@ type Buffer struct {
 	Batch   record.Batch
 	// Positions is the payload of a Marker: source step id -> stream sequence.
 	Positions map[string]uint64
+	// Checkpoint is the id of a Barrier.
+	Checkpoint uint64
 
 	// in is the remote channel the buffer arrived on; nil for a local one.
 	in *inChannel
@@ -58,6 +66,7 @@ func NewBuffer() *Buffer {
 	b := bufferPool.Get().(*Buffer)
 	b.Kind = Data
 	b.Positions = nil
+	b.Checkpoint = 0
 	b.in = nil
 	b.encoded = nil
 	b.Batch.Reset()

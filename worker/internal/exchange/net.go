@@ -2,6 +2,7 @@ package exchange
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -219,6 +220,12 @@ func (in *inbound) onFrame(msg *nats.Msg) {
 		err = b.Batch.Adopt(payload)
 	case Marker:
 		err = json.Unmarshal(payload, &b.Positions)
+	case Barrier:
+		if len(payload) != 8 {
+			err = fmt.Errorf("barrier of %d bytes, want 8", len(payload))
+		} else {
+			b.Checkpoint = binary.LittleEndian.Uint64(payload)
+		}
 	}
 	if err != nil {
 		Release(b)
@@ -506,6 +513,11 @@ func (o *RemoteOutput) payloadLocked(b *Buffer) []byte {
 		if b.encoded == nil {
 			// Markers are rare (twice a second): JSON keeps them readable.
 			b.encoded, _ = json.Marshal(b.Positions)
+		}
+		return b.encoded
+	case Barrier:
+		if b.encoded == nil {
+			b.encoded = binary.LittleEndian.AppendUint64(nil, b.Checkpoint)
 		}
 		return b.encoded
 	}

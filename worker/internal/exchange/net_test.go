@@ -57,13 +57,14 @@ type reader struct {
 	mu       sync.Mutex
 	records  map[int][]string
 	kinds    map[int][]Kind
+	barriers map[int]uint64 // the last barrier id per channel
 	maxQueue int
 	maxOver  int // the largest queued - credit seen; must stay ≤ 0
 	err      error
 }
 
 func readGate(ctx context.Context, g *Gate, ends int, slow time.Duration) (*reader, chan struct{}) {
-	r := &reader{records: map[int][]string{}, kinds: map[int][]Kind{}, maxOver: -1 << 30}
+	r := &reader{records: map[int][]string{}, kinds: map[int][]Kind{}, barriers: map[int]uint64{}, maxOver: -1 << 30}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -78,6 +79,9 @@ func readGate(ctx context.Context, g *Gate, ends int, slow time.Duration) (*read
 			case b := <-g.C():
 				r.mu.Lock()
 				r.kinds[b.Channel] = append(r.kinds[b.Channel], b.Kind)
+				if b.Kind == Barrier {
+					r.barriers[b.Channel] = b.Checkpoint
+				}
 				rd := b.Batch.Reader()
 				var v record.View
 				for b.Kind == Data && rd.Next(&v) {
@@ -145,6 +149,9 @@ func TestRemoteChannelsKeepOrderAndEvents(t *testing.T) {
 			if err := w.Broadcast(ctx, Marker, map[string]uint64{"src": uint64(ch)}); err != nil {
 				t.Error(err)
 			}
+			if err := w.Barrier(ctx, 7); err != nil {
+				t.Error(err)
+			}
 			if err := w.Broadcast(ctx, EndOfPartition, nil); err != nil {
 				t.Error(err)
 			}
@@ -172,7 +179,7 @@ func TestRemoteChannelsKeepOrderAndEvents(t *testing.T) {
 			}
 		}
 		k := r.kinds[ch]
-		if k[len(k)-2] != Marker || k[len(k)-1] != EndOfPartition {
+		if k[len(k)-3] != Marker || k[len(k)-2] != Barrier || k[len(k)-1] != EndOfPartition || r.barriers[ch] != 7 {
 			t.Fatalf("channel %d: events out of order: ...%v", ch, k[max(0, len(k)-3):])
 		}
 	}

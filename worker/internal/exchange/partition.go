@@ -217,6 +217,22 @@ func (w *Writer) Broadcast(ctx context.Context, kind Kind, positions map[string]
 	return nil
 }
 
+// Barrier flushes and then sends checkpoint barrier id to every downstream
+// subtask, behind every record written before it.
+func (w *Writer) Barrier(ctx context.Context, id uint64) error {
+	if err := w.Flush(ctx); err != nil {
+		return err
+	}
+	for t := range w.outs {
+		b := NewBuffer()
+		b.Kind, b.Channel, b.Checkpoint = Barrier, w.opts.Channel, id
+		if err := w.sendBuffer(ctx, t, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Drain waits until every buffer sent has left this process (remote outputs hold
 // buffers until the receiver grants credit).
 func (w *Writer) Drain(ctx context.Context) error {
