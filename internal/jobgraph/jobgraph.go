@@ -1,6 +1,7 @@
 package jobgraph
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -92,8 +93,35 @@ type TaskDescriptor struct {
 	Outputs       []Gate        `json:"outputs,omitempty"`
 	BufferTimeout time.Duration `json:"buffer_timeout"`
 	// ResumeAfter, for a source subtask, is the stream sequence every record up to
-	// which has reached the sinks; the source starts after it. 0 = the spec's start.
+	// which has reached the sinks (or, with checkpointing, the restored
+	// checkpoint's position); the source starts after it. 0 = the spec's start.
 	ResumeAfter map[string]uint64 `json:"resume_after,omitempty"`
+	// Checkpointing is set when the job takes checkpoints.
+	Checkpointing *Checkpointing `json:"checkpointing,omitempty"`
+	// Restore is the state the subtask starts from; nil starts empty.
+	Restore *Restore `json:"restore,omitempty"`
+}
+
+// Checkpointing is what a subtask needs to know of the job's checkpoints.
+type Checkpointing struct {
+	// ExactlyOnce aligns barriers; otherwise they are not aligned (at least once).
+	ExactlyOnce bool `json:"exactly_once"`
+	// StatePrefix starts the Object Store names of the subtask's state files.
+	StatePrefix string `json:"state_prefix"`
+}
+
+// Restore names the snapshots a subtask restores its state from.
+type Restore struct {
+	// CheckpointID is the checkpoint (or savepoint's checkpoint) restored.
+	CheckpointID uint64 `json:"checkpoint_id"`
+	// Handles are the state handles, as the workers made them, of the subtasks
+	// of the snapshot whose key groups overlap this subtask's, or whose operator
+	// state this subtask takes over.
+	Handles []json.RawMessage `json:"handles,omitempty"`
+	// KeepOperatorState says, per handle, whether this subtask takes over that
+	// snapshot's operator (non-keyed) state, such as an exactly-once sink's
+	// records waiting for their commit.
+	KeepOperatorState []bool `json:"keep_operator_state,omitempty"`
 }
 
 // Gate is one side of an edge as seen by a subtask.

@@ -73,6 +73,18 @@ func (s *Sink) Err() error {
 
 // Write publishes every record of b asynchronously.
 func (s *Sink) Write(ctx context.Context, b *record.Batch) error {
+	return s.write(ctx, b, "", 0)
+}
+
+// WriteIDs publishes every record of b asynchronously with a JetStream message id,
+// idBase followed by the record's number (first for the first record of b): a
+// second publish of the same id within the stream's duplicate window is dropped by
+// the stream, which is what makes a sink's re-publish after a failure harmless.
+func (s *Sink) WriteIDs(ctx context.Context, b *record.Batch, idBase string, first uint64) error {
+	return s.write(ctx, b, idBase, first)
+}
+
+func (s *Sink) write(ctx context.Context, b *record.Batch, idBase string, next uint64) error {
 	if err := s.Err(); err != nil {
 		return err
 	}
@@ -88,8 +100,8 @@ func (s *Sink) Write(ctx context.Context, b *record.Batch) error {
 		start := len(arena)
 		arena = append(arena, v.Payload...)
 		msg := &nats.Msg{Subject: s.subject, Data: arena[start:len(arena):len(arena)]}
-		if v.Flags&(record.FlagKey|record.FlagTimestamp|record.FlagHeaders) != 0 {
-			msg.Header = make(nats.Header, 2+int(v.HeaderCount))
+		if idBase != "" || v.Flags&(record.FlagKey|record.FlagTimestamp|record.FlagHeaders) != 0 {
+			msg.Header = make(nats.Header, 3+int(v.HeaderCount))
 			if v.HasHeaders() {
 				_ = v.ForEachHeader(func(name, value []byte) error {
 					// Nats-* headers steer JetStream (dedup ids, expectations): a
@@ -105,6 +117,10 @@ func (s *Sink) Write(ctx context.Context, b *record.Batch) error {
 			}
 			if v.HasTimestamp() {
 				msg.Header[HeaderTimestamp] = []string{strconv.FormatInt(v.Timestamp, 10)}
+			}
+			if idBase != "" {
+				msg.Header[jetstream.MsgIDHeader] = []string{idBase + strconv.FormatUint(next, 10)}
+				next++
 			}
 		}
 		if err := s.publish(ctx, msg); err != nil {

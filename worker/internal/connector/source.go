@@ -123,7 +123,9 @@ func (s *Source) Run(stop, hard context.Context) error {
 		if err != nil {
 			return fmt.Errorf("reading source stream %q: %w", s.cfg.Stream, err)
 		}
-		if first := info.State.FirstSeq; info.State.Msgs > 0 && want < first {
+		// An empty stream that held messages starts after its last one: those
+		// were purged too.
+		if first := info.State.FirstSeq; want < first {
 			return fmt.Errorf("source stream %q starts at sequence %d, but the job needs sequence %d: records %d..%d are gone (retention or purge)",
 				s.cfg.Stream, first, want, want, first-1)
 		}

@@ -67,6 +67,7 @@ func NewBuffer() *Buffer {
 	b.Kind = Data
 	b.Positions = nil
 	b.Checkpoint = 0
+	b.Channel = 0
 	b.in = nil
 	b.encoded = nil
 	b.Batch.Reset()
@@ -87,14 +88,15 @@ type Output interface {
 // every upstream subtask of that edge writes into, directly when it runs in this
 // process and through a NATS subscription (see Net.Attach) otherwise.
 //
-// Room is accounted per side so that neither starves the other: local writers share
-// localSlots; remote channels may only send as many buffers as the gate granted
-// them credit for, and ch has room for all of that credit at once, so a delivery
-// from NATS never blocks.
+// Room is accounted per channel so that no channel starves another: a local writer
+// has its own localSlots, and remote channels may only send as many buffers as the
+// gate granted them credit for; ch has room for all of that at once, so a delivery
+// from NATS never blocks. Per-channel room is what lets a reader hold back the
+// buffers of one channel (aligning checkpoint barriers) while the others go on.
 type Gate struct {
 	key        Key
 	ch         chan *Buffer
-	localSlots chan struct{}
+	localSlots []chan struct{} // by upstream channel
 	channels   int
 	// perChannel is the room, in buffers, each upstream channel gets.
 	perChannel int
@@ -115,7 +117,7 @@ func (g *Gate) Channels() int { return g.channels }
 // the gate is full (backpressure) or until ctx ends.
 func (g *Gate) Send(ctx context.Context, b *Buffer) error {
 	select {
-	case g.localSlots <- struct{}{}:
+	case g.localSlots[b.Channel] <- struct{}{}:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -131,7 +133,7 @@ func (g *Gate) C() <-chan *Buffer { return g.ch }
 // Took gives back the room b held: a local slot, or credit to its remote sender.
 func (g *Gate) Took(b *Buffer) {
 	if b.in == nil {
-		<-g.localSlots
+		<-g.localSlots[b.Channel]
 		return
 	}
 	b.in.took()
@@ -188,11 +190,14 @@ func (r *Registry) Gate(k Key, channels int) *Gate {
 			key: k,
 			// Room for every local slot plus every credit remote channels can hold.
 			ch:         make(chan *Buffer, 2*local+floatingPerGate),
-			localSlots: make(chan struct{}, local),
+			localSlots: make([]chan struct{}, channels),
 			channels:   channels,
 			perChannel: per,
 			floating:   floatingPerGate,
 			errc:       make(chan error, 1),
+		}
+		for c := range g.localSlots {
+			g.localSlots[c] = make(chan struct{}, per)
 		}
 		r.gates[k] = g
 	}
