@@ -22,9 +22,9 @@ type Commit struct {
 	Meta Metadata
 }
 
-// Notify tells every task of the current attempt that checkpoint ID completed, so
-// that, e.g., exactly-once sinks publish what they held for it and every checkpoint
-// before it. For a savepoint Savepoint is set: tasks release its pending work but
+// Notify tells every task of the current attempt that checkpoint ID completed and
+// subsumes every earlier one, so that, e.g., exactly-once sinks publish what they
+// held for it and for any earlier checkpoint that failed. For a savepoint Savepoint is set: tasks release its pending work but
 // commit no side effects (as Flink since FLIP-193) and do not base later
 // incremental snapshots on it, because recovery never restores a savepoint.
 type Notify struct {

@@ -78,13 +78,15 @@ type Coordinator struct {
 func New(cfg Config, jobID string, tasks []string, retained []Metadata, nextID uint64) *Coordinator {
 	cfg.Defaults()
 	c := &Coordinator{
-		cfg:      cfg,
-		jobID:    jobID,
-		tasks:    sortedSet(tasks),
-		attempt:  1,
-		nextID:   max(nextID, 1),
-		pending:  map[uint64]*pending{},
-		retained: slices.Clone(retained),
+		cfg:     cfg,
+		jobID:   jobID,
+		tasks:   sortedSet(tasks),
+		attempt: 1,
+		nextID:  max(nextID, 1),
+		pending: map[uint64]*pending{},
+	}
+	for _, m := range retained {
+		c.retained = append(c.retained, m.clone())
 	}
 	slices.SortFunc(c.retained, func(a, b Metadata) int { return cmpID(a.ID, b.ID) })
 	if n := len(c.retained); n > 0 {
@@ -211,7 +213,7 @@ func (c *Coordinator) startCommit(now time.Time, p *pending) Action {
 		MaxParallelism: c.cfg.MaxParallelism,
 		Tasks:          maps.Clone(p.acks),
 	}
-	return Commit{Meta: p.meta}
+	return Commit{Meta: p.meta.clone()}
 }
 
 // Decline fails checkpoint id because task could not snapshot (reason says why).
@@ -247,7 +249,11 @@ func (c *Coordinator) Committed(now time.Time, id uint64) []Action {
 	}
 	c.end(now, p, Completed, "")
 	var out []Action
-	if p.attempt == c.attempt && c.state != suspended {
+	// Notify means "this checkpoint and every earlier one are done", so one that
+	// completes after a newer one (their commits raced) notifies nobody: the newer
+	// one's Notify covered it.
+	newest := p.savepoint != "" || len(c.retained) == 0 || id > c.retained[len(c.retained)-1].ID
+	if newest && p.attempt == c.attempt && c.state != suspended {
 		out = append(out, Notify{ID: id, Savepoint: p.savepoint})
 	}
 	if p.savepoint != "" {
@@ -309,7 +315,7 @@ func (c *Coordinator) Suspend(now time.Time, reason string) []Action {
 // first, it suspends and returns the Aborts.
 func (c *Coordinator) Resume(now time.Time, tasks []string, restoredFrom uint64) []Action {
 	var out []Action
-	if c.state == running {
+	if c.state != suspended {
 		out = c.Suspend(now, "a new attempt started")
 	}
 	c.attempt++
@@ -331,12 +337,18 @@ func (c *Coordinator) Latest() *Metadata {
 	if len(c.retained) == 0 {
 		return nil
 	}
-	m := c.retained[len(c.retained)-1]
+	m := c.retained[len(c.retained)-1].clone()
 	return &m
 }
 
 // Retained returns the completed checkpoints kept, oldest first.
-func (c *Coordinator) Retained() []Metadata { return slices.Clone(c.retained) }
+func (c *Coordinator) Retained() []Metadata {
+	out := make([]Metadata, len(c.retained))
+	for i, m := range c.retained {
+		out[i] = m.clone()
+	}
+	return out
+}
 
 // Drop forgets retained checkpoint id, found corrupt at restore, so that Latest
 // falls back to the one before it, and discards what only it referenced. Dropping

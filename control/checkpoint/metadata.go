@@ -54,6 +54,17 @@ type Metadata struct {
 	Tasks          map[string]TaskSnapshot `json:"tasks"`
 }
 
+// clone deep-copies m, so that what the coordinator hands out and what it keeps
+// never share a map or slice.
+func (m Metadata) clone() Metadata {
+	tasks := make(map[string]TaskSnapshot, len(m.Tasks))
+	for k, t := range m.Tasks {
+		tasks[k] = t.clone()
+	}
+	m.Tasks = tasks
+	return m
+}
+
 // Positions merges the source positions of every task. Source subtasks own
 // disjoint keys; should two report one key anyway, the smaller position wins, so
 // that a restore replays records rather than skips them.
