@@ -553,3 +553,60 @@ func remainingLen(r io.Reader) (int64, bool) {
 	}
 	return 0, false
 }
+
+// CheckpointList is a job's checkpoints (GET /jobs/{id}/checkpoints).
+type CheckpointList struct {
+	// Enabled says whether the job takes checkpoints.
+	Enabled bool `json:"enabled"`
+	// Latest is the id of the latest completed checkpoint, 0 for none.
+	Latest uint64 `json:"latest"`
+	// Checkpoints are the most recent ones, oldest first.
+	Checkpoints []Checkpoint `json:"checkpoints"`
+	// Restores says which checkpoint each execution attempt started from.
+	Restores []CheckpointRestore `json:"restores"`
+	Raw      json.RawMessage     `json:"-"`
+}
+
+// Checkpoint is one checkpoint's figures.
+type Checkpoint struct {
+	ID        uint64    `json:"id"`
+	Savepoint string    `json:"savepoint,omitempty"` // the savepoint's id, for a savepoint
+	Status    string    `json:"status"`              // IN_PROGRESS, COMPLETED, FAILED, ABORTED
+	Triggered time.Time `json:"triggered"`
+	// DurationMs is from the trigger to the end.
+	DurationMs float64 `json:"duration_ms"`
+	Size       int64   `json:"size"`
+	Uploaded   int64   `json:"uploaded"`
+	Acked      int     `json:"acked"`
+	Expected   int     `json:"expected"`
+	Failure    string  `json:"failure,omitempty"`
+	// Subtasks are each subtask's alignment, synchronous and asynchronous times.
+	Subtasks []CheckpointSubtask `json:"subtasks,omitempty"`
+}
+
+// CheckpointSubtask is one subtask's part of a checkpoint.
+type CheckpointSubtask struct {
+	Task        string  `json:"task"`
+	AlignmentMs float64 `json:"alignment_ms"`
+	SyncMs      float64 `json:"sync_ms"`
+	AsyncMs     float64 `json:"async_ms"`
+	Size        int64   `json:"size"`
+}
+
+// CheckpointRestore is the checkpoint an execution attempt restored (0 for none).
+type CheckpointRestore struct {
+	Attempt    uint64    `json:"attempt"`
+	Checkpoint uint64    `json:"checkpoint"`
+	At         time.Time `json:"at"`
+}
+
+// Checkpoints returns a job's checkpoints.
+func (c *Client) Checkpoints(ctx context.Context, id string) (*CheckpointList, error) {
+	l := &CheckpointList{}
+	raw, err := c.get(ctx, "/api/v1/jobs/"+url.PathEscape(id)+"/checkpoints", l)
+	if err != nil {
+		return nil, err
+	}
+	l.Raw = raw
+	return l, nil
+}

@@ -1,0 +1,328 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/require"
+
+	"github.com/weir-streams/weir/control/checkpoint"
+	"github.com/weir-streams/weir/internal/client"
+	"github.com/weir-streams/weir/internal/embednats"
+)
+
+// countJob counts records per key with the Go counter example (a process UDF with
+// a value state) and writes every count exactly once.
+const countJob = `name: counts
+parallelism: 3
+checkpointing: { interval: 500ms }
+restart: { strategy: fixed_delay, attempts: 100, delay: 200ms }
+pipeline:
+  - id: events
+    source:
+      jetstream: { stream: CNT, subjects: ["cnt.*"], partitions: { count: 3, token: 2 } }
+  - id: by-key
+    key_by: { json_field: key }
+  - id: count
+    process: { module: counter, function: count }
+  - id: out
+    sink: { jetstream: { subject: counts }, delivery: exactly_once }
+`
+
+// countEvents are records i in [from, to) of a stream of keys with per-key
+// sequence numbers: key k(i % keys) gets its seq-th record at i = (seq-1)*keys + k,
+// in partition k % 3, so the order of one key's records is defined.
+func countEvents(from, to, keys int) (subjects []string, payloads [][]byte) {
+	for i := from; i < to; i++ {
+		k := i % keys
+		subjects = append(subjects, fmt.Sprintf("cnt.%d", k%3))
+		payloads = append(payloads, fmt.Appendf(nil, `{"key":"k%d","seq":%d}`, k, i/keys+1))
+	}
+	return subjects, payloads
+}
+
+// countOutput is one output of the counter.
+type countOutput struct {
+	Key     string `json:"key"`
+	Seq     int    `json:"seq"`
+	Count   int    `json:"count"`
+	Attempt int    `json:"attempt"`
+}
+
+// checkCounts checks that the sink holds, for every key, exactly the counts
+// 1..n of its n records — no gap, no repeat — and that each count is the
+// record's sequence number, which only exactly-once state can give.
+func checkCounts(t *testing.T, got []string, keys, n int) map[int]int {
+	t.Helper()
+	perKey := map[string][]countOutput{}
+	attempts := map[int]int{}
+	for _, p := range got {
+		var o countOutput
+		require.NoError(t, json.Unmarshal([]byte(p), &o), "output %q", p)
+		perKey[o.Key] = append(perKey[o.Key], o)
+		attempts[o.Attempt]++
+	}
+	require.Len(t, perKey, keys, "keys in the output")
+	want := n / keys
+	for k, outs := range perKey {
+		sort.Slice(outs, func(i, j int) bool { return outs[i].Count < outs[j].Count })
+		for i, o := range outs {
+			if o.Count != i+1 || o.Seq != o.Count {
+				t.Fatalf("key %s: output %d is count %d for seq %d; want count %d for seq %d (outputs around it: %v)", k, i, o.Count, o.Seq, i+1, i+1, outs[max(0, i-2):min(len(outs), i+3)])
+			}
+		}
+		require.Len(t, outs, want, "key %s", k)
+	}
+	return attempts
+}
+
+func (c *cluster) checkpoints(id string) *client.CheckpointList {
+	c.t.Helper()
+	l, err := c.control.client.Checkpoints(context.Background(), id)
+	require.NoError(c.t, err)
+	return l
+}
+
+// waitCheckpoint waits until a checkpoint newer than after has completed.
+func (c *cluster) waitCheckpoint(id string, after uint64, timeout time.Duration) uint64 {
+	c.t.Helper()
+	var latest uint64
+	require.Eventually(c.t, func() bool {
+		latest = c.checkpoints(id).Latest
+		return latest > after
+	}, timeout, 50*time.Millisecond, "no checkpoint after %d completed\n%s", after, c.logs())
+	return latest
+}
+
+// sourceRecordsIn sums the records the source subtasks read in the current attempt.
+func sourceRecordsIn(j *client.Job, source string) int64 {
+	var n int64
+	for _, v := range j.Plan.Vertices {
+		if v.ID == source {
+			for _, st := range v.Subtasks {
+				n += st.RecordsIn
+			}
+		}
+	}
+	return n
+}
+
+func TestCheckpointExactlyOnceUnderFailures(t *testing.T) {
+	c := startCluster(t, 3, 2, "--heartbeat-timeout", "3s")
+	s := c.control
+	s.upload("counter", "counter.wasm")
+	ctx := context.Background()
+	_, err := s.js.CreateStream(ctx, jetstream.StreamConfig{Name: "CNT", Subjects: []string{"cnt.*"}, Storage: jetstream.FileStorage})
+	require.NoError(t, err)
+	s.stream("COUT", "counts") // JetStream's default duplicate window: 2 minutes
+
+	const n, keys, stages = 200000, 1000, 4
+	subjects, payloads := countEvents(0, n, keys)
+	id := s.submit(countJob)
+	j := waitAttempt(t, s, id, 0, time.Minute)
+	var ckpt uint64
+	for stage := range stages {
+		from, to := stage*n/stages, (stage+1)*n/stages
+		s.publishTo(subjects[from:to], payloads[from:to])
+		if stage == stages-1 {
+			break
+		}
+		// Kill a worker once a checkpoint has completed with part of this stage
+		// behind it, while the rest may still be flowing.
+		s.waitCount("COUT", uint64(from)+1, 2*time.Minute)
+		ckpt = c.waitCheckpoint(id, ckpt, time.Minute)
+		victim := workerOf(j, "")
+		start := time.Now()
+		c.workers[victim].kill()
+		j = waitAttempt(t, s, id, j.Attempt, 2*time.Minute)
+		t.Logf("stage %d: killed %s after checkpoint %d; RUNNING again as attempt %d after %s", stage, victim, ckpt, j.Attempt, time.Since(start).Round(time.Millisecond))
+		c.startWorker(victim, 2)
+		c.waitWorkers(3)
+
+		// The attempt restored a checkpoint, and re-read only what came after it.
+		l := c.checkpoints(id)
+		require.NotEmpty(t, l.Restores)
+		r := l.Restores[len(l.Restores)-1]
+		require.GreaterOrEqual(t, r.Checkpoint, ckpt, "attempt %d restored checkpoint %d, older than %d, the one completed before the kill", j.Attempt, r.Checkpoint, ckpt)
+		s.waitCount("COUT", uint64(to), 2*time.Minute)
+		reread := sourceRecordsIn(s.job(id), "events")
+		t.Logf("stage %d: attempt %d restored checkpoint %d and re-read %d records of the %d published so far", stage, j.Attempt, r.Checkpoint, reread, to)
+		require.Less(t, reread, int64(to), "the restored attempt re-read everything: it did not start from the checkpoint's positions")
+		ckpt = max(ckpt, r.Checkpoint)
+	}
+	s.waitCount("COUT", n, 3*time.Minute)
+	// A late duplicate would come with the next checkpoints' commits: let a few pass.
+	c.waitCheckpoint(id, c.waitCheckpoint(id, 0, time.Minute), time.Minute)
+	got := s.readAll("COUT")
+	attempts := checkCounts(t, got, keys, n)
+	t.Logf("%d counts, exactly once, from attempts %v", len(got), attempts)
+}
+
+// TestCheckpointFailpoints fails the job once in each of four places, one per
+// execution attempt: inside the UDF, inside a snapshot's synchronous part, inside
+// its upload, and between a checkpoint's commit and its notification. Each
+// failpoint fires only in its attempt, after that attempt completed a checkpoint,
+// so every recovery restores one; the counts stay exact.
+func TestCheckpointFailpoints(t *testing.T) {
+	dir := t.TempDir()
+	s := startWeirEnv(t, []string{"WEIR_FAILPOINTS=udf@1,snapshot@2,upload@3,after-commit@4"}, "weir standalone ready",
+		"standalone", "--data-dir", dir, "--http", "127.0.0.1:0", "--nats-port", "0")
+	s.dataDir = dir
+	s.connect()
+	s.upload("counter", "counter.wasm")
+	ctx := context.Background()
+	_, err := s.js.CreateStream(ctx, jetstream.StreamConfig{Name: "CNT", Subjects: []string{"cnt.*"}, Storage: jetstream.FileStorage})
+	require.NoError(t, err)
+	s.stream("COUT", "counts")
+
+	const n, keys = 100000, 500
+	subjects, payloads := countEvents(0, n, keys)
+	id := s.submit(countJob)
+	c := &cluster{t: t, control: s}
+	const failures = 4
+	for i := range failures + 1 {
+		from, to := i*n/(failures+1), (i+1)*n/(failures+1)
+		s.publishTo(subjects[from:to], payloads[from:to])
+		if i < failures {
+			j := waitAttempt(t, s, id, uint64(i+1), 2*time.Minute)
+			t.Logf("failure %d: attempt %d runs", i+1, j.Attempt)
+		}
+	}
+	s.waitCount("COUT", n, 3*time.Minute)
+	c.waitCheckpoint(id, c.waitCheckpoint(id, 0, time.Minute), time.Minute)
+	l := c.checkpoints(id)
+	for _, r := range l.Restores {
+		if r.Attempt > 1 {
+			require.GreaterOrEqual(t, r.Checkpoint, uint64(1), "attempt %d restored no checkpoint", r.Attempt)
+		}
+	}
+	ex, err := s.client.JobExceptions(ctx, id)
+	require.NoError(t, err)
+	fired := map[string]bool{}
+	for _, e := range ex.Exceptions {
+		for _, name := range []string{"udf", "snapshot", "upload", "after-commit"} {
+			if strings.Contains(e.Message, "failpoint "+name+" fired") {
+				fired[name] = true
+			}
+		}
+	}
+	require.Len(t, fired, failures, "failpoints that fired: %v; exceptions: %s", fired, ex.Raw)
+	got := s.readAll("COUT")
+	attempts := checkCounts(t, got, keys, n)
+	t.Logf("%d counts, exactly once, from attempts %v", len(got), attempts)
+}
+
+// TestCheckpointCorruptFallsBack corrupts a file only the latest checkpoint has:
+// the restore detects it, falls back to the previous checkpoint, and says so in
+// the job's exceptions.
+func TestCheckpointCorruptFallsBack(t *testing.T) {
+	dir := t.TempDir()
+	ns, err := embednats.Start(embednats.Options{Dir: filepath.Join(dir, "nats"), Port: -1})
+	require.NoError(t, err)
+	defer func() { ns.Shutdown(); ns.WaitForShutdown() }()
+	grpcAddr, httpAddr := freeAddr(t), freeAddr(t)
+	startControl := func() *standalone {
+		s := startWeir(t, "weir control ready", "control", "--nats", ns.ClientURL(), "--http", httpAddr, "--grpc", grpcAddr,
+			"--data-dir", filepath.Join(dir, "control"))
+		s.connect()
+		return s
+	}
+	c := &cluster{t: t, dir: dir, ns: ns, control: startControl(), workers: map[string]*standalone{}}
+	c.startWorker("w1", 3)
+	c.waitWorkers(1)
+	s := c.control
+	s.upload("counter", "counter.wasm")
+	ctx := context.Background()
+	_, err = s.js.CreateStream(ctx, jetstream.StreamConfig{Name: "CNT", Subjects: []string{"cnt.*"}, Storage: jetstream.FileStorage})
+	require.NoError(t, err)
+	s.stream("COUT", "counts")
+	const n, keys = 40000, 200
+	subjects, payloads := countEvents(0, n, keys)
+	job := strings.Replace(countJob, "interval: 500ms", "interval: 300ms, retain: 3", 1)
+	job = strings.Replace(job, "delivery: exactly_once", "delivery: at_least_once", 1)
+	id := s.submit(job)
+	s.waitStatus(id, "RUNNING", time.Minute)
+	s.publishTo(subjects[:n/2], payloads[:n/2])
+	s.waitCount("COUT", n/2, 2*time.Minute)
+	c.waitCheckpoint(id, c.waitCheckpoint(id, 2, time.Minute), time.Minute)
+
+	// With the control plane stopped no checkpoint completes: corrupt a file that
+	// only the latest one references.
+	s.stop()
+	store := checkpointStore(t, s.js)
+	retained, err := store.List(ctx, id)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(retained), 2)
+	latest, prev := retained[len(retained)-1], retained[len(retained)-2]
+	older := map[string]bool{}
+	for _, o := range prev.Objects() {
+		older[o] = true
+	}
+	var victim string
+	for _, o := range latest.Objects() {
+		if !older[o] && strings.HasSuffix(o, ".sst") {
+			victim = o
+		}
+	}
+	require.NotEmpty(t, victim, "checkpoint %d has no file of its own", latest.ID)
+	obj, err := s.js.ObjectStore(ctx, "WEIR_STATE")
+	require.NoError(t, err)
+	b, err := obj.GetBytes(ctx, victim)
+	require.NoError(t, err)
+	b[len(b)/2] ^= 0xff
+	_, err = obj.PutBytes(ctx, victim, b)
+	require.NoError(t, err)
+
+	c.control = startControl()
+	s = c.control
+	c.waitWorkers(1)
+	j := waitAttempt(t, s, id, 1, 2*time.Minute)
+	ex, err := s.client.JobExceptions(ctx, id)
+	require.NoError(t, err)
+	want := fmt.Sprintf("checkpoint %d cannot be restored", latest.ID)
+	require.Contains(t, string(ex.Raw), want)
+	require.Contains(t, string(ex.Raw), fmt.Sprintf("recovery falls back to checkpoint %d", prev.ID))
+	l := c.checkpoints(id)
+	require.Equal(t, prev.ID, l.Restores[len(l.Restores)-1].Checkpoint, "attempt %d", j.Attempt)
+
+	// At least once from the previous checkpoint: every count arrives.
+	s.publishTo(subjects[n/2:], payloads[n/2:])
+	require.Eventually(t, func() bool {
+		seen := map[string]map[int]bool{}
+		for _, p := range s.readAll("COUT") {
+			var o countOutput
+			require.NoError(t, json.Unmarshal([]byte(p), &o))
+			if seen[o.Key] == nil {
+				seen[o.Key] = map[int]bool{}
+			}
+			seen[o.Key][o.Count] = true
+		}
+		for k := range keys {
+			m := seen[fmt.Sprintf("k%d", k)]
+			for c := 1; c <= n/keys; c++ {
+				if !m[c] {
+					return false
+				}
+			}
+		}
+		return true
+	}, 3*time.Minute, time.Second, "some counts never arrived")
+}
+
+// checkpointStore reads the checkpoint metadata the control plane committed.
+func checkpointStore(t *testing.T, js jetstream.JetStream) checkpoint.Store {
+	t.Helper()
+	ctx := context.Background()
+	kv, err := js.KeyValue(ctx, "WEIR_META")
+	require.NoError(t, err)
+	obj, err := js.ObjectStore(ctx, "WEIR_STATE")
+	require.NoError(t, err)
+	return checkpoint.Store{KV: kv, Obj: obj}
+}

@@ -1,0 +1,142 @@
+package connector
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"strconv"
+
+	"github.com/weir-streams/weir/internal/record"
+	"github.com/weir-streams/weir/worker/internal/state"
+)
+
+// ExactlyOnceSink is a two-phase-commit sink (DESIGN §5, Flink's
+// TwoPhaseCommitSinkFunction): it keeps the records of each checkpoint interval in
+// the subtask's operator state and publishes them only once a checkpoint that
+// covers them completes, each with a message id fixed when the record was first
+// kept. A failure after the checkpoint restores the kept records, and publishing
+// them again is harmless because the stream drops a message id it has seen within
+// its duplicate window (the control plane checks that window at submit).
+//
+// Kept records are batches, one state entry per batch written, under a sub-key
+// that orders them for publishing: the subtask that first kept them, the
+// execution attempt, the interval's label and the batch's number. The label of
+// the records after barrier n is n+1, so those a checkpoint c covers are exactly
+// those labelled c or less. Ids embed all four and the record's index, so they
+// never repeat across attempts, intervals or rescaling.
+//
+// It belongs to the task goroutine.
+type ExactlyOnceSink struct {
+	sink    *Sink
+	b       *state.Backend
+	st      state.State
+	jobID   string
+	subtask int
+	attempt uint64
+
+	label uint64 // label of the records being kept now
+	batch uint32 // number of the next batch in this interval
+	sub   []byte
+	frame record.Batch
+}
+
+// pendingState is the name of the operator state holding kept records.
+const pendingState = "pending"
+
+// NewExactlyOnceSink returns a sink that keeps records in b under the step's
+// operator state until their checkpoint completes. restored is the id of the
+// checkpoint the subtask restored (0 for none): the records it kept belong to a
+// completed checkpoint and are published by Recover.
+func NewExactlyOnceSink(sink *Sink, b *state.Backend, stepID, jobID string, subtask int, attempt, restored uint64) (*ExactlyOnceSink, error) {
+	st, err := b.Register(stepID, pendingState, state.Map, 0)
+	if err != nil {
+		return nil, fmt.Errorf("registering the sink's pending records: %w", err)
+	}
+	return &ExactlyOnceSink{sink: sink, b: b, st: st, jobID: jobID, subtask: subtask, attempt: attempt, label: restored + 1}, nil
+}
+
+// pendingKey is the sub-key of one kept batch.
+func pendingKey(dst []byte, subtask int, attempt, label uint64, batch uint32) []byte {
+	dst = binary.BigEndian.AppendUint16(dst, uint16(subtask))
+	dst = binary.BigEndian.AppendUint64(dst, attempt)
+	dst = binary.BigEndian.AppendUint64(dst, label)
+	return binary.BigEndian.AppendUint32(dst, batch)
+}
+
+const pendingKeySize = 2 + 8 + 8 + 4
+
+// Write keeps the records of b for the current interval. The backend's batch
+// commit makes them part of the next snapshot.
+func (s *ExactlyOnceSink) Write(b *record.Batch) error {
+	if b.Len() == 0 {
+		return nil
+	}
+	s.sub = pendingKey(s.sub[:0], s.subtask, s.attempt, s.label, s.batch)
+	s.batch++
+	if err := s.b.Put(s.st, state.OperatorKeyGroup, nil, nil, s.sub, b.Bytes()); err != nil {
+		return fmt.Errorf("keeping records for checkpoint: %w", err)
+	}
+	return nil
+}
+
+// Barrier starts the interval after checkpoint id's barrier.
+func (s *ExactlyOnceSink) Barrier(id uint64) {
+	s.label, s.batch = id+1, 0
+}
+
+// Commit publishes every kept batch that checkpoint id covers, waits until the
+// stream has acknowledged them all, and then forgets them. It returns the number
+// of records published.
+func (s *ExactlyOnceSink) Commit(ctx context.Context, id uint64) (int, error) {
+	it := s.b.Iterator(s.st, state.OperatorKeyGroup, nil, nil)
+	var done [][]byte
+	n := 0
+	for {
+		sub, val, ok := it.Next()
+		if !ok {
+			break
+		}
+		if len(sub) != pendingKeySize {
+			it.Close()
+			return n, fmt.Errorf("kept records under a malformed key of %d bytes", len(sub))
+		}
+		if label := binary.BigEndian.Uint64(sub[10:]); label > id {
+			continue
+		}
+		if err := s.frame.SetFrame(val); err != nil {
+			it.Close()
+			return n, fmt.Errorf("kept records are corrupt: %w", err)
+		}
+		base := s.idBase(sub)
+		if err := s.sink.WriteIDs(ctx, &s.frame, base, 0); err != nil {
+			it.Close()
+			return n, err
+		}
+		n += s.frame.Len()
+		done = append(done, append([]byte(nil), sub...))
+	}
+	if err := it.Close(); err != nil {
+		return n, fmt.Errorf("reading kept records: %w", err)
+	}
+	if len(done) == 0 {
+		return 0, nil
+	}
+	if err := s.sink.Sync(ctx); err != nil {
+		return n, err
+	}
+	for _, sub := range done {
+		if err := s.b.Delete(s.st, state.OperatorKeyGroup, nil, nil, sub); err != nil {
+			return n, fmt.Errorf("forgetting published records: %w", err)
+		}
+	}
+	return n, s.b.Commit()
+}
+
+// idBase is the message id prefix of a kept batch: job, first subtask, attempt,
+// label and batch number; the record's index in the batch follows.
+func (s *ExactlyOnceSink) idBase(sub []byte) string {
+	return s.jobID + "." + strconv.FormatUint(uint64(binary.BigEndian.Uint16(sub)), 10) +
+		"." + strconv.FormatUint(binary.BigEndian.Uint64(sub[2:]), 10) +
+		"." + strconv.FormatUint(binary.BigEndian.Uint64(sub[10:]), 10) +
+		"." + strconv.FormatUint(uint64(binary.BigEndian.Uint32(sub[18:])), 10) + "."
+}
