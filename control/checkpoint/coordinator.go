@@ -56,6 +56,9 @@ type Coordinator struct {
 	pending map[uint64]*pending
 	// retained are the completed checkpoints kept, in ascending id order.
 	retained []Metadata
+	// newestID is the highest id of a checkpoint ever completed (Drop does not
+	// lower it), so that Notify ids only increase.
+	newestID uint64
 
 	// failures counts checkpoints failed in a row in this attempt.
 	failures int
@@ -90,7 +93,8 @@ func New(cfg Config, jobID string, tasks []string, retained []Metadata, nextID u
 	}
 	slices.SortFunc(c.retained, func(a, b Metadata) int { return cmpID(a.ID, b.ID) })
 	if n := len(c.retained); n > 0 {
-		c.nextID = max(c.nextID, c.retained[n-1].ID+1)
+		c.newestID = c.retained[n-1].ID
+		c.nextID = max(c.nextID, c.newestID+1)
 	}
 	return c
 }
@@ -252,13 +256,14 @@ func (c *Coordinator) Committed(now time.Time, id uint64) []Action {
 	// Notify means "this checkpoint and every earlier one are done", so one that
 	// completes after a newer one (their commits raced) notifies nobody: the newer
 	// one's Notify covered it.
-	newest := p.savepoint != "" || len(c.retained) == 0 || id > c.retained[len(c.retained)-1].ID
+	newest := p.savepoint != "" || id > c.newestID
 	if newest && p.attempt == c.attempt && c.state != suspended {
 		out = append(out, Notify{ID: id, Savepoint: p.savepoint})
 	}
 	if p.savepoint != "" {
 		return out
 	}
+	c.newestID = max(c.newestID, id)
 	if p.attempt == c.attempt {
 		c.failures = 0
 	}

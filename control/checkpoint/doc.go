@@ -10,7 +10,8 @@
 //   - Trigger: inject barrier ID at every source subtask.
 //   - Commit: write the metadata durably (Store.Commit for a checkpoint, the
 //     savepoint's record for a savepoint), then call Committed or CommitFailed.
-//   - Notify: tell every task the checkpoint completed.
+//   - Notify: tell every task the checkpoint completed; it covers every earlier
+//     checkpoint too, and checkpoint Notify ids only increase.
 //   - Abort: tell the tasks to drop their pending work for a checkpoint.
 //   - Discard: delete a checkpoint's metadata and the listed objects.
 //   - FailJob: fail the job (too many checkpoints failed in a row).
