@@ -92,22 +92,33 @@ func taskName(id jobgraph.TaskID) string {
 }
 
 // checkpointConfig converts the spec's checkpointing section.
-func checkpointConfig(c *spec.Checkpointing) checkpoint.Config {
+func checkpointConfig(c *spec.Checkpointing, maxP int) checkpoint.Config {
 	return checkpoint.Config{
 		Interval: c.Interval, Timeout: c.Timeout, MinPause: c.MinPause,
 		MaxConcurrent: c.MaxConcurrent, TolerableFailures: c.TolerableFailures, Retain: c.Retain,
+		MaxParallelism: maxP,
 	}
 }
 
 // openCheckpoints creates the job's coordinator from the checkpoints retained in
 // the store; it does nothing for a job without checkpointing.
 func (m *jobMaster) openCheckpoints() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if id := m.rec.FromSavepoint; id != "" {
+		sp, err := m.c.getSavepoint(ctx, id)
+		if err != nil {
+			return fmt.Errorf("reading savepoint %s: %w", id, err)
+		}
+		if sp.Metadata == nil {
+			return fmt.Errorf("savepoint %s has no metadata (it is %s)", id, sp.Status)
+		}
+		m.fromSavepoint, m.fromCommitted = sp.Metadata, sp.SinksCommitted
+	}
 	c := m.rec.Job.Checkpointing
 	if c == nil {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	retained, err := m.c.checkpoints.List(ctx, m.rec.ID)
 	if err != nil {
 		return fmt.Errorf("reading the job's checkpoints: %w", err)
@@ -116,10 +127,13 @@ func (m *jobMaster) openCheckpoints() error {
 	if n := len(retained); n > 0 {
 		next = retained[n-1].ID + 1
 	}
-	if next <= m.rec.LastCheckpointID {
-		next = m.rec.LastCheckpointID + 1
+	next = max(next, m.rec.LastCheckpointID+1)
+	if m.fromSavepoint != nil {
+		// Checkpoint ids go on from the savepoint's, so that the newest
+		// snapshot always has the highest id.
+		next = max(next, m.fromSavepoint.ID+1)
 	}
-	m.coord = checkpoint.New(checkpointConfig(c), m.rec.ID, nil, retained, next)
+	m.coord = checkpoint.New(checkpointConfig(c, m.rec.Job.MaxParallelism), m.rec.ID, nil, retained, next)
 	return nil
 }
 
@@ -132,13 +146,14 @@ func (m *jobMaster) restoreFrom(descs []jobgraph.TaskDescriptor) uint64 {
 	if m.coord != nil {
 		meta = m.coord.Latest()
 	}
+	committed := false
 	if sp := m.fromSavepoint; sp != nil && (meta == nil || sp.ID > meta.ID) {
-		meta = sp
+		meta, committed = sp, m.fromCommitted
 	}
 	if meta == nil {
 		return 0
 	}
-	restoreDescriptors(meta, descs, m.rec.Job.MaxParallelism)
+	restoreDescriptors(meta, descs, m.rec.Job.MaxParallelism, committed)
 	return meta.ID
 }
 
@@ -148,7 +163,7 @@ func (m *jobMaster) restoreFrom(descs []jobgraph.TaskDescriptor) uint64 {
 // the operator state (an exactly-once sink's records waiting for their commit) of
 // the old subtasks j with j mod parallelism = its index. Every source subtask gets
 // every position of its step and reads the partitions it owns.
-func restoreDescriptors(meta *checkpoint.Metadata, descs []jobgraph.TaskDescriptor, maxP int) {
+func restoreDescriptors(meta *checkpoint.Metadata, descs []jobgraph.TaskDescriptor, maxP int, sinksCommitted bool) {
 	positions := meta.Positions()
 	oldParallelism := map[string]int{}
 	for name := range meta.Tasks {
@@ -166,7 +181,7 @@ func restoreDescriptors(meta *checkpoint.Metadata, descs []jobgraph.TaskDescript
 				}
 			}
 		}
-		r := &jobgraph.Restore{CheckpointID: meta.ID}
+		r := &jobgraph.Restore{CheckpointID: meta.ID, SinksCommitted: sinksCommitted}
 		p, q := oldParallelism[d.Task.Vertex], d.Parallelism
 		first, last := keygroup.Range(d.Task.Subtask, maxP, q)
 		for j := range p {

@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/weir-streams/weir/control/checkpoint"
 	"github.com/weir-streams/weir/control/plan"
 	"github.com/weir-streams/weir/internal/api"
 	"github.com/weir-streams/weir/internal/meta"
@@ -56,14 +57,17 @@ func (o *Options) defaults() {
 // Control is the control plane. Create it with New, serve Handler, and Close it to
 // stop: Close suspends running jobs gracefully so that a restart resumes them.
 type Control struct {
-	opts     Options
-	logger   *slog.Logger
-	nc       *nats.Conn
-	store    kvStore
-	modules  meta.ModuleStore
-	rt       *wasmhost.Runtime
-	slots    *slotManager
-	registry *prometheus.Registry
+	opts    Options
+	logger  *slog.Logger
+	nc      *nats.Conn
+	store   kvStore
+	modules meta.ModuleStore
+	rt      *wasmhost.Runtime
+	// checkpoints stores checkpoint metadata; stateObj holds checkpoint files.
+	checkpoints checkpoint.Store
+	stateObj    jetstream.ObjectStore
+	slots       *slotManager
+	registry    *prometheus.Registry
 
 	mu      sync.Mutex
 	jobs    map[string]*jobMaster // guarded by mu
@@ -84,6 +88,10 @@ func New(ctx context.Context, opts Options, nc *nats.Conn, logger *slog.Logger, 
 	if err != nil {
 		return nil, err
 	}
+	stateObj, err := meta.StateStore(ctx, js)
+	if err != nil {
+		return nil, err
+	}
 	if opts.CacheDir == "" {
 		opts.CacheDir = filepath.Join(os.TempDir(), fmt.Sprintf("weir-control-cache-%d", os.Getuid()))
 	}
@@ -92,16 +100,18 @@ func New(ctx context.Context, opts Options, nc *nats.Conn, logger *slog.Logger, 
 		return nil, err
 	}
 	c := &Control{
-		opts:     opts,
-		logger:   logger,
-		nc:       nc,
-		store:    kvStore{kv: kv},
-		modules:  meta.ModuleStore{Obj: obj},
-		rt:       rt,
-		slots:    newSlotManager(),
-		registry: reg,
-		jobs:     map[string]*jobMaster{},
-		freed:    make(chan struct{}),
+		opts:        opts,
+		logger:      logger,
+		nc:          nc,
+		store:       kvStore{kv: kv},
+		checkpoints: checkpoint.Store{KV: kv, Obj: stateObj},
+		stateObj:    stateObj,
+		modules:     meta.ModuleStore{Obj: obj},
+		rt:          rt,
+		slots:       newSlotManager(),
+		registry:    reg,
+		jobs:        map[string]*jobMaster{},
+		freed:       make(chan struct{}),
 	}
 	if err := c.loadJobs(ctx); err != nil {
 		rt.Close(ctx)

@@ -204,7 +204,7 @@ pipeline:
 	require.ErrorAs(t, err, &ae)
 	require.Equal(t, http.StatusBadRequest, ae.Status)
 	require.Equal(t, "pipeline[1].sink.delivery", ae.Field)
-	require.Contains(t, ae.Message, "stream SHORT to de-duplicate for at least 40s (heartbeat timeout 10s + longest restart delay 0s + 30s to restore and re-publish), but its duplicate_window is 5s")
+	require.Contains(t, ae.Message, "stream SHORT to de-duplicate for at least 41s (heartbeat timeout 10s + longest restart delay 1s + 30s to restore and re-publish), but its duplicate_window is 5s")
 
 	// A stream with JetStream's default window of two minutes is enough with
 	// the default settings.

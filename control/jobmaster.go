@@ -3,12 +3,14 @@ package control
 import (
 	"context"
 	"fmt"
-	"github.com/weir-streams/weir/control/restart"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
+	"github.com/weir-streams/weir/control/checkpoint"
 	"github.com/weir-streams/weir/control/plan"
+	"github.com/weir-streams/weir/control/restart"
 	"github.com/weir-streams/weir/internal/api"
 	"github.com/weir-streams/weir/internal/jobgraph"
 	"github.com/weir-streams/weir/internal/spec"
@@ -79,6 +81,26 @@ type jobMaster struct {
 	failedAt time.Time // when the current attempt started failing
 	cancel   bool
 	shutdown bool
+
+	// coord is the job's checkpoint coordinator; nil without checkpointing.
+	coord *checkpoint.Coordinator
+	// cpList is what GET /jobs/{id}/checkpoints shows; guarded by mu.
+	cpList CheckpointList
+	// savepoints are the savepoints in progress, by id; stopping is the
+	// stop-with-savepoint in progress, stopped the one that completed, after
+	// which the attempt ends; rescaleTo restarts the job at new parallelisms
+	// from it.
+	savepoints map[string]spRequest
+	// savepointIDs maps the coordinator's ids of savepoints in progress to theirs.
+	savepointIDs map[uint64]string
+	// fromSavepoint is the savepoint the job started (or rescaled) from.
+	fromSavepoint *checkpoint.Metadata
+	// fromCommitted says fromSavepoint's sink records were published when its
+	// job stopped.
+	fromCommitted bool
+	stopping      string
+	stopped       string
+	rescaleTo     *RescaleRequest
 }
 
 // failingTimeout bounds how long a failing attempt waits for its subtasks to
@@ -97,19 +119,21 @@ type (
 
 func (c *Control) startJobMaster(rec *JobRecord, rev uint64, graph *jobgraph.JobGraph, resume map[string]uint64) *jobMaster {
 	m := &jobMaster{
-		c:       c,
-		logger:  c.logger.With("job", rec.ID, "job_name", rec.Name),
-		graph:   graph,
-		events:  make(chan any, 256),
-		done:    make(chan struct{}),
-		rec:     *rec,
-		rev:     rev,
-		tasks:   map[jobgraph.TaskID]*SubtaskStatus{},
-		sinkPos: map[jobgraph.TaskID]map[string]uint64{},
-		saved:   resume,
-		workers: map[string]api.Worker{},
-		lost:    map[string]bool{},
-		policy:  restart.New(rec.Job.Restart),
+		c:            c,
+		logger:       c.logger.With("job", rec.ID, "job_name", rec.Name),
+		graph:        graph,
+		events:       make(chan any, 256),
+		done:         make(chan struct{}),
+		rec:          *rec,
+		rev:          rev,
+		tasks:        map[jobgraph.TaskID]*SubtaskStatus{},
+		sinkPos:      map[jobgraph.TaskID]map[string]uint64{},
+		saved:        resume,
+		workers:      map[string]api.Worker{},
+		lost:         map[string]bool{},
+		policy:       restart.New(rec.Job.Restart),
+		savepoints:   map[string]spRequest{},
+		savepointIDs: map[uint64]string{},
 	}
 	if m.saved == nil {
 		m.saved = map[string]uint64{}
@@ -173,6 +197,11 @@ func (m *jobMaster) persist(rec JobRecord, rev uint64) {
 }
 
 func (m *jobMaster) run() {
+	if err := m.openCheckpoints(); err != nil {
+		m.logger.Error("opening checkpoints", "err", err)
+		m.setStatus(StatusFailed, err.Error(), &api.Failure{Time: time.Now().UTC(), Kind: "checkpoint", Message: err.Error()})
+		return
+	}
 	for {
 		if !m.schedule() {
 			return
@@ -183,6 +212,17 @@ func (m *jobMaster) run() {
 		m.c.slots.release(m.slots)
 		m.slots = nil
 		m.c.notifySlots()
+		if m.stopped != "" && !m.failing {
+			m.stoppedCleanly()
+		}
+		if m.rescaleTo != nil && !m.failing && !m.cancel && !m.shutdown {
+			if err := m.rescale(); err != nil {
+				m.setStatus(StatusFailed, err.Error(), &api.Failure{Time: time.Now().UTC(), Kind: "rescale", Message: err.Error()})
+				return
+			}
+			m.resetAttempt()
+			continue
+		}
 		if !m.failing || m.cancel || m.shutdown {
 			m.finish()
 			return
@@ -197,11 +237,21 @@ func (m *jobMaster) run() {
 func (m *jobMaster) runAttempt() {
 	tick := time.NewTicker(progressInterval)
 	defer tick.Stop()
+	var cpTick <-chan time.Time
+	if m.coord != nil {
+		t := time.NewTicker(checkpointTick)
+		defer t.Stop()
+		cpTick = t.C
+	}
 	for {
 		select {
 		case ev := <-m.events:
 			if m.handle(ev) {
 				return
+			}
+		case now := <-cpTick:
+			if !m.failing && !m.cancel && !m.shutdown && m.allRunning() {
+				m.act(m.coord.Tick(now))
 			}
 		case <-tick.C:
 			m.saveProgress()
@@ -306,6 +356,7 @@ func (m *jobMaster) deploy() {
 	attempt := m.rec.Attempt
 	rec, rev := m.rec, m.rev
 	descs := plan.Descriptors(m.graph, m.rec.Job, m.rec.ID, attempt, m.saved)
+	restored := m.restoreFrom(descs)
 	// With slot sharing, subtask i of every vertex runs in slot i: that tells each
 	// subtask where its peers are.
 	placement := make([]string, len(m.slots))
@@ -326,6 +377,15 @@ func (m *jobMaster) deploy() {
 	}
 	m.mu.Unlock()
 	m.persist(rec, rev)
+	if m.coord != nil {
+		m.mu.Lock()
+		m.cpList.Restores = append(m.cpList.Restores, RestoreStats{Attempt: attempt, Checkpoint: restored, At: time.Now().UTC()})
+		if n := len(m.cpList.Restores); n > 50 {
+			m.cpList.Restores = m.cpList.Restores[n-50:]
+		}
+		m.mu.Unlock()
+		m.act(m.coord.Resume(time.Now(), checkpointTasks(descs), restored))
+	}
 	m.policy.Running(time.Now())
 	m.logger.Info("deploying job", "attempt", attempt, "subtasks", len(descs), "resume", m.saved)
 	for _, d := range descs {
@@ -362,6 +422,12 @@ func (m *jobMaster) handle(ev any) bool {
 		if !m.applyTaskState(ev.s) {
 			return false
 		}
+	case evCheckpointAck:
+		m.onCheckpointAck(ev.ack)
+		return false
+	case evSavepoint:
+		m.onSavepoint(ev.req)
+		return false
 	case evProgress:
 		if ev.p.Task.Attempt == m.snapshot().Attempt {
 			m.sinkPos[ev.p.Task] = ev.p.Positions
@@ -400,6 +466,9 @@ func (m *jobMaster) handle(ev any) bool {
 // fail starts failing the current attempt: every subtask is canceled.
 func (m *jobMaster) fail(reason string, f *api.Failure) {
 	m.failing, m.failedAt = true, time.Now()
+	if m.coord != nil {
+		m.act(m.coord.Suspend(time.Now(), reason))
+	}
 	m.setStatus(StatusFailing, reason, f)
 	m.stopAll(false)
 }
@@ -418,6 +487,9 @@ func (m *jobMaster) applyTaskState(s api.TaskState) bool {
 	}
 	t.Status = s.State
 	m.mu.Unlock()
+	if f := s.Failure; s.State == api.TaskFailed && f != nil && f.Kind == api.FailureRestoreCorrupt {
+		m.dropCorrupt(f)
+	}
 	if s.State == api.TaskFailed && !m.failing && !m.cancel {
 		reason := "task " + s.Task.String() + " failed"
 		if s.Failure != nil {
@@ -447,6 +519,8 @@ func (m *jobMaster) finish() {
 	case m.shutdown:
 		// The job stays RUNNING in the store: the next control plane resumes it.
 		m.logger.Info("job suspended for shutdown")
+	case m.stopped != "":
+		m.setStatus(StatusFinished, "stopped with savepoint "+m.stopped, nil)
 	default:
 		m.setStatus(StatusFinished, "", nil)
 	}
@@ -550,4 +624,26 @@ func (m *jobMaster) metrics(tm api.TaskMetrics) {
 		t.WasmCallSeconds, t.WasmMemoryBytes = float64(tm.WasmCallNanos)/1e9, tm.WasmMemoryBytes
 		t.KeyedNull = tm.KeyedNull
 	}
+}
+
+// allRunning reports whether every subtask of the attempt is RUNNING: checkpoints
+// are triggered only then, as in Flink.
+func (m *jobMaster) allRunning() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, t := range m.tasks {
+		if t.Status != api.TaskRunning {
+			return false
+		}
+	}
+	return len(m.tasks) > 0
+}
+
+// checkpoints returns what GET /jobs/{id}/checkpoints shows.
+func (m *jobMaster) checkpoints() CheckpointList {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l := m.cpList
+	l.Checkpoints, l.Restores = slices.Clone(l.Checkpoints), slices.Clone(l.Restores)
+	return l
 }

@@ -49,9 +49,15 @@ type JobRecord struct {
 	// Job is the parsed spec with every module pinned to a digest.
 	Job *spec.Job `json:"job"`
 	// Modules maps each module name the job uses to the digest it pinned.
-	Modules    map[string]string `json:"modules"`
-	Attempt    uint64            `json:"attempt"`
-	Exceptions []api.Failure     `json:"exceptions,omitempty"`
+	Modules map[string]string `json:"modules"`
+	Attempt uint64            `json:"attempt"`
+	// FromSavepoint is the savepoint the job started from, or was last rescaled
+	// from.
+	FromSavepoint string `json:"from_savepoint,omitempty"`
+	// LastCheckpointID is the newest checkpoint committed, so that checkpoint ids
+	// keep growing across control plane restarts.
+	LastCheckpointID uint64        `json:"last_checkpoint_id,omitempty"`
+	Exceptions       []api.Failure `json:"exceptions,omitempty"`
 }
 
 func jobKey(id string) string      { return "jobs." + id }
@@ -132,10 +138,13 @@ func (c *Control) submitJob(ctx context.Context, text []byte, dryRun bool) (*Job
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := c.checkFromSavepoint(ctx, job, graph); err != nil {
+		return nil, nil, err
+	}
 	now := time.Now().UTC()
 	rec := &JobRecord{
 		ID: newJobID(), Name: job.Name, Status: StatusCreated, CreatedAt: now, UpdatedAt: now,
-		SpecText: string(text), Job: job, Modules: pinned,
+		SpecText: string(text), Job: job, Modules: pinned, FromSavepoint: job.FromSavepoint,
 	}
 	if dryRun {
 		return rec, graph, nil

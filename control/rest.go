@@ -51,6 +51,13 @@ func (c *Control) Handler() http.Handler {
 		r.Get("/jobs/{id}", c.handleGetJob)
 		r.Delete("/jobs/{id}", c.handleCancelJob)
 		r.Get("/jobs/{id}/exceptions", c.handleJobExceptions)
+		r.Get("/jobs/{id}/checkpoints", c.handleJobCheckpoints)
+		r.Post("/jobs/{id}/savepoints", c.handleTriggerSavepoint)
+		r.Post("/jobs/{id}/stop", c.handleStopJob)
+		r.Post("/jobs/{id}/rescale", c.handleRescaleJob)
+		r.Get("/savepoints", c.handleListSavepoints)
+		r.Get("/savepoints/{id}", c.handleGetSavepoint)
+		r.Delete("/savepoints/{id}", c.handleDeleteSavepoint)
 		r.Get("/workers", c.handleWorkers)
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusNotFound, errorBody{Error: "no such endpoint: " + r.Method + " " + r.URL.Path})
@@ -324,6 +331,17 @@ func (c *Control) handleJobExceptions(w http.ResponseWriter, r *http.Request) {
 	}
 	rec := m.snapshot()
 	writeJSON(w, http.StatusOK, map[string]any{"exceptions": nonNil(rec.Exceptions)})
+}
+
+func (c *Control) handleJobCheckpoints(w http.ResponseWriter, r *http.Request) {
+	m, err := c.job(chi.URLParam(r, "id"))
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	list := m.checkpoints()
+	list.Checkpoints, list.Restores = nonNil(list.Checkpoints), nonNil(list.Restores)
+	writeJSON(w, http.StatusOK, list)
 }
 
 func nonNil[T any](s []T) []T {

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -18,6 +20,7 @@ import (
 	"github.com/weir-streams/weir/control/checkpoint"
 	"github.com/weir-streams/weir/control/plan"
 	"github.com/weir-streams/weir/internal/api"
+	"github.com/weir-streams/weir/internal/jobgraph"
 	"github.com/weir-streams/weir/internal/spec"
 )
 
@@ -420,7 +423,7 @@ func (m *jobMaster) rescale() error {
 	if rec.Metadata == nil {
 		return fmt.Errorf("rescaling: savepoint %s has no metadata", sp)
 	}
-	m.fromSavepoint = rec.Metadata
+	m.fromSavepoint, m.fromCommitted = rec.Metadata, rec.SinksCommitted
 	m.graph = graph
 	m.mu.Lock()
 	m.rec.Job = job
@@ -428,4 +431,63 @@ func (m *jobMaster) rescale() error {
 	m.mu.Unlock()
 	m.logger.Info("rescaling job", "savepoint", sp, "parallelism", job.Parallelism)
 	return nil
+}
+
+// checkFromSavepoint refuses a job whose from_savepoint cannot be restored: an
+// unknown or unfinished savepoint, another max_parallelism, or state of vertices
+// the job no longer has (unless allow_non_restored_state).
+func (c *Control) checkFromSavepoint(ctx context.Context, job *spec.Job, graph *jobgraph.JobGraph) error {
+	if job.FromSavepoint == "" {
+		return nil
+	}
+	sp, err := c.getSavepoint(ctx, job.FromSavepoint)
+	if errors.Is(err, ErrNotFound) {
+		return invalid("from_savepoint", 0, 0, "no savepoint %q: GET /api/v1/savepoints lists them", job.FromSavepoint)
+	}
+	if err != nil {
+		return err
+	}
+	if sp.Status != checkpoint.SavepointCompleted || sp.Metadata == nil {
+		return invalid("from_savepoint", 0, 0, "savepoint %s is %s: only a COMPLETED savepoint can be restored", sp.ID, sp.Status)
+	}
+	if mp := sp.Metadata.MaxParallelism; mp != 0 && mp != job.MaxParallelism {
+		return invalid("max_parallelism", 0, 0, "savepoint %s was taken with max_parallelism %d, which a job restored from it keeps (key groups are fixed): set max_parallelism: %d", sp.ID, mp, mp)
+	}
+	var dropped []string
+	for name, t := range sp.Metadata.Tasks {
+		v, _, _ := strings.Cut(name, "[")
+		if len(t.Handle) > 0 && graph.Vertex(v) == nil && !slices.Contains(dropped, v) {
+			dropped = append(dropped, v)
+		}
+	}
+	if len(dropped) > 0 && !job.AllowNonRestoredState {
+		slices.Sort(dropped)
+		return invalid("from_savepoint", 0, 0, "savepoint %s holds state of steps this job does not have (%s): restoring would drop it; set allow_non_restored_state: true to accept that", sp.ID, strings.Join(dropped, ", "))
+	}
+	return nil
+}
+
+// stoppedCleanly records, once every subtask FINISHED after a stop-with-savepoint,
+// that the savepoint's exactly-once sink records were all published: a subtask
+// with such a sink finishes only after committing them.
+func (m *jobMaster) stoppedCleanly() {
+	m.mu.Lock()
+	for _, t := range m.tasks {
+		if t.Status != api.TaskFinished {
+			m.mu.Unlock()
+			return
+		}
+	}
+	m.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sp, rev, err := m.c.checkpoints.GetSavepoint(ctx, m.stopped)
+	if err != nil {
+		m.logger.Warn("reading savepoint", "savepoint", m.stopped, "err", err)
+		return
+	}
+	sp.SinksCommitted = true
+	if _, err := m.c.checkpoints.PutSavepoint(ctx, sp, rev); err != nil {
+		m.logger.Warn("recording that a savepoint's sink records are published", "savepoint", m.stopped, "err", err)
+	}
 }

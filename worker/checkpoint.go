@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -47,6 +47,8 @@ type checkpointer struct {
 	stash, ready []*exchange.Buffer
 
 	uploads sync.WaitGroup
+	// dir holds the backend's local files.
+	dir string
 	// completed counts the completions the task was notified of; uploads read it.
 	completed atomic.Int64
 }
@@ -82,12 +84,15 @@ func (t *task) openState() error {
 	maxP := t.desc.MaxParallelism
 	first, last := keygroup.Range(t.desc.Task.Subtask, maxP, t.desc.Parallelism)
 	opts := state.Options{
-		Dir:            filepath.Join(t.w.opts.DataDir, "state", t.desc.Task.JobID+"-"+t.desc.Task.Vertex+"-"+strconv.Itoa(t.desc.Task.Subtask)),
+		// Local files are a cache of the checkpoints: each attempt has its own,
+		// so that an ending attempt never touches the next one's.
+		Dir:            filepath.Join(t.w.opts.DataDir, "state", t.desc.Task.JobID+"-"+strconv.FormatUint(t.desc.Task.Attempt, 10)+"-"+t.desc.Task.Vertex+"-"+strconv.Itoa(t.desc.Task.Subtask)),
 		Cache:          t.w.stateCache,
 		MaxParallelism: maxP,
 		KeyGroups:      state.Range{First: first, Last: last},
 		Logger:         t.logger,
 	}
+	cp.dir = opts.Dir
 	var err error
 	if r := t.desc.Restore; r != nil && len(r.Handles) > 0 {
 		handles := make([]state.Handle, len(r.Handles))
@@ -239,13 +244,10 @@ func (cp *checkpointer) close() {
 		if err := cp.backend.Close(); err != nil {
 			cp.t.logger.Warn("closing state", "err", err)
 		}
+		if err := os.RemoveAll(cp.dir); err != nil {
+			cp.t.logger.Warn("removing local state files", "dir", cp.dir, "err", err)
+		}
 	}
-}
-
-// sourcePositions copies a source task's positions for an acknowledgement.
-func sourcePositions(pos map[string]uint64) map[string]uint64 {
-	out := maps.Clone(pos)
-	return out
 }
 
 // releaseStash moves the stashed buffers to the front of those to process.

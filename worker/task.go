@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,14 +12,17 @@ import (
 	"time"
 
 	"github.com/weir-streams/weir/internal/api"
+	"github.com/weir-streams/weir/internal/failpoint"
 	"github.com/weir-streams/weir/internal/jobgraph"
 	"github.com/weir-streams/weir/internal/keygroup"
 	"github.com/weir-streams/weir/internal/record"
 	"github.com/weir-streams/weir/internal/spec"
 	"github.com/weir-streams/weir/wasmhost"
+	"github.com/weir-streams/weir/worker/internal/barrier"
 	"github.com/weir-streams/weir/worker/internal/connector"
 	"github.com/weir-streams/weir/worker/internal/exchange"
 	"github.com/weir-streams/weir/worker/internal/keyby"
+	"github.com/weir-streams/weir/worker/internal/state"
 )
 
 // markerInterval is how often a source sends its position downstream.
@@ -78,6 +82,8 @@ type task struct {
 
 	// checkpoints receives the control plane's checkpoint events for this task.
 	checkpoints chan api.CheckpointEvent
+	// cp is the task's part in checkpoints, and its state.
+	cp *checkpointer
 }
 
 // isSource reports whether the task's chain starts with a source.
@@ -176,6 +182,10 @@ func (t *task) run() {
 
 func (t *task) failure(err error) *api.Failure {
 	f := &api.Failure{Time: time.Now().UTC(), Task: t.desc.Task.String(), Kind: "task", Message: err.Error()}
+	var re *restoreError
+	if errors.As(err, &re) && errors.Is(err, state.ErrCorrupt) {
+		f.Kind, f.Checkpoint = api.FailureRestoreCorrupt, re.id
+	}
 	var ce *wasmhost.CallError
 	if errors.As(err, &ce) {
 		f.Kind = "udf_" + string(ce.Kind)
@@ -189,16 +199,40 @@ func (t *task) setup() error {
 	if len(steps) == 0 {
 		return errors.New("task has no steps")
 	}
+	if err := t.openState(); err != nil {
+		return err
+	}
 	if s := steps[0]; s.Kind == spec.KindSource {
 		t.setupSources(s)
 		steps = steps[1:]
 	}
 	if n := len(steps); n > 0 && steps[n-1].Kind == spec.KindSink {
-		sink, err := connector.NewSink(t.ctx, t.w.nc, steps[n-1].Sink.Subject)
+		s := steps[n-1]
+		sink, err := connector.NewSink(t.ctx, t.w.nc, s.Sink.Subject)
 		if err != nil {
-			return fmt.Errorf("step %q: %w", steps[n-1].ID, err)
+			return fmt.Errorf("step %q: %w", s.ID, err)
 		}
 		t.sink = sink
+		if s.Sink.Delivery == spec.DeliveryExactlyOnce && t.desc.Checkpointing != nil {
+			task := t.desc.Task
+			eo, err := connector.NewExactlyOnceSink(sink, t.cp.backend, s.ID, task.JobID, task.Subtask, task.Attempt, t.restoredID())
+			if err != nil {
+				return fmt.Errorf("step %q: %w", s.ID, err)
+			}
+			t.cp.eoSink = eo
+			// The restored records belong to a completed checkpoint: publish
+			// them again (the stream drops those it already has), unless the
+			// job that took the savepoint published them before it stopped.
+			if r := t.desc.Restore; r != nil && r.SinksCommitted {
+				if err := eo.Drop(t.restoredID()); err != nil {
+					return fmt.Errorf("step %q: %w", s.ID, err)
+				}
+			} else if n, err := eo.Commit(t.ctx, t.restoredID()); err != nil {
+				return fmt.Errorf("step %q: re-publishing restored records: %w", s.ID, err)
+			} else if n > 0 {
+				t.logger.Info("re-published the restored checkpoint's sink records", "records", n, "checkpoint", t.restoredID())
+			}
+		}
 		steps = steps[:n-1]
 	}
 	for _, s := range steps {
@@ -218,6 +252,10 @@ func (t *task) setup() error {
 		t.sampleMu.Lock()
 		t.opsSnapshot = append(t.opsSnapshot, inst)
 		t.sampleMu.Unlock()
+		if err := t.bindState(s, inst); err != nil {
+			return err
+		}
+		inst.SetTaskInfo(t.taskInfo(s))
 		if err := inst.Open(t.ctx, s.Config); err != nil {
 			return fmt.Errorf("step %q: opening: %w", s.ID, err)
 		}
@@ -337,12 +375,38 @@ func (t *task) teardown() {
 	for _, w := range t.writers {
 		w.Close()
 	}
+	if t.cp != nil {
+		t.cp.close()
+	}
 }
 
-// push runs a batch through the chain and hands the result on.
+// taskInfo is what weir.task_info tells step s's UDF (sdk/ABI.md §4.3).
+func (t *task) taskInfo(s spec.Step) []byte {
+	b, _ := json.Marshal(map[string]any{
+		"job_id": t.desc.Task.JobID, "job_name": t.desc.JobName, "step": s.ID,
+		"subtask": t.desc.Task.Subtask, "parallelism": t.desc.Parallelism,
+		"max_parallelism": t.desc.MaxParallelism, "attempt": t.desc.Task.Attempt,
+	})
+	return b
+}
+
+// push runs a batch through the chain, hands the result on and commits the
+// state the batch changed.
 func (t *task) push(b *record.Batch) error {
 	start := time.Now()
 	defer func() { t.pushing.Add(int64(time.Since(start))) }()
+	if err := t.pushChain(b); err != nil {
+		return err
+	}
+	return t.cp.commitState()
+}
+
+func (t *task) pushChain(b *record.Batch) error {
+	if len(t.opsSnapshot) > 0 {
+		if err := failpoint.Check(failpoint.UDF, t.desc.Task.Attempt, t.cp.completed.Load() > 0); err != nil {
+			return err
+		}
+	}
 	for _, op := range t.ops {
 		out, err := op.Process(t.ctx, b)
 		if err != nil {
@@ -354,7 +418,12 @@ func (t *task) push(b *record.Batch) error {
 	}
 	t.recordsOut.Add(uint64(b.Len()))
 	t.bytesOut.Add(uint64(b.Size()))
-	if t.sink != nil {
+	switch {
+	case t.cp.eoSink != nil:
+		if err := t.cp.eoSink.Write(b); err != nil {
+			return err
+		}
+	case t.sink != nil:
 		if err := t.sink.Write(t.ctx, b); err != nil {
 			return err
 		}
@@ -397,10 +466,14 @@ func (t *task) marker(pos map[string]uint64) error {
 	return nil
 }
 
-// end finishes the task after its last input: flush, tell downstream, wait for acks.
-func (t *task) end() error {
+// end finishes the task after its last input: flush, tell downstream, wait for
+// acks. stopSavepoint, when not 0, is the stop-with-savepoint the end follows.
+func (t *task) end(stopSavepoint uint64) error {
+	if err := t.cp.awaitStop(stopSavepoint); err != nil {
+		return err
+	}
 	for _, w := range t.writers {
-		if err := w.Broadcast(t.ctx, exchange.EndOfPartition, nil); err != nil {
+		if err := w.End(t.ctx, stopSavepoint); err != nil {
 			return err
 		}
 		if err := w.Drain(t.ctx); err != nil {
@@ -460,9 +533,11 @@ func (t *task) runSource() error {
 	for _, k := range t.posKeys {
 		pos[k] = t.desc.ResumeAfter[k]
 	}
-	moved := true // the first marker goes out even if nothing is read: idle subtasks too
+	// The first marker goes out even if nothing is read: idle subtasks too.
+	// With checkpointing, positions travel in checkpoints instead of markers.
+	moved := t.desc.Checkpointing == nil
 	mark := func() error {
-		if !moved {
+		if !moved || t.desc.Checkpointing != nil {
 			return nil
 		}
 		moved = false
@@ -484,9 +559,13 @@ func (t *task) runSource() error {
 	}
 	running := len(t.sources)
 	stop := t.stop.Done()
+	// After a stop-with-savepoint's barrier the source reads nothing more: it
+	// ends when the savepoint completes and reads on if it is aborted.
+	var stopping uint64
+	in := t.srcOut
 	for {
 		select {
-		case b := <-t.srcOut:
+		case b := <-in:
 			if err := handle(b); err != nil {
 				return err
 			}
@@ -509,7 +588,7 @@ func (t *task) runSource() error {
 			if err := mark(); err != nil {
 				return err
 			}
-			return t.end()
+			return t.end(0)
 		case <-stop:
 			if len(t.sources) > 0 {
 				stop = nil // the readers end their reads and return
@@ -518,9 +597,31 @@ func (t *task) runSource() error {
 			if err := mark(); err != nil {
 				return err
 			}
-			return t.end()
+			return t.end(0)
 		case <-markers.C:
 			if err := mark(); err != nil {
+				return err
+			}
+		case ev := <-t.checkpoints:
+			var err error
+			switch {
+			case ev.Kind == api.CheckpointTrigger:
+				err = t.cp.snapshot(ev, maps.Clone(pos), 0)
+				if ev.Stop && err == nil {
+					stopping, in = ev.ID, nil
+				}
+			case ev.ID == stopping && ev.Kind == api.CheckpointComplete:
+				if err := t.cp.notified(ev); err != nil {
+					return err
+				}
+				return t.endAfterSavepoint(srcErr, running, ev.ID)
+			case ev.ID == stopping:
+				t.logger.Info("stop-with-savepoint aborted: reading on", "savepoint", ev.ID)
+				stopping, in = 0, t.srcOut
+			default:
+				err = t.cp.notified(ev)
+			}
+			if err != nil {
 				return err
 			}
 		case <-flush.C:
@@ -531,6 +632,28 @@ func (t *task) runSource() error {
 			return nil
 		}
 	}
+}
+
+// endAfterSavepoint ends a source task once its stop-with-savepoint completed:
+// its readers stop, what they read after the barrier is dropped (the savepoint's
+// positions are before it), and the end tells downstream which savepoint it
+// follows.
+func (t *task) endAfterSavepoint(srcErr <-chan error, running int, savepoint uint64) error {
+	t.stopSource()
+	for running > 0 {
+		select {
+		case b := <-t.srcOut:
+			t.sources[b.Reader].Recycle(b)
+		case err := <-srcErr:
+			if err != nil {
+				return err
+			}
+			running--
+		case <-t.ctx.Done():
+			return nil
+		}
+	}
+	return t.end(savepoint)
 }
 
 func (t *task) runInput() error {
@@ -544,47 +667,27 @@ func (t *task) runInput() error {
 	t.sampleMu.Lock()
 	t.gates = append(t.gates, gate)
 	t.sampleMu.Unlock()
-	channels := gate.Channels()
-	latest := make([]map[string]uint64, channels)
-	closed := make([]bool, channels)
-	var aligned map[string]uint64
-	ended := 0
+	in := &inputLoop{t: t, gate: gate, latest: make([]map[string]uint64, gate.Channels()), closed: make([]bool, gate.Channels())}
 	flush := t.flushTicker()
 	defer flush.Stop()
+	cp := t.cp
 	for {
+		if len(cp.ready) > 0 {
+			buf := cp.ready[0]
+			cp.ready = cp.ready[1:]
+			if err := in.handle(buf); err != nil || in.done {
+				return err
+			}
+			continue
+		}
 		select {
 		case buf := <-gate.C():
-			switch buf.Kind {
-			case exchange.Data:
-				t.recordsIn.Add(uint64(buf.Batch.Len()))
-				t.bytesIn.Add(uint64(buf.Batch.Size()))
-				err := t.push(&buf.Batch)
-				gate.Took(buf)
-				exchange.Release(buf)
-				if err != nil {
-					return err
-				}
-				if t.desc.BufferTimeout <= 0 {
-					if err := t.flush(); err != nil {
-						return err
-					}
-				}
-			case exchange.Marker:
-				gate.Took(buf)
-				latest[buf.Channel] = buf.Positions
-				if pos, ok := alignMarkers(latest, closed); ok && !samePositions(pos, aligned) {
-					aligned = pos
-					if err := t.marker(pos); err != nil {
-						return err
-					}
-				}
-			case exchange.EndOfPartition:
-				gate.Took(buf)
-				ended++
-				closed[buf.Channel] = true
-				if ended == channels {
-					return t.end()
-				}
+			if err := in.handle(buf); err != nil || in.done {
+				return err
+			}
+		case ev := <-t.checkpoints:
+			if err := cp.notified(ev); err != nil {
+				return err
 			}
 		case err := <-gate.Err():
 			return err
@@ -596,6 +699,92 @@ func (t *task) runInput() error {
 			return nil
 		}
 	}
+}
+
+// inputLoop is the state of an input task's loop over its gate.
+type inputLoop struct {
+	t       *task
+	gate    *exchange.Gate
+	latest  []map[string]uint64
+	closed  []bool
+	aligned map[string]uint64
+	ended   int
+	done    bool // the last channel ended and the task finished
+	// stopSavepoint is the stop-with-savepoint the inputs' ends follow, if any.
+	stopSavepoint uint64
+}
+
+// handle processes one buffer from the gate, or holds it back while its channel
+// is blocked by a barrier alignment.
+func (in *inputLoop) handle(buf *exchange.Buffer) error {
+	t, gate, cp := in.t, in.gate, in.t.cp
+	if cp.aligner != nil && cp.aligner.Blocked(buf.Channel) {
+		cp.stash = append(cp.stash, buf)
+		return nil
+	}
+	switch buf.Kind {
+	case exchange.Data:
+		t.recordsIn.Add(uint64(buf.Batch.Len()))
+		t.bytesIn.Add(uint64(buf.Batch.Size()))
+		err := t.push(&buf.Batch)
+		gate.Took(buf)
+		exchange.Release(buf)
+		if err != nil {
+			return err
+		}
+		if t.desc.BufferTimeout <= 0 {
+			return t.flush()
+		}
+	case exchange.Marker:
+		gate.Took(buf)
+		in.latest[buf.Channel] = buf.Positions
+		if pos, ok := alignMarkers(in.latest, in.closed); ok && !samePositions(pos, in.aligned) {
+			in.aligned = pos
+			return t.marker(pos)
+		}
+	case exchange.Barrier:
+		gate.Took(buf)
+		if cp.aligner == nil {
+			return fmt.Errorf("barrier %d on channel %d, but the job takes no checkpoints", buf.Checkpoint, buf.Channel)
+		}
+		if cp.aligner.Aligning() == 0 {
+			cp.alignStart = time.Now()
+		}
+		r := cp.aligner.Barrier(buf.Channel, buf.Checkpoint)
+		return in.onAlign(r)
+	case exchange.EndOfPartition:
+		gate.Took(buf)
+		in.ended++
+		in.closed[buf.Channel] = true
+		in.stopSavepoint = max(in.stopSavepoint, buf.Checkpoint)
+		if cp.aligner != nil {
+			if err := in.onAlign(cp.aligner.End(buf.Channel)); err != nil {
+				return err
+			}
+		}
+		if in.ended == gate.Channels() {
+			in.done = true
+			return t.end(in.stopSavepoint)
+		}
+	}
+	return nil
+}
+
+// onAlign acts on the aligner's answer.
+func (in *inputLoop) onAlign(r barrier.Result) error {
+	cp := in.t.cp
+	if r.Abort != 0 {
+		in.t.logger.Info("checkpoint overtaken by a newer barrier before its alignment ended", "checkpoint", r.Abort)
+		cp.releaseStash()
+		cp.alignStart = time.Now()
+	}
+	if r.Snapshot == 0 {
+		return nil
+	}
+	ev := api.CheckpointEvent{JobID: in.t.desc.Task.JobID, Attempt: in.t.desc.Task.Attempt, ID: r.Snapshot, Kind: api.CheckpointTrigger}
+	err := cp.snapshot(ev, nil, time.Since(cp.alignStart))
+	cp.releaseStash()
+	return err
 }
 
 // alignMarkers returns, per source position key, a position every record up to

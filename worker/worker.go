@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/weir-streams/weir/internal/meta"
 	"github.com/weir-streams/weir/wasmhost"
 	"github.com/weir-streams/weir/worker/internal/exchange"
+	"github.com/weir-streams/weir/worker/internal/state"
 )
 
 // Options configure a Worker.
@@ -43,6 +45,9 @@ type Options struct {
 	HeartbeatInterval time.Duration
 	// StopTimeout bounds a graceful stop before tasks are canceled. Default 30s.
 	StopTimeout time.Duration
+	// StateCacheSize is the block cache, in bytes, shared by the worker's state
+	// backends. Default 64 MiB.
+	StateCacheSize int64
 }
 
 func (o *Options) defaults() {
@@ -58,6 +63,9 @@ func (o *Options) defaults() {
 	if o.StopTimeout <= 0 {
 		o.StopTimeout = 30 * time.Second
 	}
+	if o.StateCacheSize <= 0 {
+		o.StateCacheSize = 64 << 20
+	}
 }
 
 // Worker runs subtasks. Create it with New, then call Run.
@@ -72,6 +80,10 @@ type Worker struct {
 	modules  meta.ModuleStore
 	registry *exchange.Registry
 	net      *exchange.Net
+	// stateCache is the block cache every state backend of the worker shares;
+	// stateFiles is where checkpoints put their files.
+	stateCache *pebble.Cache
+	stateFiles state.FileStore
 
 	memory atomic.Uint64 // heap and stacks in use, sampled at each heartbeat
 
@@ -98,6 +110,10 @@ func New(ctx context.Context, opts Options, nc *nats.Conn, control api.ControlPl
 	if err != nil {
 		return nil, err
 	}
+	stateObj, err := meta.StateStore(ctx, js)
+	if err != nil {
+		return nil, err
+	}
 	rt, err := wasmhost.NewRuntime(ctx, wasmhost.Options{
 		CacheDir: filepath.Join(opts.DataDir, "wasm-cache"),
 		Logger:   logger,
@@ -106,17 +122,19 @@ func New(ctx context.Context, opts Options, nc *nats.Conn, control api.ControlPl
 		return nil, err
 	}
 	return &Worker{
-		opts:     opts,
-		logger:   logger.With("worker", opts.ID),
-		nc:       nc,
-		js:       js,
-		srcJS:    srcJS,
-		control:  control,
-		rt:       rt,
-		modules:  meta.ModuleStore{Obj: obj},
-		registry: exchange.NewRegistry(16),
-		net:      exchange.NewNet(cmp.Or(opts.DataConn, nc), cmp.Or(opts.CreditConn, nc), 0, logger),
-		tasks:    map[jobgraph.TaskID]*task{},
+		opts:       opts,
+		logger:     logger.With("worker", opts.ID),
+		nc:         nc,
+		js:         js,
+		srcJS:      srcJS,
+		control:    control,
+		rt:         rt,
+		modules:    meta.ModuleStore{Obj: obj},
+		registry:   exchange.NewRegistry(16),
+		stateCache: pebble.NewCache(opts.StateCacheSize),
+		stateFiles: state.NewObjectStore(stateObj),
+		net:        exchange.NewNet(cmp.Or(opts.DataConn, nc), cmp.Or(opts.CreditConn, nc), 0, logger),
+		tasks:      map[jobgraph.TaskID]*task{},
 	}, nil
 }
 
@@ -163,6 +181,7 @@ func (w *Worker) shutdown() {
 	defer cancel()
 	_ = w.control.UnregisterWorker(ctx, w.opts.ID)
 	_ = w.rt.Close(ctx)
+	w.stateCache.Unref()
 }
 
 func (w *Worker) heartbeat() api.Heartbeat {

@@ -38,6 +38,10 @@ type SavepointRecord struct {
 	CheckpointID uint64 `json:"checkpoint_id,omitempty"`
 	// Metadata is set once COMPLETED: what starting a job from it restores.
 	Metadata *Metadata `json:"metadata,omitempty"`
+	// SinksCommitted says the job stopped with this savepoint and its
+	// exactly-once sinks published every record it holds: a job restored from
+	// it must not publish them again.
+	SinksCommitted bool `json:"sinks_committed,omitempty"`
 }
 
 // PutSavepoint writes r under SavepointKey(r.ID) if the record is still at

@@ -207,9 +207,15 @@ func Descriptors(g *jobgraph.JobGraph, job *spec.Job, jobID string, attempt uint
 		if src := v.Steps[0]; src.Kind == spec.KindSource {
 			res = sourcePositions(src.ID, resume)
 		}
+		var cp *jobgraph.Checkpointing
+		if c := job.Checkpointing; c != nil {
+			cp = &jobgraph.Checkpointing{ExactlyOnce: c.Mode == spec.ExactlyOnce, StatePrefix: StatePrefix(jobID)}
+		}
 		for i := 0; i < v.Parallelism; i++ {
 			out = append(out, jobgraph.TaskDescriptor{
 				Task:           jobgraph.TaskID{JobID: jobID, Attempt: attempt, Vertex: v.ID, Subtask: i},
+				JobName:        job.Name,
+				Checkpointing:  cp,
 				Parallelism:    v.Parallelism,
 				MaxParallelism: maxParallelism(job),
 				Steps:          v.Steps,
@@ -238,3 +244,7 @@ func sourcePositions(id string, resume map[string]uint64) map[string]uint64 {
 	}
 	return out
 }
+
+// StatePrefix starts the Object Store names of the state files of a job's
+// checkpoints.
+func StatePrefix(jobID string) string { return "state/" + jobID + "/" }

@@ -57,6 +57,10 @@ type CheckpointEvent struct {
 	// Savepoint asks for a self-contained snapshot, its files under Prefix.
 	Savepoint bool   `json:"savepoint,omitempty"`
 	Prefix    string `json:"prefix,omitempty"`
+	// Stop marks a stop-with-savepoint: on the trigger the sources stop reading
+	// after the barrier; on completion they end, and exactly-once sinks commit
+	// (a plain savepoint's completion commits nothing).
+	Stop bool `json:"stop,omitempty"`
 }
 
 // CheckpointAck is one subtask's part of a checkpoint: its state handle and
@@ -122,7 +126,14 @@ type Failure struct {
 	Kind    string    `json:"kind"`
 	Message string    `json:"message"`
 	Stack   string    `json:"stack,omitempty"`
+	// Checkpoint is the checkpoint a failure of kind "restore_corrupt" could not
+	// restore.
+	Checkpoint uint64 `json:"checkpoint,omitempty"`
 }
+
+// FailureRestoreCorrupt is the kind of a failure to restore a checkpoint whose
+// files are missing or corrupt: the job master falls back to an older one.
+const FailureRestoreCorrupt = "restore_corrupt"
 
 // Progress says that every record of the named sources up to the given stream
 // sequences has been durably written by one sink subtask.

@@ -27,7 +27,7 @@ func TaskIDFromPB(t *pb.TaskID) jobgraph.TaskID {
 func TaskStateToPB(s TaskState) *pb.TaskState {
 	out := &pb.TaskState{Task: TaskIDToPB(s.Task), State: s.State}
 	if f := s.Failure; f != nil {
-		out.Failure = &pb.Failure{TimeUnixMs: f.Time.UnixMilli(), Task: f.Task, Kind: f.Kind, Message: f.Message, Stack: f.Stack}
+		out.Failure = &pb.Failure{TimeUnixMs: f.Time.UnixMilli(), Task: f.Task, Kind: f.Kind, Message: f.Message, Stack: f.Stack, Checkpoint: f.Checkpoint}
 	}
 	return out
 }
@@ -36,7 +36,7 @@ func TaskStateToPB(s TaskState) *pb.TaskState {
 func TaskStateFromPB(workerID string, s *pb.TaskState) TaskState {
 	out := TaskState{Task: TaskIDFromPB(s.GetTask()), WorkerID: workerID, State: s.GetState()}
 	if f := s.GetFailure(); f != nil {
-		out.Failure = &Failure{Time: time.UnixMilli(f.TimeUnixMs).UTC(), Task: f.Task, Kind: f.Kind, Message: f.Message, Stack: f.Stack}
+		out.Failure = &Failure{Time: time.UnixMilli(f.TimeUnixMs).UTC(), Task: f.Task, Kind: f.Kind, Message: f.Message, Stack: f.Stack, Checkpoint: f.Checkpoint}
 	}
 	return out
 }
@@ -88,11 +88,11 @@ func HeartbeatFromPB(workerID string, hb *pb.Heartbeat) Heartbeat {
 // CheckpointEventToPB converts a checkpoint event to its message.
 func CheckpointEventToPB(ev CheckpointEvent) *pb.CheckpointEvent {
 	return &pb.CheckpointEvent{JobId: ev.JobID, Attempt: ev.Attempt, CheckpointId: ev.ID, Kind: ev.Kind,
-		TimestampUnixMs: ev.Timestamp.UnixMilli(), Savepoint: ev.Savepoint, Prefix: ev.Prefix}
+		TimestampUnixMs: ev.Timestamp.UnixMilli(), Savepoint: ev.Savepoint, Prefix: ev.Prefix, Stop: ev.Stop}
 }
 
 // CheckpointEventFromPB converts a checkpoint event message.
 func CheckpointEventFromPB(m *pb.CheckpointEvent) CheckpointEvent {
 	return CheckpointEvent{JobID: m.GetJobId(), Attempt: m.GetAttempt(), ID: m.GetCheckpointId(), Kind: m.GetKind(),
-		Timestamp: time.UnixMilli(m.GetTimestampUnixMs()).UTC(), Savepoint: m.GetSavepoint(), Prefix: m.GetPrefix()}
+		Timestamp: time.UnixMilli(m.GetTimestampUnixMs()).UTC(), Savepoint: m.GetSavepoint(), Prefix: m.GetPrefix(), Stop: m.GetStop()}
 }

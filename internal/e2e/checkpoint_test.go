@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -325,4 +327,143 @@ func checkpointStore(t *testing.T, js jetstream.JetStream) checkpoint.Store {
 	obj, err := js.ObjectStore(ctx, "WEIR_STATE")
 	require.NoError(t, err)
 	return checkpoint.Store{KV: kv, Obj: obj}
+}
+
+// postJSON posts body to the control plane's API and decodes the reply into out.
+func postJSON(t *testing.T, s *standalone, path, body string, out any) int {
+	t.Helper()
+	resp, err := http.Post(s.httpURL+"/api/v1"+path, "application/json", strings.NewReader(body))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	if out != nil && resp.StatusCode < 300 {
+		require.NoError(t, json.Unmarshal(b, out), "%s", b)
+	}
+	if resp.StatusCode >= 300 {
+		t.Logf("POST %s: %d %s", path, resp.StatusCode, b)
+	}
+	return resp.StatusCode
+}
+
+// savepointStatus reads GET /savepoints/{id}.
+func savepointStatus(t *testing.T, s *standalone, id string) (status string, raw []byte) {
+	t.Helper()
+	resp, err := http.Get(s.httpURL + "/api/v1/savepoints/" + id)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	raw, err = io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	var v struct {
+		Status string `json:"status"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &v), "%s", raw)
+	return v.Status, raw
+}
+
+// parallelismOf returns the parallelism of vertex v in the job's plan.
+func parallelismOf(j *client.Job, v string) int {
+	for _, x := range j.Plan.Vertices {
+		if x.ID == v {
+			return x.Parallelism
+		}
+	}
+	return 0
+}
+
+// TestSavepointStopResumeRescale runs the keyed count under load through a stop
+// with savepoint at parallelism 2, a resume from it at parallelism 1 and a rescale
+// to 3: every key's counts stay exact, as in a run without any of it.
+func TestSavepointStopResumeRescale(t *testing.T) {
+	s := startStandalone(t, t.TempDir())
+	s.upload("counter", "counter.wasm")
+	ctx := context.Background()
+	_, err := s.js.CreateStream(ctx, jetstream.StreamConfig{Name: "CNT", Subjects: []string{"cnt.*"}, Storage: jetstream.FileStorage})
+	require.NoError(t, err)
+	s.stream("COUT", "counts")
+	const n, keys = 90000, 300
+	subjects, payloads := countEvents(0, n, keys)
+	job := strings.Replace(countJob, "parallelism: 3", "parallelism: 2", 1)
+
+	// Load flows all along: the publisher feeds the stream in slices.
+	published := make(chan struct{})
+	go func() {
+		defer close(published)
+		for i := 0; i < n; i += n / 30 {
+			s.publishTo(subjects[i:i+n/30], payloads[i:i+n/30])
+			time.Sleep(200 * time.Millisecond)
+		}
+	}()
+
+	id := s.submit(job)
+	j := s.waitStatus(id, "RUNNING", time.Minute)
+	require.Equal(t, 2, parallelismOf(j, "count"))
+	s.waitCount("COUT", n/10, 2*time.Minute)
+
+	// Stop with a savepoint: the job ends FINISHED.
+	var stop struct{ Savepoint string }
+	require.Equal(t, 202, postJSON(t, s, "/jobs/"+id+"/stop", `{"savepoint": true}`, &stop))
+	j = s.waitStatus(id, "FINISHED", time.Minute)
+	st, raw := savepointStatus(t, s, stop.Savepoint)
+	require.Equal(t, "COMPLETED", st, "%s", raw)
+	t.Logf("stopped with savepoint %s: %s", stop.Savepoint, raw)
+
+	// Resume from it at parallelism 1.
+	resumed := strings.Replace(job, "parallelism: 2", "parallelism: 1\nfrom_savepoint: "+stop.Savepoint, 1)
+	id2 := s.submit(resumed)
+	j = s.waitStatus(id2, "RUNNING", time.Minute)
+	require.Equal(t, 1, parallelismOf(j, "count"))
+	s.waitCount("COUT", n/2, 2*time.Minute)
+
+	// Rescale to 3 through the API.
+	var rs struct{ Savepoint string }
+	require.Equal(t, 202, postJSON(t, s, "/jobs/"+id2+"/rescale", `{"parallelism": 3}`, &rs))
+	j = waitAttempt(t, s, id2, j.Attempt, 2*time.Minute)
+	require.Equal(t, 3, parallelismOf(j, "count"))
+	t.Logf("rescaled to 3 from savepoint %s (attempt %d)", rs.Savepoint, j.Attempt)
+
+	<-published
+	s.waitCount("COUT", n, 3*time.Minute)
+	c := &cluster{t: t, control: s}
+	c.waitCheckpoint(id2, c.waitCheckpoint(id2, 0, time.Minute), time.Minute)
+	got := s.readAll("COUT")
+	attempts := checkCounts(t, got, keys, n)
+	t.Logf("%d counts, exactly once, from attempts %v", len(got), attempts)
+
+	// Bad requests are 4xx naming the problem.
+	require.Equal(t, 400, postJSON(t, s, "/jobs/"+id2+"/rescale", `{"parallelism": 1000}`, nil))
+	require.Equal(t, 400, postJSON(t, s, "/jobs/"+id2+"/rescale", `{"steps": {"nope": 2}}`, nil))
+	require.Equal(t, 409, postJSON(t, s, "/jobs/"+id+"/savepoints", ``, nil), "a FINISHED job takes no savepoint")
+}
+
+// TestCheckpointSinkExactlyOnceAfterWorkerLoss runs the stateless orders job with
+// checkpoints and an exactly-once sink across a worker's SIGKILL: the sink holds
+// every expected record once, in order per key.
+func TestCheckpointSinkExactlyOnceAfterWorkerLoss(t *testing.T) {
+	c := startCluster(t, 3, 2, "--heartbeat-timeout", "3s")
+	c.setupOrders()
+	s := c.control
+	const n = 60000
+	subjects, payloads := keyedOrders(0, n)
+	s.publishTo(subjects[:n/2], payloads[:n/2])
+	job := strings.Replace(distJob, "restart:", "checkpointing: { interval: 300ms }\nrestart:", 1)
+	job = strings.Replace(job, "jetstream: { subject: dout }", "jetstream: { subject: dout }\n      delivery: exactly_once", 1)
+	id := s.submit(job)
+	j := waitAttempt(t, s, id, 0, time.Minute)
+	s.waitCount("DOUT", 100, 2*time.Minute)
+	ckpt := c.waitCheckpoint(id, 0, time.Minute)
+	victim := workerOf(j, "")
+	c.workers[victim].kill()
+	j = waitAttempt(t, s, id, j.Attempt, 2*time.Minute)
+	l := c.checkpoints(id)
+	r := l.Restores[len(l.Restores)-1]
+	require.GreaterOrEqual(t, r.Checkpoint, ckpt)
+	t.Logf("killed %s after checkpoint %d; attempt %d restored checkpoint %d", victim, ckpt, j.Attempt, r.Checkpoint)
+	s.publishTo(subjects[n/2:], payloads[n/2:])
+	want := expectedKeyed(0, n)
+	s.waitCount("DOUT", uint64(len(want)), 3*time.Minute)
+	c.waitCheckpoint(id, c.waitCheckpoint(id, 0, time.Minute), time.Minute)
+	got := s.readAll("DOUT")
+	assertExactly(t, want, got)
+	checkPerKeyOrder(t, got)
 }

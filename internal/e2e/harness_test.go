@@ -90,8 +90,14 @@ func startStandalone(t testing.TB, dataDir string, extra ...string) *standalone 
 // startWeir starts a weir process and waits until it logs ready.
 func startWeir(t testing.TB, ready string, args ...string) *standalone {
 	t.Helper()
+	return startWeirEnv(t, nil, ready, args...)
+}
+
+// startWeirEnv is startWeir with more environment variables.
+func startWeirEnv(t testing.TB, env []string, ready string, args ...string) *standalone {
+	t.Helper()
 	cmd := exec.Command(binPath(t), args...)
-	cmd.Env = append(os.Environ(), "GOMAXPROCS=2")
+	cmd.Env = append(append(os.Environ(), "GOMAXPROCS=2"), env...)
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())

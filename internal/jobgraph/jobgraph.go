@@ -82,7 +82,9 @@ func (t TaskID) String() string {
 
 // TaskDescriptor is everything a worker needs to run one subtask.
 type TaskDescriptor struct {
-	Task        TaskID `json:"task"`
+	Task TaskID `json:"task"`
+	// JobName is the job's name, for the UDFs' task info.
+	JobName     string `json:"job_name"`
 	Parallelism int    `json:"parallelism"`
 	// MaxParallelism is the job's number of key groups (DESIGN §5).
 	MaxParallelism int         `json:"max_parallelism"`
@@ -122,6 +124,10 @@ type Restore struct {
 	// snapshot's operator (non-keyed) state, such as an exactly-once sink's
 	// records waiting for their commit.
 	KeepOperatorState []bool `json:"keep_operator_state,omitempty"`
+	// SinksCommitted says the snapshot's exactly-once sink records were published
+	// already (the job stopped with this savepoint): they are dropped, not
+	// published again.
+	SinksCommitted bool `json:"sinks_committed,omitempty"`
 }
 
 // Gate is one side of an edge as seen by a subtask.

@@ -16,6 +16,9 @@ import (
 const (
 	MetaBucket    = "WEIR_META"
 	ModulesBucket = "WEIR_MODULES"
+	// StateBucket holds checkpoint and savepoint files: state snapshots, and
+	// checkpoint metadata too large for the KV bucket.
+	StateBucket = "WEIR_STATE"
 )
 
 // DigestPrefix starts every module digest as users see it.
@@ -88,4 +91,17 @@ func (s ModuleStore) Put(ctx context.Context, digest string, r io.Reader) error 
 		return fmt.Errorf("storing module %s: %w", digest, err)
 	}
 	return nil
+}
+
+// StateStore opens (creating if needed) the Object Store of checkpoint and
+// savepoint files.
+func StateStore(ctx context.Context, js jetstream.JetStream) (jetstream.ObjectStore, error) {
+	obj, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+		Bucket:      StateBucket,
+		Description: "Weir checkpoint and savepoint files",
+	})
+	if err != nil {
+		return nil, fmt.Errorf("opening object store %s: %w", StateBucket, err)
+	}
+	return obj, nil
 }

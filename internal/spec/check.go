@@ -215,3 +215,11 @@ func checkDurationRange(v, lo, hi time.Duration) string {
 	}
 	return ""
 }
+
+// checkSavepointID checks a savepoint id as the control plane makes them.
+func checkSavepointID(v string) string {
+	if !validChars(v, 128, "_-") {
+		return fmt.Sprintf("invalid savepoint id %q: use the id POST /jobs/{id}/savepoints returned (sp-...)", v)
+	}
+	return ""
+}

@@ -57,6 +57,16 @@ func (d *decoder) job(root *yaml.Node) *Job {
 	if p, ok := f.get("checkpointing"); ok {
 		j.Checkpointing = d.checkpointing(p.val)
 	}
+	if p, ok := f.get("from_savepoint"); ok {
+		if v, ok := d.str(p.val, "from_savepoint"); ok && d.check(p.val, "from_savepoint", checkSavepointID(v)) {
+			j.FromSavepoint = v
+		}
+	}
+	if p, ok := f.get("allow_non_restored_state"); ok {
+		if v, ok := d.boolean(p.val, "allow_non_restored_state"); ok {
+			j.AllowNonRestoredState = v
+		}
+	}
 	if p, ok := d.require(f, "pipeline"); ok {
 		j.Steps = d.pipeline(p.val)
 		d.record("pipeline", p.key)

@@ -135,8 +135,8 @@ var (
 		"buffer_timeout":           leaf,
 		"checkpointing":            known(checkpointingShape),
 		"restart":                  known(restartShape),
-		"from_savepoint":           soonLeaf,
-		"allow_non_restored_state": soonLeaf,
+		"from_savepoint":           leaf,
+		"allow_non_restored_state": leaf,
 		"limits":                   known(limitsShape),
 		"pipeline":                 known(&shape{items: stepShape}),
 	})

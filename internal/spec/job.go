@@ -3,6 +3,7 @@ package spec
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -60,9 +61,17 @@ type Job struct {
 	BufferTimeout time.Duration `json:"buffer_timeout"`
 	// Limits bound every UDF instance of the job unless a step overrides them.
 	Limits Limits `json:"limits"`
-	// Restart says what happens when a task fails. Default: no restart (Flink's
-	// default for a job without checkpointing).
+	// Restart says what happens when a task fails. Default: no restart for a job
+	// without checkpointing; with checkpointing, fixed_delay with 2147483647
+	// attempts and a 1s delay (Flink's defaults for each case).
 	Restart Restart `json:"restart"`
+	// FromSavepoint is the id of the savepoint the job starts from: its state and
+	// source positions. "" starts empty.
+	FromSavepoint string `json:"from_savepoint,omitempty"`
+	// AllowNonRestoredState lets a job start from a savepoint holding state of
+	// steps the job no longer has; that state is dropped. Default false: such a
+	// savepoint is refused, naming the steps.
+	AllowNonRestoredState bool `json:"allow_non_restored_state,omitempty"`
 	// Checkpointing, when set, takes consistent snapshots of the job's state and
 	// source positions that it restarts from after a failure. Nil: off.
 	Checkpointing *Checkpointing `json:"checkpointing,omitempty"`
@@ -406,6 +415,9 @@ func (j *Job) Defaults() {
 	}
 	if j.Limits.CallTimeout == 0 {
 		j.Limits.CallTimeout = DefaultCallTimeout
+	}
+	if j.Checkpointing != nil && j.Restart.Strategy == "" {
+		j.Restart = Restart{Strategy: RestartFixedDelay, Attempts: math.MaxInt32, Delay: DefaultRestartDelay}
 	}
 	j.Restart.defaults()
 	if c := j.Checkpointing; c != nil {

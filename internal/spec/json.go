@@ -28,14 +28,16 @@ func (d *duration) UnmarshalText(b []byte) error {
 
 // jobJSON is Job's JSON form, field for field.
 type jobJSON struct {
-	Name           string         `json:"name"`
-	Parallelism    int            `json:"parallelism"`
-	MaxParallelism int            `json:"max_parallelism"`
-	BufferTimeout  duration       `json:"buffer_timeout"`
-	Limits         Limits         `json:"limits"`
-	Restart        Restart        `json:"restart"`
-	Checkpointing  *Checkpointing `json:"checkpointing,omitempty"`
-	Steps          []Step         `json:"steps"`
+	Name                  string         `json:"name"`
+	Parallelism           int            `json:"parallelism"`
+	MaxParallelism        int            `json:"max_parallelism"`
+	BufferTimeout         duration       `json:"buffer_timeout"`
+	Limits                Limits         `json:"limits"`
+	Restart               Restart        `json:"restart"`
+	Checkpointing         *Checkpointing `json:"checkpointing,omitempty"`
+	FromSavepoint         string         `json:"from_savepoint,omitempty"`
+	AllowNonRestoredState bool           `json:"allow_non_restored_state,omitempty"`
+	Steps                 []Step         `json:"steps"`
 }
 
 // MarshalJSON encodes the job with its durations as strings. It leaves <, > and &
@@ -46,14 +48,16 @@ func (j Job) MarshalJSON() ([]byte, error) {
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	err := enc.Encode(jobJSON{
-		Name:           j.Name,
-		Parallelism:    j.Parallelism,
-		MaxParallelism: j.MaxParallelism,
-		BufferTimeout:  duration(j.BufferTimeout),
-		Limits:         j.Limits,
-		Restart:        j.Restart,
-		Checkpointing:  j.Checkpointing,
-		Steps:          j.Steps,
+		Name:                  j.Name,
+		Parallelism:           j.Parallelism,
+		MaxParallelism:        j.MaxParallelism,
+		BufferTimeout:         duration(j.BufferTimeout),
+		Limits:                j.Limits,
+		Restart:               j.Restart,
+		Checkpointing:         j.Checkpointing,
+		FromSavepoint:         j.FromSavepoint,
+		AllowNonRestoredState: j.AllowNonRestoredState,
+		Steps:                 j.Steps,
 	})
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), err
 }
@@ -65,14 +69,16 @@ func (j *Job) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*j = Job{
-		Name:           v.Name,
-		Parallelism:    v.Parallelism,
-		MaxParallelism: v.MaxParallelism,
-		BufferTimeout:  time.Duration(v.BufferTimeout),
-		Limits:         v.Limits,
-		Restart:        v.Restart,
-		Checkpointing:  v.Checkpointing,
-		Steps:          v.Steps,
+		Name:                  v.Name,
+		Parallelism:           v.Parallelism,
+		MaxParallelism:        v.MaxParallelism,
+		BufferTimeout:         time.Duration(v.BufferTimeout),
+		Limits:                v.Limits,
+		Restart:               v.Restart,
+		Checkpointing:         v.Checkpointing,
+		FromSavepoint:         v.FromSavepoint,
+		AllowNonRestoredState: v.AllowNonRestoredState,
+		Steps:                 v.Steps,
 	}
 	return nil
 }

@@ -57,7 +57,7 @@ func TestErrorRendering(t *testing.T) {
 }
 
 func TestUnsupportedIsDistinguishable(t *testing.T) {
-	e := parseErr(t, "name: t\nfrom_savepoint: sp-1\n"+pipe)
+	e := parseErr(t, "name: t\ncheckpointing: {interval: 1s, unaligned: true}\n"+pipe)
 	require.True(t, e.Unsupported)
 	require.ErrorIs(t, e, errors.ErrUnsupported)
 
@@ -84,7 +84,6 @@ func TestDesignExampleIsKnown(t *testing.T) {
 func TestReservedGrammar(t *testing.T) {
 	known := []string{
 		"name: t\ncheckpointing: {interval: 2s, mode: exactly_once, timeout: 10m, min_pause: 0s, max_concurrent: 1, tolerable_failures: 0, retain: 1, retain_on_cancel: false, unaligned: true}\n" + pipe,
-		"name: t\nfrom_savepoint: sp-1\nallow_non_restored_state: true\n" + pipe,
 		withStep("  - map: {module: m, function: f}\n    inputs: [a, b]"),
 		"name: t\npipeline:\n  - source: {jetstream: {stream: S, subjects: [s.*], partitions: {count: 4, token: 2}}}\n    timestamps: {json_field: ts, max_out_of_orderness: 1s, idle_timeout: 30s}\n  - sink: {jetstream: {subject: o}}\n",
 		"name: t\npipeline:\n  - source: {jetstream: {stream: S}}\n    timestamps: {udf: {module: m, function: f}}\n  - sink: {jetstream: {subject: o}}\n",

@@ -106,6 +106,12 @@ func (v *validator) job() {
 	if c := j.Checkpointing; c != nil {
 		v.checkpointing(c)
 	}
+	if j.FromSavepoint != "" {
+		v.check("from_savepoint", checkSavepointID(j.FromSavepoint))
+	}
+	if j.AllowNonRestoredState && j.FromSavepoint == "" {
+		v.errorf("allow_non_restored_state", "only means something with from_savepoint")
+	}
 	if len(j.Steps) == 0 {
 		v.errorf("pipeline", "needs at least one step: a source, then a sink")
 	}

@@ -469,6 +469,7 @@ type Failure struct {
 	Kind          string                 `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
 	Message       string                 `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
 	Stack         string                 `protobuf:"bytes,5,opt,name=stack,proto3" json:"stack,omitempty"`
+	Checkpoint    uint64                 `protobuf:"varint,6,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -536,6 +537,13 @@ func (x *Failure) GetStack() string {
 		return x.Stack
 	}
 	return ""
+}
+
+func (x *Failure) GetCheckpoint() uint64 {
+	if x != nil {
+		return x.Checkpoint
+	}
+	return 0
 }
 
 type TaskState struct {
@@ -1029,8 +1037,10 @@ type CheckpointEvent struct {
 	Kind            string `protobuf:"bytes,4,opt,name=kind,proto3" json:"kind,omitempty"`
 	TimestampUnixMs int64  `protobuf:"varint,5,opt,name=timestamp_unix_ms,json=timestampUnixMs,proto3" json:"timestamp_unix_ms,omitempty"`
 	// savepoint asks for a self-contained snapshot under prefix.
-	Savepoint     bool   `protobuf:"varint,6,opt,name=savepoint,proto3" json:"savepoint,omitempty"`
-	Prefix        string `protobuf:"bytes,7,opt,name=prefix,proto3" json:"prefix,omitempty"`
+	Savepoint bool   `protobuf:"varint,6,opt,name=savepoint,proto3" json:"savepoint,omitempty"`
+	Prefix    string `protobuf:"bytes,7,opt,name=prefix,proto3" json:"prefix,omitempty"`
+	// stop marks a stop-with-savepoint.
+	Stop          bool `protobuf:"varint,8,opt,name=stop,proto3" json:"stop,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1112,6 +1122,13 @@ func (x *CheckpointEvent) GetPrefix() string {
 		return x.Prefix
 	}
 	return ""
+}
+
+func (x *CheckpointEvent) GetStop() bool {
+	if x != nil {
+		return x.Stop
+	}
+	return false
 }
 
 type DeployTask struct {
@@ -1251,14 +1268,17 @@ const file_weir_proto_rawDesc = "" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x04R\aattempt\x12\x16\n" +
 	"\x06vertex\x18\x03 \x01(\tR\x06vertex\x12\x18\n" +
-	"\asubtask\x18\x04 \x01(\x05R\asubtask\"\x83\x01\n" +
+	"\asubtask\x18\x04 \x01(\x05R\asubtask\"\xa3\x01\n" +
 	"\aFailure\x12 \n" +
 	"\ftime_unix_ms\x18\x01 \x01(\x03R\n" +
 	"timeUnixMs\x12\x12\n" +
 	"\x04task\x18\x02 \x01(\tR\x04task\x12\x12\n" +
 	"\x04kind\x18\x03 \x01(\tR\x04kind\x12\x18\n" +
 	"\amessage\x18\x04 \x01(\tR\amessage\x12\x14\n" +
-	"\x05stack\x18\x05 \x01(\tR\x05stack\"r\n" +
+	"\x05stack\x18\x05 \x01(\tR\x05stack\x12\x1e\n" +
+	"\n" +
+	"checkpoint\x18\x06 \x01(\x04R\n" +
+	"checkpoint\"r\n" +
 	"\tTaskState\x12#\n" +
 	"\x04task\x18\x01 \x01(\v2\x0f.weir.v1.TaskIDR\x04task\x12\x14\n" +
 	"\x05state\x18\x02 \x01(\tR\x05state\x12*\n" +
@@ -1304,7 +1324,7 @@ const file_weir_proto_rawDesc = "" +
 	"\n" +
 	"checkpoint\x18\x04 \x01(\v2\x18.weir.v1.CheckpointEventH\x00R\n" +
 	"checkpointB\x05\n" +
-	"\x03msg\"\xdd\x01\n" +
+	"\x03msg\"\xf1\x01\n" +
 	"\x0fCheckpointEvent\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x04R\aattempt\x12#\n" +
@@ -1312,7 +1332,8 @@ const file_weir_proto_rawDesc = "" +
 	"\x04kind\x18\x04 \x01(\tR\x04kind\x12*\n" +
 	"\x11timestamp_unix_ms\x18\x05 \x01(\x03R\x0ftimestampUnixMs\x12\x1c\n" +
 	"\tsavepoint\x18\x06 \x01(\bR\tsavepoint\x12\x16\n" +
-	"\x06prefix\x18\a \x01(\tR\x06prefix\"5\n" +
+	"\x06prefix\x18\a \x01(\tR\x06prefix\x12\x12\n" +
+	"\x04stop\x18\b \x01(\bR\x04stop\"5\n" +
 	"\n" +
 	"DeployTask\x12'\n" +
 	"\x0fdescriptor_json\x18\x01 \x01(\fR\x0edescriptorJson\"V\n" +

@@ -88,6 +88,17 @@ func (s *ExactlyOnceSink) Barrier(id uint64) {
 // stream has acknowledged them all, and then forgets them. It returns the number
 // of records published.
 func (s *ExactlyOnceSink) Commit(ctx context.Context, id uint64) (int, error) {
+	return s.settle(ctx, id, true)
+}
+
+// Drop forgets every kept batch that checkpoint id covers without publishing it:
+// they were published already, by the job that took the restored savepoint.
+func (s *ExactlyOnceSink) Drop(id uint64) error {
+	_, err := s.settle(context.Background(), id, false)
+	return err
+}
+
+func (s *ExactlyOnceSink) settle(ctx context.Context, id uint64, publish bool) (int, error) {
 	it := s.b.Iterator(s.st, state.OperatorKeyGroup, nil, nil)
 	var done [][]byte
 	n := 0
@@ -103,16 +114,17 @@ func (s *ExactlyOnceSink) Commit(ctx context.Context, id uint64) (int, error) {
 		if label := binary.BigEndian.Uint64(sub[10:]); label > id {
 			continue
 		}
-		if err := s.frame.SetFrame(val); err != nil {
-			it.Close()
-			return n, fmt.Errorf("kept records are corrupt: %w", err)
+		if publish {
+			if err := s.frame.SetFrame(val); err != nil {
+				it.Close()
+				return n, fmt.Errorf("kept records are corrupt: %w", err)
+			}
+			if err := s.sink.WriteIDs(ctx, &s.frame, s.idBase(sub), 0); err != nil {
+				it.Close()
+				return n, err
+			}
+			n += s.frame.Len()
 		}
-		base := s.idBase(sub)
-		if err := s.sink.WriteIDs(ctx, &s.frame, base, 0); err != nil {
-			it.Close()
-			return n, err
-		}
-		n += s.frame.Len()
 		done = append(done, append([]byte(nil), sub...))
 	}
 	if err := it.Close(); err != nil {
@@ -121,8 +133,10 @@ func (s *ExactlyOnceSink) Commit(ctx context.Context, id uint64) (int, error) {
 	if len(done) == 0 {
 		return 0, nil
 	}
-	if err := s.sink.Sync(ctx); err != nil {
-		return n, err
+	if publish {
+		if err := s.sink.Sync(ctx); err != nil {
+			return n, err
+		}
 	}
 	for _, sub := range done {
 		if err := s.b.Delete(s.st, state.OperatorKeyGroup, nil, nil, sub); err != nil {

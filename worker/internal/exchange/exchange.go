@@ -18,7 +18,9 @@ const (
 	// Marker carries progress positions: every record of those sources up to those
 	// sequences is ahead of the marker on this channel.
 	Marker
-	// EndOfPartition says the channel carries nothing more.
+	// EndOfPartition says the channel carries nothing more. Its Checkpoint, when
+	// not 0, is the stop-with-savepoint the end follows: the savepoint completed
+	// before the sources ended.
 	EndOfPartition
 	// Barrier is checkpoint barrier Checkpoint: every record before it belongs to
 	// the checkpoint's snapshot, every record after it to the next (DESIGN §5).
@@ -48,7 +50,8 @@ type Buffer struct {
 	Batch   record.Batch
 	// Positions is the payload of a Marker: source step id -> stream sequence.
 	Positions map[string]uint64
-	// Checkpoint is the id of a Barrier.
+	// Checkpoint is the id of a Barrier, or of the stop-with-savepoint an
+	// EndOfPartition follows.
 	Checkpoint uint64
 
 	// in is the remote channel the buffer arrived on; nil for a local one.

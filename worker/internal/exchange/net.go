@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -220,11 +221,16 @@ func (in *inbound) onFrame(msg *nats.Msg) {
 		err = b.Batch.Adopt(payload)
 	case Marker:
 		err = json.Unmarshal(payload, &b.Positions)
-	case Barrier:
-		if len(payload) != 8 {
-			err = fmt.Errorf("barrier of %d bytes, want 8", len(payload))
-		} else {
+	case Barrier, EndOfPartition:
+		switch len(payload) {
+		case 8:
 			b.Checkpoint = binary.LittleEndian.Uint64(payload)
+		case 0:
+			if h.kind == Barrier {
+				err = errors.New("barrier without its checkpoint id")
+			}
+		default:
+			err = fmt.Errorf("%s of %d bytes, want 8", h.kind, len(payload))
 		}
 	}
 	if err != nil {
@@ -515,8 +521,8 @@ func (o *RemoteOutput) payloadLocked(b *Buffer) []byte {
 			b.encoded, _ = json.Marshal(b.Positions)
 		}
 		return b.encoded
-	case Barrier:
-		if b.encoded == nil {
+	case Barrier, EndOfPartition:
+		if b.encoded == nil && b.Checkpoint != 0 {
 			b.encoded = binary.LittleEndian.AppendUint64(nil, b.Checkpoint)
 		}
 		return b.encoded
