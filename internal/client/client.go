@@ -560,8 +560,8 @@ type CheckpointList struct {
 	Enabled bool `json:"enabled"`
 	// Latest is the id of the latest completed checkpoint, 0 for none.
 	Latest uint64 `json:"latest"`
-	// Counts are the totals since the job was submitted, beyond the recent ones
-	// Checkpoints lists.
+	// Counts are the job's totals, which cover more than the recent ones Checkpoints
+	// lists.
 	Counts CheckpointCounts `json:"counts"`
 	// Checkpoints are the most recent ones, oldest first.
 	Checkpoints []Checkpoint `json:"checkpoints"`
