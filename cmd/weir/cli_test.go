@@ -134,7 +134,7 @@ func runWeir(t *testing.T, server, stdin string, args ...string) (stdout, stderr
 	t.Helper()
 	root := &cobra.Command{Use: "weir", SilenceErrors: true, SilenceUsage: true}
 	root.PersistentFlags().StringVar(&server, "server", server, "Weir REST API base URL")
-	root.AddCommand(newModuleCmd(&server), newJobCmd(&server), newUDFCmd())
+	root.AddCommand(newModuleCmd(&server), newJobCmd(&server), newSavepointCmd(&server), newUDFCmd())
 	var out, errOut bytes.Buffer
 	root.SetOut(&out)
 	root.SetErr(&errOut)

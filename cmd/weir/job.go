@@ -6,7 +6,9 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -19,7 +21,7 @@ func newJobCmd(server *string) *cobra.Command {
 	out := outputTable
 	cmd := newGroupCmd(&cobra.Command{
 		Use:   "job",
-		Short: "Submit, list, inspect and cancel jobs",
+		Short: "Submit, list, inspect, stop, rescale and cancel jobs",
 	}, &out)
 	cmd.AddCommand(
 		newJobSubmitCmd(server, &out),
@@ -27,6 +29,10 @@ func newJobCmd(server *string) *cobra.Command {
 		newJobGetCmd(server, &out),
 		newJobCancelCmd(server, &out),
 		newJobExceptionsCmd(server, &out),
+		newJobCheckpointsCmd(server, &out),
+		newJobSavepointCmd(server, &out),
+		newJobStopCmd(server, &out),
+		newJobRescaleCmd(server, &out),
 	)
 	return finishGroup(cmd)
 }
@@ -226,6 +232,82 @@ func newJobExceptionsCmd(server *string, out *outputFormat) *cobra.Command {
 			return tw.Flush()
 		},
 	}
+}
+
+func newJobCheckpointsCmd(server *string, out *outputFormat) *cobra.Command {
+	return &cobra.Command{
+		Use:   "checkpoints ID",
+		Short: "List a job's recent checkpoints and the ones it restored",
+		Long: "List a job's recent checkpoints, oldest first as the server keeps them, with its totals,\n" +
+			"then which checkpoint each execution attempt restored. A savepoint shows its id next to\n" +
+			"its checkpoint's. -o json includes each subtask's alignment, sync and async times.",
+		Example: "  weir job checkpoints j-1\n  weir job checkpoints j-1 -o json",
+		Args:    argsNamed("ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			l, err := newClient(*server).Checkpoints(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			if *out == outputJSON {
+				return printJSON(w, l.Raw)
+			}
+			if !l.Enabled {
+				fmt.Fprintf(w, "Job %s takes no checkpoints.\n", args[0])
+				return nil
+			}
+			return printCheckpoints(w, l)
+		},
+	}
+}
+
+// printCheckpoints writes a job's checkpoint totals, its recent checkpoints and its
+// restores.
+func printCheckpoints(w io.Writer, l *client.CheckpointList) error {
+	n := l.Counts
+	tw := newTable(w)
+	fmt.Fprintf(tw, "Latest:\t%s\n", formatCheckpointID(l.Latest))
+	fmt.Fprintf(tw, "Totals:\t%d completed, %d in progress, %d failed, %d aborted, %d restored\n",
+		n.Completed, n.InProgress, n.Failed, n.Aborted, n.Restored)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	if len(l.Checkpoints) == 0 {
+		fmt.Fprintln(w, "No checkpoints.")
+	} else {
+		tw = newTable(w)
+		fmt.Fprintln(tw, "ID\tSTATUS\tTRIGGERED\tDURATION\tSIZE\tUPLOADED\tACKED/EXPECTED\tFAILURE")
+		for _, c := range l.Checkpoints {
+			id := strconv.FormatUint(c.ID, 10)
+			if c.Savepoint != "" {
+				id += " (" + c.Savepoint + ")"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d/%d\t%s\n", id, c.Status, formatTime(c.Triggered), formatMillis(c.DurationMs),
+				humanBytes(c.Size), humanBytes(c.Uploaded), c.Acked, c.Expected, firstLine(c.Failure))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	if len(l.Restores) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w, "\nRestores:")
+	tw = newTable(w)
+	fmt.Fprintln(tw, "ATTEMPT\tCHECKPOINT")
+	for _, r := range l.Restores {
+		fmt.Fprintf(tw, "%d\t%s\n", r.Attempt, formatCheckpointID(r.Checkpoint))
+	}
+	return tw.Flush()
+}
+
+// formatMillis shows a duration in milliseconds to the millisecond, "-" for none.
+func formatMillis(ms float64) string {
+	if ms <= 0 {
+		return "-"
+	}
+	return time.Duration(ms * float64(time.Millisecond)).Round(time.Millisecond).String()
 }
 
 // printPlan writes a plan's vertices (with their chained steps) and its edges.

@@ -1,5 +1,6 @@
 // Command weir is Weir's single binary: `weir standalone` runs the whole platform
-// in one process; `weir module ...` and `weir job ...` are clients of its REST API.
+// in one process; `weir module ...`, `weir job ...` and `weir savepoint ...` are
+// clients of its REST API.
 package main
 
 import (
@@ -40,7 +41,7 @@ func newRootCmd() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&server, "server", server, "REST API of the Weir control plane (env WEIR_SERVER)")
 	root.PersistentFlags().String(logFormatFlag, "text", "log format of the server processes: text or json (env WEIR_LOG_FORMAT)")
-	root.AddCommand(newStandaloneCmd(), newControlCmd(), newWorkerCmd(), newModuleCmd(&server), newJobCmd(&server), newStreamCmd(), newUDFCmd())
+	root.AddCommand(newStandaloneCmd(), newControlCmd(), newWorkerCmd(), newModuleCmd(&server), newJobCmd(&server), newSavepointCmd(&server), newStreamCmd(), newUDFCmd())
 	return root
 }
 

@@ -560,11 +560,24 @@ type CheckpointList struct {
 	Enabled bool `json:"enabled"`
 	// Latest is the id of the latest completed checkpoint, 0 for none.
 	Latest uint64 `json:"latest"`
+	// Counts are the job's totals, which cover more than the recent ones Checkpoints
+	// lists.
+	Counts CheckpointCounts `json:"counts"`
 	// Checkpoints are the most recent ones, oldest first.
 	Checkpoints []Checkpoint `json:"checkpoints"`
 	// Restores says which checkpoint each execution attempt started from.
 	Restores []CheckpointRestore `json:"restores"`
 	Raw      json.RawMessage     `json:"-"`
+}
+
+// CheckpointCounts are a job's checkpoint totals by outcome, and how many times the
+// job was restored from one.
+type CheckpointCounts struct {
+	InProgress int `json:"in_progress"`
+	Completed  int `json:"completed"`
+	Failed     int `json:"failed"`
+	Aborted    int `json:"aborted"`
+	Restored   int `json:"restored"`
 }
 
 // Checkpoint is one checkpoint's figures.
@@ -573,6 +586,8 @@ type Checkpoint struct {
 	Savepoint string    `json:"savepoint,omitempty"` // the savepoint's id, for a savepoint
 	Status    string    `json:"status"`              // IN_PROGRESS, COMPLETED, FAILED, ABORTED
 	Triggered time.Time `json:"triggered"`
+	// Ended is when it completed, failed or was aborted; zero while in progress.
+	Ended time.Time `json:"ended,omitzero"`
 	// DurationMs is from the trigger to the end.
 	DurationMs float64 `json:"duration_ms"`
 	Size       int64   `json:"size"`

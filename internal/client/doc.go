@@ -1,6 +1,7 @@
 // Package client is a typed Go client for Weir's REST API (DESIGN.md §6): modules,
-// jobs, their exceptions and the health check. The `weir` command line tool is built
-// on it; tests and scripts written in Go may use it too.
+// jobs, their exceptions, checkpoints and savepoints (trigger, stop with one, rescale
+// through one, list, inspect, delete), and the health check. The `weir` command line
+// tool is built on it; tests and scripts written in Go may use it too.
 //
 // A Client holds nothing but the base URL and an *http.Client, so it is safe for
 // concurrent use by any number of goroutines. Every method takes a context that bounds
