@@ -118,6 +118,10 @@ func process(f *function, in []byte) int32 {
 		rc = processFlatMap(f.flatMapFn, in, int(n))
 	case kindKey:
 		rc = processKeySelector(f.keyFn, in, int(n))
+	case kindProcess:
+		rc = processKeyed(f, in, int(n))
+	case kindReduce:
+		rc = processReduce(f, in, int(n))
 	}
 	record = Record{} // drop the views into the input buffer
 	if rc == rcOK && frame.count > 0 {

@@ -13,6 +13,8 @@
 //		weir.Filter("positive", positive)
 //		weir.FlatMap("split", split)
 //		weir.KeySelector("customer", customer)
+//		weir.Process("count", count, weir.State(counts))
+//		weir.Reduce("sum", sum)
 //	}
 //
 //	func main() {}
@@ -40,6 +42,12 @@
 // panic is not recovered: the Go runtime prints it, with the goroutine's stack,
 // to stderr and aborts, which is a trap (unreachable) in a c-shared module; the
 // host attaches the end of stderr to the task failure and discards the instance.
+//
+// A process function reads and writes keyed state, the state of the current
+// record's key in Weir (checkpointed and restored with the job), through handles
+// declared once as package variables ([NewValueState], [NewListState],
+// [NewMapState]) and given to it with [State]. A reduce function only combines
+// two values; the SDK keeps the running value in keyed state (ABI §4.1).
 //
 // Everything runs on one goroutine; the package is not safe for concurrent use and
 // needs not be, since the host never calls an instance concurrently.

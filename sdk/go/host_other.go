@@ -32,3 +32,66 @@ func hostLog(level int32, msg string) {
 	}
 	os.Stderr.WriteString("weir: " + Level(level).String() + ": " + msg + "\n")
 }
+
+// testState stands in for the host's state imports outside wasip1; nil answers
+// every call UNSUPPORTED, as a host without keyed state does. testTaskInfo
+// stands in for weir.task_info; nil answers "{}".
+var (
+	testState    stateHost
+	testTaskInfo func(out []byte) int32
+)
+
+// stateHost is the host side of the state imports (ABI §4.2), as a test fakes it.
+type stateHost interface {
+	get(state, record int32, sub, out []byte) int32
+	put(state, record int32, sub, val []byte) int32
+	append(state, record int32, val []byte) int32
+	delete(state, record int32, sub []byte) int32
+	iter(state, record, cursor int32, out []byte) int32
+}
+
+func hostStateGet(state, record int32, sub, out []byte) int32 {
+	if testState == nil {
+		return stateUnsupported
+	}
+	return testState.get(state, record, sub, out)
+}
+
+func hostStatePut(state, record int32, sub, val []byte) int32 {
+	if testState == nil {
+		return stateUnsupported
+	}
+	return testState.put(state, record, sub, val)
+}
+
+func hostStateAppend(state, record int32, val []byte) int32 {
+	if testState == nil {
+		return stateUnsupported
+	}
+	return testState.append(state, record, val)
+}
+
+func hostStateDelete(state, record int32, sub []byte) int32 {
+	if testState == nil {
+		return stateUnsupported
+	}
+	return testState.delete(state, record, sub)
+}
+
+func hostStateIter(state, record, cursor int32, out []byte) int32 {
+	if testState == nil {
+		return stateUnsupported
+	}
+	return testState.iter(state, record, cursor, out)
+}
+
+func hostTaskInfo(out []byte) int32 {
+	if testTaskInfo != nil {
+		return testTaskInfo(out)
+	}
+	const none = "{}"
+	if len(out) >= len(none) {
+		copy(out, none)
+	}
+	return int32(len(none))
+}

@@ -51,3 +51,49 @@ func hostError(msg string) { weirError(unsafe.Pointer(unsafe.StringData(msg)), u
 func hostLog(level int32, msg string) {
 	weirLog(level, unsafe.Pointer(unsafe.StringData(msg)), uint32(len(msg)))
 }
+
+//go:wasmimport weir state_get
+func weirStateGet(state, record int32, subPtr unsafe.Pointer, subLen uint32, outPtr unsafe.Pointer, outCap uint32) int32
+
+//go:wasmimport weir state_put
+func weirStatePut(state, record int32, subPtr unsafe.Pointer, subLen uint32, valPtr unsafe.Pointer, valLen uint32) int32
+
+//go:wasmimport weir state_append
+func weirStateAppend(state, record int32, valPtr unsafe.Pointer, valLen uint32) int32
+
+//go:wasmimport weir state_delete
+func weirStateDelete(state, record int32, subPtr unsafe.Pointer, subLen uint32) int32
+
+//go:wasmimport weir state_iter
+func weirStateIter(state, record, cursor int32, outPtr unsafe.Pointer, outCap uint32) int32
+
+//go:wasmimport weir task_info
+func weirTaskInfo(outPtr unsafe.Pointer, outCap uint32) int32
+
+// ptr is the address of b's first byte, nil for an empty slice without one.
+func ptr(b []byte) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(b)) }
+
+// The state calls pass out buffers by their full length: the host writes at
+// most len(out) bytes and returns the value's length either way.
+
+func hostStateGet(state, record int32, sub, out []byte) int32 {
+	return weirStateGet(state, record, ptr(sub), uint32(len(sub)), ptr(out), uint32(len(out)))
+}
+
+func hostStatePut(state, record int32, sub, val []byte) int32 {
+	return weirStatePut(state, record, ptr(sub), uint32(len(sub)), ptr(val), uint32(len(val)))
+}
+
+func hostStateAppend(state, record int32, val []byte) int32 {
+	return weirStateAppend(state, record, ptr(val), uint32(len(val)))
+}
+
+func hostStateDelete(state, record int32, sub []byte) int32 {
+	return weirStateDelete(state, record, ptr(sub), uint32(len(sub)))
+}
+
+func hostStateIter(state, record, cursor int32, out []byte) int32 {
+	return weirStateIter(state, record, cursor, ptr(out), uint32(len(out)))
+}
+
+func hostTaskInfo(out []byte) int32 { return weirTaskInfo(ptr(out), uint32(len(out))) }

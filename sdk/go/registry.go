@@ -61,16 +61,24 @@ const (
 	kindFilter  kind = "filter"
 	kindFlatMap kind = "flat_map"
 	kindKey     kind = "key_selector"
+	kindProcess kind = "process"
+	kindReduce  kind = "reduce"
 )
 
 // function is one registered function; its index is its position in registry.
 type function struct {
-	name        string
-	kind        kind
-	mapFn       MapFunc
-	filterFn    FilterFunc
-	flatMapFn   FlatMapFunc
-	keyFn       KeySelectorFunc
+	name      string
+	kind      kind
+	mapFn     MapFunc
+	filterFn  FilterFunc
+	flatMapFn FlatMapFunc
+	keyFn     KeySelectorFunc
+	processFn ProcessFunc
+	reduceFn  ReduceFunc
+	// reduceState is the reducing state the SDK declares for a reduce function.
+	reduceState *ValueState
+	// state is the function's keyed state, in state-number order.
+	state       []*stateHandle
 	open        func(config []byte) error
 	close       func() error
 	sideOutputs []string
@@ -124,7 +132,7 @@ func register(f *function, opts []Option) {
 	if sealed {
 		panic("weir: " + f.name + ": functions must be registered during initialisation")
 	}
-	if f.mapFn == nil && f.filterFn == nil && f.flatMapFn == nil && f.keyFn == nil {
+	if f.mapFn == nil && f.filterFn == nil && f.flatMapFn == nil && f.keyFn == nil && f.processFn == nil && f.reduceFn == nil {
 		panic("weir: " + f.name + ": nil function")
 	}
 	if !validName(f.name) {
@@ -141,11 +149,15 @@ func register(f *function, opts []Option) {
 	if f.kind == kindKey && len(f.sideOutputs) > 0 {
 		panic("weir: " + f.name + ": a key_selector has no side outputs")
 	}
+	if f.kind == kindReduce && len(f.sideOutputs) > 0 {
+		panic("weir: " + f.name + ": a reduce function has no side outputs")
+	}
 	for _, s := range f.sideOutputs {
 		if s == "" || !utf8.ValidString(s) {
 			panic("weir: " + f.name + ": invalid side output name " + strconv.Quote(s))
 		}
 	}
+	bindState(f)
 	registry = append(registry, f)
 }
 
@@ -186,7 +198,20 @@ func describe() []byte {
 			}
 			b = appendJSONString(b, s)
 		}
-		b = append(b, `],"state":[]}`...)
+		b = append(b, `],"state":[`...)
+		for j, h := range f.state {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"name":`...)
+			b = appendJSONString(b, h.name)
+			b = append(b, `,"kind":`...)
+			b = appendJSONString(b, string(h.kind))
+			b = append(b, `,"ttl_ms":`...)
+			b = strconv.AppendInt(b, h.ttlMS, 10)
+			b = append(b, '}')
+		}
+		b = append(b, "]}"...)
 	}
 	description = append(b, "]}"...)
 	return description

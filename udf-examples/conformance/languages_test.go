@@ -12,12 +12,15 @@ type language struct {
 	// module that ignores it (the WAT one, by its definition) is tested with the
 	// default config only, and the suite logs that it did so.
 	config bool
+	// counter is the file of the language's keyed-state example, which has
+	// count (process) as udf-examples/README.md defines it; "" when it has none.
+	counter string
 }
 
 // languages are the modules the suite holds to the definitions, the Go one first:
 // it is the baseline of the benchmarks.
 var languages = []language{
-	{name: "go", module: "orders.wasm", config: true},
+	{name: "go", module: "orders.wasm", config: true, counter: "counter.wasm"},
 	{name: "wat", module: "orders_wat.wasm", config: false},
 	{name: "rust", module: "orders_rust.wasm", config: true},           // wasm32-unknown-unknown
 	{name: "rust-wasi", module: "orders_rust_wasi.wasm", config: true}, // wasm32-wasi
