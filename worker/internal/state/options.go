@@ -37,6 +37,10 @@ type Options struct {
 	// Logger receives Pebble's messages (its info at debug level). Default
 	// slog.Default().
 	Logger *slog.Logger
+
+	// noAutoCompactions is for tests that need a deterministic set of files:
+	// whether a background compaction finishes before a capture is a race.
+	noAutoCompactions bool
 }
 
 const (
@@ -99,16 +103,21 @@ func (o *Options) pebbleOptions(cache *pebble.Cache, readOnly bool) *pebble.Opti
 		DisableWAL: true,
 		// Zero already, but load-bearing: a delayed flush would move post-barrier
 		// writes into sstables before a snapshot is captured.
-		FlushDelayDeleteRange: 0,
-		FlushDelayRangeKey:    0,
-		ReadOnly:              readOnly,
-		Logger:                pebbleLogger{o.Logger},
+		FlushDelayDeleteRange:       0,
+		FlushDelayRangeKey:          0,
+		ReadOnly:                    readOnly,
+		DisableAutomaticCompactions: o.noAutoCompactions,
+		Logger:                      pebbleLogger{o.Logger},
 	}
 	// Bloom filters on every level: state reads are point lookups (Get seeks by
 	// the whole key, which is the default comparer's prefix).
 	for i := range po.Levels {
 		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
+	// No read-triggered compactions: they rewrite files only because they were
+	// read, and every rewritten file is uploaded again by the next incremental
+	// checkpoint (RocksDB, under Flink, has none either).
+	po.Experimental.ReadSamplingMultiplier = -1
 	return po
 }
 
