@@ -212,11 +212,13 @@ func (b *Backend) Snapshot(checkpointID uint64) (*Pending, error) {
 func (p *Pending) capture(ctx context.Context) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.released {
-		return errors.New("state: snapshot already uploaded or aborted")
-	}
+	// Captured is checked first: a capture that happened is good news for a
+	// blocked Commit even if the files have been uploaded and released since.
 	if p.captured || p.err != nil {
 		return p.err
+	}
+	if p.released {
+		return errors.New("state: snapshot aborted")
 	}
 	if ctx != nil {
 		select {

@@ -251,7 +251,7 @@ func TestIncrementalCheckpointsShareFiles(t *testing.T) {
 	opts := testOptions(nil)
 	opts.noAutoCompactions = true
 	b := openTest(t, opts)
-	const n = 20000
+	const n = 8000
 	fill(t, b, n, "base")
 	h1 := checkpoint(t, b, store, 1, UploadOptions{Prefix: "job/"})
 
