@@ -255,7 +255,8 @@ func (m *jobMaster) act(actions []checkpoint.Action) {
 			m.noteCheckpointID(meta.ID)
 			actions = append(actions, m.coord.Committed(time.Now(), meta.ID)...)
 		case checkpoint.Notify:
-			if err := failpoint.Check(failpoint.AfterCommit, m.snapshot().Attempt, true); err != nil {
+			m.notified++
+			if err := failpoint.Check(failpoint.AfterCommit, m.snapshot().Attempt, m.notified); err != nil {
 				// As if the control plane died between the commit and the
 				// notification: the committed checkpoint is the restore point.
 				m.fail(err.Error(), &api.Failure{Time: time.Now().UTC(), Kind: "failpoint", Message: err.Error()})

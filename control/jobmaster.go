@@ -90,6 +90,8 @@ type jobMaster struct {
 	// stop-with-savepoint in progress, stopped the one that completed, after
 	// which the attempt ends; rescaleTo restarts the job at new parallelisms
 	// from it.
+	// notified counts the completions notified in this attempt.
+	notified   int64
 	savepoints map[string]spRequest
 	// savepointIDs maps the coordinator's ids of savepoints in progress to theirs.
 	savepointIDs map[uint64]string
@@ -318,6 +320,7 @@ func (m *jobMaster) resetAttempt() {
 	m.lost = map[string]bool{}
 	m.sinkPos = map[jobgraph.TaskID]map[string]uint64{}
 	m.failing, m.dirty = false, false
+	m.notified = 0
 }
 
 // schedule waits until slots are free; it returns false if the job ended meanwhile.

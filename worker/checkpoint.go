@@ -49,6 +49,8 @@ type checkpointer struct {
 	uploads sync.WaitGroup
 	// dir holds the backend's local files.
 	dir string
+	// lastComplete is the newest checkpoint the task was told completed.
+	lastComplete uint64
 	// completed counts the completions the task was notified of; uploads read it.
 	completed atomic.Int64
 }
@@ -154,7 +156,7 @@ func (cp *checkpointer) commitState() error {
 func (cp *checkpointer) snapshot(ev api.CheckpointEvent, positions map[string]uint64, alignment time.Duration) error {
 	t := cp.t
 	start := time.Now()
-	if err := failpoint.Check(failpoint.SnapshotSync, t.desc.Task.Attempt, cp.completed.Load() > 0); err != nil {
+	if err := failpoint.Check(failpoint.SnapshotSync, t.desc.Task.Attempt, cp.completed.Load()); err != nil {
 		return err
 	}
 	if cp.eoSink != nil {
@@ -192,7 +194,7 @@ func (cp *checkpointer) upload(ev api.CheckpointEvent, pending *state.Pending, a
 		}
 		h, err := pending.Upload(t.ctx, t.w.stateFiles, state.UploadOptions{Prefix: prefix, Full: ev.Savepoint})
 		if err == nil {
-			err = failpoint.Check(failpoint.Upload, t.desc.Task.Attempt, cp.completed.Load() > 0)
+			err = failpoint.Check(failpoint.Upload, t.desc.Task.Attempt, cp.completed.Load())
 		}
 		if err != nil {
 			if t.ctx.Err() != nil {
@@ -206,7 +208,7 @@ func (cp *checkpointer) upload(ev api.CheckpointEvent, pending *state.Pending, a
 				ack.Declined = fmt.Sprintf("encoding the state handle: %v", err)
 			}
 			ack.Handle, ack.Objects = raw, h.Objects()
-			ack.Size, ack.Uploaded = h.Size, h.Uploaded
+			ack.Size, ack.Uploaded = h.TotalBytes, h.UploadedBytes
 		}
 	}
 	ack.Async = time.Since(start)
@@ -223,6 +225,7 @@ func (cp *checkpointer) notified(ev api.CheckpointEvent) error {
 		return nil
 	}
 	cp.completed.Add(1)
+	cp.lastComplete = max(cp.lastComplete, ev.ID)
 	// A plain savepoint commits nothing: recovery never restores one, so what it
 	// covers is published with the next checkpoint (as Flink since FLIP-193).
 	if cp.eoSink == nil || ev.Savepoint && !ev.Stop {
@@ -275,7 +278,7 @@ func (e *restoreError) Unwrap() error { return e.err }
 // end says has completed, so that an exactly-once sink commits what it covers
 // before the task ends.
 func (cp *checkpointer) awaitStop(id uint64) error {
-	if cp.eoSink == nil || id == 0 {
+	if cp.eoSink == nil || id == 0 || cp.lastComplete >= id {
 		return nil
 	}
 	timeout := time.NewTimer(time.Minute)

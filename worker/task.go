@@ -403,7 +403,7 @@ func (t *task) push(b *record.Batch) error {
 
 func (t *task) pushChain(b *record.Batch) error {
 	if len(t.opsSnapshot) > 0 {
-		if err := failpoint.Check(failpoint.UDF, t.desc.Task.Attempt, t.cp.completed.Load() > 0); err != nil {
+		if err := failpoint.Check(failpoint.UDF, t.desc.Task.Attempt, t.cp.completed.Load()); err != nil {
 			return err
 		}
 	}
@@ -437,6 +437,11 @@ func (t *task) pushChain(b *record.Batch) error {
 }
 
 func (t *task) flush() error {
+	if eo := t.cp.eoSink; eo != nil {
+		if err := eo.Reap(); err != nil {
+			return err
+		}
+	}
 	for _, w := range t.writers {
 		if err := w.Flush(t.ctx); err != nil {
 			return err
@@ -480,7 +485,11 @@ func (t *task) end(stopSavepoint uint64) error {
 			return err
 		}
 	}
-	if t.sink != nil {
+	if eo := t.cp.eoSink; eo != nil {
+		if err := eo.Flush(t.ctx); err != nil {
+			return err
+		}
+	} else if t.sink != nil {
 		if err := t.sink.Sync(t.ctx); err != nil {
 			return err
 		}

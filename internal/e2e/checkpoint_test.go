@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
@@ -184,19 +185,25 @@ func TestCheckpointFailpoints(t *testing.T) {
 	require.NoError(t, err)
 	s.stream("COUT", "counts")
 
-	const n, keys = 100000, 500
+	const n, keys = 200000, 500
 	subjects, payloads := countEvents(0, n, keys)
+	// A backlog, then records flowing all along, so that every attempt has
+	// records to process and checkpoint (the UDF failpoint needs a batch).
+	s.publishTo(subjects[:n/4], payloads[:n/4])
 	id := s.submit(countJob)
 	c := &cluster{t: t, control: s}
-	const failures = 4
-	for i := range failures + 1 {
-		from, to := i*n/(failures+1), (i+1)*n/(failures+1)
-		s.publishTo(subjects[from:to], payloads[from:to])
-		if i < failures {
-			j := waitAttempt(t, s, id, uint64(i+1), 2*time.Minute)
-			t.Logf("failure %d: attempt %d runs", i+1, j.Attempt)
+	published := make(chan struct{})
+	go func() {
+		defer close(published)
+		for i := n / 4; i < n; i += n / 200 {
+			s.publishTo(subjects[i:i+n/200], payloads[i:i+n/200])
+			time.Sleep(50 * time.Millisecond)
 		}
-	}
+	}()
+	const failures = 4
+	j := waitAttempt(t, s, id, failures, 3*time.Minute)
+	t.Logf("attempt %d runs after %d failures", j.Attempt, failures)
+	<-published
 	s.waitCount("COUT", n, 3*time.Minute)
 	c.waitCheckpoint(id, c.waitCheckpoint(id, 0, time.Minute), time.Minute)
 	l := c.checkpoints(id)
@@ -219,6 +226,7 @@ func TestCheckpointFailpoints(t *testing.T) {
 	got := s.readAll("COUT")
 	attempts := checkCounts(t, got, keys, n)
 	t.Logf("%d counts, exactly once, from attempts %v", len(got), attempts)
+	require.GreaterOrEqual(t, len(attempts), 3, "too few attempts committed counts: the failures came before any progress")
 }
 
 // TestCheckpointCorruptFallsBack corrupts a file only the latest checkpoint has:
@@ -251,14 +259,33 @@ func TestCheckpointCorruptFallsBack(t *testing.T) {
 	job = strings.Replace(job, "delivery: exactly_once", "delivery: at_least_once", 1)
 	id := s.submit(job)
 	s.waitStatus(id, "RUNNING", time.Minute)
-	s.publishTo(subjects[:n/2], payloads[:n/2])
-	s.waitCount("COUT", n/2, 2*time.Minute)
+	s.publishTo(subjects[:n/4], payloads[:n/4])
+	s.waitCount("COUT", n/4, 2*time.Minute)
+	// Records flow while checkpoints complete, so that each has files of its own.
+	pubConn, err := nats.Connect(ns.ClientURL())
+	require.NoError(t, err)
+	defer pubConn.Close()
+	pub := &standalone{t: t, nc: pubConn}
+	published := make(chan struct{})
+	go func() {
+		defer close(published)
+		for i := n / 4; i < n/2; i += n / 40 {
+			pub.publishTo(subjects[i:i+n/40], payloads[i:i+n/40])
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
 	c.waitCheckpoint(id, c.waitCheckpoint(id, 2, time.Minute), time.Minute)
 
 	// With the control plane stopped no checkpoint completes: corrupt a file that
 	// only the latest one references.
 	s.stop()
-	store := checkpointStore(t, s.js)
+	<-published
+	nc, err := nats.Connect(ns.ClientURL())
+	require.NoError(t, err)
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	store := checkpointStore(t, js)
 	retained, err := store.List(ctx, id)
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, len(retained), 2)
@@ -274,7 +301,7 @@ func TestCheckpointCorruptFallsBack(t *testing.T) {
 		}
 	}
 	require.NotEmpty(t, victim, "checkpoint %d has no file of its own", latest.ID)
-	obj, err := s.js.ObjectStore(ctx, "WEIR_STATE")
+	obj, err := js.ObjectStore(ctx, "WEIR_STATE")
 	require.NoError(t, err)
 	b, err := obj.GetBytes(ctx, victim)
 	require.NoError(t, err)

@@ -6,7 +6,8 @@
 // Failpoints are set with the environment variable WEIR_FAILPOINTS, a comma
 // separated list of name@attempt: the failpoint name fires in execution attempt
 // attempt of every job, once per process, and only after that attempt has
-// completed a checkpoint (so that the restore after it has something to restore).
+// completed two checkpoints (so that the attempt made progress and the restore
+// after it has something to restore).
 // An unset variable costs one boolean test per check. This is for tests only:
 // never set it in production.
 package failpoint
@@ -51,6 +52,10 @@ func load() {
 	active = len(armed) > 0
 }
 
+// minCompleted is how many checkpoints an attempt completes before a failpoint
+// fires in it.
+const minCompleted = 2
+
 // Error is the failure a failpoint injects.
 type Error struct {
 	Name    string
@@ -62,10 +67,11 @@ func (e *Error) Error() string {
 }
 
 // Check returns an *Error the first time failpoint name is reached in attempt
-// after a checkpoint completed (checkpointed true), and nil otherwise.
-func Check(name string, attempt uint64, checkpointed bool) error {
+// once completed checkpoints of that attempt are known complete, and nil
+// otherwise.
+func Check(name string, attempt uint64, completed int64) error {
 	once.Do(load)
-	if !active || !checkpointed {
+	if !active || completed < minCompleted {
 		return nil
 	}
 	if at, ok := armed[name]; !ok || at != attempt {

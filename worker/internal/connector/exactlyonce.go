@@ -38,6 +38,11 @@ type ExactlyOnceSink struct {
 	batch uint32 // number of the next batch in this interval
 	sub   []byte
 	frame record.Batch
+
+	// published is the newest checkpoint whose batches were published; inflight
+	// are the sub-keys of published batches not yet known acknowledged.
+	published uint64
+	inflight  [][]byte
 }
 
 // pendingState is the name of the operator state holding kept records.
@@ -84,21 +89,64 @@ func (s *ExactlyOnceSink) Barrier(id uint64) {
 	s.label, s.batch = id+1, 0
 }
 
-// Commit publishes every kept batch that checkpoint id covers, waits until the
-// stream has acknowledged them all, and then forgets them. It returns the number
-// of records published.
+// Commit publishes every kept batch that checkpoint id covers and returns the
+// number of records it published. It does not wait for the stream: the batches
+// stay kept (and in every snapshot taken meanwhile, which is harmless, since a
+// re-publish is dropped by the stream) until Reap finds every publish
+// acknowledged and forgets them. The task goes on processing meanwhile.
 func (s *ExactlyOnceSink) Commit(ctx context.Context, id uint64) (int, error) {
-	return s.settle(ctx, id, true)
+	if err := s.Reap(); err != nil {
+		return 0, err
+	}
+	if id <= s.published {
+		return 0, nil
+	}
+	n, err := s.settle(ctx, s.published, id, true)
+	s.published = id
+	return n, err
+}
+
+// Reap forgets the published batches once the stream has acknowledged every
+// publish; it returns the first publish failure, which fails the task (a restore
+// then publishes the batches again).
+func (s *ExactlyOnceSink) Reap() error {
+	if err := s.sink.Err(); err != nil {
+		return err
+	}
+	if len(s.inflight) == 0 || s.sink.Pending() > 0 {
+		return nil
+	}
+	for _, sub := range s.inflight {
+		if err := s.b.Delete(s.st, state.OperatorKeyGroup, nil, nil, sub); err != nil {
+			return fmt.Errorf("forgetting published records: %w", err)
+		}
+	}
+	s.inflight = s.inflight[:0]
+	return s.b.Commit()
+}
+
+// Flush waits until the stream has acknowledged every publish and forgets the
+// published batches: the task calls it before it ends.
+func (s *ExactlyOnceSink) Flush(ctx context.Context) error {
+	if err := s.sink.Sync(ctx); err != nil {
+		return err
+	}
+	return s.Reap()
 }
 
 // Drop forgets every kept batch that checkpoint id covers without publishing it:
 // they were published already, by the job that took the restored savepoint.
 func (s *ExactlyOnceSink) Drop(id uint64) error {
-	_, err := s.settle(context.Background(), id, false)
-	return err
+	if _, err := s.settle(context.Background(), 0, id, false); err != nil {
+		return err
+	}
+	s.published = id
+	return s.b.Commit()
 }
 
-func (s *ExactlyOnceSink) settle(ctx context.Context, id uint64, publish bool) (int, error) {
+// settle publishes (or, without publish, deletes) the kept batches labelled in
+// (after, upTo]; published ones join inflight.
+func (s *ExactlyOnceSink) settle(ctx context.Context, after, upTo uint64, publish bool) (int, error) {
 	it := s.b.Iterator(s.st, state.OperatorKeyGroup, nil, nil)
 	var done [][]byte
 	n := 0
@@ -111,7 +159,7 @@ func (s *ExactlyOnceSink) settle(ctx context.Context, id uint64, publish bool) (
 			it.Close()
 			return n, fmt.Errorf("kept records under a malformed key of %d bytes", len(sub))
 		}
-		if label := binary.BigEndian.Uint64(sub[10:]); label > id {
+		if label := binary.BigEndian.Uint64(sub[10:]); label <= after || label > upTo {
 			continue
 		}
 		if publish {
@@ -130,20 +178,16 @@ func (s *ExactlyOnceSink) settle(ctx context.Context, id uint64, publish bool) (
 	if err := it.Close(); err != nil {
 		return n, fmt.Errorf("reading kept records: %w", err)
 	}
-	if len(done) == 0 {
-		return 0, nil
-	}
 	if publish {
-		if err := s.sink.Sync(ctx); err != nil {
-			return n, err
-		}
+		s.inflight = append(s.inflight, done...)
+		return n, nil
 	}
 	for _, sub := range done {
 		if err := s.b.Delete(s.st, state.OperatorKeyGroup, nil, nil, sub); err != nil {
 			return n, fmt.Errorf("forgetting published records: %w", err)
 		}
 	}
-	return n, s.b.Commit()
+	return n, nil
 }
 
 // idBase is the message id prefix of a kept batch: job, first subtask, attempt,

@@ -162,3 +162,6 @@ func (s *Sink) Sync(ctx context.Context) error {
 	}
 	return s.Err()
 }
+
+// Pending returns how many publishes await their acknowledgement.
+func (s *Sink) Pending() int { return s.js.PublishAsyncPending() }
