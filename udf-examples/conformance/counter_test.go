@@ -205,7 +205,9 @@ func TestCountWithoutState(t *testing.T) {
 func TestSum(t *testing.T) {
 	var st wasmhost.MemoryState
 	inst := openKeyed(t, "go", "counter.wasm", "sum", &st)
-	keyed := func(key, payload string) rec { return rec{HasKey: true, Key: key, Payload: payload, HasTS: true, TS: 5} }
+	keyed := func(key, payload string) rec {
+		return rec{HasKey: true, Key: key, Payload: payload, HasTS: true, TS: 5}
+	}
 	payloads := func(rs []rec) []string {
 		var p []string
 		for _, r := range rs {

@@ -32,6 +32,7 @@ import (
 // concat (reduce): the running value, ",", the payload.
 var stateTestModules = []struct{ name, file string }{
 	{"c", "testdata/statetest_c.wasm"},
+	{"as", "testdata/statetest_as.wasm"},
 }
 
 func TestSDKKeyedState(t *testing.T) {
