@@ -473,7 +473,7 @@ pub fn call(register: fn(&mut Module), kind: i32, f: i32, ptr: i32, len: i32) ->
             };
             r.map_or_else(fail, |_| RC_OK)
         }
-        CALL_PROCESS => process(&mut func.f, input, &mut st.frame, &mut st.out, &mut st.scratch),
+        CALL_PROCESS => process(&mut func.f, func.states_id, input, &mut st.frame, &mut st.out, &mut st.scratch),
         CALL_CLOSE => {
             if !input.is_empty() {
                 return RC_MALFORMED;
@@ -494,7 +494,7 @@ pub fn call(register: fn(&mut Module), kind: i32, f: i32, ptr: i32, len: i32) ->
 
 /// Runs `f` over one batch frame and emits all its outputs at once. Nothing is
 /// emitted when the batch is malformed or the function fails.
-fn process(f: &mut Function, input: &[u8], frame: &mut Frame, out: &mut Output, scratch: &mut Scratch) -> i32 {
+fn process(f: &mut Function, states: u32, input: &[u8], frame: &mut Frame, out: &mut Output, scratch: &mut Scratch) -> i32 {
     if input.len() < 4 {
         return RC_MALFORMED;
     }
@@ -549,6 +549,7 @@ fn process(f: &mut Function, input: &[u8], frame: &mut Frame, out: &mut Output, 
                 let mut ctx = Context {
                     out: Collector { frame: &mut *frame, parent: i, pending: false, out: &mut *out },
                     record: i,
+                    states,
                     buf: &mut scratch.state,
                     iter_buf: &mut scratch.iter,
                 };
@@ -575,10 +576,10 @@ fn process(f: &mut Function, input: &[u8], frame: &mut Frame, out: &mut Output, 
 /// Runs function `f` over one batch frame as a `process` call does, with fresh
 /// buffers; returns the return code and the output frame (count included).
 #[cfg(test)]
-pub(crate) fn run_batch(f: &mut Function, input: &[u8], scratch: &mut Scratch) -> (i32, Vec<u8>) {
+pub(crate) fn run_batch(f: &mut Function, states: u32, input: &[u8], scratch: &mut Scratch) -> (i32, Vec<u8>) {
     let mut frame = Frame { buf: Vec::new(), count: 0 };
     let mut out = Output::new();
-    let rc = process(f, input, &mut frame, &mut out, scratch);
+    let rc = process(f, states, input, &mut frame, &mut out, scratch);
     if frame.buf.len() >= 4 {
         let c = frame.count.to_le_bytes();
         frame.buf[..4].copy_from_slice(&c);

@@ -189,6 +189,8 @@ pub(crate) struct Registered {
     pub(crate) name: &'static str,
     pub(crate) side_outputs: Vec<&'static str>,
     pub(crate) state: Vec<state::StateDecl>,
+    /// The id of the States a process function was given (0 for none).
+    pub(crate) states_id: u32,
     pub(crate) f: Function,
 }
 
@@ -223,6 +225,7 @@ impl Module {
     pub fn process<P: Process + 'static>(&mut self, name: &'static str, states: States, f: P) -> usize {
         let i = self.add(name, Function::Process(Box::new(f)));
         self.functions[i].state = states.decls;
+        self.functions[i].states_id = states.id;
         i
     }
     /// Registers a reduce function (ABI §4.1); returns its index. The SDK declares
@@ -254,7 +257,7 @@ impl Module {
     fn add(&mut self, name: &'static str, f: Function) -> usize {
         assert!(valid_name(name), "weir: bad function name {:?}", name);
         assert!(self.functions.iter().all(|r| r.name != name), "weir: function {:?} registered twice", name);
-        self.functions.push(Registered { name, side_outputs: Vec::new(), state: Vec::new(), f });
+        self.functions.push(Registered { name, side_outputs: Vec::new(), state: Vec::new(), states_id: 0, f });
         self.functions.len() - 1
     }
 }

@@ -47,20 +47,39 @@ pub(crate) struct StateDecl {
 /// names are 1–128 characters from `[A-Za-z0-9_.-]`, unique in the function; they
 /// map the state in checkpoints, so renaming one loses it. A bad or repeated name
 /// panics at start-up.
-#[derive(Default)]
 pub struct States {
     pub(crate) decls: Vec<StateDecl>,
+    /// Tells this declaration's handles from another's, so that a handle used
+    /// in another function's call is refused instead of reaching that
+    /// function's state of the same number. 0 is no declaration.
+    pub(crate) id: u32,
+}
+
+static mut NEXT_STATES_ID: u32 = 1;
+
+impl Default for States {
+    fn default() -> States {
+        States::new()
+    }
 }
 
 impl States {
     pub fn new() -> States {
-        States { decls: Vec::new() }
+        // Safety: a Wasm instance is single-threaded; natively, declarations in
+        // tests only need distinct ids per thread's use, and races would at worst
+        // repeat an id.
+        let id = unsafe {
+            let id = NEXT_STATES_ID;
+            NEXT_STATES_ID = NEXT_STATES_ID.wrapping_add(1).max(1);
+            id
+        };
+        States { decls: Vec::new(), id }
     }
     fn add(&mut self, name: &'static str, kind: StateKind, ttl_ms: u64) -> Handle {
         assert!(crate::valid_name(name), "weir: bad state name {:?}", name);
         assert!(self.decls.iter().all(|d| d.name != name), "weir: state {:?} declared twice", name);
         self.decls.push(StateDecl { name, kind, ttl_ms });
-        Handle { index: (self.decls.len() - 1) as u32, name }
+        Handle { index: (self.decls.len() - 1) as u32, name, states: self.id }
     }
     /// Declares a value state.
     pub fn value(&mut self, name: &'static str, ttl_ms: u64) -> ValueState {
@@ -89,6 +108,8 @@ impl States {
 struct Handle {
     index: u32,
     name: &'static str,
+    /// The id of the States that declared it.
+    states: u32,
 }
 
 fn state_error(op: &str, name: &str, code: i32) -> Error {
@@ -101,10 +122,22 @@ fn state_error(op: &str, name: &str, code: i32) -> Error {
 }
 
 impl Handle {
+    /// Refuses a handle of another function's declaration.
+    fn usable(self, ctx: &Context, op: &str) -> Result<()> {
+        if self.states == ctx.states {
+            return Ok(());
+        }
+        Err(Error::new(format!(
+            "weir: {} state {:?}: the state belongs to another function's States",
+            op, self.name
+        )))
+    }
     /// Reads the entry for `sub` into `buf`, growing it and reading again when
     /// the value does not fit (ABI §4.2); the value's length, or None if absent.
     /// `buf`'s length is the buffer's size: it is resized only to grow.
     fn get(self, record: u32, op: &str, sub: &[u8], buf: &mut Vec<u8>) -> Result<Option<usize>> {
+        // (The caller has checked the handle: get also serves the reduce loop,
+        // whose state has no handle of the user's.)
         if buf.is_empty() {
             buf.resize(64, 0);
         }
@@ -130,9 +163,11 @@ impl Handle {
         }
     }
     fn put(self, ctx: &Context, op: &str, sub: &[u8], val: &[u8]) -> Result<()> {
+        self.usable(ctx, op)?;
         self.check(op, host::state_put(self.index, ctx.record, sub, val))
     }
     fn delete(self, ctx: &Context, op: &str, sub: &[u8]) -> Result<()> {
+        self.usable(ctx, op)?;
         self.check(op, host::state_delete(self.index, ctx.record, sub))
     }
     /// The cursor protocol of state_iter: entry `cursor` into the iteration
@@ -141,6 +176,7 @@ impl Handle {
     /// (emit, other state, even a nested iteration, which then gets a buffer of
     /// its own).
     fn each<F: FnMut(&[u8], &[u8], &mut Context) -> Result<bool>>(self, ctx: &mut Context, mut f: F) -> Result<()> {
+        self.usable(ctx, "iterating")?;
         let mut buf = std::mem::take(ctx.iter_buf);
         if buf.is_empty() {
             buf.resize(64, 0);
@@ -217,6 +253,7 @@ impl ValueState {
     /// The current record's value, if any: a view of the context's buffer, valid
     /// until the next state call.
     pub fn get<'c>(&self, ctx: &'c mut Context) -> Result<Option<&'c [u8]>> {
+        self.0.usable(ctx, "reading")?;
         let n = self.0.get(ctx.record, "reading", &[], ctx.buf)?;
         Ok(n.map(move |n| &ctx.buf[..n]))
     }
@@ -260,6 +297,7 @@ impl ListState {
     /// Appends a copy of `v` to the current record's list.
     pub fn append(&self, ctx: &mut Context, v: &[u8]) -> Result<()> {
         let h = self.0;
+        h.usable(ctx, "appending to")?;
         h.check("appending to", host::state_append(h.index, ctx.record, v))
     }
     /// Calls `f` with each element, in insertion order, until it returns
@@ -281,6 +319,7 @@ impl MapState {
     /// The entry for `sub`, if any: a view of the context's buffer, valid until
     /// the next state call.
     pub fn get<'c>(&self, ctx: &'c mut Context, sub: &[u8]) -> Result<Option<&'c [u8]>> {
+        self.0.usable(ctx, "reading")?;
         let n = self.0.get(ctx.record, "reading", sub, ctx.buf)?;
         Ok(n.map(move |n| &ctx.buf[..n]))
     }
@@ -316,6 +355,8 @@ impl MapState {
 pub struct Context<'f> {
     pub(crate) out: Collector<'f>,
     pub(crate) record: u32,
+    /// The id of the function's States, which its handles carry.
+    pub(crate) states: u32,
     /// The buffer state reads land in (its length is its usable size).
     pub(crate) buf: &'f mut Vec<u8>,
     /// The buffer iteration entries land in.
@@ -387,7 +428,7 @@ pub(crate) const REDUCE_STATE: &str = "reduce";
 /// The reduce loop of ABI §4.1 for record `record` with payload `payload`: the
 /// new running value ends in `acc` (absent: the payload) and is stored.
 pub(crate) fn reduce_one(f: &mut dyn Reduce, record: u32, payload: &[u8], acc: &mut Vec<u8>) -> Result<()> {
-    let h = Handle { index: 0, name: REDUCE_STATE };
+    let h = Handle { index: 0, name: REDUCE_STATE, states: 0 };
     // acc's length is its usable size while reading, as for every read buffer.
     let cap = acc.capacity().max(64);
     acc.resize(cap, 0);

@@ -187,6 +187,7 @@ fn process_fn<P: Process + 'static>(p: P) -> Function {
 fn keyed_count_across_records_and_batches() {
     let store = install(&[StateKind::Value]);
     let mut states = States::new();
+    let id = states.id;
     let count = states.value("count", 0);
     assert_eq!(states.decls.len(), 1);
     let mut f = process_fn(move |r: &Record, ctx: &mut Context| -> Result<()> {
@@ -203,7 +204,7 @@ fn keyed_count_across_records_and_batches() {
     });
     let mut scratch = Scratch::default();
     let b = batch(&store, &[("a", "x"), ("b", "x"), ("a", "twice"), ("a", "quiet"), ("a", "x")]);
-    let (rc, frame) = run_batch(&mut f, &b, &mut scratch);
+    let (rc, frame) = run_batch(&mut f, id, &b, &mut scratch);
     assert_eq!(rc, 0, "{}", last_error());
     let want = vec![
         (0, 0, "1".to_string()),
@@ -214,7 +215,7 @@ fn keyed_count_across_records_and_batches() {
     ];
     assert_eq!(outputs(&frame), want);
     let b = batch(&store, &[("b", "x"), ("a", "x")]);
-    let (rc, frame) = run_batch(&mut f, &b, &mut scratch);
+    let (rc, frame) = run_batch(&mut f, id, &b, &mut scratch);
     assert_eq!(rc, 0);
     assert_eq!(outputs(&frame), vec![(0, 0, "2".to_string()), (1, 0, "5".to_string())]);
     assert_eq!(store.borrow().vals[&(0, b"a".to_vec(), vec![])], 5i64.to_le_bytes().to_vec());
@@ -225,6 +226,7 @@ fn keyed_count_across_records_and_batches() {
 fn big_values_grow_the_buffer_once() {
     let store = install(&[StateKind::Value]);
     let mut states = States::new();
+    let id = states.id;
     let v = states.value("v", 0);
     let big = "b".repeat(1000);
     let mut f = process_fn(move |r: &Record, ctx: &mut Context| -> Result<()> {
@@ -236,14 +238,14 @@ fn big_values_grow_the_buffer_once() {
     });
     let mut scratch = Scratch::default();
     let b = batch(&store, &[("k", "1"), ("k", "22")]);
-    let (rc, frame) = run_batch(&mut f, &b, &mut scratch);
+    let (rc, frame) = run_batch(&mut f, id, &b, &mut scratch);
     assert_eq!(rc, 0, "{}", last_error());
     assert_eq!(outputs(&frame), vec![(0, 0, "0".to_string()), (1, 0, "1001".to_string())]);
     // get (absent), put, get (1001 > 64: nothing written), get again, put.
     assert_eq!(store.borrow().calls, 5);
-    run_batch(&mut f, &b, &mut scratch); // the 1002-byte value grows it once more
+    run_batch(&mut f, id, &b, &mut scratch); // the 1002-byte value grows it once more
     store.borrow_mut().calls = 0;
-    let (rc, _) = run_batch(&mut f, &batch(&store, &[("k", "22")]), &mut scratch);
+    let (rc, _) = run_batch(&mut f, id, &batch(&store, &[("k", "22")]), &mut scratch);
     assert_eq!((rc, store.borrow().calls), (0, 2), "the grown buffer is kept");
     uninstall();
 }
@@ -252,6 +254,7 @@ fn big_values_grow_the_buffer_once() {
 fn list_and_map_state() {
     let store = install(&[StateKind::List, StateKind::Map]);
     let mut states = States::new();
+    let id = states.id;
     let list = states.list("l", 0);
     let map = states.map("m", 60_000);
     let big = "x".repeat(200);
@@ -307,7 +310,7 @@ fn list_and_map_state() {
     });
     let mut scratch = Scratch::default();
     let b = batch(&store, &[("k", "fill"), ("k", "read"), ("k", "stop"), ("k", "delete"), ("k", "clear")]);
-    let (rc, frame) = run_batch(&mut f, &b, &mut scratch);
+    let (rc, frame) = run_batch(&mut f, id, &b, &mut scratch);
     assert_eq!(rc, 0, "{}", last_error());
     let got: Vec<(u32, String)> = outputs(&frame).into_iter().map(|o| (o.1, o.2)).collect();
     let s = |t: u32, v: &str| (t, v.to_string());
@@ -325,7 +328,7 @@ fn list_and_map_state() {
             s(0, ""),
         ]
     );
-    let (rc, _) = run_batch(&mut f, &batch(&store, &[("k", "fill"), ("k", "fail")]), &mut scratch);
+    let (rc, _) = run_batch(&mut f, id, &batch(&store, &[("k", "fill"), ("k", "fail")]), &mut scratch);
     assert_eq!((rc, last_error()), (1, "stop here".to_string()));
     uninstall();
 }
@@ -334,26 +337,43 @@ fn list_and_map_state() {
 fn state_errors_say_what_and_which() {
     uninstall();
     let mut states = States::new();
+    let id = states.id;
     let v = states.value("v", 0);
     let mut f = process_fn(move |_: &Record, ctx: &mut Context| -> Result<()> { v.put_i64(ctx, 1) });
     let mut scratch = Scratch::default();
     let store = Rc::new(RefCell::new(Store::default()));
     let b = batch(&store, &[("k", "")]);
-    let (rc, frame) = run_batch(&mut f, &b, &mut scratch);
+    let (rc, frame) = run_batch(&mut f, id, &b, &mut scratch);
     assert_eq!((rc, frame.len()), (1, 4), "nothing emitted");
     assert_eq!(last_error(), r#"weir: writing state "v": the host does not support keyed state (UNSUPPORTED)"#);
 
     let store = install(&[StateKind::List]);
-    let (rc, _) = run_batch(&mut f, &batch(&store, &[("k", "")]), &mut scratch);
+    let (rc, _) = run_batch(&mut f, id, &batch(&store, &[("k", "")]), &mut scratch);
     assert_eq!(rc, 1);
     assert_eq!(last_error(), r#"weir: writing state "v": the host refused the call as invalid (INVALID)"#);
 
     let store = install(&[StateKind::Value]);
     store.borrow_mut().vals.insert((0, b"k".to_vec(), vec![]), b"abc".to_vec());
     let mut g = process_fn(move |_: &Record, ctx: &mut Context| -> Result<()> { v.get_i64(ctx).map(|_| ()) });
-    let (rc, _) = run_batch(&mut g, &batch(&store, &[("k", "")]), &mut scratch);
+    let (rc, _) = run_batch(&mut g, id, &batch(&store, &[("k", "")]), &mut scratch);
     assert_eq!(rc, 1);
     assert_eq!(last_error(), r#"weir: reading state "v": the value is 3 bytes, not an 8-byte little-endian i64"#);
+    uninstall();
+}
+
+#[test]
+fn handles_of_another_function_are_refused() {
+    let store = install(&[StateKind::Value]);
+    let mut mine = States::new();
+    let id = mine.id;
+    mine.value("mine", 0);
+    let mut theirs = States::new();
+    let other = theirs.value("theirs", 0);
+    let mut f = process_fn(move |_: &Record, ctx: &mut Context| -> Result<()> { other.put_i64(ctx, 1) });
+    let (rc, _) = run_batch(&mut f, id, &batch(&store, &[("k", "")]), &mut Scratch::default());
+    assert_eq!(rc, 1);
+    assert_eq!(last_error(), r#"weir: writing state "theirs": the state belongs to another function's States"#);
+    assert!(store.borrow().vals.is_empty());
     uninstall();
 }
 
@@ -383,6 +403,7 @@ impl Reduce for Sum {
 #[test]
 fn reduce_chains_within_and_across_batches() {
     let store = install(&[StateKind::Reducing]);
+    let id = 0; // a reduce function's state has no States of the user's
     let mut f = Function::Reduce(Box::new(Sum));
     let mut scratch = Scratch::default();
     let pl = |frame: &[u8]| -> Vec<String> {
@@ -395,17 +416,17 @@ fn reduce_chains_within_and_across_batches() {
             })
             .collect()
     };
-    let (rc, frame) = run_batch(&mut f, &batch(&store, &[("a", "1"), ("b", "10"), ("a", "2"), ("a", "3")]), &mut scratch);
+    let (rc, frame) = run_batch(&mut f, id, &batch(&store, &[("a", "1"), ("b", "10"), ("a", "2"), ("a", "3")]), &mut scratch);
     assert_eq!(rc, 0, "{}", last_error());
     assert_eq!(pl(&frame), vec!["1", "10", "3", "6"]);
-    let (rc, frame) = run_batch(&mut f, &batch(&store, &[("b", "5"), ("a", "4"), ("c", "junk")]), &mut scratch);
+    let (rc, frame) = run_batch(&mut f, id, &batch(&store, &[("b", "5"), ("a", "4"), ("c", "junk")]), &mut scratch);
     assert_eq!(rc, 0);
     assert_eq!(pl(&frame), vec!["15", "10", "junk"]);
-    let (rc, frame) = run_batch(&mut f, &batch(&store, &[("a", "x")]), &mut scratch);
+    let (rc, frame) = run_batch(&mut f, id, &batch(&store, &[("a", "x")]), &mut scratch);
     assert_eq!((rc, frame.len(), last_error()), (1, 4, r#"sum: payload "x" is not a number"#.to_string()));
     assert_eq!(store.borrow().vals[&(0, b"a".to_vec(), vec![])], b"10".to_vec());
     uninstall();
-    let (rc, _) = run_batch(&mut f, &batch(&store, &[("a", "1")]), &mut scratch);
+    let (rc, _) = run_batch(&mut f, id, &batch(&store, &[("a", "1")]), &mut scratch);
     assert_eq!(rc, 1);
     assert!(last_error().contains(r#"reading state "reduce""#), "{}", last_error());
 }
