@@ -586,6 +586,10 @@ static int state_fail(const char *op, const weir_state *st, const char *why, int
 
 /* Refuses a handle used outside its function's process call. */
 static bool state_usable(weir_context *ctx, const weir_state *st, const char *op, int *rc) {
+    if (!st->name) {
+        *rc = state_fail(op, st, "the handle was never declared (weir_state_declare)", 0);
+        return false;
+    }
     if (!ctx || !ctx->f || st->fn < 0 || st->fn >= n_functions || &functions[st->fn] != ctx->f) {
         *rc = state_fail(op, st, "the state belongs to another function, or there is no process call", 0);
         return false;

@@ -270,6 +270,9 @@ func TestStateErrors(t *testing.T) {
 	if rc := call(t, callProcess, 0, st.batch("k", "")); rc != rcError || !strings.Contains(h.errors[0], `state "c": the value is 3 bytes, not an 8-byte little-endian int64`) {
 		t.Errorf("rc %d, errors %q", rc, h.errors)
 	}
+	if err := (&StateError{Op: "reading", State: "c", Reason: "the value is 3 bytes"}); errors.Is(err, ErrStateInvalid) || errors.Is(err, ErrStateUnsupported) {
+		t.Errorf("a value the SDK cannot use is not a refused call: %v", err)
+	}
 	var se *StateError
 	if !errors.As(error(&StateError{Op: "reading", State: "s", Code: -7}), &se) || !strings.Contains(se.Error(), "unexpected return code -7") {
 		t.Errorf("unknown code: %v", se)
