@@ -14,6 +14,17 @@
 WEIR_IMPORT("emit") void weir_host_emit(const void *ptr, uint32_t len);
 WEIR_IMPORT("error") void weir_host_error(const void *ptr, uint32_t len);
 WEIR_IMPORT("log") void weir_host_log(int32_t level, const void *ptr, uint32_t len);
+/* Keyed state (ABI §4.2) and task info (§4.3). Out buffers are passed by their
+ * whole capacity: the host writes at most that much and returns the length. */
+WEIR_IMPORT("state_get") int32_t weir_host_state_get(uint32_t st, uint32_t rec, const void *sub, uint32_t sub_len,
+                                                     void *out, uint32_t cap);
+WEIR_IMPORT("state_put") int32_t weir_host_state_put(uint32_t st, uint32_t rec, const void *sub, uint32_t sub_len,
+                                                     const void *val, uint32_t len);
+WEIR_IMPORT("state_append") int32_t weir_host_state_append(uint32_t st, uint32_t rec, const void *val, uint32_t len);
+WEIR_IMPORT("state_delete") int32_t weir_host_state_delete(uint32_t st, uint32_t rec, const void *sub, uint32_t sub_len);
+WEIR_IMPORT("state_iter") int32_t weir_host_state_iter(uint32_t st, uint32_t rec, uint32_t cursor, void *out,
+                                                       uint32_t cap);
+WEIR_IMPORT("task_info") int32_t weir_host_task_info(void *out, uint32_t cap);
 
 /* ------------------------------------------------------------------ memory */
 
@@ -154,9 +165,16 @@ static size_t cstrlen(const char *s) {
 
 /* ------------------------------------------------------------------ registry */
 
-enum { KIND_MAP, KIND_FILTER, KIND_FLAT_MAP, KIND_KEY_SELECTOR };
+enum { KIND_MAP, KIND_FILTER, KIND_FLAT_MAP, KIND_KEY_SELECTOR, KIND_PROCESS, KIND_REDUCE };
 #define MAX_FUNCTIONS 64
 #define MAX_SIDE_OUTPUTS 16
+#define MAX_STATES 16
+
+struct state_decl {
+    const char *name;
+    enum weir_state_kind kind;
+    uint64_t ttl_ms;
+};
 
 struct function {
     const char *name;
@@ -166,10 +184,14 @@ struct function {
     weir_filter_fn filter;
     weir_flat_map_fn flat_map;
     weir_key_selector_fn key_selector;
+    weir_process_fn process;
+    weir_reduce_fn reduce;
     weir_open_fn open;
     weir_close_fn close;
     uint32_t n_side;
     const char *side[MAX_SIDE_OUTPUTS];
+    uint32_t n_state;
+    struct state_decl state[MAX_STATES];
 };
 
 static struct function functions[MAX_FUNCTIONS];
@@ -224,6 +246,29 @@ int weir_key_selector(const char *name, weir_key_selector_fn fn, void *ud) {
     functions[i].key_selector = fn;
     return i;
 }
+int weir_process(const char *name, weir_process_fn fn, void *ud) {
+    int i = add_function(name, KIND_PROCESS, ud);
+    functions[i].process = fn;
+    return i;
+}
+int weir_reduce(const char *name, weir_reduce_fn fn, void *ud) {
+    int i = add_function(name, KIND_REDUCE, ud);
+    functions[i].reduce = fn;
+    /* State 0 holds the running values; its name maps them in checkpoints. */
+    functions[i].n_state = 1;
+    functions[i].state[0] = (struct state_decl){"reduce", WEIR_STATE_REDUCING, 0};
+    return i;
+}
+weir_state weir_state_declare(int i, const char *name, enum weir_state_kind kind, uint64_t ttl_ms) {
+    if (registered || i < 0 || i >= n_functions || !valid_name(name) || (unsigned)kind > WEIR_STATE_AGGREGATING)
+        __builtin_trap();
+    struct function *f = &functions[i];
+    if (f->kind != KIND_PROCESS || f->n_state == MAX_STATES) __builtin_trap();
+    for (uint32_t k = 0; k < f->n_state; k++)
+        if (same(f->state[k].name, name)) __builtin_trap();
+    f->state[f->n_state] = (struct state_decl){name, kind, ttl_ms};
+    return (weir_state){f->n_state++, i, name};
+}
 void weir_on_open(int i, weir_open_fn open) {
     if (registered || i < 0 || i >= n_functions) __builtin_trap();
     functions[i].open = open;
@@ -235,8 +280,9 @@ void weir_on_close(int i, weir_close_fn close) {
 uint32_t weir_side_output(int i, const char *name) {
     if (registered || i < 0 || i >= n_functions || !valid_name(name)) __builtin_trap();
     struct function *f = &functions[i];
-    /* A key_selector declares no side outputs (ABI §2). */
-    if (f->n_side == MAX_SIDE_OUTPUTS || f->kind == KIND_KEY_SELECTOR) __builtin_trap();
+    /* A key_selector declares no side outputs (ABI §2), and a reduce function
+     * emits only its running values. */
+    if (f->n_side == MAX_SIDE_OUTPUTS || f->kind == KIND_KEY_SELECTOR || f->kind == KIND_REDUCE) __builtin_trap();
     f->side[f->n_side++] = name;
     return f->n_side;
 }
@@ -291,7 +337,8 @@ static bool append_str(buf *b, const char *s) { return append(b, s, cstrlen(s));
 static bool build_description(void) {
     buf *b = &description;
     bool ok = append_str(b, "{\"abi_version\":1,\"sdk\":\"c/" WEIR_SDK_VERSION "\",\"functions\":[");
-    static const char *kinds[] = {"map", "filter", "flat_map", "key_selector"};
+    static const char *kinds[] = {"map", "filter", "flat_map", "key_selector", "process", "reduce"};
+    static const char *state_kinds[] = {"value", "list", "map", "reducing", "aggregating"};
     for (int i = 0; i < n_functions; i++) {
         struct function *f = &functions[i];
         uint8_t num[20];
@@ -300,7 +347,16 @@ static bool build_description(void) {
              append(b, num, weir_format_i64(i, num)) && append_str(b, ",\"side_outputs\":[");
         for (uint32_t s = 0; s < f->n_side; s++)
             ok = ok && append_str(b, s ? ",\"" : "\"") && append_str(b, f->side[s]) && append_str(b, "\"");
-        ok = ok && append_str(b, "],\"state\":[]}");
+        ok = ok && append_str(b, "],\"state\":[");
+        for (uint32_t k = 0; k < f->n_state; k++) {
+            struct state_decl *d = &f->state[k];
+            uint64_t ttl = d->ttl_ms > (uint64_t)INT64_MAX ? (uint64_t)INT64_MAX : d->ttl_ms;
+            ok = ok && append_str(b, k ? ",{\"name\":\"" : "{\"name\":\"") && append_str(b, d->name) &&
+                 append_str(b, "\",\"kind\":\"") && append_str(b, state_kinds[d->kind]) &&
+                 append_str(b, "\",\"ttl_ms\":") && append(b, num, weir_format_i64((int64_t)ttl, num)) &&
+                 append_str(b, "}");
+        }
+        ok = ok && append_str(b, "]}");
     }
     return ok && append_str(b, "]}");
 }
@@ -489,6 +545,271 @@ bool weir_collect_payload(weir_collector *c, const void *p, size_t n) {
     return weir_collect(c, &o);
 }
 
+static bool is_object(const uint8_t *p, size_t n);
+
+/* ------------------------------------------------------------------ keyed state */
+
+struct weir_context {
+    struct function *f;
+    uint32_t record;      /* the current record's index: the record argument of the imports */
+    weir_collector out;   /* its outputs */
+    int depth;            /* how many state iterations are running */
+};
+
+static buf state_buf;  /* state reads; its cap is what the host may write */
+/* One buffer per nesting level of weir_state_each, so that a callback may iterate
+ * another state while its entry stays valid. */
+#define MAX_ITER_DEPTH 4
+static buf iter_bufs[MAX_ITER_DEPTH];
+static buf errmsg;     /* the message of a failed state call */
+
+enum { STATE_ABSENT = -1, STATE_UNSUPPORTED = -2, STATE_INVALID = -3 };
+
+/* Fails the current call with "weir: <op> state "<name>": <why>". */
+static int state_fail(const char *op, const weir_state *st, const char *why, int32_t code) {
+    errmsg.len = 0;
+    bool ok = append_str(&errmsg, "weir: ") && append_str(&errmsg, op) && append_str(&errmsg, " state \"") &&
+              append_str(&errmsg, st->name ? st->name : "?") && append_str(&errmsg, "\": ");
+    if (why) {
+        ok = ok && append_str(&errmsg, why);
+    } else if (code == STATE_UNSUPPORTED) {
+        ok = ok && append_str(&errmsg, "the host does not support keyed state (UNSUPPORTED)");
+    } else if (code == STATE_INVALID) {
+        ok = ok && append_str(&errmsg, "the host refused the call as invalid (INVALID)");
+    } else {
+        uint8_t num[20];
+        ok = ok && append_str(&errmsg, "unexpected return code ") && append(&errmsg, num, weir_format_i64(code, num));
+    }
+    if (!ok) return weir_fail("weir: a state call failed, and so did building its message (out of memory)");
+    return weir_fail_n((const char *)errmsg.ptr, errmsg.len);
+}
+
+/* Refuses a handle used outside its function's process call. */
+static bool state_usable(weir_context *ctx, const weir_state *st, const char *op, int *rc) {
+    if (!st->name) {
+        *rc = state_fail(op, st, "the handle was never declared (weir_state_declare)", 0);
+        return false;
+    }
+    if (!ctx || !ctx->f || st->fn < 0 || st->fn >= n_functions || &functions[st->fn] != ctx->f) {
+        *rc = state_fail(op, st, "the state belongs to another function, or there is no process call", 0);
+        return false;
+    }
+    return true;
+}
+
+/* Grows b so that it can hold n bytes (its len stays 0). */
+static bool buf_fit(buf *b, size_t n) {
+    b->len = 0;
+    return buf_reserve(b, n ? n : 64);
+}
+
+static int state_read(weir_context *ctx, weir_state st, const char *op, const void *sub, size_t sub_len,
+                      weir_bytes *value, bool *found) {
+    int rc = WEIR_OK;
+    if (!state_usable(ctx, &st, op, &rc)) return rc;
+    *found = false;
+    value->ptr = 0;
+    value->len = 0;
+    if (!state_buf.cap && !buf_fit(&state_buf, 64)) return state_fail(op, &st, "out of memory", 0);
+    for (;;) {
+        int32_t n = weir_host_state_get(st.index, ctx->record, sub, (uint32_t)sub_len, state_buf.ptr,
+                                        (uint32_t)state_buf.cap);
+        if (n == STATE_ABSENT) return WEIR_OK;
+        if (n < 0) return state_fail(op, &st, 0, n);
+        if ((size_t)n <= state_buf.cap) {
+            value->ptr = state_buf.ptr;
+            value->len = (size_t)n;
+            *found = true;
+            return WEIR_OK;
+        }
+        /* Too small: nothing was written; grow to the value's length and ask again. */
+        if (!buf_fit(&state_buf, (size_t)n)) return state_fail(op, &st, "out of memory", 0);
+    }
+}
+
+static int state_result(const char *op, weir_state st, int32_t code) {
+    return code == 0 ? WEIR_OK : state_fail(op, &st, 0, code);
+}
+
+int weir_state_get(weir_context *ctx, weir_state st, weir_bytes *value, bool *found) {
+    return state_read(ctx, st, "reading", 0, 0, value, found);
+}
+
+int weir_state_put(weir_context *ctx, weir_state st, const void *value, size_t len) {
+    int rc = WEIR_OK;
+    if (!state_usable(ctx, &st, "writing", &rc)) return rc;
+    return state_result("writing", st, weir_host_state_put(st.index, ctx->record, 0, 0, value, (uint32_t)len));
+}
+
+int weir_state_clear(weir_context *ctx, weir_state st) {
+    int rc = WEIR_OK;
+    if (!state_usable(ctx, &st, "clearing", &rc)) return rc;
+    return state_result("clearing", st, weir_host_state_delete(st.index, ctx->record, 0, 0));
+}
+
+int weir_state_get_i64(weir_context *ctx, weir_state st, int64_t *value, bool *found) {
+    weir_bytes v;
+    *value = 0;
+    int rc = state_read(ctx, st, "reading", 0, 0, &v, found);
+    if (rc != WEIR_OK || !*found) return rc;
+    if (v.len != 8) {
+        *found = false;
+        return state_fail("reading", &st, "the value is not an 8-byte little-endian int64", 0);
+    }
+    *value = get_i64(v.ptr);
+    return WEIR_OK;
+}
+
+int weir_state_put_i64(weir_context *ctx, weir_state st, int64_t value) {
+    uint8_t b[8];
+    put_i64(b, value);
+    return weir_state_put(ctx, st, b, 8);
+}
+
+int weir_list_append(weir_context *ctx, weir_state st, const void *value, size_t len) {
+    int rc = WEIR_OK;
+    if (!state_usable(ctx, &st, "appending to", &rc)) return rc;
+    return state_result("appending to", st, weir_host_state_append(st.index, ctx->record, value, (uint32_t)len));
+}
+
+int weir_map_get(weir_context *ctx, weir_state st, const void *sub, size_t sub_len, weir_bytes *value, bool *found) {
+    return state_read(ctx, st, "reading", sub, sub_len, value, found);
+}
+
+int weir_map_put(weir_context *ctx, weir_state st, const void *sub, size_t sub_len, const void *value, size_t len) {
+    int rc = WEIR_OK;
+    if (!state_usable(ctx, &st, "writing", &rc)) return rc;
+    return state_result("writing", st,
+                        weir_host_state_put(st.index, ctx->record, sub, (uint32_t)sub_len, value, (uint32_t)len));
+}
+
+int weir_map_delete(weir_context *ctx, weir_state st, const void *sub, size_t sub_len) {
+    int rc = WEIR_OK;
+    if (!state_usable(ctx, &st, "deleting from", &rc)) return rc;
+    if (!sub_len)
+        return state_fail("deleting from", &st,
+                          "an empty sub-key cannot be deleted on its own (it would clear the whole map; use "
+                          "weir_state_clear)",
+                          0);
+    return state_result("deleting from", st, weir_host_state_delete(st.index, ctx->record, sub, (uint32_t)sub_len));
+}
+
+/* Splits an entry of state_iter: a record frame (ABI §5) with PAYLOAD and, for a
+ * map, KEY (the sub-key). */
+static bool decode_entry(const uint8_t *p, size_t n, weir_bytes *sub, weir_bytes *val) {
+    const uint8_t *end = p + n;
+    if (n < 1 || (p[0] & ~(WEIR_FLAG_KEY | WEIR_FLAG_PAYLOAD))) return false;
+    uint8_t flags = *p++;
+    weir_bytes *fields[2] = {sub, val};
+    uint8_t bits[2] = {WEIR_FLAG_KEY, WEIR_FLAG_PAYLOAD};
+    for (int k = 0; k < 2; k++) {
+        fields[k]->ptr = p;
+        fields[k]->len = 0;
+        if (!(flags & bits[k])) continue;
+        if (end - p < 4) return false;
+        uint32_t len = get_u32(p);
+        if (len > (size_t)(end - p) - 4) return false;
+        fields[k]->ptr = p + 4;
+        fields[k]->len = len;
+        p += 4 + len;
+    }
+    return p == end;
+}
+
+int weir_state_each(weir_context *ctx, weir_state st, weir_state_each_fn fn, void *ud) {
+    int rc = WEIR_OK;
+    if (!state_usable(ctx, &st, "iterating", &rc)) return rc;
+    if (ctx->depth == MAX_ITER_DEPTH) return state_fail("iterating", &st, "state iterations nested too deep", 0);
+    buf *b = &iter_bufs[ctx->depth];
+    if (!b->cap && !buf_fit(b, 64)) return state_fail("iterating", &st, "out of memory", 0);
+    ctx->depth++;
+    for (uint32_t cursor = 0;;) {
+        int32_t n = weir_host_state_iter(st.index, ctx->record, cursor, b->ptr, (uint32_t)b->cap);
+        if (n == STATE_ABSENT) break;
+        if (n < 0) {
+            rc = state_fail("iterating", &st, 0, n);
+            break;
+        }
+        if ((size_t)n > b->cap) {
+            if (!buf_fit(b, (size_t)n)) {
+                rc = state_fail("iterating", &st, "out of memory", 0);
+                break;
+            }
+            continue; /* the same cursor again, with room for the entry */
+        }
+        weir_bytes sub, val;
+        if (!decode_entry(b->ptr, (size_t)n, &sub, &val)) {
+            rc = state_fail("iterating", &st, "the host sent a malformed entry", 0);
+            break;
+        }
+        int r = fn(ud, ctx, sub, val);
+        if (r == WEIR_STOP) break;
+        if (r != WEIR_OK) {
+            rc = WEIR_ERR;
+            break;
+        }
+        cursor++;
+    }
+    ctx->depth--;
+    return rc;
+}
+
+bool weir_emit(weir_context *ctx, const weir_output *o) { return weir_collect(&ctx->out, o); }
+bool weir_emit_payload(weir_context *ctx, const void *p, size_t n) { return weir_collect_payload(&ctx->out, p, n); }
+uint32_t weir_context_index(const weir_context *ctx) { return ctx->record; }
+
+/* ------------------------------------------------------------------ task info */
+
+static weir_task_info task;
+static bool task_cached;
+static buf task_text;  /* the unescaped strings task points to */
+
+static bool task_string(weir_bytes doc, const char *field, weir_bytes *dst, size_t at) {
+    weir_bytes raw;
+    enum weir_json_kind k = weir_json_get(doc, field, &raw);
+    if (k == WEIR_JSON_INVALID || k == WEIR_JSON_NULL) return true;
+    if (k != WEIR_JSON_STRING) return false;
+    long n = weir_json_unquote(raw, task_text.ptr + at, task_text.cap - at);
+    if (n < 0) return false;
+    dst->ptr = task_text.ptr + at;
+    dst->len = (size_t)n;
+    task_text.len = at + (size_t)n;
+    return true;
+}
+
+static bool task_int(weir_bytes doc, const char *field, int64_t *dst) {
+    weir_bytes raw;
+    enum weir_json_kind k = weir_json_get(doc, field, &raw);
+    if (k == WEIR_JSON_INVALID || k == WEIR_JSON_NULL) return true;
+    return weir_json_parse_int(raw, dst);
+}
+
+int weir_get_task_info(const weir_task_info **info) {
+    *info = &task;
+    if (task_cached) return WEIR_OK;
+    buf doc = {0, 0, 0};
+    if (!buf_fit(&doc, 256)) return weir_fail("weir: reading task info: out of memory");
+    int32_t n;
+    while ((n = weir_host_task_info(doc.ptr, (uint32_t)doc.cap)) >= 0 && (size_t)n > doc.cap)
+        if (!buf_fit(&doc, (size_t)n)) return weir_fail("weir: reading task info: out of memory");
+    if (n < 0) return weir_fail("weir: reading task info: the host returned an error code");
+    weir_bytes d = {doc.ptr, (size_t)n};
+    weir_task_info t = {{0, 0}, {0, 0}, {0, 0}, 0, 0, 0, 0};
+    /* Unescaped strings are never longer than the document. */
+    if (!buf_fit(&task_text, (size_t)n)) return weir_fail("weir: reading task info: out of memory");
+    if (!is_object(d.ptr, d.len)) return weir_fail("weir: reading task info: the host sent something else than a JSON object");
+    if (!task_string(d, "job_id", &t.job_id, 0) || !task_string(d, "job_name", &t.job_name, task_text.len) ||
+        !task_string(d, "step", &t.step, task_text.len))
+        return weir_fail("weir: reading task info: job_id, job_name or step is not a string");
+    if (!task_int(d, "subtask", &t.subtask) || !task_int(d, "parallelism", &t.parallelism) ||
+        !task_int(d, "max_parallelism", &t.max_parallelism) || !task_int(d, "attempt", &t.attempt))
+        return weir_fail("weir: reading task info: subtask, parallelism, max_parallelism or attempt is not an integer");
+    mem_free(doc.ptr);
+    task = t;
+    task_cached = true;
+    return WEIR_OK;
+}
+
 static int32_t out_of_memory(void) {
     weir_fail("weir: out of memory building the output frame");
     return RC_ERROR;
@@ -533,6 +854,27 @@ static int32_t process(struct function *f, const uint8_t *in, size_t len) {
             if (!append_output(i, &o)) return out_of_memory();
             break;
         }
+        case KIND_PROCESS: {
+            weir_context ctx = {f, i, {i, false}, 0};
+            if (f->process(f->ud, &r, &ctx) != WEIR_OK) return RC_ERROR;
+            if (ctx.out.failed) return out_of_memory();
+            break;
+        }
+        case KIND_REDUCE: {
+            /* ABI §4.1: the running value, combined with the payload, stored back
+             * and emitted as the record's output. */
+            weir_context ctx = {f, i, {i, false}, 0};
+            weir_state st = {0, (int)(f - functions), "reduce"};
+            weir_bytes acc, next = r.payload;
+            bool found;
+            if (weir_state_get(&ctx, st, &acc, &found) != WEIR_OK) return RC_ERROR;
+            if (found && f->reduce(f->ud, acc, r.payload, &next) != WEIR_OK) return RC_ERROR;
+            if (weir_state_put(&ctx, st, next.ptr, next.len) != WEIR_OK) return RC_ERROR;
+            weir_output o = {0};
+            weir_set_payload(&o, next.ptr, next.len);
+            if (!append_output(i, &o)) return out_of_memory();
+            break;
+        }
         default: {
             weir_collector c = {i, false};
             if (f->flat_map(f->ud, &r, &c) != WEIR_OK) return RC_ERROR;
@@ -547,8 +889,6 @@ static int32_t process(struct function *f, const uint8_t *in, size_t len) {
     }
     return RC_OK;
 }
-
-static bool is_object(const uint8_t *p, size_t n);
 
 WEIR_EXPORT("weir_call") int32_t weir_call(int32_t kind, int32_t fn, const uint8_t *in, int32_t len) {
     ensure_registered();

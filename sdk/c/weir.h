@@ -36,9 +36,11 @@ extern "C" {
 #define WEIR_FLAG_PAYLOAD 0x04
 #define WEIR_FLAG_HEADERS 0x08
 
-/* Results of a user function: WEIR_OK, or WEIR_ERR after weir_fail(). */
+/* Results of a user function: WEIR_OK, or WEIR_ERR after weir_fail(). A state
+ * iteration callback may also return WEIR_STOP to end the iteration. */
 #define WEIR_OK 0
 #define WEIR_ERR 1
+#define WEIR_STOP 2
 
 /* Log levels of weir_log. */
 enum weir_level { WEIR_DEBUG = 0, WEIR_INFO = 1, WEIR_WARN = 2, WEIR_ERROR = 3 };
@@ -127,6 +129,17 @@ typedef int (*weir_flat_map_fn)(void *ud, const weir_record *in, weir_collector 
  * with flags WEIR_FLAG_KEY and nothing else: the host keeps the record's
  * timestamp, payload and headers and replaces its key (ABI §4). */
 typedef int (*weir_key_selector_fn)(void *ud, const weir_record *in, weir_bytes *key);
+/* The context of a process function's call: its outputs (weir_emit), and the
+ * keyed state of the current record's key (weir_state_*). Valid during the call. */
+typedef struct weir_context weir_context;
+/* A process function: a keyed per-record function with keyed state, emitting zero
+ * or more outputs per record (main and side outputs) through ctx. */
+typedef int (*weir_process_fn)(void *ud, const weir_record *in, weir_context *ctx);
+/* A reduce function: sets *result to the combination of the key's running value
+ * acc and the next record's payload value (ABI §4.1). *result must stay valid until
+ * the function returns: a view of acc or value, a constant, or weir_scratch (acc
+ * itself lives in the SDK's state buffer, not in weir_scratch). */
+typedef int (*weir_reduce_fn)(void *ud, weir_bytes acc, weir_bytes value, weir_bytes *result);
 /* open receives the step's config, a JSON object ("{}" when none), in a buffer
  * valid only during the call. */
 typedef int (*weir_open_fn)(void *ud, const uint8_t *config, size_t len);
@@ -140,11 +153,88 @@ int weir_map(const char *name, weir_map_fn fn, void *ud);
 int weir_filter(const char *name, weir_filter_fn fn, void *ud);
 int weir_flat_map(const char *name, weir_flat_map_fn fn, void *ud);
 int weir_key_selector(const char *name, weir_key_selector_fn fn, void *ud);
+/* A process function; declare its state with weir_state_declare. */
+int weir_process(const char *name, weir_process_fn fn, void *ud);
+/* A reduce function: the SDK declares its state (state 0, kind reducing, named
+ * "reduce") and, for each record in order, makes the key's running value the
+ * payload when there is none yet, else fn(running value, payload), stores it and
+ * emits it as the record's one output. */
+int weir_reduce(const char *name, weir_reduce_fn fn, void *ud);
 void weir_on_open(int fn_index, weir_open_fn open);
 void weir_on_close(int fn_index, weir_close_fn close);
 /* Declares a side output of a function; its tag is returned (1 for the first). A
- * key_selector has none: declaring one traps at start-up. */
+ * key_selector or reduce function has none: declaring one traps at start-up. */
 uint32_t weir_side_output(int fn_index, const char *name);
+
+/* ---- Keyed state (ABI §4.2) -------------------------------------------------- */
+
+enum weir_state_kind {
+    WEIR_STATE_VALUE,
+    WEIR_STATE_LIST,
+    WEIR_STATE_MAP,
+    WEIR_STATE_REDUCING,   /* used like a value */
+    WEIR_STATE_AGGREGATING /* used like a value */
+};
+
+/* A handle of a declared state: keep it in a global. */
+typedef struct weir_state {
+    uint32_t index;   /* the state's number in its function */
+    int fn;           /* the function that declared it */
+    const char *name;
+} weir_state;
+
+/* Declares state number i (the i-th call for the function) of process function
+ * fn_index, from weir_register only: name 1-128 characters from [A-Za-z0-9_.-],
+ * unique in the function (it maps the state in checkpoints); ttl_ms 0 for no
+ * expiry. A bad name or a function that is not a process function traps. */
+weir_state weir_state_declare(int fn_index, const char *name, enum weir_state_kind kind, uint64_t ttl_ms);
+
+/* Every state call acts for the current record's key and returns WEIR_OK, or
+ * WEIR_ERR after setting a message that names the operation and the state, e.g.
+ * 'weir: reading state "count": the host does not support keyed state
+ * (UNSUPPORTED)': return WEIR_ERR from your function then. Values read are views
+ * of a buffer of the SDK, reused (and grown, then read again, when a value does
+ * not fit): valid until the next state call. */
+
+/* Value state (also reducing, aggregating): *found false when the key has none. */
+int weir_state_get(weir_context *ctx, weir_state st, weir_bytes *value, bool *found);
+int weir_state_put(weir_context *ctx, weir_state st, const void *value, size_t len);
+int weir_state_clear(weir_context *ctx, weir_state st); /* value, list or whole map */
+/* An int64 stored as 8 bytes, little endian; a value of another length is an error. */
+int weir_state_get_i64(weir_context *ctx, weir_state st, int64_t *value, bool *found);
+int weir_state_put_i64(weir_context *ctx, weir_state st, int64_t value);
+/* List state. */
+int weir_list_append(weir_context *ctx, weir_state st, const void *value, size_t len);
+/* Map state. weir_map_delete refuses the empty sub-key, which to the host means the
+ * whole map: use weir_state_clear. */
+int weir_map_get(weir_context *ctx, weir_state st, const void *sub, size_t sub_len, weir_bytes *value, bool *found);
+int weir_map_put(weir_context *ctx, weir_state st, const void *sub, size_t sub_len, const void *value, size_t len);
+int weir_map_delete(weir_context *ctx, weir_state st, const void *sub, size_t sub_len);
+/* Calls fn with each element of a list (sub empty) in insertion order, or each
+ * entry of a map in byte order of the sub-keys, until fn returns WEIR_STOP (then
+ * WEIR_OK is returned) or WEIR_ERR (returned). fn may emit and use other state;
+ * sub and value are valid until it returns. */
+typedef int (*weir_state_each_fn)(void *ud, weir_context *ctx, weir_bytes sub, weir_bytes value);
+int weir_state_each(weir_context *ctx, weir_state st, weir_state_each_fn fn, void *ud);
+
+/* Outputs of a process function: each derives from the current record (and keeps
+ * its key unless it sets one). Out of memory fails the call. */
+bool weir_emit(weir_context *ctx, const weir_output *o);
+bool weir_emit_payload(weir_context *ctx, const void *p, size_t n);
+/* The current record's index in the batch. */
+uint32_t weir_context_index(const weir_context *ctx);
+
+/* ---- Task info (ABI §4.3) ----------------------------------------------------- */
+
+typedef struct weir_task_info {
+    weir_bytes job_id, job_name, step; /* unescaped */
+    int64_t subtask, parallelism, max_parallelism;
+    int64_t attempt; /* 1 for the first run, one more after every restart */
+} weir_task_info;
+
+/* Sets *info to the subtask's context, asked of the host once and cached (the SDK
+ * owns it). Call it from open or later. WEIR_OK, or WEIR_ERR after setting a message. */
+int weir_get_task_info(const weir_task_info **info);
 
 /* You define this: it registers the module's functions. */
 void weir_register(void);

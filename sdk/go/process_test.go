@@ -270,6 +270,9 @@ func TestStateErrors(t *testing.T) {
 	if rc := call(t, callProcess, 0, st.batch("k", "")); rc != rcError || !strings.Contains(h.errors[0], `state "c": the value is 3 bytes, not an 8-byte little-endian int64`) {
 		t.Errorf("rc %d, errors %q", rc, h.errors)
 	}
+	if err := (&StateError{Op: "reading", State: "c", Reason: "the value is 3 bytes"}); errors.Is(err, ErrStateInvalid) || errors.Is(err, ErrStateUnsupported) {
+		t.Errorf("a value the SDK cannot use is not a refused call: %v", err)
+	}
 	var se *StateError
 	if !errors.As(error(&StateError{Op: "reading", State: "s", Code: -7}), &se) || !strings.Contains(se.Error(), "unexpected return code -7") {
 		t.Errorf("unknown code: %v", se)
@@ -418,4 +421,67 @@ func TestTaskInfo(t *testing.T) {
 	if _, err := TaskInfo(); err == nil || !strings.Contains(err.Error(), "code -2") {
 		t.Errorf("negative code: %v", err)
 	}
+}
+
+// BenchmarkProcessCount is the keyed running count per record: decode, read and
+// write an int64 state, emit a payload. The host's side is counterHost, which
+// costs next to nothing, so this is the SDK's own cost.
+func BenchmarkProcessCount(b *testing.B) {
+	useTestRegistry(b)
+	testState = &counterHost{}
+	testEmit = func([]byte) {}
+	b.Cleanup(func() { testState = nil })
+	count := NewValueState("count", 0)
+	Process("count", func(_ *Record, ctx *Context) error {
+		n, _, err := count.GetInt64(ctx)
+		if err == nil {
+			err = count.PutInt64(ctx, n+1)
+		}
+		o := ctx.Emit()
+		o.SetPayload(strconv.AppendInt(o.Buffer(), n+1, 10))
+		return err
+	}, State(count))
+	recs := make([]testRecord, 1024)
+	for i := range recs {
+		recs[i] = testRecord{Flags: flagKey | flagPayload, Key: "k", Payload: string(benchPayload)}
+	}
+	in := batchFrame(recs...)
+	call(b, callProcess, 0, in)
+	b.ReportAllocs()
+	for b.Loop() {
+		call(b, callProcess, 0, in)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(recs)), "ns/record")
+}
+
+// FuzzDecodeEntry: a state_iter entry from the host never panics the decoder,
+// and a well-formed one decodes to what was encoded.
+func FuzzDecodeEntry(f *testing.F) {
+	f.Add([]byte{flagPayload, 1, 0, 0, 0, 'x'})
+	f.Add(appendTestRecord(nil, testRecord{Flags: flagKey | flagPayload, Key: "sub", Payload: "val"}))
+	f.Add([]byte{flagKey | flagPayload, 0xff, 0xff, 0xff, 0xff})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		sub, val, ok := decodeEntry(b)
+		if !ok {
+			return
+		}
+		flags := b[0]
+		back := appendTestRecord(nil, testRecord{Flags: flags, Key: string(sub), Payload: string(val)})
+		if string(back) != string(b) {
+			t.Fatalf("%x decodes to %q, %q, which encode to %x", b, sub, val, back)
+		}
+	})
+}
+
+// FuzzParseTask: whatever the host sends as task info, parsing ends in a Task or
+// an error, never a panic.
+func FuzzParseTask(f *testing.F) {
+	f.Add([]byte(`{"job_id":"j","job_name":"n","step":"s","subtask":1,"parallelism":2,"max_parallelism":128,"attempt":3}`))
+	f.Add([]byte(`{"attempt":1e3}`))
+	f.Add([]byte(`{"job_id":"\ud800"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if _, err := parseTask(b); err == nil && !validJSONObject(b) {
+			t.Fatalf("%q parsed without being a JSON object", b)
+		}
+	})
 }

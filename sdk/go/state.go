@@ -46,8 +46,12 @@ type StateError struct {
 	Op    string // what was being done, as a gerund: "reading", "writing", ...
 	State string // the state's name
 	Code  int32  // the import's return code, 0 if the SDK refused the call itself
-	// Reason explains a refusal the return code does not.
+	// Reason explains what the return code does not: a refusal of the SDK's or a
+	// value it cannot use.
 	Reason string
+	// refused marks a call the SDK refused before asking the host, which
+	// matches ErrStateInvalid.
+	refused bool
 }
 
 func (e *StateError) Error() string {
@@ -68,7 +72,7 @@ func (e *StateError) Unwrap() error {
 	switch {
 	case e.Code == stateUnsupported:
 		return ErrStateUnsupported
-	case e.Code == stateInvalid || e.Reason != "":
+	case e.Code == stateInvalid || e.refused:
 		return ErrStateInvalid
 	}
 	return nil
@@ -119,13 +123,13 @@ func (h *stateHandle) Name() string { return h.name }
 // process call, or a handle of another function.
 func (h *stateHandle) check(ctx *Context, op string) error {
 	if h.fn == nil {
-		return &StateError{Op: op, State: h.name, Reason: "the state is not declared by any function (pass it to weir.State when registering)"}
+		return &StateError{Op: op, State: h.name, Reason: "the state is not declared by any function (pass it to weir.State when registering)", refused: true}
 	}
 	if ctx == nil || !ctx.active {
-		return &StateError{Op: op, State: h.name, Reason: "state is only reachable during a process call, through its Context"}
+		return &StateError{Op: op, State: h.name, Reason: "state is only reachable during a process call, through its Context", refused: true}
 	}
 	if ctx.fn != h.fn {
-		return &StateError{Op: op, State: h.name, Reason: "the state belongs to function " + strconv.Quote(h.fn.name) + ", not " + strconv.Quote(ctx.fn.name)}
+		return &StateError{Op: op, State: h.name, Reason: "the state belongs to function " + strconv.Quote(h.fn.name) + ", not " + strconv.Quote(ctx.fn.name), refused: true}
 	}
 	return nil
 }
@@ -324,7 +328,7 @@ func (s *MapState) Put(ctx *Context, sub, v []byte) error { return s.put(ctx, "w
 // refuses it rather than clear everything; use [MapState.Clear] for that.
 func (s *MapState) Delete(ctx *Context, sub []byte) error {
 	if len(sub) == 0 {
-		return &StateError{Op: "deleting from", State: s.name, Reason: "an empty sub-key cannot be deleted on its own (it would clear the whole map; use Clear)"}
+		return &StateError{Op: "deleting from", State: s.name, Reason: "an empty sub-key cannot be deleted on its own (it would clear the whole map; use Clear)", refused: true}
 	}
 	return s.delete(ctx, "deleting from", sub)
 }

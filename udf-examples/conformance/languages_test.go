@@ -22,9 +22,9 @@ type language struct {
 var languages = []language{
 	{name: "go", module: "orders.wasm", config: true, counter: "counter.wasm"},
 	{name: "wat", module: "orders_wat.wasm", config: false},
-	{name: "rust", module: "orders_rust.wasm", config: true},           // wasm32-unknown-unknown
-	{name: "rust-wasi", module: "orders_rust_wasi.wasm", config: true}, // wasm32-wasi
-	{name: "c", module: "orders_c.wasm", config: true},                 // --target=wasm32, freestanding
-	{name: "c-wasi", module: "orders_c_wasi.wasm", config: true},       // --target=wasm32-wasi reactor
-	{name: "as", module: "orders_as.wasm", config: true},               // AssemblyScript 0.28, incremental runtime
+	{name: "rust", module: "orders_rust.wasm", config: true, counter: "counter_rust.wasm"},                // wasm32-unknown-unknown
+	{name: "rust-wasi", module: "orders_rust_wasi.wasm", config: true, counter: "counter_rust_wasi.wasm"}, // wasm32-wasi
+	{name: "c", module: "orders_c.wasm", config: true, counter: "counter_c.wasm"},                         // --target=wasm32, freestanding
+	{name: "c-wasi", module: "orders_c_wasi.wasm", config: true, counter: "counter_c_wasi.wasm"},          // --target=wasm32-wasi reactor
+	{name: "as", module: "orders_as.wasm", config: true, counter: "counter_as.wasm"},                      // AssemblyScript 0.28, incremental runtime
 }

@@ -9,8 +9,10 @@ import { Buffer } from "./buffer";
 import { appendKept, appendKey, Collector, frame, frameCount, Output, resetFrame, sealFrame } from "./output";
 import { decodeRecord, inputBuffer, Record, setInputBuffer } from "./record";
 import {
-  describe, FilterFn, FlatMapFn, KeySelectorFn, KIND_FILTER, KIND_FLAT_MAP, KIND_MAP, MapFn, registry, seal, Udf,
+  describe, FilterFn, FlatMapFn, KeySelectorFn, KIND_FILTER, KIND_FLAT_MAP, KIND_MAP, KIND_PROCESS, KIND_REDUCE, MapFn,
+  registry, seal, Udf,
 } from "./registry";
+import { Context, ValueState } from "./state";
 import { jsonValidObject } from "./json";
 
 // Return codes of weir_call.
@@ -122,6 +124,8 @@ function process(f: Udf, p: usize, n: i32): i32 {
   if (f.kind == KIND_MAP) rc = processMap(f.mapFn!, p + 4, end, count);
   else if (f.kind == KIND_FILTER) rc = processFilter(f.filterFn!, p + 4, end, count);
   else if (f.kind == KIND_FLAT_MAP) rc = processFlatMap(f.flatMapFn!, p + 4, end, count);
+  else if (f.kind == KIND_PROCESS) rc = processKeyed(f, p + 4, end, count);
+  else if (f.kind == KIND_REDUCE) rc = processReduce(f, p + 4, end, count);
   else rc = processKeySelector(f.keySelectorFn!, p + 4, end, count);
   if (rc == RC_OK && frameCount > 0) {
     sealFrame();
@@ -179,4 +183,75 @@ function processKeySelector(fn: KeySelectorFn, p: usize, end: usize, count: u32)
     appendKey(i, key);
   }
   return p == end ? RC_OK : RC_MALFORMED;
+}
+
+// The context of process and reduce functions, reused for every record.
+const ctx = new Context();
+
+function processKeyed(f: Udf, p: usize, end: usize, count: u32): i32 {
+  const fn = f.processFn!;
+  ctx.fn = f.index;
+  ctx.active = true;
+  ctx.depth = 0;
+  let rc = RC_OK;
+  for (let i: u32 = 0; i < count; i++) {
+    p = decodeRecord(p, end, rec);
+    if (p == 0) {
+      rc = RC_MALFORMED;
+      break;
+    }
+    rec.index = <i32>i;
+    ctx.index = i;
+    ctx.out.start(i);
+    fn(rec, ctx);
+    if (failed()) {
+      rc = result();
+      break;
+    }
+    ctx.out.flush();
+  }
+  ctx.active = false;
+  if (rc == RC_OK && p != end) rc = RC_MALFORMED;
+  return rc;
+}
+
+/**
+ * The loop of sdk/ABI.md §4.1: for each record, the key's running value (state
+ * 0) combined with the payload, or the payload when there is none, stored back
+ * and emitted as the record's output. State reads see the writes of earlier
+ * records of the batch, so records of one key chain.
+ */
+function processReduce(f: Udf, p: usize, end: usize, count: u32): i32 {
+  const fn = f.reduceFn!;
+  const st = changetype<ValueState>(unchecked(f.states[0]));
+  const acc = st.value;
+  ctx.fn = f.index;
+  ctx.active = true;
+  let rc = RC_OK;
+  for (let i: u32 = 0; i < count; i++) {
+    p = decodeRecord(p, end, rec);
+    if (p == 0) {
+      rc = RC_MALFORMED;
+      break;
+    }
+    rec.index = <i32>i;
+    ctx.index = i;
+    if (st.get(ctx)) {
+      fn(acc, rec);
+    } else if (!failed()) {
+      acc.reset();
+      acc.appendRaw(rec.payloadPtr, rec.payloadLen);
+    }
+    if (!failed()) st.putBuffer(ctx, acc);
+    if (failed()) {
+      rc = result();
+      break;
+    }
+    ctx.out.start(i);
+    ctx.out.emitPayloadRaw(acc.dataStart, acc.length);
+    ctx.out.flush();
+  }
+  ctx.active = false;
+  if (rc == RC_OK && p != end) rc = RC_MALFORMED;
+  return rc;
 }

@@ -48,6 +48,20 @@ export class Buffer {
     this.length += n;
   }
 
+  /** The number of bytes the buffer holds without growing. */
+  @inline get capacity(): i32 {
+    return this.cap;
+  }
+
+  /**
+   * Empties the buffer and makes its capacity at least n, for a writer that
+   * fills it from dataStart (the host, for state reads) and then sets length.
+   */
+  ensureCapacity(n: i32): void {
+    this.length = 0;
+    if (n > this.cap) this.grow(n);
+  }
+
   private grow(need: i32): void {
     let cap = this.cap;
     while (cap < need) cap = cap < (1 << 30) ? cap << 1 : need;

@@ -68,3 +68,30 @@ function writeNumber(scratch: usize, v: u32): void {
   } while (v != 0);
   writeStderr(p, <i32>(scratch + 16 - p));
 }
+
+// Keyed state (sdk/ABI.md §4.2) and task info (§4.3). Out buffers are passed by
+// their capacity: the host writes at most that much and returns the length.
+
+// @ts-ignore: decorator
+@external("weir", "state_get")
+export declare function hostStateGet(state: u32, record: u32, sub: usize, subLen: u32, out: usize, cap: u32): i32;
+
+// @ts-ignore: decorator
+@external("weir", "state_put")
+export declare function hostStatePut(state: u32, record: u32, sub: usize, subLen: u32, val: usize, len: u32): i32;
+
+// @ts-ignore: decorator
+@external("weir", "state_append")
+export declare function hostStateAppend(state: u32, record: u32, val: usize, len: u32): i32;
+
+// @ts-ignore: decorator
+@external("weir", "state_delete")
+export declare function hostStateDelete(state: u32, record: u32, sub: usize, subLen: u32): i32;
+
+// @ts-ignore: decorator
+@external("weir", "state_iter")
+export declare function hostStateIter(state: u32, record: u32, cursor: u32, out: usize, cap: u32): i32;
+
+// @ts-ignore: decorator
+@external("weir", "task_info")
+export declare function hostTaskInfo(out: usize, cap: u32): i32;

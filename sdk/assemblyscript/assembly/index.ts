@@ -14,8 +14,12 @@ export { Buffer } from "./buffer";
 export { Record, HeaderIter, FLAG_KEY, FLAG_TIMESTAMP, FLAG_PAYLOAD, FLAG_HEADERS } from "./record";
 export { Output, Collector } from "./output";
 export {
-  registerMap, registerFilter, registerFlatMap, registerKeySelector, Udf, MapFn, FilterFn, FlatMapFn, KeySelectorFn, OpenFn,
-  CloseFn, SDK_VERSION,
+  registerMap, registerFilter, registerFlatMap, registerKeySelector, registerProcess, registerReduce, Udf, MapFn,
+  FilterFn, FlatMapFn, KeySelectorFn, ProcessFn, ReduceFn, OpenFn, CloseFn, SDK_VERSION,
 } from "./registry";
-export { log, fail, Level } from "./log";
+export {
+  Context, StateEntry, EntryFn, StateHandle, ValueState, ListState, MapState, TaskInfo, taskInfo, STATE_VALUE, STATE_LIST,
+  STATE_MAP, STATE_REDUCING, STATE_AGGREGATING,
+} from "./state";
+export { log, fail, failed, Level } from "./log";
 export { JSONField, JSONMembers, JSONArray, JSONKind, MAX_JSON_DEPTH, jsonValid, jsonValidObject, parseInt64, lastParsedInt } from "./json";

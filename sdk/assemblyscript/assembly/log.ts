@@ -37,7 +37,15 @@ export function fail(message: string): void {
   hasFailure = true;
 }
 
-/** Reports whether fail() was called since the last takeFailure(). */
+/**
+ * Fails the current call unless it has failed already: the SDK's own errors keep
+ * the first message, the one that says what went wrong first.
+ */
+export function failOnce(message: string): void {
+  if (!hasFailure) fail(message);
+}
+
+/** Reports whether fail() was called in the current call (your function may stop early). */
 // @ts-ignore: decorator
 @inline export function failed(): bool {
   return hasFailure;

@@ -3,6 +3,10 @@
 import { Buffer } from "./buffer";
 import { Record } from "./record";
 import { Collector, Output } from "./output";
+import {
+  Context, ListState, MapState, STATE_AGGREGATING, STATE_LIST, STATE_MAP, STATE_REDUCING, STATE_VALUE, StateHandle,
+  ValueState,
+} from "./state";
 
 /** A map: exactly one output per input; `out` starts as the input unchanged. */
 export type MapFn = (rec: Record, out: Output) => void;
@@ -15,6 +19,16 @@ export type FlatMapFn = (rec: Record, c: Collector) => void;
  * from record to record. The SDK emits one output per input with the KEY flag alone.
  */
 export type KeySelectorFn = (rec: Record, key: Buffer) => void;
+/**
+ * A process function: a keyed per-record function that reads and writes the
+ * keyed state of the record's key and emits zero or more outputs through ctx.
+ */
+export type ProcessFn = (rec: Record, ctx: Context) => void;
+/**
+ * A reduce function: acc holds the key's running value; leave the combination of
+ * it and the record's payload in acc (reset it and append, or edit in place).
+ */
+export type ReduceFn = (acc: Buffer, rec: Record) => void;
 /** An open hook: the step's config, a JSON object (`{}` when none). */
 export type OpenFn = (config: Uint8Array) => void;
 /** A close hook, run when the task ends normally. */
@@ -24,6 +38,11 @@ export const KIND_MAP = 1;
 export const KIND_FILTER = 2;
 export const KIND_FLAT_MAP = 3;
 export const KIND_KEY_SELECTOR = 4;
+export const KIND_PROCESS = 5;
+export const KIND_REDUCE = 6;
+
+const KIND_NAMES = ["", "map", "filter", "flat_map", "key_selector", "process", "reduce"];
+const STATE_KIND_NAMES = ["value", "list", "map", "reducing", "aggregating"];
 
 /**
  * Udf is a registered function. Registration returns it so that options can be
@@ -37,6 +56,11 @@ export class Udf {
   filterFn: FilterFn | null = null;
   flatMapFn: FlatMapFn | null = null;
   keySelectorFn: KeySelectorFn | null = null;
+  processFn: ProcessFn | null = null;
+  reduceFn: ReduceFn | null = null;
+  /** The declared state, by number: handles (unmanaged, by address) and their names. */
+  states: usize[] = [];
+  stateNames: string[] = [];
   openFn: OpenFn | null = null;
   closeFn: CloseFn | null = null;
   outputs: string[] = [];
@@ -61,13 +85,56 @@ export class Udf {
     return this;
   }
 
-  /** Declares side outputs: names[i] is output tag i + 1. A key_selector has none. */
+  /** Declares side outputs: names[i] is output tag i + 1. A key_selector or reduce function has none. */
   sideOutputs(names: string[]): Udf {
     checkOpen();
-    if (this.kind == KIND_KEY_SELECTOR && names.length > 0) abort("weir: " + this.name + ": a key_selector has no side outputs");
+    if ((this.kind == KIND_KEY_SELECTOR || this.kind == KIND_REDUCE) && names.length > 0)
+      abort("weir: " + this.name + ": a key_selector or reduce function has no side outputs");
     for (let i = 0; i < names.length; i++) checkName(names[i], "side output");
     this.outputs = names;
     return this;
+  }
+
+  /**
+   * Declares the next state of a process function (state number i is the i-th
+   * declared): name 1-128 characters of [A-Za-z0-9_.-], unique in the function
+   * (it maps the state in checkpoints); ttlMs 0 for no expiry. Keep the handle
+   * in a global.
+   */
+  valueState(name: string, ttlMs: u64 = 0): ValueState {
+    return changetype<ValueState>(this.declare(name, STATE_VALUE, ttlMs));
+  }
+  reducingState(name: string, ttlMs: u64 = 0): ValueState {
+    return changetype<ValueState>(this.declare(name, STATE_REDUCING, ttlMs));
+  }
+  aggregatingState(name: string, ttlMs: u64 = 0): ValueState {
+    return changetype<ValueState>(this.declare(name, STATE_AGGREGATING, ttlMs));
+  }
+  listState(name: string, ttlMs: u64 = 0): ListState {
+    return changetype<ListState>(this.declare(name, STATE_LIST, ttlMs));
+  }
+  mapState(name: string, ttlMs: u64 = 0): MapState {
+    return changetype<MapState>(this.declare(name, STATE_MAP, ttlMs));
+  }
+
+  private declare(name: string, kind: i32, ttlMs: u64): usize {
+    checkOpen();
+    if (this.kind != KIND_PROCESS) abort("weir: " + this.name + ": only process functions declare state");
+    return this.addState(name, kind, ttlMs);
+  }
+
+  addState(name: string, kind: i32, ttlMs: u64): usize {
+    checkName(name, "state");
+    for (let i = 0; i < this.stateNames.length; i++) {
+      if (this.stateNames[i] == name) abort("weir: " + this.name + ": state \"" + name + "\" declared twice");
+    }
+    this.stateNames.push(name); // keeps the name alive for the unmanaged handle
+    // Every kind is a StateHandle; the subclasses only add methods.
+    const h = kind == STATE_LIST ? changetype<usize>(new ListState(this.index, this.states.length, kind, ttlMs, name))
+      : kind == STATE_MAP ? changetype<usize>(new MapState(this.index, this.states.length, kind, ttlMs, name))
+      : changetype<usize>(new ValueState(this.index, this.states.length, kind, ttlMs, name));
+    this.states.push(h);
+    return h;
   }
 }
 
@@ -135,6 +202,30 @@ export function registerKeySelector(name: string, fn: KeySelectorFn): Udf {
   return f;
 }
 
+/**
+ * Registers a process function (a step `process: {module, function}` after a
+ * `key_by`). Declare its state on the returned handle:
+ * `const counts = registerProcess("count", count).valueState("count")`.
+ */
+export function registerProcess(name: string, fn: ProcessFn): Udf {
+  const f = add(name, KIND_PROCESS);
+  f.processFn = fn;
+  return f;
+}
+
+/**
+ * Registers a reduce function (sdk/ABI.md §4.1). The SDK declares its state
+ * (state 0, kind reducing, named "reduce") and, for each record in order, makes
+ * the key's running value the payload when there is none yet, else lets fn
+ * combine; stores it and emits it as the record's one output.
+ */
+export function registerReduce(name: string, fn: ReduceFn): Udf {
+  const f = add(name, KIND_REDUCE);
+  f.reduceFn = fn;
+  f.addState("reduce", STATE_REDUCING, 0);
+  return f;
+}
+
 /** The SDK's name and version, as the description reports it. */
 export const SDK_VERSION = "assemblyscript/0.1.0";
 
@@ -144,13 +235,19 @@ export function describe(): string {
   for (let i = 0; i < registry.length; i++) {
     const f = registry[i];
     if (i > 0) s += ",";
-    const kind = f.kind == KIND_MAP ? "map" : f.kind == KIND_FILTER ? "filter" : f.kind == KIND_FLAT_MAP ? "flat_map" : "key_selector";
+    const kind = KIND_NAMES[f.kind];
     s += '{"name":"' + f.name + '","kind":"' + kind + '","index":' + f.index.toString() + ',"side_outputs":[';
     for (let k = 0; k < f.outputs.length; k++) {
       if (k > 0) s += ",";
       s += '"' + f.outputs[k] + '"';
     }
-    s += '],"state":[]}';
+    s += '],"state":[';
+    for (let k = 0; k < f.states.length; k++) {
+      const h = changetype<StateHandle>(f.states[k]);
+      if (k > 0) s += ",";
+      s += '{"name":"' + f.stateNames[k] + '","kind":"' + STATE_KIND_NAMES[h.kind] + '","ttl_ms":' + h.ttlMs.toString() + "}";
+    }
+    s += "]}";
   }
   return s + "]}";
 }

@@ -1,5 +1,6 @@
 //! The guest side of ABI v1: records, outputs, the frame and the exports' bodies.
 
+use crate::state::{reduce_one, Context};
 use crate::{host, Function, Module, Registered};
 
 const FLAG_KEY: u8 = 0x01;
@@ -213,10 +214,10 @@ impl Output {
 
 /// The outputs of a flat_map for one input record.
 pub struct Collector<'f> {
-    frame: &'f mut Frame,
-    parent: u32,
-    pending: bool,
-    out: &'f mut Output,
+    pub(crate) frame: &'f mut Frame,
+    pub(crate) parent: u32,
+    pub(crate) pending: bool,
+    pub(crate) out: &'f mut Output,
 }
 
 impl<'f> Collector<'f> {
@@ -237,7 +238,7 @@ impl<'f> Collector<'f> {
         self.flush();
         self.frame.append_payload(self.parent, p);
     }
-    fn flush(&mut self) {
+    pub(crate) fn flush(&mut self) {
         if self.pending {
             self.frame.append(self.parent, self.out);
             self.pending = false;
@@ -246,7 +247,7 @@ impl<'f> Collector<'f> {
 }
 
 /// The output frame of the current call: u32 count, then the outputs.
-struct Frame {
+pub(crate) struct Frame {
     buf: Vec<u8>,
     count: u32,
 }
@@ -314,7 +315,19 @@ struct State {
     input: Vec<u8>,
     frame: Frame,
     out: Output,
+    scratch: Scratch,
     description: Vec<u8>,
+}
+
+/// The buffers of the state calls, kept across calls so that they only grow.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    /// State reads (a value, a map entry).
+    state: Vec<u8>,
+    /// Entries of state_iter.
+    iter: Vec<u8>,
+    /// A reduce function's running value.
+    acc: Vec<u8>,
 }
 
 static mut STATE: Option<State> = None;
@@ -342,6 +355,7 @@ fn state(register: fn(&mut Module)) -> &'static mut State {
                 input: Vec::new(),
                 frame: Frame { buf: Vec::new(), count: 0 },
                 out: Output::new(),
+                scratch: Scratch::default(),
                 description: Vec::new(),
             });
         }
@@ -383,6 +397,8 @@ pub fn describe(register: fn(&mut Module)) -> i64 {
                 Function::Filter(_) => b"filter",
                 Function::FlatMap(_) => b"flat_map",
                 Function::KeySelector(_) => b"key_selector",
+                Function::Process(_) => b"process",
+                Function::Reduce(_) => b"reduce",
             };
             d.extend_from_slice(b"{\"name\":\"");
             d.extend_from_slice(f.name.as_bytes());
@@ -399,7 +415,20 @@ pub fn describe(register: fn(&mut Module)) -> i64 {
                 d.extend_from_slice(s.as_bytes());
                 d.push(b'"');
             }
-            d.extend_from_slice(b"],\"state\":[]}");
+            d.extend_from_slice(b"],\"state\":[");
+            for (k, s) in f.state.iter().enumerate() {
+                if k > 0 {
+                    d.push(b',');
+                }
+                d.extend_from_slice(b"{\"name\":\"");
+                d.extend_from_slice(s.name.as_bytes());
+                d.extend_from_slice(b"\",\"kind\":\"");
+                d.extend_from_slice(s.kind.name().as_bytes());
+                d.extend_from_slice(b"\",\"ttl_ms\":");
+                crate::json::append_i64(d, s.ttl_ms.min(i64::MAX as u64) as i64);
+                d.push(b'}');
+            }
+            d.extend_from_slice(b"]}");
         }
         d.extend_from_slice(b"]}");
     }
@@ -439,10 +468,12 @@ pub fn call(register: fn(&mut Module), kind: i32, f: i32, ptr: i32, len: i32) ->
                 Function::Filter(m) => m.open(input),
                 Function::FlatMap(m) => m.open(input),
                 Function::KeySelector(m) => m.open(input),
+                Function::Process(m) => m.open(input),
+                Function::Reduce(m) => m.open(input),
             };
             r.map_or_else(fail, |_| RC_OK)
         }
-        CALL_PROCESS => process(&mut func.f, input, &mut st.frame, &mut st.out),
+        CALL_PROCESS => process(&mut func.f, func.states_id, input, &mut st.frame, &mut st.out, &mut st.scratch),
         CALL_CLOSE => {
             if !input.is_empty() {
                 return RC_MALFORMED;
@@ -452,6 +483,8 @@ pub fn call(register: fn(&mut Module), kind: i32, f: i32, ptr: i32, len: i32) ->
                 Function::Filter(m) => m.close(),
                 Function::FlatMap(m) => m.close(),
                 Function::KeySelector(m) => m.close(),
+                Function::Process(m) => m.close(),
+                Function::Reduce(m) => m.close(),
             };
             r.map_or_else(fail, |_| RC_OK)
         }
@@ -461,7 +494,7 @@ pub fn call(register: fn(&mut Module), kind: i32, f: i32, ptr: i32, len: i32) ->
 
 /// Runs `f` over one batch frame and emits all its outputs at once. Nothing is
 /// emitted when the batch is malformed or the function fails.
-fn process(f: &mut Function, input: &[u8], frame: &mut Frame, out: &mut Output) -> i32 {
+fn process(f: &mut Function, states: u32, input: &[u8], frame: &mut Frame, out: &mut Output, scratch: &mut Scratch) -> i32 {
     if input.len() < 4 {
         return RC_MALFORMED;
     }
@@ -512,6 +545,25 @@ fn process(f: &mut Function, input: &[u8], frame: &mut Frame, out: &mut Output) 
                 }
                 frame.append_key(i, &out.key);
             }
+            Function::Process(m) => {
+                let mut ctx = Context {
+                    out: Collector { frame: &mut *frame, parent: i, pending: false, out: &mut *out },
+                    record: i,
+                    states,
+                    buf: &mut scratch.state,
+                    iter_buf: &mut scratch.iter,
+                };
+                if let Err(e) = m.process(&r, &mut ctx) {
+                    return fail(e);
+                }
+                ctx.out.flush();
+            }
+            Function::Reduce(m) => {
+                if let Err(e) = reduce_one(m.as_mut(), i, r.payload(), &mut scratch.acc) {
+                    return fail(e);
+                }
+                frame.append_payload(i, &scratch.acc);
+            }
         }
     }
     if !rest.is_empty() {
@@ -519,4 +571,18 @@ fn process(f: &mut Function, input: &[u8], frame: &mut Frame, out: &mut Output) 
     }
     frame.emit();
     RC_OK
+}
+
+/// Runs function `f` over one batch frame as a `process` call does, with fresh
+/// buffers; returns the return code and the output frame (count included).
+#[cfg(test)]
+pub(crate) fn run_batch(f: &mut Function, states: u32, input: &[u8], scratch: &mut Scratch) -> (i32, Vec<u8>) {
+    let mut frame = Frame { buf: Vec::new(), count: 0 };
+    let mut out = Output::new();
+    let rc = process(f, states, input, &mut frame, &mut out, scratch);
+    if frame.buf.len() >= 4 {
+        let c = frame.count.to_le_bytes();
+        frame.buf[..4].copy_from_slice(&c);
+    }
+    (rc, frame.buf)
 }

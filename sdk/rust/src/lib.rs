@@ -4,9 +4,11 @@
 //! It implements the guest side of the Weir Wasm ABI, version 1 (`sdk/ABI.md`):
 //! the exports (made by [`export!`]), batch decoding, output framing and the
 //! `weir.emit`, `weir.error` and `weir.log` imports. You register functions — the
-//! four traits [`Map`], [`Filter`], [`FlatMap`] and [`KeySelector`], or closures,
-//! which implement them — in a function that [`export!`] names; the SDK calls it
-//! once, before the first description or call.
+//! traits [`Map`], [`Filter`], [`FlatMap`], [`KeySelector`], [`Process`] and
+//! [`Reduce`], or closures, which implement them — in a function that [`export!`]
+//! names; the SDK calls it once, before the first description or call. Process
+//! and reduce functions reach keyed state (declared with [`States`]) and
+//! [`task_info`] through the `weir.state_*` and `weir.task_info` imports.
 //!
 //! ```ignore
 //! fn register(m: &mut weir::Module) {
@@ -27,8 +29,12 @@ pub mod json;
 
 mod abi;
 mod host;
+mod state;
+#[cfg(test)]
+mod state_tests;
 
 pub use abi::{Collector, Output, Record, Headers};
+pub use state::{task_info, Context, ListState, MapState, Process, Reduce, StateKind, States, TaskInfo, ValueState};
 use std::fmt;
 
 /// The version of `sdk/ABI.md` this crate implements.
@@ -175,11 +181,16 @@ pub(crate) enum Function {
     Filter(Box<dyn Filter>),
     FlatMap(Box<dyn FlatMap>),
     KeySelector(Box<dyn KeySelector>),
+    Process(Box<dyn Process>),
+    Reduce(Box<dyn Reduce>),
 }
 
 pub(crate) struct Registered {
     pub(crate) name: &'static str,
     pub(crate) side_outputs: Vec<&'static str>,
+    pub(crate) state: Vec<state::StateDecl>,
+    /// The id of the States a process function was given (0 for none).
+    pub(crate) states_id: u32,
     pub(crate) f: Function,
 }
 
@@ -208,13 +219,33 @@ impl Module {
     pub fn key_selector<K: KeySelector + 'static>(&mut self, name: &'static str, f: K) -> usize {
         self.add(name, Function::KeySelector(Box::new(f)))
     }
+    /// Registers a process function with the keyed state `states` declares (state
+    /// number `i` is the `i`-th declared); returns its index. Its step reads a
+    /// keyed stream (`process` after a `key_by`).
+    pub fn process<P: Process + 'static>(&mut self, name: &'static str, states: States, f: P) -> usize {
+        let i = self.add(name, Function::Process(Box::new(f)));
+        self.functions[i].state = states.decls;
+        self.functions[i].states_id = states.id;
+        i
+    }
+    /// Registers a reduce function (ABI §4.1); returns its index. The SDK declares
+    /// its state (state 0, kind reducing, named `reduce`) and, for each record in
+    /// order, makes the key's running value the payload if there is none yet,
+    /// else `f(running value, payload)`, stores it and emits it as the record's
+    /// one output.
+    pub fn reduce<R: Reduce + 'static>(&mut self, name: &'static str, f: R) -> usize {
+        let i = self.add(name, Function::Reduce(Box::new(f)));
+        self.functions[i].state =
+            vec![state::StateDecl { name: state::REDUCE_STATE, kind: StateKind::Reducing, ttl_ms: 0 }];
+        i
+    }
     /// Declares the side outputs of function `index`: output tag `i + 1` is
-    /// `names[i]` ([`Collector::emit_to`], [`Output::set_tag`]). A key_selector has
-    /// none (ABI §2): declaring some panics at start-up.
+    /// `names[i]` ([`Collector::emit_to`], [`Output::set_tag`]). A key_selector and
+    /// a reduce function have none (ABI §2, §4): declaring some panics at start-up.
     pub fn side_outputs(&mut self, index: usize, names: &[&'static str]) {
         assert!(
-            names.is_empty() || !matches!(self.functions[index].f, Function::KeySelector(_)),
-            "weir: {:?}: a key_selector has no side outputs",
+            names.is_empty() || !matches!(self.functions[index].f, Function::KeySelector(_) | Function::Reduce(_)),
+            "weir: {:?}: a key_selector or reduce function has no side outputs",
             self.functions[index].name
         );
         for n in names {
@@ -226,12 +257,12 @@ impl Module {
     fn add(&mut self, name: &'static str, f: Function) -> usize {
         assert!(valid_name(name), "weir: bad function name {:?}", name);
         assert!(self.functions.iter().all(|r| r.name != name), "weir: function {:?} registered twice", name);
-        self.functions.push(Registered { name, side_outputs: Vec::new(), f });
+        self.functions.push(Registered { name, side_outputs: Vec::new(), state: Vec::new(), states_id: 0, f });
         self.functions.len() - 1
     }
 }
 
-fn valid_name(s: &str) -> bool {
+pub(crate) fn valid_name(s: &str) -> bool {
     !s.is_empty() && s.len() <= 128 && s.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
 }
 
