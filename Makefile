@@ -9,7 +9,7 @@ export WEIR_TEST_WASM_DIR := $(WASM_OUT)
 E2E_PKG   := ./internal/e2e/...
 NESTED    := sdk/go udf-examples/go
 
-.PHONY: all deps build run examples test unit conformance e2e ui-test docs-screenshot nested-test bench check clean proto
+.PHONY: all deps build run examples test unit conformance e2e ui-test docs-screenshot nested-test bench bench-state check clean proto
 
 all: build examples
 
@@ -68,8 +68,14 @@ bench: build examples
 	cd sdk/go && $(GO) test -run '^$$' -bench . -benchmem ./...
 	$(GO) test -run '^$$' -bench . -benchmem ./udf-examples/
 	$(GO) test -run '^$$' -bench Exchange -benchtime 1x ./worker/internal/exchange/
+	$(GO) test -run '^$$' -bench 'State|Checkpoint64MB' -benchmem ./worker/internal/state/
 	$(GO) test -run '^$$' -bench . ./udf-examples/conformance/
 	$(GO) test -p 1 -run '^$$' -bench . -benchtime 1x $(E2E_PKG)
+
+## bench-state: the checkpoint benchmarks with 1 GB of keyed state (minutes, and
+## several GB of disk; not part of CI)
+bench-state:
+	WEIR_BENCH_STATE_GB=1 $(GO) test -run '^$$' -bench 'Checkpoint1GB' -benchtime 1x -timeout 60m ./worker/internal/state/
 
 ## proto: regenerate the gRPC code from internal/api/pb/weir.proto (needs protoc,
 ## protoc-gen-go and protoc-gen-go-grpc; the generated code is committed)

@@ -2,12 +2,16 @@ package control
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/weir-streams/weir/control/checkpoint"
+	"github.com/weir-streams/weir/control/plan"
 	"github.com/weir-streams/weir/internal/api"
 	"github.com/weir-streams/weir/internal/failpoint"
 	"github.com/weir-streams/weir/internal/jobgraph"
@@ -367,4 +371,40 @@ func (m *jobMaster) dropCorrupt(f *api.Failure) {
 	m.mu.Lock()
 	m.rec.Exceptions = append(m.rec.Exceptions, api.Failure{Time: time.Now().UTC(), Task: f.Task, Kind: "checkpoint_fallback", Message: msg, Checkpoint: f.Checkpoint})
 	m.mu.Unlock()
+}
+
+// dropCheckpoints deletes the job's checkpoints, metadata and files, once it has
+// ended for good: FINISHED, or CANCELED without retain_on_cancel (as Flink's
+// retention policy). Savepoints are the user's and stay. A FAILED job keeps its
+// checkpoints, so that a new job can be started from one.
+func (m *jobMaster) dropCheckpoints() {
+	if m.coord == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, meta := range m.coord.Retained() {
+		if err := m.c.checkpoints.Delete(ctx, m.rec.ID, meta.ID); err != nil {
+			m.logger.Warn("deleting checkpoint metadata", "checkpoint", meta.ID, "err", err)
+		}
+	}
+	// Every file under the job's prefix: retained checkpoints' and those of
+	// aborted ones alike.
+	prefix := plan.StatePrefix(m.rec.ID)
+	objects, err := m.c.stateObj.List(ctx)
+	if err != nil && !errors.Is(err, jetstream.ErrNoObjectsFound) {
+		m.logger.Warn("listing checkpoint files", "err", err)
+		return
+	}
+	n := 0
+	for _, o := range objects {
+		if strings.HasPrefix(o.Name, prefix) {
+			if err := m.c.stateObj.Delete(ctx, o.Name); err != nil && !isNotFound(err) {
+				m.logger.Warn("deleting a checkpoint file", "object", o.Name, "err", err)
+				continue
+			}
+			n++
+		}
+	}
+	m.logger.Info("checkpoints deleted", "files", n)
 }

@@ -519,13 +519,18 @@ func (m *jobMaster) finish() {
 	switch {
 	case m.cancel:
 		m.setStatus(StatusCanceled, "canceled by the user", nil)
+		if c := m.rec.Job.Checkpointing; c != nil && !c.RetainOnCancel {
+			m.dropCheckpoints()
+		}
 	case m.shutdown:
 		// The job stays RUNNING in the store: the next control plane resumes it.
 		m.logger.Info("job suspended for shutdown")
 	case m.stopped != "":
 		m.setStatus(StatusFinished, "stopped with savepoint "+m.stopped, nil)
+		m.dropCheckpoints()
 	default:
 		m.setStatus(StatusFinished, "", nil)
+		m.dropCheckpoints()
 	}
 }
 

@@ -51,6 +51,8 @@ type checkpointer struct {
 	dir string
 	// lastComplete is the newest checkpoint the task was told completed.
 	lastComplete uint64
+	// lastCleanup is when expired state was last looked for.
+	lastCleanup time.Time
 	// completed counts the completions the task was notified of; uploads read it.
 	completed atomic.Int64
 }
@@ -298,4 +300,23 @@ func (cp *checkpointer) awaitStop(id uint64) error {
 			return nil
 		}
 	}
+}
+
+// Expired state is removed in the background, a bounded scan at a time: Pebble
+// has no compaction filter, and a read already hides what expired.
+const (
+	cleanupEvery  = time.Second
+	cleanupBudget = 1000
+)
+
+// cleanupExpired runs one bounded scan for expired state at most every second.
+func (cp *checkpointer) cleanupExpired() error {
+	if cp.backend == nil || time.Since(cp.lastCleanup) < cleanupEvery {
+		return nil
+	}
+	cp.lastCleanup = time.Now()
+	if _, err := cp.backend.CleanupExpired(cleanupBudget); err != nil {
+		return fmt.Errorf("removing expired state: %w", err)
+	}
+	return cp.commitState()
 }

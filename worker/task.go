@@ -442,6 +442,9 @@ func (t *task) flush() error {
 			return err
 		}
 	}
+	if err := t.cp.cleanupExpired(); err != nil {
+		return err
+	}
 	for _, w := range t.writers {
 		if err := w.Flush(t.ctx); err != nil {
 			return err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,6 +90,76 @@ pipeline:
 				b.ReportMetric(float64(benchRecords)/relay.Seconds(), "relay-records/s")
 				b.ReportMetric(float64(benchRecords)/weir.Seconds(), "weir-records/s")
 				b.ReportMetric(relay.Seconds()/weir.Seconds(), "ratio")
+				s.stop()
+			}
+		})
+	}
+}
+
+// BenchmarkCheckpointOverhead measures the keyed count job (source, key_by, a Go
+// process UDF with value state, sink) in standalone with checkpoints every second
+// against the same job without checkpointing, on the same records, and reports
+// the throughput ratio (target >= 0.9). Two variants: the at-least-once sink, so
+// that only the cost of snapshots and barriers shows, and the exactly-once sink,
+// which also keeps every output in state until its checkpoint completes. The
+// runs alternate over three rounds and the medians are compared.
+func BenchmarkCheckpointOverhead(b *testing.B) {
+	const rounds, n, keys = 3, 200_000, 10_000
+	subjects, payloads := countEvents(0, n, keys)
+	job := func(name, in, out, checkpointing, delivery string) string {
+		return fmt.Sprintf(`name: %s
+parallelism: 2
+%spipeline:
+  - id: events
+    source: { jetstream: { stream: %s, subjects: ["%s.*"], partitions: { count: 3, token: 2 } } }
+  - id: by-key
+    key_by: { json_field: key }
+  - id: count
+    process: { module: counter, function: count }
+  - id: out
+    sink: { jetstream: { subject: %s }, delivery: %s }
+`, name, checkpointing, in, strings.ToLower(in), out, delivery)
+	}
+	for _, delivery := range []string{"at_least_once", "exactly_once"} {
+		b.Run(delivery, func(b *testing.B) {
+			for b.Loop() {
+				s := startStandalone(b, b.TempDir(), "--sync", "interval")
+				s.upload("counter", "counter.wasm")
+				run := func(r int, ckpt bool) time.Duration {
+					tag := fmt.Sprintf("R%d%v", r, ckpt)
+					in, out := "IN"+tag, "out"+strings.ToLower(tag)
+					_, err := s.js.CreateStream(context.Background(), jetstream.StreamConfig{Name: in, Subjects: []string{strings.ToLower(in) + ".*"}})
+					require.NoError(b, err)
+					s.stream("OUT"+tag, out)
+					subj := make([]string, n)
+					for i := range subjects {
+						subj[i] = strings.ToLower(in) + subjects[i][len("cnt"):]
+					}
+					s.publishTo(subj, payloads)
+					cp, dl := "", "at_least_once"
+					if ckpt {
+						cp, dl = "checkpointing: { interval: 1s }\n", delivery
+					}
+					id := s.submit(job("bench"+tag, in, out, cp, dl))
+					s.waitStatus(id, "RUNNING", time.Minute)
+					start := time.Now()
+					s.waitCount("OUT"+tag, n, 5*time.Minute)
+					d := time.Since(start)
+					_, err = s.client.CancelJob(context.Background(), id)
+					require.NoError(b, err)
+					return d
+				}
+				var with, without []time.Duration
+				for r := range rounds {
+					without = append(without, run(r, false))
+					with = append(with, run(r, true))
+					b.Logf("round %d: without checkpoints %s, with %s", r, without[r].Round(time.Millisecond), with[r].Round(time.Millisecond))
+				}
+				slices.Sort(with)
+				slices.Sort(without)
+				b.ReportMetric(float64(n)/without[rounds/2].Seconds(), "plain-records/s")
+				b.ReportMetric(float64(n)/with[rounds/2].Seconds(), "checkpointed-records/s")
+				b.ReportMetric(without[rounds/2].Seconds()/with[rounds/2].Seconds(), "ratio")
 				s.stop()
 			}
 		})

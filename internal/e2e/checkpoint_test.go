@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -142,10 +143,17 @@ func TestCheckpointExactlyOnceUnderFailures(t *testing.T) {
 		s.waitCount("COUT", uint64(from)+1, 2*time.Minute)
 		ckpt = c.waitCheckpoint(id, ckpt, time.Minute)
 		victim := workerOf(j, "")
+		first := s.firstOutputOf("COUT", j.Attempt+1)
 		start := time.Now()
 		c.workers[victim].kill()
 		j = waitAttempt(t, s, id, j.Attempt, 2*time.Minute)
 		t.Logf("stage %d: killed %s after checkpoint %d; RUNNING again as attempt %d after %s", stage, victim, ckpt, j.Attempt, time.Since(start).Round(time.Millisecond))
+		select {
+		case at := <-first:
+			t.Logf("stage %d: first output of attempt %d %s after the SIGKILL", stage, j.Attempt, at.Sub(start).Round(time.Millisecond))
+		case <-time.After(time.Minute):
+			t.Fatalf("attempt %d wrote no output within a minute", j.Attempt)
+		}
 		c.startWorker(victim, 2)
 		c.waitWorkers(3)
 
@@ -434,6 +442,9 @@ func TestSavepointStopResumeRescale(t *testing.T) {
 	st, raw := savepointStatus(t, s, stop.Savepoint)
 	require.Equal(t, "COMPLETED", st, "%s", raw)
 	t.Logf("stopped with savepoint %s: %s", stop.Savepoint, raw)
+	// The FINISHED job's checkpoints are gone; its savepoint stays.
+	require.Zero(t, countObjects(t, s.js, "state/"+id+"/"), "checkpoint files left after the job finished")
+	require.NotZero(t, countObjects(t, s.js, "savepoints/"+stop.Savepoint+"/"), "the savepoint has no files")
 
 	// Resume from it at parallelism 1.
 	resumed := strings.Replace(job, "parallelism: 2", "parallelism: 1\nfrom_savepoint: "+stop.Savepoint, 1)
@@ -493,4 +504,55 @@ func TestCheckpointSinkExactlyOnceAfterWorkerLoss(t *testing.T) {
 	got := s.readAll("DOUT")
 	assertExactly(t, want, got)
 	checkPerKeyOrder(t, got)
+}
+
+// countObjects counts the checkpoint and savepoint files whose names start with prefix.
+func countObjects(t *testing.T, js jetstream.JetStream, prefix string) int {
+	t.Helper()
+	ctx := context.Background()
+	obj, err := js.ObjectStore(ctx, "WEIR_STATE")
+	require.NoError(t, err)
+	list, err := obj.List(ctx)
+	if errors.Is(err, jetstream.ErrNoObjectsFound) {
+		return 0
+	}
+	require.NoError(t, err)
+	n := 0
+	for _, o := range list {
+		if strings.HasPrefix(o.Name, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+// firstOutputOf reports when the first count written by attempt (or a later one)
+// arrives on stream, watching only messages stored from now on.
+func (s *standalone) firstOutputOf(stream string, attempt uint64) <-chan time.Time {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	st, err := s.js.Stream(ctx, stream)
+	require.NoError(s.t, err)
+	cons, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverNewPolicy})
+	require.NoError(s.t, err)
+	it, err := cons.Messages()
+	require.NoError(s.t, err)
+	out := make(chan time.Time, 1)
+	go func() {
+		defer cancel()
+		defer it.Stop()
+		for {
+			m, err := it.Next()
+			if err != nil {
+				return
+			}
+			var o countOutput
+			if json.Unmarshal(m.Data(), &o) == nil && uint64(o.Attempt) >= attempt {
+				out <- time.Now()
+				return
+			}
+		}
+	}()
+	go func() { <-ctx.Done(); it.Stop() }()
+	return out
 }
