@@ -11,7 +11,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/weir-streams/weir/control/checkpoint"
-	"github.com/weir-streams/weir/control/plan"
 	"github.com/weir-streams/weir/internal/api"
 	"github.com/weir-streams/weir/internal/failpoint"
 	"github.com/weir-streams/weir/internal/jobgraph"
@@ -310,14 +309,6 @@ func (m *jobMaster) noteCheckpointID(id uint64) {
 	m.mu.Unlock()
 }
 
-// savepointPrefix is where a savepoint's files go.
-func savepointPrefix(id string) string {
-	if id == "" {
-		return ""
-	}
-	return "savepoints/" + id + "/"
-}
-
 // broadcastCheckpoint sends a checkpoint event to every worker of the attempt.
 func (m *jobMaster) broadcastCheckpoint(ev api.CheckpointEvent) {
 	rec := m.snapshot()
@@ -390,7 +381,7 @@ func (m *jobMaster) dropCheckpoints() {
 	}
 	// Every file under the job's prefix: retained checkpoints' and those of
 	// aborted ones alike.
-	prefix := plan.StatePrefix(m.rec.ID)
+	prefix := jobgraph.StatePrefix(m.rec.ID)
 	objects, err := m.c.stateObj.List(ctx)
 	if err != nil && !errors.Is(err, jetstream.ErrNoObjectsFound) {
 		m.logger.Warn("listing checkpoint files", "err", err)

@@ -164,7 +164,7 @@ func (m *jobMaster) savepointEvent(ev api.CheckpointEvent, savepoint string) api
 	if savepoint == "" {
 		return ev
 	}
-	ev.Savepoint, ev.Prefix = true, savepointPrefix(savepoint)
+	ev.Savepoint = true
 	ev.Stop = m.savepoints[savepoint].stop
 	return ev
 }

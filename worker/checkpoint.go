@@ -14,6 +14,7 @@ import (
 
 	"github.com/weir-streams/weir/internal/api"
 	"github.com/weir-streams/weir/internal/failpoint"
+	"github.com/weir-streams/weir/internal/jobgraph"
 	"github.com/weir-streams/weir/internal/keygroup"
 	"github.com/weir-streams/weir/internal/spec"
 	"github.com/weir-streams/weir/wasmhost"
@@ -53,6 +54,9 @@ type checkpointer struct {
 	lastComplete uint64
 	// lastCleanup is when expired state was last looked for.
 	lastCleanup time.Time
+	// savepointBarriers are the checkpoints being aligned whose barriers said
+	// they are savepoints.
+	savepointBarriers map[uint64]bool
 	// completed counts the completions the task was notified of; uploads read it.
 	completed atomic.Int64
 }
@@ -73,7 +77,7 @@ func needsBackend(steps []spec.Step, checkpointing bool) bool {
 // openState opens the task's state backend, restoring it when the descriptor
 // says so.
 func (t *task) openState() error {
-	cp := &checkpointer{t: t}
+	cp := &checkpointer{t: t, savepointBarriers: map[uint64]bool{}}
 	t.cp = cp
 	if t.desc.Checkpointing != nil && len(t.desc.Inputs) > 0 {
 		channels := 0
@@ -172,7 +176,7 @@ func (cp *checkpointer) snapshot(ev api.CheckpointEvent, positions map[string]ui
 		}
 	}
 	for _, w := range t.writers {
-		if err := w.Barrier(t.ctx, ev.ID); err != nil {
+		if err := w.Barrier(t.ctx, ev.ID, ev.Savepoint); err != nil {
 			return err
 		}
 	}
@@ -192,7 +196,7 @@ func (cp *checkpointer) upload(ev api.CheckpointEvent, pending *state.Pending, a
 	if pending != nil {
 		prefix := t.desc.Checkpointing.StatePrefix
 		if ev.Savepoint {
-			prefix = ev.Prefix
+			prefix = jobgraph.SavepointPrefix(t.desc.Task.JobID, ev.ID)
 		}
 		h, err := pending.Upload(t.ctx, t.w.stateFiles, state.UploadOptions{Prefix: prefix, Full: ev.Savepoint})
 		if err == nil {

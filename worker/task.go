@@ -762,6 +762,9 @@ func (in *inputLoop) handle(buf *exchange.Buffer) error {
 		if cp.aligner.Aligning() == 0 {
 			cp.alignStart = time.Now()
 		}
+		if buf.Savepoint {
+			cp.savepointBarriers[buf.Checkpoint] = true
+		}
 		r := cp.aligner.Barrier(buf.Channel, buf.Checkpoint)
 		return in.onAlign(r)
 	case exchange.EndOfPartition:
@@ -793,7 +796,13 @@ func (in *inputLoop) onAlign(r barrier.Result) error {
 	if r.Snapshot == 0 {
 		return nil
 	}
-	ev := api.CheckpointEvent{JobID: in.t.desc.Task.JobID, Attempt: in.t.desc.Task.Attempt, ID: r.Snapshot, Kind: api.CheckpointTrigger}
+	ev := api.CheckpointEvent{JobID: in.t.desc.Task.JobID, Attempt: in.t.desc.Task.Attempt, ID: r.Snapshot, Kind: api.CheckpointTrigger,
+		Savepoint: cp.savepointBarriers[r.Snapshot]}
+	for id := range cp.savepointBarriers {
+		if id <= r.Snapshot {
+			delete(cp.savepointBarriers, id)
+		}
+	}
 	err := cp.snapshot(ev, nil, time.Since(cp.alignStart))
 	cp.releaseStash()
 	return err

@@ -209,7 +209,7 @@ func Descriptors(g *jobgraph.JobGraph, job *spec.Job, jobID string, attempt uint
 		}
 		var cp *jobgraph.Checkpointing
 		if c := job.Checkpointing; c != nil {
-			cp = &jobgraph.Checkpointing{ExactlyOnce: c.Mode == spec.ExactlyOnce, StatePrefix: StatePrefix(jobID)}
+			cp = &jobgraph.Checkpointing{ExactlyOnce: c.Mode == spec.ExactlyOnce, StatePrefix: jobgraph.StatePrefix(jobID)}
 		}
 		for i := 0; i < v.Parallelism; i++ {
 			out = append(out, jobgraph.TaskDescriptor{
@@ -244,7 +244,3 @@ func sourcePositions(id string, resume map[string]uint64) map[string]uint64 {
 	}
 	return out
 }
-
-// StatePrefix starts the Object Store names of the state files of a job's
-// checkpoints.
-func StatePrefix(jobID string) string { return "state/" + jobID + "/" }

@@ -54,9 +54,9 @@ type CheckpointEvent struct {
 	Kind    string `json:"kind"`
 	// Timestamp is when the coordinator triggered the checkpoint.
 	Timestamp time.Time `json:"timestamp"`
-	// Savepoint asks for a self-contained snapshot, its files under Prefix.
-	Savepoint bool   `json:"savepoint,omitempty"`
-	Prefix    string `json:"prefix,omitempty"`
+	// Savepoint asks for a self-contained snapshot, its files under
+	// jobgraph.SavepointPrefix(JobID, ID).
+	Savepoint bool `json:"savepoint,omitempty"`
 	// Stop marks a stop-with-savepoint: on the trigger the sources stop reading
 	// after the barrier; on completion they end, and exactly-once sinks commit
 	// (a plain savepoint's completion commits nothing).

@@ -88,11 +88,11 @@ func HeartbeatFromPB(workerID string, hb *pb.Heartbeat) Heartbeat {
 // CheckpointEventToPB converts a checkpoint event to its message.
 func CheckpointEventToPB(ev CheckpointEvent) *pb.CheckpointEvent {
 	return &pb.CheckpointEvent{JobId: ev.JobID, Attempt: ev.Attempt, CheckpointId: ev.ID, Kind: ev.Kind,
-		TimestampUnixMs: ev.Timestamp.UnixMilli(), Savepoint: ev.Savepoint, Prefix: ev.Prefix, Stop: ev.Stop}
+		TimestampUnixMs: ev.Timestamp.UnixMilli(), Savepoint: ev.Savepoint, Stop: ev.Stop}
 }
 
 // CheckpointEventFromPB converts a checkpoint event message.
 func CheckpointEventFromPB(m *pb.CheckpointEvent) CheckpointEvent {
 	return CheckpointEvent{JobID: m.GetJobId(), Attempt: m.GetAttempt(), ID: m.GetCheckpointId(), Kind: m.GetKind(),
-		Timestamp: time.UnixMilli(m.GetTimestampUnixMs()).UTC(), Savepoint: m.GetSavepoint(), Prefix: m.GetPrefix(), Stop: m.GetStop()}
+		Timestamp: time.UnixMilli(m.GetTimestampUnixMs()).UTC(), Savepoint: m.GetSavepoint(), Stop: m.GetStop()}
 }

@@ -87,9 +87,9 @@ func TestBadInput(t *testing.T) {
 		require.Equal(t, 8, ae.Line)
 	})
 	t.Run("not supported yet", func(t *testing.T) {
-		ae := submitErr(t, good+"checkpointing: { interval: 2s }\n")
+		ae := submitErr(t, good+"checkpointing: { interval: 2s, unaligned: true }\n")
 		require.Contains(t, ae.Message, "not supported yet")
-		require.Equal(t, "checkpointing", ae.Field)
+		require.Equal(t, "checkpointing.unaligned", ae.Field)
 	})
 	t.Run("missing input", func(t *testing.T) {
 		ae := submitErr(t, strings.Replace(good, "  - id: positive\n", "  - id: positive\n    input: nowhere\n", 1))

@@ -444,7 +444,7 @@ func TestSavepointStopResumeRescale(t *testing.T) {
 	t.Logf("stopped with savepoint %s: %s", stop.Savepoint, raw)
 	// The FINISHED job's checkpoints are gone; its savepoint stays.
 	require.Zero(t, countObjects(t, s.js, "state/"+id+"/"), "checkpoint files left after the job finished")
-	require.NotZero(t, countObjects(t, s.js, "savepoints/"+stop.Savepoint+"/"), "the savepoint has no files")
+	require.NotZero(t, countObjects(t, s.js, "savepoints/"+id+"/"), "the savepoint has no files")
 
 	// Resume from it at parallelism 1.
 	resumed := strings.Replace(job, "parallelism: 2", "parallelism: 1\nfrom_savepoint: "+stop.Savepoint, 1)

@@ -3,6 +3,7 @@ package jobgraph
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/weir-streams/weir/internal/spec"
@@ -139,4 +140,13 @@ type Gate struct {
 	// PeerWorkers names the worker of each peer subtask, by index; a peer on
 	// another worker is reached over NATS. Empty means every peer is local.
 	PeerWorkers []string `json:"peer_workers,omitempty"`
+}
+
+// StatePrefix starts the Object Store names of the files of a job's checkpoints.
+func StatePrefix(jobID string) string { return "state/" + jobID + "/" }
+
+// SavepointPrefix starts the Object Store names of the files of the savepoint a
+// job took as checkpoint id: self-contained, apart from its checkpoints'.
+func SavepointPrefix(jobID string, id uint64) string {
+	return "savepoints/" + jobID + "/" + strconv.FormatUint(id, 10) + "/"
 }

@@ -1036,9 +1036,9 @@ type CheckpointEvent struct {
 	// kind is "trigger", "complete" or "abort".
 	Kind            string `protobuf:"bytes,4,opt,name=kind,proto3" json:"kind,omitempty"`
 	TimestampUnixMs int64  `protobuf:"varint,5,opt,name=timestamp_unix_ms,json=timestampUnixMs,proto3" json:"timestamp_unix_ms,omitempty"`
-	// savepoint asks for a self-contained snapshot under prefix.
-	Savepoint bool   `protobuf:"varint,6,opt,name=savepoint,proto3" json:"savepoint,omitempty"`
-	Prefix    string `protobuf:"bytes,7,opt,name=prefix,proto3" json:"prefix,omitempty"`
+	// savepoint asks for a self-contained snapshot (its files under
+	// savepoints/<job>/<checkpoint_id>/).
+	Savepoint bool `protobuf:"varint,6,opt,name=savepoint,proto3" json:"savepoint,omitempty"`
 	// stop marks a stop-with-savepoint.
 	Stop          bool `protobuf:"varint,8,opt,name=stop,proto3" json:"stop,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1115,13 +1115,6 @@ func (x *CheckpointEvent) GetSavepoint() bool {
 		return x.Savepoint
 	}
 	return false
-}
-
-func (x *CheckpointEvent) GetPrefix() string {
-	if x != nil {
-		return x.Prefix
-	}
-	return ""
 }
 
 func (x *CheckpointEvent) GetStop() bool {
@@ -1324,16 +1317,15 @@ const file_weir_proto_rawDesc = "" +
 	"\n" +
 	"checkpoint\x18\x04 \x01(\v2\x18.weir.v1.CheckpointEventH\x00R\n" +
 	"checkpointB\x05\n" +
-	"\x03msg\"\xf1\x01\n" +
+	"\x03msg\"\xdf\x01\n" +
 	"\x0fCheckpointEvent\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x04R\aattempt\x12#\n" +
 	"\rcheckpoint_id\x18\x03 \x01(\x04R\fcheckpointId\x12\x12\n" +
 	"\x04kind\x18\x04 \x01(\tR\x04kind\x12*\n" +
 	"\x11timestamp_unix_ms\x18\x05 \x01(\x03R\x0ftimestampUnixMs\x12\x1c\n" +
-	"\tsavepoint\x18\x06 \x01(\bR\tsavepoint\x12\x16\n" +
-	"\x06prefix\x18\a \x01(\tR\x06prefix\x12\x12\n" +
-	"\x04stop\x18\b \x01(\bR\x04stop\"5\n" +
+	"\tsavepoint\x18\x06 \x01(\bR\tsavepoint\x12\x12\n" +
+	"\x04stop\x18\b \x01(\bR\x04stopJ\x04\b\a\x10\b\"5\n" +
 	"\n" +
 	"DeployTask\x12'\n" +
 	"\x0fdescriptor_json\x18\x01 \x01(\fR\x0edescriptorJson\"V\n" +

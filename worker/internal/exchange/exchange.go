@@ -53,6 +53,8 @@ type Buffer struct {
 	// Checkpoint is the id of a Barrier, or of the stop-with-savepoint an
 	// EndOfPartition follows.
 	Checkpoint uint64
+	// Savepoint marks a Barrier of a savepoint.
+	Savepoint bool
 
 	// in is the remote channel the buffer arrived on; nil for a local one.
 	in *inChannel
@@ -70,6 +72,7 @@ func NewBuffer() *Buffer {
 	b.Kind = Data
 	b.Positions = nil
 	b.Checkpoint = 0
+	b.Savepoint = false
 	b.Channel = 0
 	b.in = nil
 	b.encoded = nil

@@ -223,6 +223,9 @@ func (in *inbound) onFrame(msg *nats.Msg) {
 		err = json.Unmarshal(payload, &b.Positions)
 	case Barrier, EndOfPartition:
 		switch len(payload) {
+		case 9:
+			b.Savepoint = payload[8]&barrierSavepoint != 0
+			b.Checkpoint = binary.LittleEndian.Uint64(payload)
 		case 8:
 			b.Checkpoint = binary.LittleEndian.Uint64(payload)
 		case 0:
@@ -524,11 +527,17 @@ func (o *RemoteOutput) payloadLocked(b *Buffer) []byte {
 	case Barrier, EndOfPartition:
 		if b.encoded == nil && b.Checkpoint != 0 {
 			b.encoded = binary.LittleEndian.AppendUint64(nil, b.Checkpoint)
+			if b.Savepoint {
+				b.encoded = append(b.encoded, barrierSavepoint)
+			}
 		}
 		return b.encoded
 	}
 	return nil
 }
+
+// barrierSavepoint, in the byte after a barrier's id, marks a savepoint's.
+const barrierSavepoint = 0x01
 
 // flushTimeout bounds the wait for the NATS server to take a drained output's data.
 const flushTimeout = 30 * time.Second

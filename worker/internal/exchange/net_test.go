@@ -54,17 +54,18 @@ func newNet(t *testing.T, url string) *Net {
 
 // reader drains a gate in the background, checking each channel's order.
 type reader struct {
-	mu       sync.Mutex
-	records  map[int][]string
-	kinds    map[int][]Kind
-	barriers map[int]uint64 // the last barrier id per channel
-	maxQueue int
-	maxOver  int // the largest queued - credit seen; must stay ≤ 0
-	err      error
+	mu         sync.Mutex
+	records    map[int][]string
+	kinds      map[int][]Kind
+	barriers   map[int]uint64 // the last barrier id per channel
+	savepoints map[int]bool   // whether it was a savepoint's
+	maxQueue   int
+	maxOver    int // the largest queued - credit seen; must stay ≤ 0
+	err        error
 }
 
 func readGate(ctx context.Context, g *Gate, ends int, slow time.Duration) (*reader, chan struct{}) {
-	r := &reader{records: map[int][]string{}, kinds: map[int][]Kind{}, barriers: map[int]uint64{}, maxOver: -1 << 30}
+	r := &reader{records: map[int][]string{}, kinds: map[int][]Kind{}, barriers: map[int]uint64{}, savepoints: map[int]bool{}, maxOver: -1 << 30}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -81,6 +82,7 @@ func readGate(ctx context.Context, g *Gate, ends int, slow time.Duration) (*read
 				r.kinds[b.Channel] = append(r.kinds[b.Channel], b.Kind)
 				if b.Kind == Barrier {
 					r.barriers[b.Channel] = b.Checkpoint
+					r.savepoints[b.Channel] = b.Savepoint
 				}
 				rd := b.Batch.Reader()
 				var v record.View
@@ -149,7 +151,7 @@ func TestRemoteChannelsKeepOrderAndEvents(t *testing.T) {
 			if err := w.Broadcast(ctx, Marker, map[string]uint64{"src": uint64(ch)}); err != nil {
 				t.Error(err)
 			}
-			if err := w.Barrier(ctx, 7); err != nil {
+			if err := w.Barrier(ctx, 7, ch == 1); err != nil {
 				t.Error(err)
 			}
 			if err := w.Broadcast(ctx, EndOfPartition, nil); err != nil {
@@ -179,7 +181,7 @@ func TestRemoteChannelsKeepOrderAndEvents(t *testing.T) {
 			}
 		}
 		k := r.kinds[ch]
-		if k[len(k)-3] != Marker || k[len(k)-2] != Barrier || k[len(k)-1] != EndOfPartition || r.barriers[ch] != 7 {
+		if k[len(k)-3] != Marker || k[len(k)-2] != Barrier || k[len(k)-1] != EndOfPartition || r.barriers[ch] != 7 || r.savepoints[ch] != (ch == 1) {
 			t.Fatalf("channel %d: events out of order: ...%v", ch, k[max(0, len(k)-3):])
 		}
 	}

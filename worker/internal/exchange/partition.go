@@ -219,23 +219,25 @@ func (w *Writer) Broadcast(ctx context.Context, kind Kind, positions map[string]
 
 // Barrier flushes and then sends checkpoint barrier id to every downstream
 // subtask, behind every record written before it.
-func (w *Writer) Barrier(ctx context.Context, id uint64) error {
-	return w.event(ctx, Barrier, id)
+// savepoint marks the barrier of a savepoint, whose snapshots are uploaded in
+// full.
+func (w *Writer) Barrier(ctx context.Context, id uint64, savepoint bool) error {
+	return w.event(ctx, Barrier, id, savepoint)
 }
 
 // End flushes and then sends the end of partition to every downstream subtask;
 // stopSavepoint, when not 0, is the stop-with-savepoint the end follows.
 func (w *Writer) End(ctx context.Context, stopSavepoint uint64) error {
-	return w.event(ctx, EndOfPartition, stopSavepoint)
+	return w.event(ctx, EndOfPartition, stopSavepoint, false)
 }
 
-func (w *Writer) event(ctx context.Context, kind Kind, id uint64) error {
+func (w *Writer) event(ctx context.Context, kind Kind, id uint64, savepoint bool) error {
 	if err := w.Flush(ctx); err != nil {
 		return err
 	}
 	for t := range w.outs {
 		b := NewBuffer()
-		b.Kind, b.Channel, b.Checkpoint = kind, w.opts.Channel, id
+		b.Kind, b.Channel, b.Checkpoint, b.Savepoint = kind, w.opts.Channel, id, savepoint
 		if err := w.sendBuffer(ctx, t, b); err != nil {
 			return err
 		}
