@@ -2,7 +2,7 @@ package state
 
 import (
 	"context"
-		"math/rand/v2"
+	"math/rand/v2"
 	"os"
 	"strconv"
 	"testing"
