@@ -56,6 +56,9 @@ type Backend struct {
 	// waits for them and they never touch a closed database.
 	closeMu sync.RWMutex
 	closed  bool // guarded by closeMu
+	// closing is closed by Close, so that a capture waiting for a flush that
+	// will never come (Pebble drops unflushed memtables on Close) gives up.
+	closing chan struct{}
 
 	// filesMu guards files: the objects of this lineage already in the store,
 	// by local file name. Only immutable files (sstables, blob files) are here.
@@ -155,6 +158,7 @@ func openDB(opts *Options) (*Backend, error) {
 		batch:    db.NewIndexedBatch(),
 		reg:      newRegistry(),
 		files:    make(map[string]FileRef),
+		closing:  make(chan struct{}),
 	}
 	if err := b.loadMeta(); err != nil {
 		_ = db.Close()
@@ -226,11 +230,12 @@ func readMeta(r reader) (registry, uint64, error) {
 // captured fail. The directory is left as is (the next Open wipes it). Close is
 // idempotent.
 func (b *Backend) Close() error {
-	b.closeMu.Lock()
-	defer b.closeMu.Unlock()
 	if b.closed {
 		return nil
 	}
+	close(b.closing)
+	b.closeMu.Lock()
+	defer b.closeMu.Unlock()
 	b.closed = true
 	var errs []error
 	if b.openIters > 0 {

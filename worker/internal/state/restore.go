@@ -109,7 +109,12 @@ func restoreRescaled(ctx context.Context, opts *Options, store FileStore, handle
 		return nil, err
 	}
 	for i := range handles {
-		if err := b.copyFrom(ctx, store, &handles[i], i, keep(i)); err != nil {
+		h := &handles[i]
+		overlaps := h.KeyGroups.First <= opts.KeyGroups.Last && opts.KeyGroups.First <= h.KeyGroups.Last
+		if !overlaps && !keep(i) {
+			continue // nothing to take from it: do not download it
+		}
+		if err := b.copyFrom(ctx, store, h, i, keep(i)); err != nil {
 			_ = b.Close()
 			return nil, err
 		}

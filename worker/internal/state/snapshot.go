@@ -220,16 +220,20 @@ func (p *Pending) capture(ctx context.Context) error {
 	if p.released {
 		return errors.New("state: snapshot aborted")
 	}
-	if ctx != nil {
-		select {
-		case <-p.flushed:
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for the flush of checkpoint %d: %w", p.id, ctx.Err())
-		}
-	} else {
-		<-p.flushed
-	}
 	b := p.b
+	var done <-chan struct{} // nil: wait without limit
+	if ctx != nil {
+		done = ctx.Done()
+	}
+	select {
+	case <-p.flushed:
+	case <-done:
+		return fmt.Errorf("waiting for the flush of checkpoint %d: %w", p.id, ctx.Err())
+	case <-b.closing:
+		p.err = fmt.Errorf("capturing checkpoint %d: %w", p.id, ErrClosed)
+		p.done.Store(true)
+		return p.err
+	}
 	b.closeMu.RLock()
 	defer b.closeMu.RUnlock()
 	defer p.done.Store(true)
@@ -272,19 +276,23 @@ func (p *Pending) releaseLocked() {
 // Upload is the asynchronous part of a checkpoint. It waits for the snapshot's
 // flush, captures the database's files and uploads to store those it does not
 // have yet (all of them when opt.Full), computing each file's SHA-256. The
-// captured files are removed whether or not it succeeds. A Pending is uploaded
-// at most once.
+// captured files are removed whether or not it succeeds, and a Pending is
+// uploaded at most once: after a failure the checkpoint is declined. Concurrent
+// uploads of several Pendings are allowed (they may both upload a new file).
 func (p *Pending) Upload(ctx context.Context, store FileStore, opt UploadOptions) (Handle, error) {
 	start := time.Now()
-	if err := p.capture(ctx); err != nil {
-		return Handle{}, err
-	}
+	err := p.capture(ctx)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.released {
 		return Handle{}, fmt.Errorf("state: checkpoint %d already uploaded or aborted", p.id)
 	}
+	// Whatever happens, the Pending is spent: a failed upload releases its
+	// files and the task's commits stop waiting for its capture.
 	defer p.releaseLocked()
+	if err != nil {
+		return Handle{}, err
+	}
 
 	b := p.b
 	names, err := b.opts.FS.List(p.dir)

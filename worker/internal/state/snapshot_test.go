@@ -3,6 +3,7 @@ package state
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -326,4 +327,16 @@ func TestUploadReuploadsASharedFileTheStoreLost(t *testing.T) {
 	h2 := checkpoint(t, b, store, 2, UploadOptions{})
 	r := restoreTest(t, testOptions(vfs.NewMem()), store, []Handle{h2}, nil)
 	equalMaps(t, "restored", dump(t, r), dump(t, b))
+}
+
+func TestUploadAfterCloseFails(t *testing.T) {
+	b, err := Open(testOptions(nil))
+	must(t, err)
+	fill(t, b, 100, "a")
+	p, err := b.Snapshot(1)
+	must(t, err)
+	must(t, b.Close())
+	if _, err := p.Upload(context.Background(), NewMemStore(), UploadOptions{}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Upload after Close = %v, want ErrClosed", err)
+	}
 }
