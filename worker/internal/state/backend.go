@@ -48,6 +48,8 @@ type Backend struct {
 	pending       *Pending
 	sinceRotation uint64 // bytes committed since pending's memtable rotation
 	guardLimit    uint64 // what may be committed before the capture
+	// lastCheckpoint is the id of the last Snapshot; ids must increase.
+	lastCheckpoint uint64
 	// noGuard switches the guard off, for the test that shows it is needed.
 	noGuard bool
 

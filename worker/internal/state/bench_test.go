@@ -124,7 +124,7 @@ func benchCheckpoint(b *testing.B, size int, incremental bool) {
 	rng := rand.New(rand.NewPCG(2, 2))
 	store := NewMemStore()
 	if incremental {
-		checkpoint(b, be, store, 0, UploadOptions{Prefix: "job/"})
+		checkpoint(b, be, store, 1, UploadOptions{Prefix: "job/"})
 	}
 	var pause, total time.Duration
 	var uploaded, all int64
@@ -137,7 +137,7 @@ func benchCheckpoint(b *testing.B, size int, incremental bool) {
 		}
 		b.StartTimer()
 		start := time.Now()
-		p, err := be.Snapshot(uint64(i + 1))
+		p, err := be.Snapshot(uint64(i + 2))
 		if err != nil {
 			b.Fatal(err)
 		}

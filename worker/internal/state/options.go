@@ -24,9 +24,10 @@ type Options struct {
 	FS vfs.FS
 	// Cache is the worker's shared block cache. Default (nil): a private 8 MiB one.
 	Cache *pebble.Cache
-	// MemTableSize is Pebble's largest memtable. Default 64 MiB. It also bounds
-	// how much may be written between a barrier and the capture of its snapshot
-	// before Commit blocks (see doc.go).
+	// MemTableSize is Pebble's largest memtable. Default 64 MiB. Up to four
+	// may exist while flushes lag behind writes. It also bounds how much may be
+	// written between a barrier and the capture of its snapshot before Commit
+	// blocks (see doc.go).
 	MemTableSize uint64
 	// MaxParallelism is the job's number of key groups (required, 1..32768).
 	MaxParallelism int
@@ -103,8 +104,15 @@ func (o *Options) pebbleOptions(cache *pebble.Cache, readOnly bool) *pebble.Opti
 		DisableWAL: true,
 		// Zero already, but load-bearing: a delayed flush would move post-barrier
 		// writes into sstables before a snapshot is captured.
-		FlushDelayDeleteRange:       0,
-		FlushDelayRangeKey:          0,
+		FlushDelayDeleteRange: 0,
+		FlushDelayRangeKey:    0,
+		// Rotating the memtable at a barrier stalls while the memtables queued
+		// reach this many times MemTableSize. Pebble's default, 2, makes a
+		// barrier that follows a burst of writes wait for the previous flush
+		// (hundreds of ms, measured) inside the synchronous pause; 4 (as
+		// CockroachDB runs Pebble) leaves room for two flushes in flight, at
+		// the cost of up to 4*MemTableSize of memtables while flushes lag.
+		MemTableStopWritesThreshold: 4,
 		ReadOnly:                    readOnly,
 		DisableAutomaticCompactions: o.noAutoCompactions,
 		Logger:                      pebbleLogger{o.Logger},

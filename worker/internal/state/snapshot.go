@@ -152,6 +152,11 @@ func (b *Backend) Snapshot(checkpointID uint64) (*Pending, error) {
 	if b.closed {
 		return nil, ErrClosed
 	}
+	// Object names carry the checkpoint id: a repeated id would overwrite the
+	// files of an earlier snapshot that a handle may still describe.
+	if checkpointID <= b.lastCheckpoint {
+		return nil, fmt.Errorf("state: snapshot for checkpoint %d after one for checkpoint %d: ids must increase", checkpointID, b.lastCheckpoint)
+	}
 	start := time.Now()
 	if p := b.pending; p != nil {
 		if !p.done.Load() {
@@ -199,6 +204,7 @@ func (b *Backend) Snapshot(checkpointID uint64) (*Pending, error) {
 		dir:      filepath.Join(b.opts.captureDir(), strconv.FormatUint(checkpointID, 10)+"-"+strconv.FormatInt(time.Now().UnixNano(), 36)),
 	}
 	b.pending = p
+	b.lastCheckpoint = checkpointID
 	p.syncPause = time.Since(start)
 	b.stats.snapshots.Add(1)
 	b.stats.lastSyncPause.Store(int64(p.syncPause))

@@ -340,3 +340,15 @@ func TestUploadAfterCloseFails(t *testing.T) {
 		t.Fatalf("Upload after Close = %v, want ErrClosed", err)
 	}
 }
+
+func TestSnapshotIDsMustIncrease(t *testing.T) {
+	b := openTest(t, testOptions(nil))
+	p, err := b.Snapshot(5)
+	must(t, err)
+	p.Abort()
+	for _, id := range []uint64{5, 4} {
+		if _, err := b.Snapshot(id); err == nil {
+			t.Fatalf("Snapshot(%d) after Snapshot(5) succeeded", id)
+		}
+	}
+}
