@@ -67,7 +67,14 @@
 // Upload has. The time blocked is Stats.CommitBlocked. Captures happen in
 // barrier order: Snapshot first finishes the capture of the previous snapshot
 // if needed. Upload removes the captured files when it returns; Abort releases
-// them for a declined checkpoint.
+// them for a declined checkpoint. A Pending is spent by one Upload, successful
+// or not, or by Abort; checkpoint ids passed to Snapshot must increase.
+//
+// The synchronous part does no I/O. It can still wait when Pebble stalls
+// writes (memtables queued faster than they flush, or too many L0 files): then
+// any commit would wait as well. The backend lets four memtables queue (Pebble's
+// default is two) so that a barrier right after a burst of writes does not wait
+// for the previous flush.
 //
 // # Incremental uploads
 //
@@ -77,7 +84,10 @@
 // Object names carry a random instance id chosen at Open and Restore, so two
 // databases (or two attempts restored from one checkpoint) never collide under
 // one prefix. A Full upload (a savepoint) shares nothing. Every Handle lists all
-// its objects (Objects) for the control plane's reference counting.
+// its objects (Objects) for the control plane's reference counting. Pebble's
+// compactions rewrite files, and a rewritten file is new: how much an
+// incremental checkpoint uploads depends on them, not only on the changes.
+// Read-triggered compactions are off for that reason.
 //
 // # Restore
 //
