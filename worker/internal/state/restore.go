@@ -82,12 +82,7 @@ func restoreInPlace(ctx context.Context, opts *Options, store FileStore, h *Hand
 		return nil, fmt.Errorf("restoring checkpoint %d: %w", h.CheckpointID, err)
 	}
 	if !keepOperator {
-		start, end := keyGroupSpan(OperatorKeyGroup, OperatorKeyGroup)
-		if err := b.batch.DeleteRange(start, end, nil); err != nil {
-			_ = b.Close()
-			return nil, fmt.Errorf("restoring checkpoint %d: dropping operator state: %w", h.CheckpointID, err)
-		}
-		if err := b.Commit(); err != nil {
+		if err := b.dropOperatorState(); err != nil {
 			_ = b.Close()
 			return nil, fmt.Errorf("restoring checkpoint %d: dropping operator state: %w", h.CheckpointID, err)
 		}
@@ -101,6 +96,27 @@ func restoreInPlace(ctx context.Context, opts *Options, store FileStore, h *Hand
 		}
 	}
 	return b, nil
+}
+
+// dropOperatorState deletes every operator-state entry. They are deleted one by
+// one: key group 0xFFFF is the last, so a range deletion would need an end key
+// above every possible key. Operator state is small.
+func (b *Backend) dropOperatorState() error {
+	start, _ := keyGroupSpan(OperatorKeyGroup, OperatorKeyGroup)
+	it, err := b.db.NewIter(&pebble.IterOptions{LowerBound: start})
+	if err != nil {
+		return err
+	}
+	for ok := it.First(); ok; ok = it.Next() {
+		if err := b.del(it.Key()); err != nil {
+			_ = it.Close()
+			return err
+		}
+	}
+	if err := it.Close(); err != nil {
+		return err
+	}
+	return b.Commit()
 }
 
 func restoreRescaled(ctx context.Context, opts *Options, store FileStore, handles []Handle, keep func(int) bool) (*Backend, error) {

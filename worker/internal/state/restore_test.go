@@ -230,3 +230,7 @@ func TestRestoreRefusesBadHandles(t *testing.T) {
 		t.Fatal("Restore accepted overlapping handles")
 	}
 }
+
+// Same parallelism: each subtask reopens its own snapshot in place, and only
+// subtask 0 keeps operator state.
+func TestRescaleTwoToTwo(t *testing.T) { rescale(t, 2, 2, 1000) }
