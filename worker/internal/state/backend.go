@@ -349,7 +349,7 @@ func (b *Backend) Get(s State, kg int, key, ns, sub, dst []byte) (val []byte, ok
 	if err != nil {
 		return dst[:0], false, fmt.Errorf("reading state: %w", err)
 	}
-	payload, expired, good := decodeValue(s, v, b.nowNanos())
+	payload, expired, good := decodeValue(s, v, b.nowFor(s))
 	if !good {
 		return dst[:0], false, errCorruptValue
 	}
@@ -382,7 +382,7 @@ func (b *Backend) Put(s State, kg int, key, ns, sub, val []byte) error {
 		return err
 	}
 	b.keyBuf = appendKey(b.keyBuf[:0], kg, s.op, s.st, key, ns, sub)
-	b.valBuf = encodeValue(b.valBuf[:0], s, val, b.nowNanos())
+	b.valBuf = encodeValue(b.valBuf[:0], s, val, b.nowFor(s))
 	return b.set(b.keyBuf, b.valBuf)
 }
 
@@ -401,7 +401,7 @@ func (b *Backend) Append(s State, kg int, key, ns, val []byte) error {
 	var sub [8]byte
 	binary.BigEndian.PutUint64(sub[:], b.seq)
 	b.keyBuf = appendKey(b.keyBuf[:0], kg, s.op, s.st, key, ns, sub[:])
-	b.valBuf = encodeValue(b.valBuf[:0], s, val, b.nowNanos())
+	b.valBuf = encodeValue(b.valBuf[:0], s, val, b.nowFor(s))
 	return b.set(b.keyBuf, b.valBuf)
 }
 
@@ -460,6 +460,15 @@ func (b *Backend) expire(k []byte) error {
 }
 
 func (b *Backend) nowNanos() int64 { return b.opts.Now().UnixNano() }
+
+// nowFor is the TTL clock's reading when s has a TTL, else 0: only TTL states
+// look at it, and the clock is not free on the per-record path.
+func (b *Backend) nowFor(s State) int64 {
+	if s.ttl == 0 {
+		return 0
+	}
+	return b.nowNanos()
+}
 
 // Commit applies the open batch. The task calls it once per record batch.
 // Iterators must be closed first. While a snapshot waits for its capture, a

@@ -238,7 +238,9 @@ func (b *Backend) copySpan(src *pebble.DB, remap map[uint32]State, h *Handle, fi
 	return nil
 }
 
-// download fetches every file of h into dir, checking sizes and digests.
+// download fetches every file of h into dir, checking sizes and digests. The
+// files are not synced: local files are a cache, and a crash means another
+// restore from the store into a wiped directory.
 func download(ctx context.Context, fs vfs.FS, store FileStore, h *Handle, dir string) error {
 	if err := fs.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("restoring checkpoint %d: %w", h.CheckpointID, err)
