@@ -405,6 +405,10 @@ func runUDFTest(ctx context.Context, o udfTestOptions, in io.Reader, out, errOut
 			_ = inst.Close(context.Background(), false)
 		}
 	}()
+	// Keyed state lives in memory for the run: a process or reduce function sees
+	// its state across the input's batches, per record key.
+	inst.SetKeyedState(&wasmhost.MemoryState{})
+	inst.SetTaskInfo([]byte(`{"job_id":"udf-test","job_name":"udf-test","step":"` + o.function + `","subtask":0,"parallelism":1,"max_parallelism":128,"attempt":1}`))
 	if err := inst.Open(ctx, []byte(o.config)); err != nil {
 		return err
 	}

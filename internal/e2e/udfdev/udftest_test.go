@@ -126,3 +126,20 @@ func TestUDFTestCommand(t *testing.T) {
 		t.Errorf("bad input: exit %d, %s", code, stderr)
 	}
 }
+
+// TestUDFTestKeyedState runs a process function with keyed state: the state
+// lives for the run, per record key, across batches.
+func TestUDFTestKeyedState(t *testing.T) {
+	input := `{"key":"\"a\"","payload":{"key":"a","seq":1}}
+{"key":"\"b\"","payload":{"key":"b","seq":1}}
+{"key":"\"a\"","payload":{"key":"a","seq":2}}
+`
+	want := `{"key":"a","seq":1,"count":1,"attempt":1}
+{"key":"b","seq":1,"count":1,"attempt":1}
+{"key":"a","seq":2,"count":2,"attempt":1}
+`
+	stdout, stderr, code := weir(t, input, "udf", "test", wasmPath(t, "counter.wasm"), "--function", "count", "--format", "payload", "--batch", "2")
+	if code != 0 || stdout != want {
+		t.Errorf("exit %d\nstdout:\n%s\nwant:\n%s\nstderr:\n%s", code, stdout, want, stderr)
+	}
+}
