@@ -108,15 +108,12 @@ func checkpointConfig(c *spec.Checkpointing, maxP int) checkpoint.Config {
 func (m *jobMaster) openCheckpoints() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if id := m.rec.FromSavepoint; id != "" {
-		sp, err := m.c.getSavepoint(ctx, id)
+	if ref := m.rec.FromSavepoint; ref != "" {
+		rp, err := m.c.loadRestorePoint(ctx, ref)
 		if err != nil {
-			return fmt.Errorf("reading savepoint %s: %w", id, err)
+			return fmt.Errorf("reading %s, the job's restore point: %w", ref, err)
 		}
-		if sp.Metadata == nil {
-			return fmt.Errorf("savepoint %s has no metadata (it is %s)", id, sp.Status)
-		}
-		m.fromSavepoint, m.fromCommitted = sp.Metadata, sp.SinksCommitted
+		m.fromSavepoint, m.fromCommitted, m.fromForeign = rp.meta, rp.sinksCommitted, rp.foreign
 	}
 	c := m.rec.Job.Checkpointing
 	if c == nil {
@@ -149,14 +146,19 @@ func (m *jobMaster) restoreFrom(descs []jobgraph.TaskDescriptor) uint64 {
 	if m.coord != nil {
 		meta = m.coord.Latest()
 	}
-	committed := false
+	committed, foreign := false, false
 	if sp := m.fromSavepoint; sp != nil && (meta == nil || sp.ID > meta.ID) {
-		meta, committed = sp, m.fromCommitted
+		meta, committed, foreign = sp, m.fromCommitted, m.fromForeign
 	}
 	if meta == nil {
 		return 0
 	}
 	restoreDescriptors(meta, descs, m.rec.Job.MaxParallelism, committed)
+	if foreign {
+		for i := range descs {
+			descs[i].Restore.Foreign = true
+		}
+	}
 	return meta.ID
 }
 

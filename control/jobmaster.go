@@ -100,9 +100,11 @@ type jobMaster struct {
 	// fromCommitted says fromSavepoint's sink records were published when its
 	// job stopped.
 	fromCommitted bool
-	stopping      string
-	stopped       string
-	rescaleTo     *RescaleRequest
+	// fromForeign says fromSavepoint is another job's retained checkpoint.
+	fromForeign bool
+	stopping    string
+	stopped     string
+	rescaleTo   *RescaleRequest
 }
 
 // failingTimeout bounds how long a failing attempt waits for its subtasks to
@@ -518,19 +520,21 @@ func (m *jobMaster) allEnded() bool {
 func (m *jobMaster) finish() {
 	switch {
 	case m.cancel:
-		m.setStatus(StatusCanceled, "canceled by the user", nil)
+		// Checkpoints go before the status says the job ended, so that
+		// whoever sees the end sees them gone.
 		if c := m.rec.Job.Checkpointing; c != nil && !c.RetainOnCancel {
 			m.dropCheckpoints()
 		}
+		m.setStatus(StatusCanceled, "canceled by the user", nil)
 	case m.shutdown:
 		// The job stays RUNNING in the store: the next control plane resumes it.
 		m.logger.Info("job suspended for shutdown")
 	case m.stopped != "":
+		m.dropCheckpoints()
 		m.setStatus(StatusFinished, "stopped with savepoint "+m.stopped, nil)
-		m.dropCheckpoints()
 	default:
-		m.setStatus(StatusFinished, "", nil)
 		m.dropCheckpoints()
+		m.setStatus(StatusFinished, "", nil)
 	}
 }
 

@@ -423,7 +423,7 @@ func (m *jobMaster) rescale() error {
 	if rec.Metadata == nil {
 		return fmt.Errorf("rescaling: savepoint %s has no metadata", sp)
 	}
-	m.fromSavepoint, m.fromCommitted = rec.Metadata, rec.SinksCommitted
+	m.fromSavepoint, m.fromCommitted, m.fromForeign = rec.Metadata, rec.SinksCommitted, false
 	m.graph = graph
 	m.mu.Lock()
 	m.rec.Job = job
@@ -433,28 +433,63 @@ func (m *jobMaster) rescale() error {
 	return nil
 }
 
+// restorePoint is what a job's from_savepoint names: a savepoint, or a retained
+// checkpoint of another job that has ended.
+type restorePoint struct {
+	meta           *checkpoint.Metadata
+	sinksCommitted bool
+	foreign        bool
+}
+
+// loadRestorePoint reads what from_savepoint names, or returns a 4xx saying why
+// it cannot be restored.
+func (c *Control) loadRestorePoint(ctx context.Context, ref string) (restorePoint, error) {
+	if jobID, id, ok := spec.RetainedCheckpoint(ref); ok {
+		m, err := c.job(jobID)
+		if err != nil {
+			return restorePoint{}, invalid("from_savepoint", 0, 0, "no job %q: GET /api/v1/jobs lists them", jobID)
+		}
+		if st := m.snapshot().Status; st != StatusCanceled && st != StatusFailed {
+			return restorePoint{}, invalid("from_savepoint", 0, 0, "job %s is %s: only a CANCELED or FAILED job's retained checkpoints can be restored (take a savepoint of a running job instead)", jobID, st)
+		}
+		meta, err := c.checkpoints.Load(ctx, jobID, id)
+		if errors.Is(err, checkpoint.ErrNotFound) {
+			return restorePoint{}, invalid("from_savepoint", 0, 0, "job %s has no retained checkpoint %d: GET /api/v1/jobs/%s/checkpoints lists them", jobID, id, jobID)
+		}
+		if err != nil {
+			return restorePoint{}, err
+		}
+		return restorePoint{meta: &meta, foreign: true}, nil
+	}
+	sp, err := c.getSavepoint(ctx, ref)
+	if errors.Is(err, ErrNotFound) {
+		return restorePoint{}, invalid("from_savepoint", 0, 0, "no savepoint %q: GET /api/v1/savepoints lists them", ref)
+	}
+	if err != nil {
+		return restorePoint{}, err
+	}
+	if sp.Status != checkpoint.SavepointCompleted || sp.Metadata == nil {
+		return restorePoint{}, invalid("from_savepoint", 0, 0, "savepoint %s is %s: only a COMPLETED savepoint can be restored", sp.ID, sp.Status)
+	}
+	return restorePoint{meta: sp.Metadata, sinksCommitted: sp.SinksCommitted}, nil
+}
+
 // checkFromSavepoint refuses a job whose from_savepoint cannot be restored: an
-// unknown or unfinished savepoint, another max_parallelism, or state of vertices
-// the job no longer has (unless allow_non_restored_state).
+// unknown or unfinished savepoint or checkpoint, another max_parallelism, or
+// state of vertices the job no longer has (unless allow_non_restored_state).
 func (c *Control) checkFromSavepoint(ctx context.Context, job *spec.Job, graph *jobgraph.JobGraph) error {
 	if job.FromSavepoint == "" {
 		return nil
 	}
-	sp, err := c.getSavepoint(ctx, job.FromSavepoint)
-	if errors.Is(err, ErrNotFound) {
-		return invalid("from_savepoint", 0, 0, "no savepoint %q: GET /api/v1/savepoints lists them", job.FromSavepoint)
-	}
+	rp, err := c.loadRestorePoint(ctx, job.FromSavepoint)
 	if err != nil {
 		return err
 	}
-	if sp.Status != checkpoint.SavepointCompleted || sp.Metadata == nil {
-		return invalid("from_savepoint", 0, 0, "savepoint %s is %s: only a COMPLETED savepoint can be restored", sp.ID, sp.Status)
-	}
-	if mp := sp.Metadata.MaxParallelism; mp != 0 && mp != job.MaxParallelism {
-		return invalid("max_parallelism", 0, 0, "savepoint %s was taken with max_parallelism %d, which a job restored from it keeps (key groups are fixed): set max_parallelism: %d", sp.ID, mp, mp)
+	if mp := rp.meta.MaxParallelism; mp != 0 && mp != job.MaxParallelism {
+		return invalid("max_parallelism", 0, 0, "%s was taken with max_parallelism %d, which a job restored from it keeps (key groups are fixed): set max_parallelism: %d", job.FromSavepoint, mp, mp)
 	}
 	var dropped []string
-	for name, t := range sp.Metadata.Tasks {
+	for name, t := range rp.meta.Tasks {
 		v, _, _ := strings.Cut(name, "[")
 		if len(t.Handle) > 0 && graph.Vertex(v) == nil && !slices.Contains(dropped, v) {
 			dropped = append(dropped, v)
@@ -462,7 +497,7 @@ func (c *Control) checkFromSavepoint(ctx context.Context, job *spec.Job, graph *
 	}
 	if len(dropped) > 0 && !job.AllowNonRestoredState {
 		slices.Sort(dropped)
-		return invalid("from_savepoint", 0, 0, "savepoint %s holds state of steps this job does not have (%s): restoring would drop it; set allow_non_restored_state: true to accept that", sp.ID, strings.Join(dropped, ", "))
+		return invalid("from_savepoint", 0, 0, "%s holds state of steps this job does not have (%s): restoring would drop it; set allow_non_restored_state: true to accept that", job.FromSavepoint, strings.Join(dropped, ", "))
 	}
 	return nil
 }

@@ -109,6 +109,13 @@ func (t *task) openState() error {
 				return fmt.Errorf("restoring checkpoint %d: decoding state handle %d: %w", r.CheckpointID, i, err)
 			}
 		}
+		if r.Foreign {
+			// Another job's files: share none of them, so that nothing
+			// this job deletes is that job's.
+			for i := range handles {
+				handles[i].Full = true
+			}
+		}
 		keep := func(i int) bool { return i < len(r.KeepOperatorState) && r.KeepOperatorState[i] }
 		start := time.Now()
 		cp.backend, err = state.Restore(t.ctx, opts, t.w.stateFiles, handles, keep)

@@ -134,8 +134,18 @@ func TestCheckpointExactlyOnceUnderFailures(t *testing.T) {
 	var ckpt uint64
 	for stage := range stages {
 		from, to := stage*n/stages, (stage+1)*n/stages
-		s.publishTo(subjects[from:to], payloads[from:to])
+		// The stage's records arrive over a few seconds, so that the kill
+		// comes while they flow.
+		published := make(chan struct{})
+		go func() {
+			defer close(published)
+			for i := from; i < to; i += (to - from) / 20 {
+				s.publishTo(subjects[i:i+(to-from)/20], payloads[i:i+(to-from)/20])
+				time.Sleep(100 * time.Millisecond)
+			}
+		}()
 		if stage == stages-1 {
+			<-published
 			break
 		}
 		// Kill a worker once a checkpoint has completed with part of this stage
@@ -154,6 +164,7 @@ func TestCheckpointExactlyOnceUnderFailures(t *testing.T) {
 		case <-time.After(time.Minute):
 			t.Fatalf("attempt %d wrote no output within a minute", j.Attempt)
 		}
+		<-published
 		c.startWorker(victim, 2)
 		c.waitWorkers(3)
 
@@ -555,4 +566,46 @@ func (s *standalone) firstOutputOf(stream string, attempt uint64) <-chan time.Ti
 	}()
 	go func() { <-ctx.Done(); it.Stop() }()
 	return out
+}
+
+// TestResumeFromRetainedCheckpoint cancels a job that retains its checkpoints on
+// cancel and starts a new job from its latest one: the counts go on exactly.
+func TestResumeFromRetainedCheckpoint(t *testing.T) {
+	s := startStandalone(t, t.TempDir())
+	s.upload("counter", "counter.wasm")
+	ctx := context.Background()
+	_, err := s.js.CreateStream(ctx, jetstream.StreamConfig{Name: "CNT", Subjects: []string{"cnt.*"}, Storage: jetstream.FileStorage})
+	require.NoError(t, err)
+	s.stream("COUT", "counts")
+	const n, keys = 40000, 200
+	subjects, payloads := countEvents(0, n, keys)
+	job := strings.Replace(countJob, "interval: 500ms", "interval: 300ms, retain_on_cancel: true", 1)
+	s.publishTo(subjects[:n/2], payloads[:n/2])
+	id := s.submit(job)
+	s.waitStatus(id, "RUNNING", time.Minute)
+	s.waitCount("COUT", n/4, 2*time.Minute)
+	c := &cluster{t: t, control: s}
+	latest := c.waitCheckpoint(id, 0, time.Minute)
+	_, err = s.client.CancelJob(ctx, id)
+	require.NoError(t, err)
+	s.waitStatus(id, "CANCELED", time.Minute)
+	latest = max(latest, c.checkpoints(id).Latest)
+	require.NotZero(t, countObjects(t, s.js, "state/"+id+"/"), "retain_on_cancel kept no files")
+
+	// A bad reference is a 4xx naming it.
+	_, err = s.client.SubmitJob(ctx, []byte(strings.Replace(job, "pipeline:", fmt.Sprintf("from_savepoint: %s/%d\npipeline:", id, latest+1000), 1)), false)
+	var ae *client.APIError
+	require.ErrorAs(t, err, &ae)
+	require.Contains(t, ae.Message, fmt.Sprintf("has no retained checkpoint %d", latest+1000))
+
+	id2 := s.submit(strings.Replace(job, "pipeline:", fmt.Sprintf("from_savepoint: %s/%d\npipeline:", id, latest), 1))
+	s.waitStatus(id2, "RUNNING", time.Minute)
+	l := c.checkpoints(id2)
+	require.Equal(t, latest, l.Restores[len(l.Restores)-1].Checkpoint)
+	s.publishTo(subjects[n/2:], payloads[n/2:])
+	s.waitCount("COUT", n, 2*time.Minute)
+	c.waitCheckpoint(id2, c.waitCheckpoint(id2, 0, time.Minute), time.Minute)
+	got := s.readAll("COUT")
+	attempts := checkCounts(t, got, keys, n)
+	t.Logf("%d counts, exactly once across a cancel and a resume from checkpoint %d, from attempts %v", len(got), latest, attempts)
 }

@@ -129,6 +129,10 @@ type Restore struct {
 	// already (the job stopped with this savepoint): they are dropped, not
 	// published again.
 	SinksCommitted bool `json:"sinks_committed,omitempty"`
+	// Foreign says the snapshot is another job's retained checkpoint: the
+	// subtask shares none of its files (its first checkpoint uploads in full),
+	// so that nothing this job deletes is the other job's.
+	Foreign bool `json:"foreign,omitempty"`
 }
 
 // Gate is one side of an edge as seen by a subtask.

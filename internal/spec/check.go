@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -218,8 +219,25 @@ func checkDurationRange(v, lo, hi time.Duration) string {
 
 // checkSavepointID checks a savepoint id as the control plane makes them.
 func checkSavepointID(v string) string {
+	if job, id, ok := strings.Cut(v, "/"); ok {
+		if _, err := strconv.ParseUint(id, 10, 64); err == nil && validChars(job, 128, "_-") {
+			return ""
+		}
+		return fmt.Sprintf("invalid retained checkpoint %q: write <job id>/<checkpoint id>, as GET /jobs/{id}/checkpoints lists them", v)
+	}
 	if !validChars(v, 128, "_-") {
-		return fmt.Sprintf("invalid savepoint id %q: use the id POST /jobs/{id}/savepoints returned (sp-...)", v)
+		return fmt.Sprintf("invalid savepoint id %q: use the id POST /jobs/{id}/savepoints returned (sp-...), or <job id>/<checkpoint id> for a retained checkpoint", v)
 	}
 	return ""
+}
+
+// RetainedCheckpoint splits a from_savepoint naming a retained checkpoint,
+// "<job id>/<checkpoint id>"; ok is false for a savepoint id.
+func RetainedCheckpoint(v string) (jobID string, id uint64, ok bool) {
+	job, n, found := strings.Cut(v, "/")
+	if !found {
+		return "", 0, false
+	}
+	id, err := strconv.ParseUint(n, 10, 64)
+	return job, id, err == nil
 }

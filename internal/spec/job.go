@@ -65,8 +65,9 @@ type Job struct {
 	// without checkpointing; with checkpointing, fixed_delay with 2147483647
 	// attempts and a 1s delay (Flink's defaults for each case).
 	Restart Restart `json:"restart"`
-	// FromSavepoint is the id of the savepoint the job starts from: its state and
-	// source positions. "" starts empty.
+	// FromSavepoint is the id of the savepoint the job starts from (its state and
+	// source positions), or a retained checkpoint of an ended job written
+	// "<job id>/<checkpoint id>". "" starts empty.
 	FromSavepoint string `json:"from_savepoint,omitempty"`
 	// AllowNonRestoredState lets a job start from a savepoint holding state of
 	// steps the job no longer has; that state is dropped. Default false: such a

@@ -18,7 +18,8 @@ import (
 // them again is harmless because the stream drops a message id it has seen within
 // its duplicate window (the control plane checks that window at submit).
 //
-// Kept records are batches, one state entry per batch written, under a sub-key
+// Kept records are batches, one state entry per batch written (the job's id, then
+// the batch frame), under a sub-key
 // that orders them for publishing: the subtask that first kept them, the
 // execution attempt, the interval's label and the batch's number. The label of
 // the records after barrier n is n+1, so those a checkpoint c covers are exactly
@@ -37,6 +38,7 @@ type ExactlyOnceSink struct {
 	label uint64 // label of the records being kept now
 	batch uint32 // number of the next batch in this interval
 	sub   []byte
+	val   []byte
 	frame record.Batch
 
 	// published is the newest checkpoint whose batches were published; inflight
@@ -78,7 +80,10 @@ func (s *ExactlyOnceSink) Write(b *record.Batch) error {
 	}
 	s.sub = pendingKey(s.sub[:0], s.subtask, s.attempt, s.label, s.batch)
 	s.batch++
-	if err := s.b.Put(s.st, state.OperatorKeyGroup, nil, nil, s.sub, b.Bytes()); err != nil {
+	// The value leads with the job's id: a job restored from another job's
+	// savepoint or checkpoint publishes the kept records under their first ids.
+	s.val = append(append(append(s.val[:0], byte(len(s.jobID))), s.jobID...), b.Bytes()...)
+	if err := s.b.Put(s.st, state.OperatorKeyGroup, nil, nil, s.sub, s.val); err != nil {
 		return fmt.Errorf("keeping records for checkpoint: %w", err)
 	}
 	return nil
@@ -163,11 +168,16 @@ func (s *ExactlyOnceSink) settle(ctx context.Context, after, upTo uint64, publis
 			continue
 		}
 		if publish {
-			if err := s.frame.SetFrame(val); err != nil {
+			if len(val) < 1 || len(val) < 1+int(val[0]) {
+				it.Close()
+				return n, fmt.Errorf("kept records are corrupt: %d bytes", len(val))
+			}
+			job := string(val[1 : 1+int(val[0])])
+			if err := s.frame.SetFrame(val[1+int(val[0]):]); err != nil {
 				it.Close()
 				return n, fmt.Errorf("kept records are corrupt: %w", err)
 			}
-			if err := s.sink.WriteIDs(ctx, &s.frame, s.idBase(sub), 0); err != nil {
+			if err := s.sink.WriteIDs(ctx, &s.frame, idBase(job, sub), 0); err != nil {
 				it.Close()
 				return n, err
 			}
@@ -192,8 +202,8 @@ func (s *ExactlyOnceSink) settle(ctx context.Context, after, upTo uint64, publis
 
 // idBase is the message id prefix of a kept batch: job, first subtask, attempt,
 // label and batch number; the record's index in the batch follows.
-func (s *ExactlyOnceSink) idBase(sub []byte) string {
-	return s.jobID + "." + strconv.FormatUint(uint64(binary.BigEndian.Uint16(sub)), 10) +
+func idBase(job string, sub []byte) string {
+	return job + "." + strconv.FormatUint(uint64(binary.BigEndian.Uint16(sub)), 10) +
 		"." + strconv.FormatUint(binary.BigEndian.Uint64(sub[2:]), 10) +
 		"." + strconv.FormatUint(binary.BigEndian.Uint64(sub[10:]), 10) +
 		"." + strconv.FormatUint(uint64(binary.BigEndian.Uint32(sub[18:])), 10) + "."
