@@ -52,6 +52,17 @@ func countEvents(from, to, keys int) (subjects []string, payloads [][]byte) {
 	return subjects, payloads
 }
 
+// setupCounts uploads the counter module and makes the streams countJob reads
+// (CNT, three partitions) and writes (COUT, with JetStream's default duplicate
+// window of two minutes).
+func (s *standalone) setupCounts() {
+	s.t.Helper()
+	s.upload("counter", "counter.wasm")
+	_, err := s.js.CreateStream(context.Background(), jetstream.StreamConfig{Name: "CNT", Subjects: []string{"cnt.*"}, Storage: jetstream.FileStorage})
+	require.NoError(s.t, err)
+	s.stream("COUT", "counts")
+}
+
 // countOutput is one output of the counter.
 type countOutput struct {
 	Key     string `json:"key"`
@@ -121,11 +132,7 @@ func sourceRecordsIn(j *client.Job, source string) int64 {
 func TestCheckpointExactlyOnceUnderFailures(t *testing.T) {
 	c := startCluster(t, 3, 2, "--heartbeat-timeout", "3s")
 	s := c.control
-	s.upload("counter", "counter.wasm")
-	ctx := context.Background()
-	_, err := s.js.CreateStream(ctx, jetstream.StreamConfig{Name: "CNT", Subjects: []string{"cnt.*"}, Storage: jetstream.FileStorage})
-	require.NoError(t, err)
-	s.stream("COUT", "counts") // JetStream's default duplicate window: 2 minutes
+	s.setupCounts()
 
 	const n, keys, stages = 200000, 1000, 4
 	subjects, payloads := countEvents(0, n, keys)
@@ -198,11 +205,8 @@ func TestCheckpointFailpoints(t *testing.T) {
 		"standalone", "--data-dir", dir, "--http", "127.0.0.1:0", "--nats-port", "0")
 	s.dataDir = dir
 	s.connect()
-	s.upload("counter", "counter.wasm")
+	s.setupCounts()
 	ctx := context.Background()
-	_, err := s.js.CreateStream(ctx, jetstream.StreamConfig{Name: "CNT", Subjects: []string{"cnt.*"}, Storage: jetstream.FileStorage})
-	require.NoError(t, err)
-	s.stream("COUT", "counts")
 
 	const n, keys = 200000, 500
 	subjects, payloads := countEvents(0, n, keys)
@@ -256,22 +260,13 @@ func TestCheckpointCorruptFallsBack(t *testing.T) {
 	ns, err := embednats.Start(embednats.Options{Dir: filepath.Join(dir, "nats"), Port: -1})
 	require.NoError(t, err)
 	defer func() { ns.Shutdown(); ns.WaitForShutdown() }()
-	grpcAddr, httpAddr := freeAddr(t), freeAddr(t)
-	startControl := func() *standalone {
-		s := startWeir(t, "weir control ready", "control", "--nats", ns.ClientURL(), "--http", httpAddr, "--grpc", grpcAddr,
-			"--data-dir", filepath.Join(dir, "control"))
-		s.connect()
-		return s
-	}
+	startControl := controlOnFixedAddresses(t, dir, ns.ClientURL())
 	c := &cluster{t: t, dir: dir, ns: ns, control: startControl(), workers: map[string]*standalone{}}
 	c.startWorker("w1", 3)
 	c.waitWorkers(1)
 	s := c.control
-	s.upload("counter", "counter.wasm")
+	s.setupCounts()
 	ctx := context.Background()
-	_, err = s.js.CreateStream(ctx, jetstream.StreamConfig{Name: "CNT", Subjects: []string{"cnt.*"}, Storage: jetstream.FileStorage})
-	require.NoError(t, err)
-	s.stream("COUT", "counts")
 	const n, keys = 40000, 200
 	subjects, payloads := countEvents(0, n, keys)
 	job := strings.Replace(countJob, "interval: 500ms", "interval: 300ms, retain: 3", 1)
@@ -422,11 +417,7 @@ func parallelismOf(j *client.Job, v string) int {
 // to 3: every key's counts stay exact, as in a run without any of it.
 func TestSavepointStopResumeRescale(t *testing.T) {
 	s := startStandalone(t, t.TempDir())
-	s.upload("counter", "counter.wasm")
-	ctx := context.Background()
-	_, err := s.js.CreateStream(ctx, jetstream.StreamConfig{Name: "CNT", Subjects: []string{"cnt.*"}, Storage: jetstream.FileStorage})
-	require.NoError(t, err)
-	s.stream("COUT", "counts")
+	s.setupCounts()
 	const n, keys = 90000, 300
 	subjects, payloads := countEvents(0, n, keys)
 	job := strings.Replace(countJob, "parallelism: 3", "parallelism: 2", 1)
@@ -572,11 +563,8 @@ func (s *standalone) firstOutputOf(stream string, attempt uint64) <-chan time.Ti
 // cancel and starts a new job from its latest one: the counts go on exactly.
 func TestResumeFromRetainedCheckpoint(t *testing.T) {
 	s := startStandalone(t, t.TempDir())
-	s.upload("counter", "counter.wasm")
+	s.setupCounts()
 	ctx := context.Background()
-	_, err := s.js.CreateStream(ctx, jetstream.StreamConfig{Name: "CNT", Subjects: []string{"cnt.*"}, Storage: jetstream.FileStorage})
-	require.NoError(t, err)
-	s.stream("COUT", "counts")
 	const n, keys = 40000, 200
 	subjects, payloads := countEvents(0, n, keys)
 	job := strings.Replace(countJob, "interval: 500ms", "interval: 300ms, retain_on_cancel: true", 1)
@@ -586,7 +574,7 @@ func TestResumeFromRetainedCheckpoint(t *testing.T) {
 	s.waitCount("COUT", n/4, 2*time.Minute)
 	c := &cluster{t: t, control: s}
 	latest := c.waitCheckpoint(id, 0, time.Minute)
-	_, err = s.client.CancelJob(ctx, id)
+	_, err := s.client.CancelJob(ctx, id)
 	require.NoError(t, err)
 	s.waitStatus(id, "CANCELED", time.Minute)
 	latest = max(latest, c.checkpoints(id).Latest)

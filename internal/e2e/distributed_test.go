@@ -452,18 +452,24 @@ func freeAddr(t *testing.T) string {
 // runs on remote workers and starts it again on the same addresses: the workers
 // register again by themselves, the job resumes where it stopped, and nothing is
 // lost or duplicated.
+// controlOnFixedAddresses returns a function that starts `weir control` on the
+// same HTTP and gRPC addresses every time, as a restarted control plane would be.
+func controlOnFixedAddresses(t *testing.T, dir, natsURL string) func() *standalone {
+	grpcAddr, httpAddr := freeAddr(t), freeAddr(t)
+	return func() *standalone {
+		s := startWeir(t, "weir control ready", "control", "--nats", natsURL, "--http", httpAddr, "--grpc", grpcAddr,
+			"--data-dir", filepath.Join(dir, "control"))
+		s.connect()
+		return s
+	}
+}
+
 func TestDistributedControlRestart(t *testing.T) {
 	dir := t.TempDir()
 	ns, err := embednats.Start(embednats.Options{Dir: filepath.Join(dir, "nats"), Port: -1})
 	require.NoError(t, err)
 	defer func() { ns.Shutdown(); ns.WaitForShutdown() }()
-	grpcAddr, httpAddr := freeAddr(t), freeAddr(t)
-	startControl := func() *standalone {
-		s := startWeir(t, "weir control ready", "control", "--nats", ns.ClientURL(), "--http", httpAddr, "--grpc", grpcAddr,
-			"--data-dir", filepath.Join(dir, "control"))
-		s.connect()
-		return s
-	}
+	startControl := controlOnFixedAddresses(t, dir, ns.ClientURL())
 	c := &cluster{t: t, dir: dir, ns: ns, control: startControl(), workers: map[string]*standalone{}}
 	for _, id := range []string{"w1", "w2"} {
 		c.startWorker(id, 3)
