@@ -195,7 +195,7 @@ func TestJobLifecycle(t *testing.T) {
 	b.open("#/jobs/" + id + "/exceptions")
 	b.waitFor(10*time.Second, `document.querySelector("#tab-exceptions .empty")?.textContent.includes("No exceptions")`, `document.querySelector("main").innerText`)
 	b.open("#/jobs/" + id + "/checkpoints")
-	require.Contains(t, b.text("#tab-checkpoints"), "not available in this version")
+	b.waitFor(10*time.Second, `document.querySelector("#checkpoints .empty")?.textContent.includes("This job takes no checkpoints")`, `document.querySelector("main").innerText`)
 
 	// A module in use cannot be deleted: the page shows the server's 409 message.
 	var apiErr *client.APIError
@@ -369,4 +369,54 @@ pipeline:
 
 	b.open("#/jobs")
 	b.waitFor(10*time.Second, `document.querySelector('table.jobs [data-status="FAILED"]')`, `document.querySelector("main").innerText`)
+}
+
+// TestCheckpointsTab shows a checkpointed job's checkpoints and takes a savepoint
+// from the job page; a job without checkpointing says how to get them.
+func TestCheckpointsTab(t *testing.T) {
+	w := startWeir(t)
+	w.upload("orders", "orders.wasm")
+	w.stream("IN", "in.>")
+	w.stream("OUT", "out.>")
+	ctx := context.Background()
+	submit := func(name, extra string) string {
+		res, err := w.client.SubmitJob(ctx, []byte(`name: `+name+`
+`+extra+`pipeline:
+  - id: in
+    source: { jetstream: { stream: IN } }
+  - id: enrich
+    map: { module: orders, function: enrich }
+  - id: out
+    sink: { jetstream: { subject: out.`+name+` } }
+`), false)
+		require.NoError(t, err)
+		return res.ID
+	}
+	id := submit("ckpt", "checkpointing: { interval: 300ms }\n")
+	plain := submit("plain", "")
+	feedCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	w.feed(feedCtx, "in.a")
+
+	b := newBrowser(t, w.url)
+	b.open("#/jobs/" + id + "/checkpoints")
+	b.waitFor(time.Minute, `document.querySelector("#checkpoints-table [data-status=COMPLETED]") && document.querySelector("#restores-table")`, `document.querySelector("main").innerText`)
+	require.Contains(t, b.text("#checkpoint-summary"), "Latest completed:")
+	b.screenshot("checkpoints")
+
+	// Take a savepoint from the page: its status is followed until COMPLETED.
+	b.waitFor(time.Minute, `!document.querySelector("#take-savepoint").disabled`, `document.querySelector(".actions").innerText`)
+	b.do(10*time.Second, chromedp.Click(chromedp.ID("take-savepoint")))
+	b.waitFor(time.Minute, `document.querySelector("#savepoint-status [data-status=COMPLETED]")`, `document.querySelector(".actions").innerText`)
+	sps, err := w.client.Savepoints(ctx)
+	require.NoError(t, err)
+	require.Len(t, sps.Savepoints, 1)
+	require.Contains(t, b.text("#savepoint-status"), sps.Savepoints[0].ID)
+	b.waitFor(30*time.Second, `[...document.querySelectorAll("#checkpoints-table td")].some((td) => td.textContent.includes("(sp-"))`, `document.querySelector("#checkpoints").innerText`)
+
+	// Without checkpointing: a plain explanation, and no savepoint.
+	b.open("#/jobs/" + plain + "/checkpoints")
+	b.waitFor(30*time.Second, `document.querySelector("#checkpoints .empty")?.textContent.includes("This job takes no checkpoints")`, `document.querySelector("main").innerText`)
+	require.True(t, eval[bool](b, `document.querySelector("#take-savepoint").disabled`))
+	require.Contains(t, b.text(".actions"), "Savepoints need checkpointing")
 }

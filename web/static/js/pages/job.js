@@ -75,7 +75,9 @@ export function jobPage(root, ctx) {
   const id = ctx.params[0];
   const tab = TABS.some((t) => t[0] === ctx.params[1]) ? ctx.params[1] : "overview";
   const base = "#/jobs/" + encodeURIComponent(id);
-  let job = null, exceptions = [], gone = false, canceling = false;
+  let job = null, exceptions = [], gone = false, canceling = false, checkpoints = null;
+  // The savepoint this page last asked for: its id and status, polled until it ends.
+  let savepoint = null;
 
   const heading = h("h1", { class: "job-name" }, "Job");
   const statusEl = h("span", { id: "job-status", "aria-live": "polite" });
@@ -95,7 +97,7 @@ export function jobPage(root, ctx) {
     reason, notice, meta, tabs, panel, dialog.el);
 
   // Tab content that lives across polls.
-  let dagBox = null, dag = null, dagSig = "", dagVertical = null, vertexBox = null, subtaskBox = null, subtaskFilter = null;
+  let dagBox = null, dag = null, dagSig = "", dagVertical = null, vertexBox = null, subtaskBox = null, subtaskFilter = null, checkpointBox = null;
   if (tab === "overview") {
     dagBox = h("div", { class: "dag-box", id: "job-dag" });
     vertexBox = h("div");
@@ -111,9 +113,8 @@ export function jobPage(root, ctx) {
     subtaskBox = h("div");
     panel.append(h("section", { class: "card" }, h("div", { class: "card-head" }, h("h2", null, "Subtasks"), h("label", null, "Vertex ", subtaskFilter)), subtaskBox));
   } else if (tab === "checkpoints") {
-    panel.append(h("section", { class: "card" }, h("h2", null, "Checkpoints"),
-      empty("Checkpoints are not available in this version of Weir.",
-        "When they are, this tab lists each checkpoint with its status, duration, size, alignment and sync/async time, and the checkpoint or savepoint the job was restored from. Until then a job that restarts resumes from the stream positions its sinks have written.")));
+    checkpointBox = h("div", { id: "checkpoints" });
+    panel.append(checkpointBox);
   }
 
   function onResize() {
@@ -155,12 +156,45 @@ export function jobPage(root, ctx) {
     const el = document.getElementById("exception-count");
     if (el) el.textContent = exceptions.length ? String(exceptions.length) : "";
     if (TERMINAL.has(job.status) || canceling) {
-      swap(actions);
-    } else if (!actions.querySelector("#cancel-job")) {
+      swap(actions, savepointLine());
+    } else if (!actions.querySelector("#cancel-job") || actions.dataset.sp !== spSig()) {
+      const can = job.status === "RUNNING" && checkpointing();
+      actions.dataset.sp = spSig();
       swap(actions,
-        h("button", { id: "cancel-job", class: "danger", type: "button", "data-key": "cancel", onclick: () => dialog.open(job) }, "Cancel job"),
-        h("p", { class: "muted small" }, "Savepoints, stop and rescale are not available in this version."));
+        h("div", { class: "action-buttons" },
+          h("button", { id: "take-savepoint", type: "button", disabled: !can, onclick: () => takeSavepoint(false) }, "Take savepoint"),
+          h("button", { id: "stop-savepoint", type: "button", disabled: !can, onclick: () => takeSavepoint(true) }, "Stop with savepoint"),
+          h("button", { id: "cancel-job", class: "danger", type: "button", "data-key": "cancel", onclick: () => dialog.open(job) }, "Cancel job")),
+        checkpointing() ? savepointLine()
+          : h("p", { class: "muted small" }, "Savepoints need checkpointing: add a checkpointing section to the job spec."));
     }
+  }
+
+  // checkpointing reports whether the job's spec has a checkpointing section.
+  function checkpointing() {
+    return /^checkpointing\s*:/m.test(job.spec || "");
+  }
+
+  function spSig() {
+    return savepoint ? savepoint.id + ":" + savepoint.status : "";
+  }
+
+  function savepointLine() {
+    if (!savepoint) return null;
+    return h("p", { class: "small", id: "savepoint-status", role: "status" },
+      `Savepoint ${savepoint.id}: `, status(savepoint.status), savepoint.error ? " " + savepoint.error : "");
+  }
+
+  async function takeSavepoint(stop) {
+    notice.hidden = true;
+    try {
+      const res = stop ? await api.stopWithSavepoint(id) : await api.savepoint(id);
+      savepoint = { id: stop ? res.savepoint : res.id, status: "IN_PROGRESS" };
+    } catch (e) {
+      notice.hidden = false;
+      notice.textContent = (stop ? "Stop with savepoint" : "Savepoint") + " failed: " + e.message;
+    }
+    ctx.refresh();
   }
 
   function notFound() {
@@ -180,6 +214,8 @@ export function jobPage(root, ctx) {
     }
     try {
       [job, exceptions] = await Promise.all([api.job(id), api.exceptions(id)]);
+      if (savepoint && savepoint.status === "IN_PROGRESS") savepoint = await api.savepointStatus(savepoint.id);
+      if (tab === "checkpoints") checkpoints = await api.checkpoints(id);
     } catch (e) {
       if (e instanceof ApiError && e.status === 404) { notFound(); return; }
       throw e;
@@ -194,6 +230,8 @@ export function jobPage(root, ctx) {
       swap(panel, exceptionList(exceptions, job));
     } else if (tab === "configuration" && !panel.childElementCount) {
       panel.append(configuration(job));
+    } else if (tab === "checkpoints") {
+      swap(checkpointBox, checkpointView(checkpoints));
     }
   }
 
@@ -330,4 +368,42 @@ function configuration(job) {
       mods.length ? table(mods, [["Module", (m) => m[0]], ["Digest", (m) => h("code", { class: "digest" }, m[1])]], { id: "pinned-modules" })
         : empty("This job uses no Wasm module.")),
     h("section", { class: "card" }, h("h2", null, "Submitted spec"), specView(job.spec)));
+}
+
+// checkpointView is the checkpoints tab: totals, the recent checkpoints (newest
+// first, each with its subtasks' figures) and the restores.
+function checkpointView(l) {
+  if (!l || !l.enabled) {
+    return h("section", { class: "card" }, h("h2", null, "Checkpoints"),
+      empty("This job takes no checkpoints.",
+        "Add a checkpointing section to its spec (for instance checkpointing: { interval: 1s }) for exactly-once state, recovery from the latest checkpoint, and savepoints. A job without it resumes after a restart from the stream positions its sinks have written."));
+  }
+  const c = l.counts || {};
+  const list = [...(l.checkpoints || [])].reverse();
+  // Checkpoint times are often under a second: milliseconds below one.
+  const ms = (x) => (!x ? "0 ms" : x < 1000 ? `${x < 10 ? x.toFixed(1) : Math.round(x)} ms` : `${(x / 1000).toFixed(1)} s`);
+  return h("div", null,
+    h("section", { class: "card" }, h("h2", null, "Checkpoints"),
+      h("p", { id: "checkpoint-summary" }, `Latest completed: ${l.latest || "none yet"} · ${c.completed || 0} completed, ${c.failed || 0} failed, ${c.aborted || 0} aborted, ${c.in_progress || 0} in progress`),
+      list.length ? table(list, [
+        ["Id", (k) => k.savepoint ? `${k.id} (${k.savepoint})` : String(k.id), "num"],
+        ["Status", (k) => status(k.status)],
+        ["Triggered", (k) => fmtTime(k.triggered)],
+        ["Duration", (k) => (k.status === "IN_PROGRESS" ? "—" : ms(k.duration_ms)), "num"],
+        ["Size", (k) => fmtBytes(k.size), "num"],
+        ["Uploaded", (k) => fmtBytes(k.uploaded), "num"],
+        ["Acks", (k) => `${k.acked}/${k.expected}`, "num"],
+        ["Subtasks (alignment / sync / async)", (k) => (k.subtasks && k.subtasks.length)
+          ? h("details", null, h("summary", null, `${k.subtasks.length} subtasks`),
+            h("ul", { class: "plain small" }, k.subtasks.map((s) => h("li", null, `${s.task}: ${ms(s.alignment_ms)} / ${ms(s.sync_ms)} / ${ms(s.async_ms)}, ${fmtBytes(s.size)}`))))
+          : "—"],
+        ["Failure", (k) => k.failure || ""],
+      ], { id: "checkpoints-table", focusable: true, label: "checkpoints" })
+        : empty("No checkpoint yet.", "The first one starts an interval after every subtask runs.")),
+    h("section", { class: "card" }, h("h2", null, "Restores"),
+      (l.restores || []).length ? table([...l.restores].reverse(), [
+        ["Attempt", (r) => String(r.attempt), "num"],
+        ["Restored checkpoint", (r) => (r.checkpoint ? String(r.checkpoint) : "none (a fresh start)"), "num"],
+        ["At", (r) => fmtTime(r.at)],
+      ], { id: "restores-table" }) : empty("No attempt yet.")));
 }
