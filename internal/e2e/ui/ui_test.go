@@ -286,7 +286,7 @@ func TestNarrowWindow(t *testing.T) {
 
 	job := "#/jobs/" + res.ID
 	for _, p := range [][2]string{{"#/", "overview"}, {"#/jobs", "jobs"}, {job + "/subtasks", "subtasks"}, {job + "/configuration", "configuration"},
-		{job + "/checkpoints", "checkpoints"}, {"#/submit", "submit"}, {"#/modules", "modules"}, {"#/workers", "workers"}} {
+		{job + "/checkpoints", "checkpoints"}, {"#/submit", "submit"}, {"#/modules", "modules"}, {"#/savepoints", "savepoints"}, {"#/workers", "workers"}} {
 		b.open(p[0])
 		b.waitFor(10*time.Second, `!document.querySelector("main").innerText.includes("Loading…")`, `document.querySelector("main").innerText`)
 		b.noHorizontalScroll(p[0] + " at 400 px")
@@ -310,6 +310,8 @@ func TestEmptyStatesAndKeyboard(t *testing.T) {
 	b.waitFor(10*time.Second, `document.querySelector("#workers-table")?.textContent.includes("standalone-worker")`, `document.querySelector("main").innerText`)
 	b.open("#/no-such-page")
 	require.Contains(t, b.text("main h1"), "Page not found")
+	b.open("#/savepoints")
+	b.waitFor(10*time.Second, `document.querySelector("main .empty")?.textContent.includes("No savepoints yet")`, `document.querySelector("main").innerText`)
 	b.open("#/jobs/0123456789abcdef")
 	b.waitFor(10*time.Second, `document.querySelector("main .empty")?.textContent.includes("There is no job with id 0123456789abcdef")`, `document.querySelector("main").innerText`)
 
@@ -318,11 +320,11 @@ func TestEmptyStatesAndKeyboard(t *testing.T) {
 	b.do(10*time.Second, chromedp.Navigate("about:blank"))
 	b.open("#/")
 	var seen []string
-	for range 8 {
+	for range 9 {
 		b.do(5*time.Second, chromedp.KeyEvent("\t"))
 		seen = append(seen, eval[string](b, `document.activeElement.textContent.trim()`))
 	}
-	require.Subset(t, seen, []string{"Overview", "Jobs", "Submit", "Modules", "Workers"}, "Tab order: %q", seen)
+	require.Subset(t, seen, []string{"Overview", "Jobs", "Submit", "Modules", "Savepoints", "Workers"}, "Tab order: %q", seen)
 	b.do(10*time.Second, chromedp.Navigate("about:blank"))
 	b.open("#/")
 	for i := 0; eval[string](b, `document.activeElement.textContent.trim()`) != "Modules"; i++ {

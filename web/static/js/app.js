@@ -10,6 +10,7 @@ import { jobPage } from "./pages/job.js";
 import { modulesPage } from "./pages/modules.js";
 import { submitPage } from "./pages/submit.js";
 import { workersPage } from "./pages/workers.js";
+import { savepointsPage } from "./pages/savepoints.js";
 
 const routes = [
   [/^\/?$/, "overview", () => overviewPage],
@@ -17,6 +18,7 @@ const routes = [
   [/^\/jobs\/([^/?]+)(?:\/([a-z]+))?\/?$/, "jobs", () => jobPage],
   [/^\/submit\/?$/, "submit", () => submitPage],
   [/^\/modules\/?$/, "modules", () => modulesPage],
+  [/^\/savepoints\/?$/, "savepoints", () => savepointsPage],
   [/^\/workers\/?$/, "workers", () => workersPage],
 ];
 
