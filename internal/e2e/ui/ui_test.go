@@ -373,52 +373,217 @@ pipeline:
 	b.waitFor(10*time.Second, `document.querySelector('table.jobs [data-status="FAILED"]')`, `document.querySelector("main").innerText`)
 }
 
-// TestCheckpointsTab shows a checkpointed job's checkpoints and takes a savepoint
-// from the job page; a job without checkpointing says how to get them.
-func TestCheckpointsTab(t *testing.T) {
-	w := startWeir(t)
-	w.upload("orders", "orders.wasm")
-	w.stream("IN", "in.>")
-	w.stream("OUT", "out.>")
-	ctx := context.Background()
-	submit := func(name, extra string) string {
-		res, err := w.client.SubmitJob(ctx, []byte(`name: `+name+`
-`+extra+`pipeline:
+// countJob counts records per key with the Go counter example (a process UDF with
+// a value state), checkpointing every 500 ms.
+const countJob = `name: counts
+parallelism: 2
+checkpointing: { interval: 500ms }
+pipeline:
+  - id: events
+    source:
+      jetstream: { stream: CNT, subjects: ["cnt.*"], partitions: { count: 3, token: 2 } }
+  - id: by-key
+    key_by: { json_field: key }
+  - id: count
+    process: { module: counter, function: count }
+  - id: out
+    sink: { jetstream: { subject: counts } }
+`
+
+// plainJob has no checkpointing section.
+const plainJob = `name: plain
+pipeline:
   - id: in
     source: { jetstream: { stream: IN } }
   - id: enrich
     map: { module: orders, function: enrich }
   - id: out
-    sink: { jetstream: { subject: out.`+name+` } }
-`), false)
-		require.NoError(t, err)
-		return res.ID
+    sink: { jetstream: { subject: out.plain } }
+`
+
+// startCounts sets up the counter's module and streams, submits countJob and
+// publishes keyed records to it until the test ends.
+func startCounts(t *testing.T, w *weir) string {
+	t.Helper()
+	w.upload("counter", "counter.wasm")
+	w.stream("CNT", "cnt.*")
+	w.stream("COUT", "counts")
+	res, err := w.client.SubmitJob(context.Background(), []byte(countJob), false)
+	require.NoError(t, err)
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	t.Cleanup(func() { stop(); <-done })
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			k := i % 7
+			if _, err := w.js.Publish(ctx, fmt.Sprintf("cnt.%d", k%3), fmt.Appendf(nil, `{"key":"k%d","seq":%d}`, k, i/7+1)); err != nil && ctx.Err() == nil {
+				t.Errorf("publishing: %v", err)
+				return
+			}
+		}
+	}()
+	return res.ID
+}
+
+// tabTo presses Tab until the element with id has focus.
+func tabTo(t *testing.T, b *browser, id string, most int) {
+	t.Helper()
+	for i := 0; eval[string](b, `document.activeElement?.id ?? ""`) != id; i++ {
+		require.Less(t, i, most, "Tab never reaches #%s; focus is on %s", id, eval[string](b, `document.activeElement?.outerHTML.slice(0, 120) ?? ""`))
+		b.do(5*time.Second, chromedp.KeyEvent("\t"))
 	}
-	id := submit("ckpt", "checkpointing: { interval: 300ms }\n")
-	plain := submit("plain", "")
-	feedCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	w.feed(feedCtx, "in.a")
+}
+
+// TestCheckpointsTab shows a checkpointed job's checkpoints, each expandable by
+// keyboard to its subtasks' figures, and its restores; a job without
+// checkpointing says how to get them and offers no savepoint.
+func TestCheckpointsTab(t *testing.T) {
+	w := startWeir(t)
+	id := startCounts(t, w)
+	w.upload("orders", "orders.wasm")
+	w.stream("IN", "in.>")
+	w.stream("OUT", "out.>")
+	res, err := w.client.SubmitJob(context.Background(), []byte(plainJob), false)
+	require.NoError(t, err)
+	plain := res.ID
 
 	b := newBrowser(t, w.url)
 	b.open("#/jobs/" + id + "/checkpoints")
-	b.waitFor(time.Minute, `document.querySelector("#checkpoints-table [data-status=COMPLETED]") && document.querySelector("#restores-table")`, `document.querySelector("main").innerText`)
-	require.Contains(t, b.text("#checkpoint-summary"), "Latest completed:")
-	b.screenshot("checkpoints")
-
-	// Take a savepoint from the page: its status is followed until COMPLETED.
-	b.waitFor(time.Minute, `!document.querySelector("#take-savepoint").disabled`, `document.querySelector(".actions").innerText`)
-	b.do(10*time.Second, chromedp.Click(chromedp.ID("take-savepoint")))
-	b.waitFor(time.Minute, `document.querySelector("#savepoint-status [data-status=COMPLETED]")`, `document.querySelector(".actions").innerText`)
-	sps, err := w.client.Savepoints(ctx)
+	b.waitFor(time.Minute, `document.querySelector("#checkpoints-table [data-status=COMPLETED]") && document.querySelector("#restores li")`, `document.querySelector("main").innerText`)
+	l, err := w.client.Checkpoints(context.Background(), id)
 	require.NoError(t, err)
-	require.Len(t, sps.Savepoints, 1)
-	require.Contains(t, b.text("#savepoint-status"), sps.Savepoints[0].ID)
-	b.waitFor(30*time.Second, `[...document.querySelectorAll("#checkpoints-table td")].some((td) => td.textContent.includes("(sp-"))`, `document.querySelector("#checkpoints").innerText`)
+	require.True(t, l.Enabled)
+	require.Contains(t, b.text("#checkpoint-summary"), "Latest completed:")
+	require.Regexp(t, `[1-9][0-9]* completed`, b.text("#checkpoint-summary"))
+	require.Equal(t, "Attempt 1 → no checkpoint (a fresh start)", strings.Split(b.text("#restores li"), " · ")[0])
+	ids := eval[[]int](b, `[...document.querySelectorAll("#checkpoints-table tr[data-checkpoint]")].map(r => Number(r.dataset.checkpoint))`)
+	require.True(t, sort.SliceIsSorted(ids, func(i, j int) bool { return ids[i] > ids[j] }), "newest first: %v", ids)
+
+	// Expand a completed checkpoint with the keyboard: its subtasks' figures show.
+	ck := eval[string](b, `document.querySelector("#checkpoints-table tr:has([data-status=COMPLETED])").dataset.checkpoint`)
+	b.do(5*time.Second, chromedp.Navigate("about:blank"))
+	b.open("#/jobs/" + id + "/checkpoints")
+	b.waitFor(30*time.Second, fmt.Sprintf(`document.querySelector('#checkpoints-table tr[data-checkpoint="%s"] button.expander')`, ck), `document.querySelector("main").innerText`)
+	eval[chromedp.Void](b, `(() => { const e = document.querySelector("main h1"); e.tabIndex = -1; e.focus(); })()`)
+	tabTo(t, b, "take-savepoint", 10)
+	for i := 0; eval[string](b, `document.activeElement?.dataset.key ?? ""`) != "ck-"+ck; i++ {
+		require.Less(t, i, 80, "Tab never reaches checkpoint %s's expander", ck)
+		b.do(5*time.Second, chromedp.KeyEvent("\t"))
+	}
+	b.do(5*time.Second, chromedp.KeyEvent("\r"))
+	b.waitFor(10*time.Second, fmt.Sprintf(`document.querySelectorAll("#ck-sub-%s tbody tr").length > 0`, ck), `document.querySelector("#checkpoints").innerText`)
+	// Polling (newer checkpoints arrive) keeps the row open and the focus on its button.
+	top := eval[int](b, `Number(document.querySelector("#checkpoints-table tr[data-checkpoint]").dataset.checkpoint)`)
+	b.waitFor(30*time.Second, fmt.Sprintf(`Number(document.querySelector("#checkpoints-table tr[data-checkpoint]").dataset.checkpoint) > %d`, top), `document.querySelector("#checkpoints").innerText`)
+	b.waitFor(10*time.Second, fmt.Sprintf(`document.activeElement?.dataset.key === "ck-%s" && document.activeElement.getAttribute("aria-expanded") === "true"`, ck), `document.activeElement?.outerHTML`)
+	sub := b.text(fmt.Sprintf("#ck-sub-%s tbody tr", ck))
+	require.Regexp(t, `ms`, sub, "a subtask's alignment, sync and async times")
+	b.screenshot("checkpoints-expanded")
 
 	// Without checkpointing: a plain explanation, and no savepoint.
 	b.open("#/jobs/" + plain + "/checkpoints")
 	b.waitFor(30*time.Second, `document.querySelector("#checkpoints .empty")?.textContent.includes("This job takes no checkpoints")`, `document.querySelector("main").innerText`)
-	require.True(t, eval[bool](b, `document.querySelector("#take-savepoint").disabled`))
-	require.Contains(t, b.text(".actions"), "Savepoints need checkpointing")
+	require.Contains(t, b.text("#checkpoints .empty"), "checkpointing:")
+	for _, btn := range []string{"take-savepoint", "stop-savepoint", "rescale-job"} {
+		require.True(t, eval[bool](b, fmt.Sprintf(`document.getElementById(%q).disabled`, btn)), "#%s is disabled", btn)
+	}
+	require.Contains(t, b.text("#actions-why"), "need checkpointing")
+	b.screenshot("checkpoints-off")
+}
+
+// TestSavepointActions takes a savepoint, rescales (after a refused parallelism)
+// and stops with a savepoint from the job page, by keyboard where it matters,
+// and lists and deletes savepoints on the savepoints page.
+func TestSavepointActions(t *testing.T) {
+	w := startWeir(t)
+	id := startCounts(t, w)
+	ctx := context.Background()
+	b := newBrowser(t, w.url)
+	b.allow(`status of 400 .*/api/v1/jobs/[0-9a-f]+/rescale`)
+
+	b.open("#/jobs/" + id)
+	b.waitFor(time.Minute, `document.getElementById("take-savepoint") && !document.getElementById("take-savepoint").disabled`, `document.querySelector(".actions").innerText`)
+	// The new controls are reachable with Tab, in order.
+	eval[chromedp.Void](b, `(() => { const e = document.querySelector("main h1"); e.tabIndex = -1; e.focus(); })()`)
+	var order []string
+	for range 5 {
+		b.do(5*time.Second, chromedp.KeyEvent("\t"))
+		order = append(order, eval[string](b, `document.activeElement.id`))
+	}
+	require.Equal(t, []string{"take-savepoint", "stop-savepoint", "rescale-job", "cancel-job"}, order[:4], "Tab order")
+
+	// Take a savepoint with the keyboard: its status is followed until COMPLETED.
+	eval[chromedp.Void](b, `document.getElementById("take-savepoint").focus()`)
+	b.do(5*time.Second, chromedp.KeyEvent("\r"))
+	b.waitFor(time.Minute, `document.querySelector("#savepoint-status [data-status=COMPLETED]")`, `document.querySelector(".actions").innerText`)
+	sps, err := w.client.Savepoints(ctx)
+	require.NoError(t, err)
+	require.Len(t, sps.Savepoints, 1)
+	first := sps.Savepoints[0]
+	require.Equal(t, "COMPLETED", first.Status)
+	require.Equal(t, first.ID, eval[string](b, `document.getElementById("savepoint-status").dataset.savepoint`))
+	b.screenshot("savepoint-completed")
+
+	// Rescale: the server's refusal shows next to the field; then 3 is taken.
+	tabTo(t, b, "rescale-job", 10)
+	b.do(5*time.Second, chromedp.KeyEvent("\r"))
+	b.waitFor(5*time.Second, `document.activeElement?.id === "rescale-parallelism"`, `document.activeElement?.outerHTML`)
+	b.do(10*time.Second, chromedp.SetValue(chromedp.ID("rescale-parallelism"), "100000"), chromedp.Click(chromedp.ID("confirm-rescale")))
+	b.waitFor(10*time.Second, `document.getElementById("rescale-error").textContent !== ""`, `document.querySelector(".actions").innerText`)
+	var apiErr *client.APIError
+	_, err = w.client.RescaleJob(ctx, id, 100000, nil)
+	require.True(t, errors.As(err, &apiErr), "parallelism 100000 is refused: %v", err)
+	require.Equal(t, 400, apiErr.Status)
+	require.Equal(t, apiErr.Field+": "+apiErr.Message, b.text("#rescale-error"))
+	require.Equal(t, "true", eval[string](b, `document.getElementById("rescale-parallelism").getAttribute("aria-invalid")`))
+	b.screenshot("rescale-refused")
+	b.do(10*time.Second, chromedp.SetValue(chromedp.ID("rescale-parallelism"), "3"), chromedp.Click(chromedp.ID("confirm-rescale")))
+	b.waitFor(2*time.Minute, `document.querySelector("#savepoint-status [data-status=COMPLETED]") && document.getElementById("savepoint-status").textContent.startsWith("Rescale")`, `document.querySelector(".actions").innerText`)
+	require.Eventually(t, func() bool {
+		j := w.job(id)
+		return j.Status == "RUNNING" && j.Plan.Vertices[0].Parallelism == 3
+	}, 2*time.Minute, 200*time.Millisecond, "the job runs again at parallelism 3")
+	b.waitFor(time.Minute, `document.querySelector("#job-status [data-status]")?.dataset.status === "RUNNING" && !document.getElementById("take-savepoint").disabled`, `document.querySelector(".page-head").innerText`)
+
+	// The savepoints page lists both; the first is deleted after a confirmation.
+	sps, err = w.client.Savepoints(ctx)
+	require.NoError(t, err)
+	require.Len(t, sps.Savepoints, 2)
+	b.open("#/savepoints")
+	b.waitFor(10*time.Second, `document.querySelectorAll("#savepoints-table tbody tr").length === 2`, `document.querySelector("main").innerText`)
+	for _, sp := range sps.Savepoints {
+		row := b.text(fmt.Sprintf(`#savepoints-table tr[data-savepoint=%q]`, sp.ID))
+		require.Contains(t, row, "counts")
+		require.Contains(t, row, sp.Status)
+	}
+	require.Equal(t, "page", eval[string](b, `document.querySelector('nav a[href="#/savepoints"]').getAttribute("aria-current")`))
+	b.screenshot("savepoints")
+	del := fmt.Sprintf(`button[data-savepoint=%q]`, first.ID)
+	b.do(10*time.Second, chromedp.Focus(chromedp.CSS(del)))
+	b.do(5*time.Second, chromedp.KeyEvent("\r"))
+	b.waitFor(5*time.Second, fmt.Sprintf(`document.querySelector(%q)?.textContent === "Confirm delete"`, del), `document.querySelector("main").innerText`)
+	b.do(5*time.Second, chromedp.KeyEvent("\r"))
+	b.waitFor(10*time.Second, fmt.Sprintf(`document.getElementById("savepoints-notice").textContent === %q`, "Deleted "+first.ID+"."), `document.querySelector("main").innerText`)
+	b.waitFor(10*time.Second, `document.querySelectorAll("#savepoints-table tbody tr").length === 1`, `document.querySelector("main").innerText`)
+	_, err = w.client.Savepoint(ctx, first.ID)
+	require.True(t, errors.As(err, &apiErr) && apiErr.Status == 404, "the deleted savepoint is gone: %v", err)
+
+	// Stop with a savepoint, after a confirmation: the job ends FINISHED and the
+	// buttons go.
+	b.open("#/jobs/" + id)
+	b.waitFor(time.Minute, `!document.getElementById("stop-savepoint").disabled`, `document.querySelector(".actions").innerText`)
+	b.do(10*time.Second, chromedp.Click(chromedp.ID("stop-savepoint")), chromedp.WaitVisible(chromedp.ID("confirm-stop")))
+	b.screenshot("stop-dialog")
+	b.do(10*time.Second, chromedp.Click(chromedp.ID("confirm-stop")))
+	b.waitFor(2*time.Minute, `document.querySelector("#savepoint-status [data-status=COMPLETED]") && document.querySelector("#job-status [data-status]")?.dataset.status === "FINISHED"`, `document.querySelector(".page-head").innerText`)
+	require.Equal(t, 0, eval[int](b, `document.querySelectorAll("#take-savepoint, #stop-savepoint, #rescale-job, #cancel-job").length`), "an ended job offers no action")
+	b.screenshot("stopped")
 }

@@ -77,13 +77,20 @@ export function jobPage(root, ctx) {
   const base = "#/jobs/" + encodeURIComponent(id);
   let job = null, exceptions = [], gone = false, canceling = false, checkpoints = null;
   // The savepoint this page last asked for: its id and status, polled until it ends.
-  let savepoint = null;
+  let savepoint = null; // {id, status, what, error}
+  let stopping = false; // a stop with savepoint was accepted
+  // Checkpoint rows whose subtasks are shown, kept across polls.
+  const expanded = new Set();
 
   const heading = h("h1", { class: "job-name" }, "Job");
   const statusEl = h("span", { id: "job-status", "aria-live": "polite" });
   const meta = h("dl", { class: "meta" });
   const reason = h("div", { class: "reason-box", hidden: true, role: "status" });
-  const actions = h("div", { class: "actions" });
+  const actionButtons = h("div", { id: "action-buttons" });
+  const spLine = h("div", { role: "status", "aria-live": "polite" });
+  const rescale = rescaleForm();
+  const stopDialog = stopSavepointDialog();
+  const actions = h("div", { class: "actions" }, actionButtons, rescale.el, spLine);
   const tabs = h("nav", { class: "tabs", "aria-label": "job sections" },
     TABS.map(([k, label]) => h("a", { href: k === "overview" ? base : `${base}/${k}`, "aria-current": k === tab ? "page" : null, "data-tab": k }, label,
       k === "exceptions" ? h("span", { class: "count", id: "exception-count" }) : null)));
@@ -94,7 +101,7 @@ export function jobPage(root, ctx) {
   root.append(
     h("p", { class: "crumbs" }, h("a", { href: "#/jobs" }, "Jobs"), " / "),
     h("div", { class: "page-head" }, h("div", null, heading, " ", statusEl), actions),
-    reason, notice, meta, tabs, panel, dialog.el);
+    reason, notice, meta, tabs, panel, dialog.el, stopDialog.el);
 
   // Tab content that lives across polls.
   let dagBox = null, dag = null, dagSig = "", dagVertical = null, vertexBox = null, subtaskBox = null, subtaskFilter = null, checkpointBox = null;
@@ -155,18 +162,35 @@ export function jobPage(root, ctx) {
       h("div", null, h("dt", null, "Records"), h("dd", { id: "job-records", "data-metric": "records" }, recordsText(job))));
     const el = document.getElementById("exception-count");
     if (el) el.textContent = exceptions.length ? String(exceptions.length) : "";
-    if (TERMINAL.has(job.status) || canceling) {
-      swap(actions, savepointLine());
-    } else if (!actions.querySelector("#cancel-job") || actions.dataset.sp !== spSig()) {
-      const can = job.status === "RUNNING" && checkpointing();
-      actions.dataset.sp = spSig();
-      swap(actions,
+    renderActions();
+  }
+
+  // The actions: savepoint, stop, rescale and cancel buttons (rebuilt only when
+  // what they offer changes, so polling keeps focus), the rescale form (kept
+  // across polls, so typing is never lost) and the followed savepoint's status.
+  function renderActions() {
+    const ended = TERMINAL.has(job.status) || canceling;
+    const can = job.status === "RUNNING" && checkpointing() && !stopping;
+    const sig = `${ended}|${can}|${job.status}`;
+    if (actionButtons.dataset.sig !== sig) {
+      actionButtons.dataset.sig = sig;
+      const why = ended ? null
+        : !checkpointing() ? "Savepoints, stop with savepoint and rescaling need checkpointing: add a checkpointing: section to the job spec, for example checkpointing: { interval: 1s }."
+          : stopping ? "The job is stopping with a savepoint."
+            : job.status !== "RUNNING" ? `Savepoints, stop with savepoint and rescaling need a RUNNING job; this one is ${job.status}.` : null;
+      swap(actionButtons, ended ? null : [
         h("div", { class: "action-buttons" },
-          h("button", { id: "take-savepoint", type: "button", disabled: !can, onclick: () => takeSavepoint(false) }, "Take savepoint"),
-          h("button", { id: "stop-savepoint", type: "button", disabled: !can, onclick: () => takeSavepoint(true) }, "Stop with savepoint"),
+          h("button", { id: "take-savepoint", type: "button", "data-key": "take", disabled: !can, "aria-describedby": why ? "actions-why" : null, onclick: () => takeSavepoint(false) }, "Take savepoint"),
+          h("button", { id: "stop-savepoint", type: "button", "data-key": "stop", disabled: !can, "aria-describedby": why ? "actions-why" : null, onclick: () => stopDialog.open(job) }, "Stop with savepoint…"),
+          h("button", { id: "rescale-job", type: "button", "data-key": "rescale", disabled: !can, "aria-describedby": why ? "actions-why" : null, "aria-expanded": String(!rescale.el.hidden), "aria-controls": "rescale-form", onclick: () => rescale.toggle() }, "Rescale…"),
           h("button", { id: "cancel-job", class: "danger", type: "button", "data-key": "cancel", onclick: () => dialog.open(job) }, "Cancel job")),
-        checkpointing() ? savepointLine()
-          : h("p", { class: "muted small" }, "Savepoints need checkpointing: add a checkpointing section to the job spec."));
+        why ? h("p", { class: "muted small", id: "actions-why" }, why) : null,
+      ]);
+      if (!can) rescale.el.hidden = true;
+    }
+    if (spLine.dataset.sig !== spSig()) {
+      spLine.dataset.sig = spSig();
+      swap(spLine, savepointLine());
     }
   }
 
@@ -176,20 +200,29 @@ export function jobPage(root, ctx) {
   }
 
   function spSig() {
-    return savepoint ? savepoint.id + ":" + savepoint.status : "";
+    return savepoint ? savepoint.id + ":" + savepoint.status + ":" + savepoint.what : "";
   }
 
   function savepointLine() {
     if (!savepoint) return null;
-    return h("p", { class: "small", id: "savepoint-status", role: "status" },
-      `Savepoint ${savepoint.id}: `, status(savepoint.status), savepoint.error ? " " + savepoint.error : "");
+    return h("p", { class: "small", id: "savepoint-status", "data-savepoint": savepoint.id },
+      `${savepoint.what} `, h("a", { href: "#/savepoints" }, savepoint.id), ": ", status(savepoint.status), savepoint.error ? " " + savepoint.error : "");
+  }
+
+  // follow shows a savepoint the page asked for; refresh polls it until it ends.
+  function follow(sp, what) {
+    savepoint = { id: sp, status: "IN_PROGRESS", what };
   }
 
   async function takeSavepoint(stop) {
     notice.hidden = true;
     try {
-      const res = stop ? await api.stopWithSavepoint(id) : await api.savepoint(id);
-      savepoint = { id: stop ? res.savepoint : res.id, status: "IN_PROGRESS" };
+      if (stop) {
+        follow((await api.stopWithSavepoint(id)).savepoint, "Stop with savepoint");
+        stopping = true;
+      } else {
+        follow((await api.savepoint(id)).id, "Savepoint");
+      }
     } catch (e) {
       notice.hidden = false;
       notice.textContent = (stop ? "Stop with savepoint" : "Savepoint") + " failed: " + e.message;
@@ -214,7 +247,12 @@ export function jobPage(root, ctx) {
     }
     try {
       [job, exceptions] = await Promise.all([api.job(id), api.exceptions(id)]);
-      if (savepoint && savepoint.status === "IN_PROGRESS") savepoint = await api.savepointStatus(savepoint.id);
+      // A savepoint deleted meanwhile (404) is no longer followed; the job is fine.
+      if (savepoint && savepoint.status === "IN_PROGRESS") {
+        savepoint = await api.savepointStatus(savepoint.id).then((sp) => ({ ...sp, what: savepoint.what }),
+          (e) => { if (e instanceof ApiError && e.status === 404) return null; throw e; });
+      }
+      if (stopping && savepoint && savepoint.status !== "IN_PROGRESS") stopping = false;
       if (tab === "checkpoints") checkpoints = await api.checkpoints(id);
     } catch (e) {
       if (e instanceof ApiError && e.status === 404) { notFound(); return; }
@@ -231,8 +269,12 @@ export function jobPage(root, ctx) {
     } else if (tab === "configuration" && !panel.childElementCount) {
       panel.append(configuration(job));
     } else if (tab === "checkpoints") {
-      swap(checkpointBox, checkpointView(checkpoints));
+      drawCheckpoints();
     }
+  }
+
+  function drawCheckpoints() {
+    swap(checkpointBox, checkpointView(checkpoints, expanded, base, drawCheckpoints));
   }
 
   function renderSubtasks() {
@@ -278,6 +320,77 @@ export function jobPage(root, ctx) {
     unmount: () => window.removeEventListener("resize", onResize),
   };
 
+  // stopSavepointDialog confirms a stop with savepoint.
+  function stopSavepointDialog() {
+    const msg = h("p");
+    const el = h("dialog", { class: "dialog", id: "stop-dialog", "aria-labelledby": "stop-title" },
+      h("h2", { id: "stop-title" }, "Stop this job with a savepoint?"), msg,
+      h("div", { class: "dialog-actions" },
+        h("button", { type: "button", onclick: () => el.close() }, "Keep running"),
+        h("button", { type: "button", class: "danger", id: "confirm-stop", onclick: () => { el.close(); takeSavepoint(true); } }, "Stop with savepoint")));
+    return {
+      el,
+      open(j) {
+        msg.textContent = `${j.name} takes a savepoint and ends FINISHED once it has completed. A job submitted with from_savepoint: <its id> carries on from there.`;
+        el.showModal();
+      },
+    };
+  }
+
+  // rescaleForm asks for the new parallelism; the server's validation error shows
+  // next to the field it names.
+  function rescaleForm() {
+    const input = h("input", { type: "number", id: "rescale-parallelism", name: "parallelism", min: 1, step: 1, required: true, inputmode: "numeric", "aria-describedby": "rescale-error", "data-key": "rescale-parallelism" });
+    const error = h("span", { class: "error field-error", id: "rescale-error", "aria-live": "polite" });
+    const el = h("form", { class: "rescale-form", id: "rescale-form", hidden: true, novalidate: true, "aria-label": "rescale", onsubmit: submit },
+      h("label", { for: "rescale-parallelism" }, "Parallelism"), input,
+      h("button", { type: "submit", class: "primary", id: "confirm-rescale" }, "Rescale"),
+      h("button", { type: "button", id: "close-rescale", onclick: () => toggle(false) }, "Close"),
+      error,
+      h("p", { class: "muted small" }, "The job stops with a savepoint and runs again from it, with the same id, at this parallelism for every step."));
+    async function submit(ev) {
+      ev.preventDefault();
+      error.textContent = "";
+      input.removeAttribute("aria-invalid");
+      notice.hidden = true;
+      const n = Number(input.value);
+      if (input.value.trim() === "" || !Number.isInteger(n)) {
+        error.textContent = "parallelism: a whole number, 1 or more";
+        input.setAttribute("aria-invalid", "true");
+        input.focus();
+        return;
+      }
+      try {
+        const res = await api.rescale(id, n);
+        follow(res.savepoint, "Rescale with savepoint");
+        toggle(false);
+      } catch (e) {
+        if (e instanceof ApiError && e.status >= 400 && e.status < 500 && e.status !== 409) {
+          error.textContent = (e.field ? e.field + ": " : "") + e.message;
+          input.setAttribute("aria-invalid", "true");
+          input.focus();
+        } else {
+          notice.hidden = false;
+          notice.textContent = "Rescaling failed: " + e.message;
+        }
+      }
+      ctx.refresh();
+    }
+    function toggle(open) {
+      el.hidden = open === undefined ? !el.hidden : !open;
+      document.getElementById("rescale-job")?.setAttribute("aria-expanded", String(!el.hidden));
+      if (!el.hidden) {
+        if (!input.value && job) input.value = String(Math.max(...job.plan.vertices.map((v) => v.parallelism)));
+        input.focus();
+      } else {
+        error.textContent = "";
+        input.removeAttribute("aria-invalid");
+        if (el.contains(document.activeElement)) document.getElementById("rescale-job")?.focus();
+      }
+    }
+    return { el, toggle };
+  }
+
   function cancelDialog() {
     const msg = h("p");
     const el = h("dialog", { class: "dialog", id: "cancel-dialog", "aria-labelledby": "cancel-title" },
@@ -291,7 +404,8 @@ export function jobPage(root, ctx) {
             await api.cancel(id);
             canceling = true;
             swap(statusEl, status("CANCELING"));
-            swap(actions);
+            rescale.el.hidden = true;
+            renderActions();
           } catch (e) {
             notice.hidden = false;
             notice.textContent = "Cancelling failed: " + e.message;
@@ -371,39 +485,66 @@ function configuration(job) {
 }
 
 // checkpointView is the checkpoints tab: totals, the recent checkpoints (newest
-// first, each with its subtasks' figures) and the restores.
-function checkpointView(l) {
+// first, each row expandable to its subtasks' figures) and the restores.
+// expanded holds the ids of the expanded rows; redraw redraws after a toggle.
+function checkpointView(l, expanded, base, redraw) {
   if (!l || !l.enabled) {
     return h("section", { class: "card" }, h("h2", null, "Checkpoints"),
       empty("This job takes no checkpoints.",
-        "Add a checkpointing section to its spec (for instance checkpointing: { interval: 1s }) for exactly-once state, recovery from the latest checkpoint, and savepoints. A job without it resumes after a restart from the stream positions its sinks have written."));
+        "To have them, submit it with a ", h("code", null, "checkpointing:"), " section in its job spec, for example ",
+        h("code", null, "checkpointing: { interval: 1s }"), " (see the ", h("a", { href: base + "/configuration" }, "spec it was submitted with"),
+        " and docs/job-spec.md). Checkpoints give exactly-once state, recovery from the latest checkpoint, savepoints and rescaling. A job without them resumes after a restart from the stream positions its sinks have written."));
   }
   const c = l.counts || {};
   const list = [...(l.checkpoints || [])].reverse();
-  // Checkpoint times are often under a second: milliseconds below one.
-  const ms = (x) => (!x ? "0 ms" : x < 1000 ? `${x < 10 ? x.toFixed(1) : Math.round(x)} ms` : `${(x / 1000).toFixed(1)} s`);
+  const cols = ["Id", "Savepoint", "Status", "Triggered", "Duration", "Size", "Uploaded", "Acked", "Failure"];
+  const toggle = (k) => {
+    if (expanded.has(k.id)) expanded.delete(k.id); else expanded.add(k.id);
+    if (redraw) redraw();
+  };
+  const rows = [];
+  for (const k of list) {
+    const open = expanded.has(k.id);
+    const subs = k.subtasks || [];
+    rows.push(h("tr", { "data-checkpoint": k.id },
+      h("td", { class: "num" }, subs.length
+        ? h("button", { type: "button", class: "expander", "data-key": "ck-" + k.id, "aria-expanded": String(open), "aria-controls": "ck-sub-" + k.id,
+          "aria-label": `checkpoint ${k.id}: ${open ? "hide" : "show"} its ${subs.length} subtasks`, onclick: () => toggle(k) }, (open ? "▾ " : "▸ ") + k.id)
+        : String(k.id)),
+      h("td", null, k.savepoint ? h("a", { href: "#/savepoints" }, h("code", null, k.savepoint)) : "—"),
+      h("td", null, status(k.status)),
+      h("td", null, fmtTime(k.triggered)),
+      h("td", { class: "num" }, k.status === "IN_PROGRESS" ? "—" : ms(k.duration_ms)),
+      h("td", { class: "num" }, fmtBytes(k.size)),
+      h("td", { class: "num" }, fmtBytes(k.uploaded)),
+      h("td", { class: "num" }, `${k.acked}/${k.expected}`),
+      h("td", { class: "failure" }, k.failure || "")));
+    if (open && subs.length) {
+      rows.push(h("tr", { class: "detail", id: "ck-sub-" + k.id },
+        h("td", { colspan: cols.length },
+          h("table", { class: "subtable", "aria-label": `subtasks of checkpoint ${k.id}` },
+            h("thead", null, h("tr", null, ["Subtask", "Alignment", "Sync", "Async", "Size"].map((x, i) => h("th", { scope: "col", class: i ? "num" : null }, x)))),
+            h("tbody", null, subs.map((t) => h("tr", null,
+              h("td", null, t.task), h("td", { class: "num" }, ms(t.alignment_ms)), h("td", { class: "num" }, ms(t.sync_ms)),
+              h("td", { class: "num" }, ms(t.async_ms)), h("td", { class: "num" }, fmtBytes(t.size)))))))));
+    }
+  }
   return h("div", null,
     h("section", { class: "card" }, h("h2", null, "Checkpoints"),
-      h("p", { id: "checkpoint-summary" }, `Latest completed: ${l.latest || "none yet"} · ${c.completed || 0} completed, ${c.failed || 0} failed, ${c.aborted || 0} aborted, ${c.in_progress || 0} in progress`),
-      list.length ? table(list, [
-        ["Id", (k) => k.savepoint ? `${k.id} (${k.savepoint})` : String(k.id), "num"],
-        ["Status", (k) => status(k.status)],
-        ["Triggered", (k) => fmtTime(k.triggered)],
-        ["Duration", (k) => (k.status === "IN_PROGRESS" ? "—" : ms(k.duration_ms)), "num"],
-        ["Size", (k) => fmtBytes(k.size), "num"],
-        ["Uploaded", (k) => fmtBytes(k.uploaded), "num"],
-        ["Acks", (k) => `${k.acked}/${k.expected}`, "num"],
-        ["Subtasks (alignment / sync / async)", (k) => (k.subtasks && k.subtasks.length)
-          ? h("details", null, h("summary", null, `${k.subtasks.length} subtasks`),
-            h("ul", { class: "plain small" }, k.subtasks.map((s) => h("li", null, `${s.task}: ${ms(s.alignment_ms)} / ${ms(s.sync_ms)} / ${ms(s.async_ms)}, ${fmtBytes(s.size)}`))))
-          : "—"],
-        ["Failure", (k) => k.failure || ""],
-      ], { id: "checkpoints-table", focusable: true, label: "checkpoints" })
-        : empty("No checkpoint yet.", "The first one starts an interval after every subtask runs.")),
+      h("p", { id: "checkpoint-summary" }, `Latest completed: ${l.latest || "none yet"} · ${c.completed || 0} completed, ${c.failed || 0} failed, ${c.aborted || 0} aborted, ${c.in_progress || 0} in progress, ${c.restored || 0} restored`),
+      list.length ? h("div", { class: "table-wrap", tabindex: 0, role: "region", "aria-label": "checkpoints" },
+        h("table", { id: "checkpoints-table" },
+          h("thead", null, h("tr", null, cols.map((x) => h("th", { scope: "col", class: ["Id", "Duration", "Size", "Uploaded", "Acked"].includes(x) ? "num" : null }, x)))),
+          h("tbody", null, rows)))
+        : empty("No checkpoint yet.", "The first one starts an interval after every subtask runs."),
+      list.length ? h("p", { class: "muted small" }, "Select a checkpoint's id for its subtasks' alignment, sync and async times and state size.") : null),
     h("section", { class: "card" }, h("h2", null, "Restores"),
-      (l.restores || []).length ? table([...l.restores].reverse(), [
-        ["Attempt", (r) => String(r.attempt), "num"],
-        ["Restored checkpoint", (r) => (r.checkpoint ? String(r.checkpoint) : "none (a fresh start)"), "num"],
-        ["At", (r) => fmtTime(r.at)],
-      ], { id: "restores-table" }) : empty("No attempt yet.")));
+      (l.restores || []).length ? h("ul", { class: "plain", id: "restores" }, [...l.restores].reverse().map((r) =>
+        h("li", { "data-attempt": r.attempt }, `Attempt ${r.attempt} → `, r.checkpoint ? `checkpoint ${r.checkpoint}` : "no checkpoint (a fresh start)", h("span", { class: "muted" }, ` · ${fmtTime(r.at)}`))))
+        : empty("No attempt yet.")));
+}
+
+// ms formats a checkpoint time, often under a second: milliseconds below one.
+function ms(x) {
+  return !x ? "0 ms" : x < 1000 ? `${x < 10 ? x.toFixed(1) : Math.round(x)} ms` : `${(x / 1000).toFixed(1)} s`;
 }
