@@ -201,7 +201,7 @@ func (cp *checkpointer) upload(ev api.CheckpointEvent, pending *state.Pending, a
 	t := cp.t
 	start := time.Now()
 	if pending != nil {
-		prefix := t.desc.Checkpointing.StatePrefix
+		prefix := jobgraph.StatePrefix(t.desc.Task.JobID)
 		if ev.Savepoint {
 			prefix = jobgraph.SavepointPrefix(t.desc.Task.JobID, ev.ID)
 		}
@@ -216,12 +216,12 @@ func (cp *checkpointer) upload(ev api.CheckpointEvent, pending *state.Pending, a
 			ack.Declined = fmt.Sprintf("uploading state: %v", err)
 			t.logger.Warn("declining checkpoint", "checkpoint", ev.ID, "err", err)
 		} else {
-			raw, err := json.Marshal(h)
-			if err != nil {
+			if raw, err := json.Marshal(h); err != nil {
 				ack.Declined = fmt.Sprintf("encoding the state handle: %v", err)
+			} else {
+				ack.Handle, ack.Objects = raw, h.Objects()
+				ack.Size, ack.Uploaded = h.TotalBytes, h.UploadedBytes
 			}
-			ack.Handle, ack.Objects = raw, h.Objects()
-			ack.Size, ack.Uploaded = h.TotalBytes, h.UploadedBytes
 		}
 	}
 	ack.Async = time.Since(start)

@@ -209,7 +209,7 @@ func Descriptors(g *jobgraph.JobGraph, job *spec.Job, jobID string, attempt uint
 		}
 		var cp *jobgraph.Checkpointing
 		if c := job.Checkpointing; c != nil {
-			cp = &jobgraph.Checkpointing{ExactlyOnce: c.Mode == spec.ExactlyOnce, StatePrefix: jobgraph.StatePrefix(jobID)}
+			cp = &jobgraph.Checkpointing{ExactlyOnce: c.Mode == spec.ExactlyOnce}
 		}
 		for i := 0; i < v.Parallelism; i++ {
 			out = append(out, jobgraph.TaskDescriptor{

@@ -109,8 +109,6 @@ type TaskDescriptor struct {
 type Checkpointing struct {
 	// ExactlyOnce aligns barriers; otherwise they are not aligned (at least once).
 	ExactlyOnce bool `json:"exactly_once"`
-	// StatePrefix starts the Object Store names of the subtask's state files.
-	StatePrefix string `json:"state_prefix"`
 }
 
 // Restore names the snapshots a subtask restores its state from.
