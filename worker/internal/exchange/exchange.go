@@ -26,6 +26,10 @@ const (
 	// the checkpoint's snapshot, every record after it to the next (DESIGN §5).
 	// Its value 4 follows the wire's hello (3).
 	Barrier Kind = 4
+	// Watermark carries the sender's event-time status: its Watermark (no record
+	// with a timestamp at or below it follows on this channel) and whether it is
+	// Idle (it holds no downstream clock back until it sends again).
+	Watermark Kind = 5
 )
 
 func (k Kind) String() string {
@@ -38,6 +42,8 @@ func (k Kind) String() string {
 		return "end-of-partition"
 	case Barrier:
 		return "barrier"
+	case Watermark:
+		return "watermark"
 	}
 	return fmt.Sprintf("kind-%d", uint8(k))
 }
@@ -55,6 +61,9 @@ type Buffer struct {
 	Checkpoint uint64
 	// Savepoint marks a Barrier of a savepoint.
 	Savepoint bool
+	// Watermark and Idle are the payload of a Watermark buffer.
+	Watermark int64
+	Idle      bool
 
 	// in is the remote channel the buffer arrived on; nil for a local one.
 	in *inChannel
@@ -73,6 +82,7 @@ func NewBuffer() *Buffer {
 	b.Positions = nil
 	b.Checkpoint = 0
 	b.Savepoint = false
+	b.Watermark, b.Idle = 0, false
 	b.Channel = 0
 	b.in = nil
 	b.encoded = nil

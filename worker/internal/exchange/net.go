@@ -221,6 +221,13 @@ func (in *inbound) onFrame(msg *nats.Msg) {
 		err = b.Batch.Adopt(payload)
 	case Marker:
 		err = json.Unmarshal(payload, &b.Positions)
+	case Watermark:
+		if len(payload) != 9 {
+			err = fmt.Errorf("watermark of %d bytes, want 9", len(payload))
+			break
+		}
+		b.Watermark = int64(binary.LittleEndian.Uint64(payload))
+		b.Idle = payload[8]&watermarkIdle != 0
 	case Barrier, EndOfPartition:
 		switch len(payload) {
 		case 9:
@@ -532,12 +539,25 @@ func (o *RemoteOutput) payloadLocked(b *Buffer) []byte {
 			}
 		}
 		return b.encoded
+	case Watermark:
+		if b.encoded == nil {
+			b.encoded = binary.LittleEndian.AppendUint64(make([]byte, 0, 9), uint64(b.Watermark))
+			var flags byte
+			if b.Idle {
+				flags = watermarkIdle
+			}
+			b.encoded = append(b.encoded, flags)
+		}
+		return b.encoded
 	}
 	return nil
 }
 
 // barrierSavepoint, in the byte after a barrier's id, marks a savepoint's.
 const barrierSavepoint = 0x01
+
+// watermarkIdle, in the byte after a watermark's time, marks an idle status.
+const watermarkIdle = 0x01
 
 // flushTimeout bounds the wait for the NATS server to take a drained output's data.
 const flushTimeout = 30 * time.Second

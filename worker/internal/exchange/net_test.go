@@ -59,13 +59,14 @@ type reader struct {
 	kinds      map[int][]Kind
 	barriers   map[int]uint64 // the last barrier id per channel
 	savepoints map[int]bool   // whether it was a savepoint's
+	watermarks map[int]Buffer // the last watermark per channel
 	maxQueue   int
 	maxOver    int // the largest queued - credit seen; must stay ≤ 0
 	err        error
 }
 
 func readGate(ctx context.Context, g *Gate, ends int, slow time.Duration) (*reader, chan struct{}) {
-	r := &reader{records: map[int][]string{}, kinds: map[int][]Kind{}, barriers: map[int]uint64{}, savepoints: map[int]bool{}, maxOver: -1 << 30}
+	r := &reader{records: map[int][]string{}, kinds: map[int][]Kind{}, barriers: map[int]uint64{}, savepoints: map[int]bool{}, watermarks: map[int]Buffer{}, maxOver: -1 << 30}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -83,6 +84,9 @@ func readGate(ctx context.Context, g *Gate, ends int, slow time.Duration) (*read
 				if b.Kind == Barrier {
 					r.barriers[b.Channel] = b.Checkpoint
 					r.savepoints[b.Channel] = b.Savepoint
+				}
+				if b.Kind == Watermark {
+					r.watermarks[b.Channel] = Buffer{Watermark: b.Watermark, Idle: b.Idle}
 				}
 				rd := b.Batch.Reader()
 				var v record.View
@@ -154,6 +158,9 @@ func TestRemoteChannelsKeepOrderAndEvents(t *testing.T) {
 			if err := w.Barrier(ctx, 7, ch == 1); err != nil {
 				t.Error(err)
 			}
+			if err := w.Watermark(ctx, -5_000_000_000_123+int64(ch), ch == 0); err != nil {
+				t.Error(err)
+			}
 			if err := w.Broadcast(ctx, EndOfPartition, nil); err != nil {
 				t.Error(err)
 			}
@@ -181,8 +188,11 @@ func TestRemoteChannelsKeepOrderAndEvents(t *testing.T) {
 			}
 		}
 		k := r.kinds[ch]
-		if k[len(k)-3] != Marker || k[len(k)-2] != Barrier || k[len(k)-1] != EndOfPartition || r.barriers[ch] != 7 || r.savepoints[ch] != (ch == 1) {
-			t.Fatalf("channel %d: events out of order: ...%v", ch, k[max(0, len(k)-3):])
+		if k[len(k)-4] != Marker || k[len(k)-3] != Barrier || k[len(k)-2] != Watermark || k[len(k)-1] != EndOfPartition || r.barriers[ch] != 7 || r.savepoints[ch] != (ch == 1) {
+			t.Fatalf("channel %d: events out of order: ...%v", ch, k[max(0, len(k)-4):])
+		}
+		if wm := r.watermarks[ch]; wm.Watermark != -5_000_000_000_123+int64(ch) || wm.Idle != (ch == 0) {
+			t.Fatalf("channel %d: watermark arrived as (%d, idle %v)", ch, wm.Watermark, wm.Idle)
 		}
 	}
 	if r.maxOver > 0 {

@@ -231,6 +231,23 @@ func (w *Writer) End(ctx context.Context, stopSavepoint uint64) error {
 	return w.event(ctx, EndOfPartition, stopSavepoint, false)
 }
 
+// Watermark flushes and then sends the event-time status (wm, idle) to every
+// downstream subtask, behind every record written before it: watermarks are
+// broadcast whatever the edge's partitioning.
+func (w *Writer) Watermark(ctx context.Context, wm int64, idle bool) error {
+	if err := w.Flush(ctx); err != nil {
+		return err
+	}
+	for t := range w.outs {
+		b := NewBuffer()
+		b.Kind, b.Channel, b.Watermark, b.Idle = Watermark, w.opts.Channel, wm, idle
+		if err := w.sendBuffer(ctx, t, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (w *Writer) event(ctx context.Context, kind Kind, id uint64, savepoint bool) error {
 	if err := w.Flush(ctx); err != nil {
 		return err

@@ -73,7 +73,7 @@ func parseFrameHeader(b []byte) (frameHeader, []byte, error) {
 		seq:     binary.LittleEndian.Uint64(b[8:]),
 		backlog: int(binary.LittleEndian.Uint32(b[16:])),
 	}
-	if h.kind > Barrier {
+	if h.kind > Watermark {
 		return frameHeader{}, nil, fmt.Errorf("frame kind %d is unknown", h.kind)
 	}
 	return h, b[frameHeaderSize:], nil
