@@ -531,3 +531,6 @@ func (b *Backend) guard(n uint64) {
 	b.stats.blocks.Add(1)
 	b.pending = nil
 }
+
+// KeyGroups is the range of key groups the backend owns.
+func (b *Backend) KeyGroups() Range { return b.opts.KeyGroups }
