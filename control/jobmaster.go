@@ -35,8 +35,16 @@ type SubtaskStatus struct {
 	// spent waiting for downstream capacity (credit); Busy the share it spent working.
 	Backpressure float64 `json:"backpressure"`
 	Busy         float64 `json:"busy"`
-	// Watermark is the subtask's current event-time clock in ms (0 until event time exists).
-	Watermark int64 `json:"watermark,omitempty"`
+	// Watermark is the subtask's event-time clock in ms: the watermark its
+	// inputs have reached (math.MinInt64 before the first). Absent when the
+	// subtask does not follow event time. WatermarkIdle says all its inputs are
+	// idle.
+	Watermark     *int64 `json:"watermark,omitempty"`
+	WatermarkIdle bool   `json:"watermark_idle,omitempty"`
+	// LateRecords counts records that came after their windows' allowed
+	// lateness; InvalidTimestamps records dropped for want of a timestamp.
+	LateRecords       uint64 `json:"late_records,omitempty"`
+	InvalidTimestamps uint64 `json:"invalid_timestamps,omitempty"`
 	// ExchangeBytesOut counts the bytes the subtask sent to other processes over NATS.
 	ExchangeBytesOut uint64 `json:"exchange_bytes_out"`
 	// InputQueued is how many buffers from other processes wait in the subtask's
@@ -635,6 +643,12 @@ func (m *jobMaster) metrics(tm api.TaskMetrics) {
 		t.InputQueued, t.InputCredit = tm.InputQueued, tm.InputCredit
 		t.WasmCallSeconds, t.WasmMemoryBytes = float64(tm.WasmCallNanos)/1e9, tm.WasmMemoryBytes
 		t.KeyedNull = tm.KeyedNull
+		t.Watermark, t.WatermarkIdle = nil, tm.WatermarkIdle
+		if tm.HasWatermark {
+			wm := tm.Watermark
+			t.Watermark = &wm
+		}
+		t.LateRecords, t.InvalidTimestamps = tm.LateRecords, tm.InvalidTimestamps
 	}
 }
 

@@ -1,6 +1,7 @@
 package control
 
 import (
+	"math"
 	"sort"
 	"strconv"
 
@@ -58,6 +59,8 @@ type collector struct {
 	backpressure *prometheus.Desc
 	busy         *prometheus.Desc
 	watermark    *prometheus.Desc
+	late         *prometheus.Desc
+	invalidTS    *prometheus.Desc
 	exchangeOut  *prometheus.Desc
 	inputQueued  *prometheus.Desc
 	inputCredit  *prometheus.Desc
@@ -97,6 +100,8 @@ func newCollectorFrom(src metricsSource) *collector {
 		wasmCall:     prometheus.NewDesc("weir_subtask_wasm_call_seconds_total", "Time a subtask's UDF instances have spent in Wasm calls.", sub, nil),
 		wasmMemory:   prometheus.NewDesc("weir_subtask_wasm_memory_bytes", "Size of a subtask's UDF instances' linear memories.", sub, nil),
 		keyedNull:    prometheus.NewDesc("weir_subtask_keyed_null_total", "Records a key_by by JSON field keyed null because the field was missing or unusable.", sub, nil),
+		late:         prometheus.NewDesc("weir_subtask_late_records_total", "Records that came after their windows' allowed lateness: sent to the late side output, or dropped.", sub, nil),
+		invalidTS:    prometheus.NewDesc("weir_subtask_invalid_timestamps_total", "Records dropped because their timestamp field was missing or unusable.", sub, nil),
 		watermark:    prometheus.NewDesc("weir_subtask_watermark_seconds", "The subtask's event-time clock as a Unix time; absent until event time exists. Watermark lag is time() minus this.", sub, nil),
 
 		slots:     prometheus.NewDesc("weir_worker_slots", "Task slots a worker offers.", worker, nil),
@@ -110,7 +115,7 @@ func newCollectorFrom(src metricsSource) *collector {
 func (m *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		m.jobs, m.jobInfo, m.restarts,
-		m.recordsIn, m.recordsOut, m.bytesIn, m.bytesOut, m.buffers, m.backpressure, m.busy, m.watermark,
+		m.recordsIn, m.recordsOut, m.bytesIn, m.bytesOut, m.buffers, m.backpressure, m.busy, m.watermark, m.late, m.invalidTS,
 		m.exchangeOut, m.inputQueued, m.inputCredit, m.wasmCall, m.wasmMemory, m.keyedNull,
 		m.slots, m.slotsUsed, m.tasks, m.memory, m.heartbeat,
 	} {
@@ -159,9 +164,11 @@ func (m *collector) Collect(ch chan<- prometheus.Metric) {
 				ch <- prometheus.MustNewConstMetric(m.wasmCall, prometheus.CounterValue, st.WasmCallSeconds, labels...)
 				gauge(m.wasmMemory, float64(st.WasmMemoryBytes))
 				counter(m.keyedNull, st.KeyedNull)
-				if st.Watermark > 0 {
-					gauge(m.watermark, float64(st.Watermark)/1000)
+				if st.Watermark != nil && *st.Watermark != math.MinInt64 && *st.Watermark != math.MaxInt64 {
+					gauge(m.watermark, float64(*st.Watermark)/1000)
 				}
+				counter(m.late, st.LateRecords)
+				counter(m.invalidTS, st.InvalidTimestamps)
 			}
 		}
 	}

@@ -30,7 +30,7 @@ func TestCollectorNamesAndLabels(t *testing.T) {
 				rec: JobRecord{ID: "j1", Name: "orders", Status: StatusRunning, Attempt: 3},
 				subtasks: map[string][]SubtaskStatus{
 					"enrich": {{Index: 1, Worker: "w1", Status: "RUNNING", RecordsIn: 10, RecordsOut: 8, BytesIn: 1000, BytesOut: 800,
-						BuffersInFlight: 2, Backpressure: 0.25, Busy: 0.5, Watermark: 1_700_000_000_500,
+						BuffersInFlight: 2, Backpressure: 0.25, Busy: 0.5, Watermark: ptr(int64(1_700_000_000_500)), LateRecords: 2,
 						ExchangeBytesOut: 700, InputQueued: 3, InputCredit: 16, WasmCallSeconds: 1.5, WasmMemoryBytes: 2 << 20, KeyedNull: 4}},
 				},
 			},
@@ -190,3 +190,5 @@ func TestGrafanaDashboardUsesExportedMetrics(t *testing.T) {
 	}
 	require.Greater(t, used, 10)
 }
+
+func ptr[T any](v T) *T { return &v }

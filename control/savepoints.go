@@ -36,6 +36,8 @@ import (
 type spRequest struct {
 	id   string
 	stop bool
+	// drain, with stop, advances event time to its end before the barrier.
+	drain bool
 	// rescale, when set, restarts the job from the savepoint with these
 	// parallelisms once it has stopped.
 	rescale *RescaleRequest
@@ -65,7 +67,7 @@ func newSavepointID() string {
 }
 
 // triggerSavepoint records a new savepoint and asks the job master for it.
-func (c *Control) triggerSavepoint(ctx context.Context, jobID string, stop bool, rescale *RescaleRequest) (string, error) {
+func (c *Control) triggerSavepoint(ctx context.Context, jobID string, stop, drain bool, rescale *RescaleRequest) (string, error) {
 	m, err := c.job(jobID)
 	if err != nil {
 		return "", err
@@ -82,7 +84,7 @@ func (c *Control) triggerSavepoint(ctx context.Context, jobID string, stop bool,
 		return "", fmt.Errorf("recording savepoint: %w", err)
 	}
 	reply := make(chan error, 1)
-	m.send(evSavepoint{spRequest{id: sp.ID, stop: stop, rescale: rescale, reply: reply}})
+	m.send(evSavepoint{spRequest{id: sp.ID, stop: stop, drain: drain, rescale: rescale, reply: reply}})
 	select {
 	case err := <-reply:
 		if err != nil {
@@ -166,6 +168,7 @@ func (m *jobMaster) savepointEvent(ev api.CheckpointEvent, savepoint string) api
 	}
 	ev.Savepoint = true
 	ev.Stop = m.savepoints[savepoint].stop
+	ev.Drain = m.savepoints[savepoint].drain
 	return ev
 }
 
@@ -190,7 +193,7 @@ func (m *jobMaster) savepointDone(id string, completed bool) {
 
 // handleTriggerSavepoint is POST /jobs/{id}/savepoints.
 func (c *Control) handleTriggerSavepoint(w http.ResponseWriter, r *http.Request) {
-	id, err := c.triggerSavepoint(r.Context(), chi.URLParam(r, "id"), false, nil)
+	id, err := c.triggerSavepoint(r.Context(), chi.URLParam(r, "id"), false, false, nil)
 	if err != nil {
 		c.fail(w, r, err)
 		return
@@ -225,15 +228,11 @@ func (c *Control) handleStopJob(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	if req.Drain {
-		c.fail(w, r, invalid("drain", 0, 0, "drain is not supported yet: it needs event time, which Weir does not have yet"))
-		return
-	}
 	if !req.Savepoint {
 		c.fail(w, r, invalid("savepoint", 0, 0, "stop without a savepoint is a cancel: use DELETE /api/v1/jobs/%s, or stop with {\"savepoint\": true}", chi.URLParam(r, "id")))
 		return
 	}
-	id, err := c.triggerSavepoint(r.Context(), chi.URLParam(r, "id"), true, nil)
+	id, err := c.triggerSavepoint(r.Context(), chi.URLParam(r, "id"), true, req.Drain, nil)
 	if err != nil {
 		c.fail(w, r, err)
 		return
@@ -257,7 +256,7 @@ func (c *Control) handleRescaleJob(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	id, err := c.triggerSavepoint(r.Context(), chi.URLParam(r, "id"), true, &req)
+	id, err := c.triggerSavepoint(r.Context(), chi.URLParam(r, "id"), true, false, &req)
 	if err != nil {
 		c.fail(w, r, err)
 		return

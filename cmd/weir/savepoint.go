@@ -159,15 +159,17 @@ func newJobSavepointCmd(server *string, out *outputFormat) *cobra.Command {
 
 func newJobStopCmd(server *string, out *outputFormat) *cobra.Command {
 	var wait savepointWait
-	var savepoint bool
+	var savepoint, drain bool
 	cmd := &cobra.Command{
-		Use:   "stop ID --savepoint",
+		Use:   "stop ID --savepoint [--drain]",
 		Short: "Stop a job with a savepoint",
 		Long: "Stop a running job with a savepoint: its sources end after the savepoint's barrier, so\n" +
 			"nothing is processed past it, and the job ends FINISHED. Prints the savepoint's id; with\n" +
 			"--wait the command waits until the savepoint is COMPLETED or FAILED (exit 1).\n" +
+			"With --drain, event time first advances to its end, so that every open window fires\n" +
+			"and its results are in the output before the job ends (for a job that will not resume).\n" +
 			"To stop a job without a savepoint, cancel it: `weir job cancel ID`.",
-		Example: "  weir job stop j-1 --savepoint\n  weir job stop j-1 --savepoint --wait",
+		Example: "  weir job stop j-1 --savepoint\n  weir job stop j-1 --savepoint --wait\n  weir job stop j-1 --savepoint --drain",
 		Args:    argsNamed("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !savepoint {
@@ -177,7 +179,7 @@ func newJobStopCmd(server *string, out *outputFormat) *cobra.Command {
 				return err
 			}
 			c := newClient(*server)
-			id, err := c.StopJob(cmd.Context(), args[0], true)
+			id, err := c.StopJob(cmd.Context(), args[0], true, drain)
 			if err != nil {
 				return err
 			}
@@ -185,6 +187,7 @@ func newJobStopCmd(server *string, out *outputFormat) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&savepoint, "savepoint", false, "take a savepoint, then end the job FINISHED (required)")
+	cmd.Flags().BoolVar(&drain, "drain", false, "advance event time to its end first, firing every open window")
 	wait.addFlags(cmd)
 	return cmd
 }

@@ -61,6 +61,10 @@ type CheckpointEvent struct {
 	// after the barrier; on completion they end, and exactly-once sinks commit
 	// (a plain savepoint's completion commits nothing).
 	Stop bool `json:"stop,omitempty"`
+	// Drain, with Stop, makes the sources advance event time to its end (a
+	// watermark of math.MaxInt64) after their last record and before the
+	// barrier, so that every open window fires within the savepoint.
+	Drain bool `json:"drain,omitempty"`
 }
 
 // CheckpointAck is one subtask's part of a checkpoint: its state handle and
@@ -183,4 +187,14 @@ type TaskMetrics struct {
 	// KeyedNull counts records a key_by by JSON field keyed null because the
 	// field was missing or unusable.
 	KeyedNull uint64 `json:"keyed_null"`
+	// HasWatermark says the task follows event time: Watermark is then its
+	// event-time clock (ms) and WatermarkIdle whether all its inputs are idle.
+	HasWatermark  bool  `json:"has_watermark,omitempty"`
+	Watermark     int64 `json:"watermark,omitempty"`
+	WatermarkIdle bool  `json:"watermark_idle,omitempty"`
+	// LateRecords counts records that came after their windows' allowed
+	// lateness (sent to the late side output, or dropped).
+	LateRecords uint64 `json:"late_records,omitempty"`
+	// InvalidTimestamps counts records dropped for want of a usable timestamp.
+	InvalidTimestamps uint64 `json:"invalid_timestamps,omitempty"`
 }

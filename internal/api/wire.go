@@ -62,7 +62,8 @@ func HeartbeatToPB(hb Heartbeat) *pb.Heartbeat {
 			CreditViolations: t.CreditViolations,
 			InputQueued:      int32(t.InputQueued), InputCredit: int32(t.InputCredit),
 			WasmCallNanos: t.WasmCallNanos, WasmMemoryBytes: t.WasmMemoryBytes,
-			KeyedNull: t.KeyedNull,
+			KeyedNull: t.KeyedNull, HasWatermark: t.HasWatermark, Watermark: t.Watermark, WatermarkIdle: t.WatermarkIdle,
+			LateRecords: t.LateRecords, InvalidTimestamps: t.InvalidTimestamps,
 		}
 	}
 	return out
@@ -79,7 +80,8 @@ func HeartbeatFromPB(workerID string, hb *pb.Heartbeat) Heartbeat {
 			CreditViolations: t.CreditViolations,
 			InputQueued:      int(t.InputQueued), InputCredit: int(t.InputCredit),
 			WasmCallNanos: t.WasmCallNanos, WasmMemoryBytes: t.WasmMemoryBytes,
-			KeyedNull: t.KeyedNull,
+			KeyedNull: t.KeyedNull, HasWatermark: t.HasWatermark, Watermark: t.Watermark, WatermarkIdle: t.WatermarkIdle,
+			LateRecords: t.LateRecords, InvalidTimestamps: t.InvalidTimestamps,
 		}
 	}
 	return out
@@ -88,11 +90,11 @@ func HeartbeatFromPB(workerID string, hb *pb.Heartbeat) Heartbeat {
 // CheckpointEventToPB converts a checkpoint event to its message.
 func CheckpointEventToPB(ev CheckpointEvent) *pb.CheckpointEvent {
 	return &pb.CheckpointEvent{JobId: ev.JobID, Attempt: ev.Attempt, CheckpointId: ev.ID, Kind: ev.Kind,
-		TimestampUnixMs: ev.Timestamp.UnixMilli(), Savepoint: ev.Savepoint, Stop: ev.Stop}
+		TimestampUnixMs: ev.Timestamp.UnixMilli(), Savepoint: ev.Savepoint, Stop: ev.Stop, Drain: ev.Drain}
 }
 
 // CheckpointEventFromPB converts a checkpoint event message.
 func CheckpointEventFromPB(m *pb.CheckpointEvent) CheckpointEvent {
 	return CheckpointEvent{JobID: m.GetJobId(), Attempt: m.GetAttempt(), ID: m.GetCheckpointId(), Kind: m.GetKind(),
-		Timestamp: time.UnixMilli(m.GetTimestampUnixMs()).UTC(), Savepoint: m.GetSavepoint(), Stop: m.GetStop()}
+		Timestamp: time.UnixMilli(m.GetTimestampUnixMs()).UTC(), Savepoint: m.GetSavepoint(), Stop: m.GetStop(), Drain: m.GetDrain()}
 }

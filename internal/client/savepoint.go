@@ -67,9 +67,10 @@ func (c *Client) TriggerSavepoint(ctx context.Context, jobID string) (string, er
 // StopJob asks the server to stop the job. With savepoint, the job takes a savepoint,
 // its sources end after it, and the job ends FINISHED; StopJob returns the
 // savepoint's id once the request is accepted. The server refuses a stop without a
-// savepoint (400): that is a cancel, CancelJob.
-func (c *Client) StopJob(ctx context.Context, jobID string, savepoint bool) (string, error) {
-	body := map[string]bool{"savepoint": savepoint, "drain": false}
+// savepoint (400): that is a cancel, CancelJob. With drain, event time advances to
+// its end before the savepoint, so every open window fires first.
+func (c *Client) StopJob(ctx context.Context, jobID string, savepoint, drain bool) (string, error) {
+	body := map[string]bool{"savepoint": savepoint, "drain": drain}
 	var r struct {
 		Savepoint string `json:"savepoint"`
 	}

@@ -124,14 +124,14 @@ func TestStopJob(t *testing.T) {
 	c := client.New(srv.URL, nil)
 	ctx := context.Background()
 
-	id, err := c.StopJob(ctx, "j-1", true)
+	id, err := c.StopJob(ctx, "j-1", true, false)
 	require.NoError(t, err)
 	assert.Equal(t, "sp-4", id)
 	body, ct := f.body("POST /api/v1/jobs/j-1/stop")
 	assert.JSONEq(t, `{"savepoint": true, "drain": false}`, body)
 	assert.Equal(t, "application/json", ct)
 
-	_, err = c.StopJob(ctx, "j-1", false)
+	_, err = c.StopJob(ctx, "j-1", false, false)
 	var apiErr *client.APIError
 	require.ErrorAs(t, err, &apiErr)
 	assert.Equal(t, http.StatusBadRequest, apiErr.Status)

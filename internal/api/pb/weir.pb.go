@@ -675,8 +675,15 @@ type TaskMetrics struct {
 	WasmCallNanos    uint64                 `protobuf:"varint,13,opt,name=wasm_call_nanos,json=wasmCallNanos,proto3" json:"wasm_call_nanos,omitempty"`
 	WasmMemoryBytes  uint64                 `protobuf:"varint,14,opt,name=wasm_memory_bytes,json=wasmMemoryBytes,proto3" json:"wasm_memory_bytes,omitempty"`
 	KeyedNull        uint64                 `protobuf:"varint,15,opt,name=keyed_null,json=keyedNull,proto3" json:"keyed_null,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// has_watermark says the task follows event time; watermark is then its
+	// event-time clock (ms) and watermark_idle whether its inputs are all idle.
+	HasWatermark      bool   `protobuf:"varint,16,opt,name=has_watermark,json=hasWatermark,proto3" json:"has_watermark,omitempty"`
+	Watermark         int64  `protobuf:"varint,17,opt,name=watermark,proto3" json:"watermark,omitempty"`
+	WatermarkIdle     bool   `protobuf:"varint,18,opt,name=watermark_idle,json=watermarkIdle,proto3" json:"watermark_idle,omitempty"`
+	LateRecords       uint64 `protobuf:"varint,19,opt,name=late_records,json=lateRecords,proto3" json:"late_records,omitempty"`
+	InvalidTimestamps uint64 `protobuf:"varint,20,opt,name=invalid_timestamps,json=invalidTimestamps,proto3" json:"invalid_timestamps,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *TaskMetrics) Reset() {
@@ -810,6 +817,41 @@ func (x *TaskMetrics) GetWasmMemoryBytes() uint64 {
 func (x *TaskMetrics) GetKeyedNull() uint64 {
 	if x != nil {
 		return x.KeyedNull
+	}
+	return 0
+}
+
+func (x *TaskMetrics) GetHasWatermark() bool {
+	if x != nil {
+		return x.HasWatermark
+	}
+	return false
+}
+
+func (x *TaskMetrics) GetWatermark() int64 {
+	if x != nil {
+		return x.Watermark
+	}
+	return 0
+}
+
+func (x *TaskMetrics) GetWatermarkIdle() bool {
+	if x != nil {
+		return x.WatermarkIdle
+	}
+	return false
+}
+
+func (x *TaskMetrics) GetLateRecords() uint64 {
+	if x != nil {
+		return x.LateRecords
+	}
+	return 0
+}
+
+func (x *TaskMetrics) GetInvalidTimestamps() uint64 {
+	if x != nil {
+		return x.InvalidTimestamps
 	}
 	return 0
 }
@@ -1040,7 +1082,10 @@ type CheckpointEvent struct {
 	// savepoints/<job>/<checkpoint_id>/).
 	Savepoint bool `protobuf:"varint,6,opt,name=savepoint,proto3" json:"savepoint,omitempty"`
 	// stop marks a stop-with-savepoint.
-	Stop          bool `protobuf:"varint,8,opt,name=stop,proto3" json:"stop,omitempty"`
+	Stop bool `protobuf:"varint,8,opt,name=stop,proto3" json:"stop,omitempty"`
+	// drain, with stop, advances event time to its end before the barrier, so
+	// that every open window fires into the savepoint's interval.
+	Drain         bool `protobuf:"varint,9,opt,name=drain,proto3" json:"drain,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1120,6 +1165,13 @@ func (x *CheckpointEvent) GetSavepoint() bool {
 func (x *CheckpointEvent) GetStop() bool {
 	if x != nil {
 		return x.Stop
+	}
+	return false
+}
+
+func (x *CheckpointEvent) GetDrain() bool {
+	if x != nil {
+		return x.Drain
 	}
 	return false
 }
@@ -1281,7 +1333,7 @@ const file_weir_proto_rawDesc = "" +
 	"\tpositions\x18\x02 \x03(\v2 .weir.v1.Progress.PositionsEntryR\tpositions\x1a<\n" +
 	"\x0ePositionsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"\xa2\x04\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"\xde\x05\n" +
 	"\vTaskMetrics\x12#\n" +
 	"\x04task\x18\x01 \x01(\v2\x0f.weir.v1.TaskIDR\x04task\x12\x1d\n" +
 	"\n" +
@@ -1301,7 +1353,12 @@ const file_weir_proto_rawDesc = "" +
 	"\x0fwasm_call_nanos\x18\r \x01(\x04R\rwasmCallNanos\x12*\n" +
 	"\x11wasm_memory_bytes\x18\x0e \x01(\x04R\x0fwasmMemoryBytes\x12\x1d\n" +
 	"\n" +
-	"keyed_null\x18\x0f \x01(\x04R\tkeyedNull\"Z\n" +
+	"keyed_null\x18\x0f \x01(\x04R\tkeyedNull\x12#\n" +
+	"\rhas_watermark\x18\x10 \x01(\bR\fhasWatermark\x12\x1c\n" +
+	"\twatermark\x18\x11 \x01(\x03R\twatermark\x12%\n" +
+	"\x0ewatermark_idle\x18\x12 \x01(\bR\rwatermarkIdle\x12!\n" +
+	"\flate_records\x18\x13 \x01(\x04R\vlateRecords\x12-\n" +
+	"\x12invalid_timestamps\x18\x14 \x01(\x04R\x11invalidTimestamps\"Z\n" +
 	"\tHeartbeat\x12*\n" +
 	"\x05tasks\x18\x01 \x03(\v2\x14.weir.v1.TaskMetricsR\x05tasks\x12!\n" +
 	"\fmemory_bytes\x18\x02 \x01(\x04R\vmemoryBytes\"<\n" +
@@ -1317,7 +1374,7 @@ const file_weir_proto_rawDesc = "" +
 	"\n" +
 	"checkpoint\x18\x04 \x01(\v2\x18.weir.v1.CheckpointEventH\x00R\n" +
 	"checkpointB\x05\n" +
-	"\x03msg\"\xdf\x01\n" +
+	"\x03msg\"\xf5\x01\n" +
 	"\x0fCheckpointEvent\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x04R\aattempt\x12#\n" +
@@ -1325,7 +1382,8 @@ const file_weir_proto_rawDesc = "" +
 	"\x04kind\x18\x04 \x01(\tR\x04kind\x12*\n" +
 	"\x11timestamp_unix_ms\x18\x05 \x01(\x03R\x0ftimestampUnixMs\x12\x1c\n" +
 	"\tsavepoint\x18\x06 \x01(\bR\tsavepoint\x12\x12\n" +
-	"\x04stop\x18\b \x01(\bR\x04stopJ\x04\b\a\x10\b\"5\n" +
+	"\x04stop\x18\b \x01(\bR\x04stop\x12\x14\n" +
+	"\x05drain\x18\t \x01(\bR\x05drainJ\x04\b\a\x10\b\"5\n" +
 	"\n" +
 	"DeployTask\x12'\n" +
 	"\x0fdescriptor_json\x18\x01 \x01(\fR\x0edescriptorJson\"V\n" +
