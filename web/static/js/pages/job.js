@@ -3,6 +3,15 @@ import { api, ApiError } from "../api.js";
 import { renderDag, bpLevel } from "../dag.js";
 import { sparkline } from "../spark.js";
 import { uptime } from "./overview.js";
+
+// fmtWatermark shows an event-time clock (ms): "—" before the first watermark
+// (the API sends the smallest int64) or without event time, "end" once event
+// time has ended (the largest int64, after a drain).
+export function fmtWatermark(ms) {
+  if (ms === undefined || ms === null || ms <= -8.64e15) return "—";
+  if (ms >= 8.64e15) return "end";
+  return fmtTime(new Date(ms).toISOString());
+}
 import { specView } from "./submit.js";
 
 const TABS = [
@@ -32,7 +41,7 @@ function vertexStats(job) {
       st.buffers += t.buffers_in_flight || 0;
       st.backpressure = Math.max(st.backpressure, t.backpressure || 0);
       st.busy = Math.max(st.busy, t.busy || 0);
-      if (t.watermark) st.watermark = st.watermark === null ? t.watermark : Math.min(st.watermark, t.watermark);
+      if (t.watermark !== undefined && t.watermark !== null && !t.watermark_idle) st.watermark = st.watermark === null ? t.watermark : Math.min(st.watermark, t.watermark);
     }
     const samples = hist.get(v.id) || [];
     hist.set(v.id, samples);
@@ -308,7 +317,7 @@ export function jobPage(root, ctx) {
       ["Wasm memory", (r) => fmtBytes(r.t.wasm_memory_bytes), "num"],
       ["Backpressure", (r) => bpCell(r.t.backpressure), "num"],
       ["Busy", (r) => fmtPct(r.t.busy), "num"],
-      ["Watermark", (r) => (r.t.watermark ? fmtTime(new Date(r.t.watermark).toISOString()) : "—")],
+      ["Watermark", (r) => (r.t.watermark_idle ? "idle" : fmtWatermark(r.t.watermark))],
     ], { id: "subtasks-table", focusable: true, label: "subtasks" })
       : empty(TERMINAL.has(job.status) ? `The job is ${job.status}: it has no subtasks any more.` : "No subtasks are deployed yet: the job waits for free slots."));
   }
@@ -458,7 +467,7 @@ function vertexTable(job, stats) {
     ["Rate", (v) => h("span", { class: "rate" }, sparkline(stats.get(v.id).history, 90, 22, `record rate of ${v.id}`), " ", fmtNum(stats.get(v.id).rateOut) + "/s")],
     ["Backpressure", (v) => bpCell(stats.get(v.id).backpressure), "num"],
     ["Busy", (v) => fmtPct(stats.get(v.id).busy), "num"],
-    ["Watermark", (v) => (stats.get(v.id).watermark ? fmtTime(new Date(stats.get(v.id).watermark).toISOString()) : "—"), "hide-narrow"],
+    ["Watermark", (v) => fmtWatermark(stats.get(v.id).watermark), "hide-narrow"],
   ], { id: "vertices-table", focusable: true, label: "vertices" });
 }
 

@@ -1,0 +1,5 @@
+//go:build !race
+
+package timestamp
+
+const raceEnabled = false
