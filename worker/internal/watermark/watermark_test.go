@@ -45,7 +45,7 @@ func TestGeneratorScenarios(t *testing.T) {
 			{op: "obs", ch: 0, v: 100, now: 0}, {op: "tick", now: 999, want: Status{Min, false}},
 			{op: "obs", ch: 0, v: 2000, now: 1500}, {op: "tick", now: 1500, want: Status{1999, false}, changed: true}, // reader 1 idle since 1000
 			{op: "obs", ch: 1, v: 10, now: 1600}, {op: "tick", now: 1600, want: Status{1999, false}},
-			{op: "tick", now: 2599, want: Status{1999, false}}, // reader 0 idle since 2500; reader 1 (at 9) is behind the clock
+			{op: "tick", now: 2599, want: Status{1999, false}},               // reader 0 idle since 2500; reader 1 (at 9) is behind the clock
 			{op: "tick", now: 2600, want: Status{1999, true}, changed: true}, // reader 1 idle too
 		}},
 		{"all idle, then active again", 1, Strategy{IdleTimeout: 100 * time.Millisecond}, []step{
