@@ -82,9 +82,15 @@ weir_subtask_input_credit_buffers{job_id="j1",job_name="orders",subtask="1",vert
 # HELP weir_subtask_input_queued_buffers Buffers from other worker processes waiting in a subtask's input.
 # TYPE weir_subtask_input_queued_buffers gauge
 weir_subtask_input_queued_buffers{job_id="j1",job_name="orders",subtask="1",vertex="enrich"} 3
+# HELP weir_subtask_invalid_timestamps_total Records dropped because their timestamp field was missing or unusable.
+# TYPE weir_subtask_invalid_timestamps_total counter
+weir_subtask_invalid_timestamps_total{job_id="j1",job_name="orders",subtask="1",vertex="enrich"} 0
 # HELP weir_subtask_keyed_null_total Records a key_by by JSON field keyed null because the field was missing or unusable.
 # TYPE weir_subtask_keyed_null_total counter
 weir_subtask_keyed_null_total{job_id="j1",job_name="orders",subtask="1",vertex="enrich"} 4
+# HELP weir_subtask_late_records_total Records that came after their windows' allowed lateness: sent to the late side output, or dropped.
+# TYPE weir_subtask_late_records_total counter
+weir_subtask_late_records_total{job_id="j1",job_name="orders",subtask="1",vertex="enrich"} 2
 # HELP weir_subtask_records_in_total Records a subtask has read, as of its worker's last heartbeat.
 # TYPE weir_subtask_records_in_total counter
 weir_subtask_records_in_total{job_id="j1",job_name="orders",subtask="1",vertex="enrich"} 10
@@ -152,7 +158,7 @@ func TestCollectorSubtaskLabels(t *testing.T) {
 			require.Equal(t, []string{"job_id", "job_name", "subtask", "vertex"}, names, mf.GetName())
 		}
 	}
-	require.Equal(t, 13, n, "records in/out, bytes in/out, buffers in flight, backpressure, busy, exchange bytes out, input queued and credit, Wasm call time and memory, keyed null (watermark only once set)")
+	require.Equal(t, 15, n, "records in/out, bytes in/out, buffers in flight, backpressure, busy, exchange bytes out, input queued and credit, Wasm call time and memory, keyed null, late records, invalid timestamps (watermark only once set)")
 }
 
 // The Grafana dashboard in deploy/grafana queries only metrics the collector

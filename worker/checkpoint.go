@@ -64,7 +64,7 @@ type checkpointer struct {
 // needsBackend reports whether any step of the task keeps state.
 func needsBackend(steps []spec.Step, checkpointing bool) bool {
 	for _, s := range steps {
-		if s.Kind == spec.KindProcess || s.Kind == spec.KindReduce {
+		if s.Kind == spec.KindProcess || s.Kind == spec.KindReduce || s.Kind == spec.KindWindow {
 			return true
 		}
 		if s.Sink != nil && s.Sink.Delivery == spec.DeliveryExactlyOnce && checkpointing {
@@ -177,6 +177,9 @@ func (cp *checkpointer) snapshot(ev api.CheckpointEvent, positions map[string]ui
 	}
 	var pending *state.Pending
 	if cp.backend != nil {
+		if err := t.flushWindows(); err != nil {
+			return fmt.Errorf("checkpoint %d: writing windows to state: %w", ev.ID, err)
+		}
 		var err error
 		if pending, err = cp.backend.Snapshot(ev.ID); err != nil {
 			return fmt.Errorf("snapshotting state for checkpoint %d: %w", ev.ID, err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,6 +24,9 @@ import (
 	"github.com/weir-streams/weir/worker/internal/exchange"
 	"github.com/weir-streams/weir/worker/internal/keyby"
 	"github.com/weir-streams/weir/worker/internal/state"
+	"github.com/weir-streams/weir/worker/internal/timestamp"
+	"github.com/weir-streams/weir/worker/internal/watermark"
+	"github.com/weir-streams/weir/worker/internal/window"
 )
 
 // markerInterval is how often a source sends its position downstream.
@@ -70,6 +74,10 @@ type task struct {
 	opsSnapshot []*wasmhost.Instance
 	// keyStats are the task's key_by operators' counters.
 	keyStats []*keyby.Stats
+	// windowsSnapshot and assignStats are the window operators' and the
+	// timestamp assigner's counters.
+	windowsSnapshot []*window.Stats
+	assignStats     *timestamp.Stats
 
 	// Owned by the task goroutine.
 	sources  []*connector.Source
@@ -78,7 +86,24 @@ type task struct {
 	ops      []operator
 	sink     *connector.Sink
 	writers  []*exchange.Writer
-	finished bool
+	// mainWriters are the writers of the chain's main output; sideWriters
+	// those of each side output, by its name.
+	mainWriters []*exchange.Writer
+	sideWriters map[string][]*exchange.Writer
+	finished    bool
+
+	// Event time (eventtime.go). assign and gen are a source task's timestamp
+	// assigner and watermark generator when its step has a timestamps rule;
+	// tracker follows an input task's channels; windows are the window steps
+	// of the chain.
+	assign  *timestamp.Operator
+	gen     *watermark.Generator
+	tracker *watermark.Tracker
+	windows []*windowStep
+	// The event-time status for the metrics.
+	hasWatermark atomic.Bool
+	wmValue      atomic.Int64
+	wmIdle       atomic.Bool
 
 	// checkpoints receives the control plane's checkpoint events for this task.
 	checkpoints chan api.CheckpointEvent
@@ -134,6 +159,15 @@ func (t *task) metrics() api.TaskMetrics {
 	}
 	for _, ks := range t.keyStats {
 		m.KeyedNull += ks.Missing.Load() + ks.Invalid.Load()
+	}
+	if t.hasWatermark.Load() {
+		m.HasWatermark, m.Watermark, m.WatermarkIdle = true, t.wmValue.Load(), t.wmIdle.Load()
+	}
+	for _, w := range t.windowsSnapshot {
+		m.LateRecords += w.Late.Load()
+	}
+	if t.assignStats != nil {
+		m.InvalidTimestamps = t.assignStats.Invalid.Load()
 	}
 	for _, g := range t.gates {
 		q, c := g.Credit()
@@ -205,6 +239,18 @@ func (t *task) setup() error {
 	if s := steps[0]; s.Kind == spec.KindSource {
 		t.setupSources(s)
 		steps = steps[1:]
+		if s.Timestamps != nil {
+			op, strategy, err := newAssigner(s.Timestamps)
+			if err != nil {
+				return fmt.Errorf("step %q: %w", s.ID, err)
+			}
+			t.assign = op
+			t.ops = append(t.ops, op)
+			t.gen = watermark.NewGenerator(len(t.sources), strategy, time.Now())
+			t.sampleMu.Lock()
+			t.assignStats = op.Stats()
+			t.sampleMu.Unlock()
+		}
 	}
 	if n := len(steps); n > 0 && steps[n-1].Kind == spec.KindSink {
 		s := steps[n-1]
@@ -235,7 +281,22 @@ func (t *task) setup() error {
 		}
 		steps = steps[:n-1]
 	}
-	for _, s := range steps {
+	for i, s := range steps {
+		if s.Kind == spec.KindWindow {
+			// A window first in its chain behind a hash edge is keyed; any
+			// other reads a non-keyed stream (the plan gives it a global edge).
+			keyed := i == 0 && len(t.desc.Inputs) == 1 && t.desc.Inputs[0].Partitioning == jobgraph.Hash
+			w, err := t.newWindowStep(s, keyed)
+			if err != nil {
+				return err
+			}
+			t.windows = append(t.windows, w)
+			t.ops = append(t.ops, w)
+			t.sampleMu.Lock()
+			t.windowsSnapshot = append(t.windowsSnapshot, w.op.Stats())
+			t.sampleMu.Unlock()
+			continue
+		}
 		if s.KeyBy != nil { // a built-in key_by; one with a key_selector is a UDF
 			op := keyby.New(s.KeyBy.JSONField)
 			t.ops = append(t.ops, op)
@@ -266,6 +327,14 @@ func (t *task) setup() error {
 			return err
 		}
 		t.writers = append(t.writers, wr)
+		if out.Tag == "" {
+			t.mainWriters = append(t.mainWriters, wr)
+		} else {
+			if t.sideWriters == nil {
+				t.sideWriters = map[string][]*exchange.Writer{}
+			}
+			t.sideWriters[out.Tag] = append(t.sideWriters[out.Tag], wr)
+		}
 	}
 	return nil
 }
@@ -407,10 +476,21 @@ func (t *task) pushChain(b *record.Batch) error {
 			return err
 		}
 	}
-	for _, op := range t.ops {
+	return t.pushFrom(0, b)
+}
+
+// pushFrom runs b through the chain from operator i on and hands the result to
+// the sink and the main outputs.
+func (t *task) pushFrom(i int, b *record.Batch) error {
+	for _, op := range t.ops[i:] {
 		out, err := op.Process(t.ctx, b)
 		if err != nil {
 			return err
+		}
+		if w, ok := op.(*windowStep); ok && w.lateTag != "" {
+			if err := t.writeLate(w); err != nil {
+				return err
+			}
 		}
 		if b = out; b.Len() == 0 {
 			return nil
@@ -428,7 +508,7 @@ func (t *task) pushChain(b *record.Batch) error {
 			return err
 		}
 	}
-	for _, w := range t.writers {
+	for _, w := range t.mainWriters {
 		if err := w.Write(t.ctx, b); err != nil {
 			return err
 		}
@@ -437,6 +517,11 @@ func (t *task) pushChain(b *record.Batch) error {
 }
 
 func (t *task) flush() error {
+	if len(t.windows) > 0 {
+		if err := t.fireProcessingTime(time.Now()); err != nil {
+			return err
+		}
+	}
 	if eo := t.cp.eoSink; eo != nil {
 		if err := eo.Reap(); err != nil {
 			return err
@@ -537,6 +622,14 @@ func (t *task) runSource() error {
 	}
 	markers := time.NewTicker(markerInterval)
 	defer markers.Stop()
+	// Without a timestamps rule the source sends no watermarks: its ticker
+	// channel stays nil.
+	var watermarks <-chan time.Time
+	if t.gen != nil {
+		wt := time.NewTicker(watermarkInterval)
+		defer wt.Stop()
+		watermarks = wt.C
+	}
 	flush := t.flushTicker()
 	defer flush.Stop()
 	// pos holds every owned partition's position from the start (its resume
@@ -561,6 +654,11 @@ func (t *task) runSource() error {
 		if err := t.push(&b.Batch); err != nil {
 			return err
 		}
+		if t.gen != nil {
+			if ts := t.assign.MaxTimestamp(); ts != math.MinInt64 {
+				t.gen.Observe(b.Reader, ts, time.Now())
+			}
+		}
 		pos[t.posKeys[b.Reader]] = b.LastSeq
 		moved = true
 		t.sources[b.Reader].Recycle(b)
@@ -573,7 +671,7 @@ func (t *task) runSource() error {
 	stop := t.stop.Done()
 	// After a stop-with-savepoint's barrier the source reads nothing more: it
 	// ends when the savepoint completes and reads on if it is aborted.
-	var stopping uint64
+	var stopping, draining uint64
 	in := t.srcOut
 	for {
 		select {
@@ -614,10 +712,24 @@ func (t *task) runSource() error {
 			if err := mark(); err != nil {
 				return err
 			}
+		case now := <-watermarks:
+			if st, changed := t.gen.Tick(now); changed {
+				if err := t.advanceEventTime(st); err != nil {
+					return err
+				}
+			}
 		case ev := <-t.checkpoints:
 			var err error
 			switch {
 			case ev.Kind == api.CheckpointTrigger:
+				if ev.Stop && ev.Drain {
+					// Event time ends before the barrier, so that every window
+					// fires within the savepoint's interval.
+					if err := t.advanceEventTime(watermark.Status{Watermark: maxWatermark}); err != nil {
+						return err
+					}
+					watermarks, draining = nil, ev.ID
+				}
 				err = t.cp.snapshot(ev, maps.Clone(pos), 0)
 				if ev.Stop && err == nil {
 					stopping, in = ev.ID, nil
@@ -627,6 +739,9 @@ func (t *task) runSource() error {
 					return err
 				}
 				return t.endAfterSavepoint(srcErr, running, ev.ID)
+			case ev.ID == stopping && draining == ev.ID:
+				// Event time is over: what would be read now would be late.
+				return fmt.Errorf("stop with drain: savepoint %d failed after event time advanced to its end; the job restarts from its last checkpoint", ev.ID)
 			case ev.ID == stopping:
 				t.logger.Info("stop-with-savepoint aborted: reading on", "savepoint", ev.ID)
 				stopping, in = 0, t.srcOut
@@ -680,6 +795,7 @@ func (t *task) runInput() error {
 	t.gates = append(t.gates, gate)
 	t.sampleMu.Unlock()
 	in := &inputLoop{t: t, gate: gate, latest: make([]map[string]uint64, gate.Channels()), closed: make([]bool, gate.Channels())}
+	t.tracker = watermark.NewTracker(gate.Channels())
 	flush := t.flushTicker()
 	defer flush.Stop()
 	cp := t.cp
@@ -753,6 +869,21 @@ func (in *inputLoop) handle(buf *exchange.Buffer) error {
 		if pos, ok := alignMarkers(in.latest, in.closed); ok && !samePositions(pos, in.aligned) {
 			in.aligned = pos
 			return t.marker(pos)
+		}
+	case exchange.Watermark:
+		gate.Took(buf)
+		var (
+			st      watermark.Status
+			changed bool
+		)
+		if buf.Idle {
+			st, changed = t.tracker.Idle(buf.Channel, true)
+		} else {
+			st, changed = t.tracker.Watermark(buf.Channel, buf.Watermark)
+		}
+		exchange.Release(buf)
+		if changed {
+			return t.advanceEventTime(st)
 		}
 	case exchange.Barrier:
 		gate.Took(buf)

@@ -34,6 +34,10 @@ type node struct {
 	// explicit says the partitioning was written in the spec.
 	explicit bool
 	outputs  []int
+	// tag names the side output of input this node reads; "" for the main one.
+	tag string
+	// mainReaders counts the nodes reading this one's main output.
+	mainReaders int
 }
 
 // Build plans job. The job must have passed spec validation.
@@ -71,9 +75,13 @@ func Build(job *spec.Job) (*jobgraph.JobGraph, error) {
 				}
 				in = byID[job.Steps[in].Input]
 			}
-			n.input = in
+			n.input, n.tag = in, s.InputTag
 			up := nodes[in]
 			switch {
+			case s.Kind == spec.KindWindow && up.step.Kind != spec.KindKeyBy:
+				// A window of a non-keyed stream (windowAll) sees every record:
+				// one subtask behind a global edge.
+				n.part, n.explicit = jobgraph.Global, true
 			case s.Kind == spec.KindKeyBy:
 				// A key_by runs at the tail of the chain it keys (the sender
 				// side of the hash edge): same subtasks, so a forward edge.
@@ -105,6 +113,9 @@ func Build(job *spec.Job) (*jobgraph.JobGraph, error) {
 		}
 		up := nodes[n.input]
 		up.outputs = append(up.outputs, i)
+		if n.tag == "" {
+			up.mainReaders++
+		}
 		if !n.explicit {
 			n.part = jobgraph.Rebalance
 			if up.par == n.par {
@@ -129,8 +140,9 @@ func Build(job *spec.Job) (*jobgraph.JobGraph, error) {
 		if n.input >= 0 {
 			up := nodes[n.input]
 			chain := n.step.Chain && up.step.Chain || n.step.Kind == spec.KindKeyBy
-			if n.part == jobgraph.Forward && up.par == n.par && chain &&
-				len(up.outputs) == 1 && up.step.SlotSharingGroup == n.step.SlotSharingGroup {
+			// A side output always crosses an edge of its own.
+			if n.part == jobgraph.Forward && up.par == n.par && chain && n.tag == "" &&
+				up.mainReaders == 1 && up.step.SlotSharingGroup == n.step.SlotSharingGroup {
 				v := vertexOf[n.input]
 				g.Vertices[v].Steps = append(g.Vertices[v].Steps, n.step)
 				vertexOf[i] = v
@@ -150,6 +162,7 @@ func Build(job *spec.Job) (*jobgraph.JobGraph, error) {
 			From:         g.Vertices[vertexOf[n.input]].ID,
 			To:           g.Vertices[vertexOf[i]].ID,
 			Partitioning: n.part,
+			Tag:          n.tag,
 		})
 	}
 	for v := range g.Vertices {
@@ -197,10 +210,10 @@ func Descriptors(g *jobgraph.JobGraph, job *spec.Job, jobID string, attempt uint
 		var inputs, outputs []jobgraph.Gate
 		for _, e := range g.Edges {
 			if e.To == v.ID {
-				inputs = append(inputs, jobgraph.Gate{Edge: e.ID, Peer: e.From, PeerParallel: g.Vertex(e.From).Parallelism, Partitioning: e.Partitioning})
+				inputs = append(inputs, jobgraph.Gate{Edge: e.ID, Peer: e.From, PeerParallel: g.Vertex(e.From).Parallelism, Partitioning: e.Partitioning, Tag: e.Tag})
 			}
 			if e.From == v.ID {
-				outputs = append(outputs, jobgraph.Gate{Edge: e.ID, Peer: e.To, PeerParallel: g.Vertex(e.To).Parallelism, Partitioning: e.Partitioning})
+				outputs = append(outputs, jobgraph.Gate{Edge: e.ID, Peer: e.To, PeerParallel: g.Vertex(e.To).Parallelism, Partitioning: e.Partitioning, Tag: e.Tag})
 			}
 		}
 		var res map[string]uint64

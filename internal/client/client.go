@@ -219,6 +219,15 @@ type Subtask struct {
 	// KeyedNull counts records a key_by by JSON field keyed null (field missing or
 	// unusable).
 	KeyedNull int64 `json:"keyed_null"`
+	// Watermark is the subtask's event-time clock in ms (math.MinInt64 before its
+	// first watermark); nil when it does not follow event time. WatermarkIdle
+	// says all its inputs are idle.
+	Watermark     *int64 `json:"watermark,omitempty"`
+	WatermarkIdle bool   `json:"watermark_idle,omitempty"`
+	// LateRecords counts records after their windows' allowed lateness;
+	// InvalidTimestamps records dropped for want of a usable timestamp.
+	LateRecords       int64 `json:"late_records,omitempty"`
+	InvalidTimestamps int64 `json:"invalid_timestamps,omitempty"`
 }
 
 // Edge connects two vertices, by their IDs, with a partitioning ("forward", "hash", ...).

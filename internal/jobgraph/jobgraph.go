@@ -48,6 +48,9 @@ type Edge struct {
 	From         string `json:"from"`
 	To           string `json:"to"`
 	Partitioning string `json:"partitioning"`
+	// Tag names the side output of From the edge carries; "" for its main
+	// output.
+	Tag string `json:"tag,omitempty"`
 }
 
 // Vertex returns the vertex with id, or nil.
@@ -142,6 +145,8 @@ type Gate struct {
 	// PeerWorkers names the worker of each peer subtask, by index; a peer on
 	// another worker is reached over NATS. Empty means every peer is local.
 	PeerWorkers []string `json:"peer_workers,omitempty"`
+	// Tag names the side output the edge carries; "" for the main output.
+	Tag string `json:"tag,omitempty"`
 }
 
 // StatePrefix starts the Object Store names of the files of a job's checkpoints.

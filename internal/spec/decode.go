@@ -221,7 +221,15 @@ func (d *decoder) step(n *yaml.Node, i int) Step {
 			case v == "":
 				d.errorf(p.val, field, "must name a step")
 			case strings.Contains(v, "#"):
-				d.unsupported(p.val, field, "reading a side output (%s) is not supported yet", quote(v))
+				step, tag, _ := strings.Cut(v, "#")
+				if msg := checkName("side output", tag, 64); msg != "" || step == "" {
+					if step == "" {
+						msg = "a side output is read as <step>#<name>"
+					}
+					d.errorf(p.val, field, "%s", msg)
+					break
+				}
+				s.Input, s.InputTag = step, tag
 			default:
 				s.Input = v
 			}
@@ -264,7 +272,14 @@ func (d *decoder) step(n *yaml.Node, i int) Step {
 			s.Partition = d.partition(p.val, field)
 		case KindSink:
 			s.Sink = d.sink(p.val, field)
+		case KindWindow:
+			d.record(field, p.key)
+			s.Window = d.window(p.val, field)
+			s.WindowFunction, s.Aggregate = d.windowFunction(f, path)
 		}
+	}
+	if p, ok := f.get("timestamps"); ok {
+		s.Timestamps = d.timestamps(p.val, path+".timestamps")
 	}
 
 	// Keys that mean nothing for the step's kind are refused rather than ignored,
@@ -288,6 +303,145 @@ func (d *decoder) step(n *yaml.Node, i int) Step {
 		}
 	}
 	return s
+}
+
+// window decodes a window step's window: its shape and clock; the validator
+// checks the values.
+func (d *decoder) window(n *yaml.Node, path string) *Window {
+	w := &Window{}
+	f, ok := d.fields(n, path, windowShape)
+	if !ok {
+		return w
+	}
+	dur := func(f *fields, key, field string, dst *time.Duration) {
+		if p, ok := f.get(key); ok {
+			d.record(field, p.val)
+			if v, ok := d.duration(p.val, field); ok {
+				*dst = v
+			}
+		}
+	}
+	dur(f, "tumbling", path+".tumbling", &w.Tumbling)
+	if p, ok := f.get("sliding"); ok {
+		field := path + ".sliding"
+		d.record(field, p.val)
+		w.Sliding = &SlidingWindow{}
+		if sf, ok := d.fields(p.val, field, windowShape.keys["sliding"].shape); ok {
+			if _, ok := d.require(sf, "size"); ok {
+				dur(sf, "size", field+".size", &w.Sliding.Size)
+			}
+			if _, ok := d.require(sf, "slide"); ok {
+				dur(sf, "slide", field+".slide", &w.Sliding.Slide)
+			}
+		}
+	}
+	if p, ok := f.get("session"); ok {
+		field := path + ".session"
+		d.record(field, p.val)
+		w.Session = &SessionWindow{}
+		if sf, ok := d.fields(p.val, field, windowShape.keys["session"].shape); ok {
+			if _, ok := d.require(sf, "gap"); ok {
+				dur(sf, "gap", field+".gap", &w.Session.Gap)
+			}
+		}
+	}
+	if p, ok := f.get("time"); ok {
+		field := path + ".time"
+		d.record(field, p.val)
+		if v, ok := d.str(p.val, field); ok {
+			w.Time = WindowTime(v)
+		}
+	}
+	dur(f, "allowed_lateness", path+".allowed_lateness", &w.AllowedLateness)
+	if p, ok := f.get("late_output"); ok {
+		field := path + ".late_output"
+		d.record(field, p.val)
+		if v, ok := d.str(p.val, field); ok {
+			w.LateOutput = v
+		}
+	}
+	return w
+}
+
+// windowFunction decodes the function of a window step: the one of aggregate,
+// reduce and process it has (the step's kind says there is exactly one).
+func (d *decoder) windowFunction(f *fields, path string) (Kind, *Aggregate) {
+	if p, ok := f.get(string(KindAggregate)); ok {
+		field := path + ".aggregate"
+		d.record(field, p.key)
+		af, ok := d.fields(p.val, field, stepShape.keys["aggregate"].shape)
+		if !ok {
+			return KindAggregate, nil
+		}
+		if _, ok := af.get("module"); ok {
+			d.unsupported(p.val, field, "an aggregate UDF is not supported yet; use a built-in aggregate: {builtin: %s}", strings.Join(builtinAggregates, "|"))
+			return KindAggregate, nil
+		}
+		if _, ok := af.get("function"); ok {
+			d.unsupported(p.val, field, "an aggregate UDF is not supported yet; use a built-in aggregate: {builtin: %s}", strings.Join(builtinAggregates, "|"))
+			return KindAggregate, nil
+		}
+		a := &Aggregate{}
+		if bp, ok := d.require(af, "builtin"); ok {
+			d.record(field+".builtin", bp.val)
+			if v, ok := d.str(bp.val, field+".builtin"); ok {
+				a.Builtin = v
+			}
+		}
+		if fp, ok := af.get("field"); ok {
+			d.record(field+".field", fp.val)
+			if v, ok := d.str(fp.val, field+".field"); ok {
+				a.Field = v
+			}
+		}
+		return KindAggregate, a
+	}
+	for _, k := range []Kind{KindReduce, KindProcess} {
+		if p, ok := f.get(string(k)); ok {
+			d.unsupported(p.key, joinField(path, string(k)), "a window's %s function is not supported yet; use aggregate: {builtin: %s}", k, strings.Join(builtinAggregates, "|"))
+			return k, nil
+		}
+	}
+	d.errorf(f.node, path, "a window needs its function in the same step: aggregate: {builtin: %s}", strings.Join(builtinAggregates, "|"))
+	return "", nil
+}
+
+// timestamps decodes a timestamps rule; the validator checks the values.
+func (d *decoder) timestamps(n *yaml.Node, path string) *Timestamps {
+	ts := &Timestamps{}
+	f, ok := d.fields(n, path, timestampsShape)
+	if !ok {
+		return ts
+	}
+	if p, ok := f.get("json_field"); ok {
+		d.record(path+".json_field", p.val)
+		if v, ok := d.str(p.val, path+".json_field"); ok {
+			ts.JSONField = v
+		}
+	}
+	if p, ok := f.get("ingestion"); ok {
+		d.record(path+".ingestion", p.val)
+		if v, ok := d.boolean(p.val, path+".ingestion"); ok {
+			ts.Ingestion = v
+		}
+	}
+	if p, ok := f.get("udf"); ok {
+		d.unsupported(p.key, path+".udf", "a timestamp-extractor UDF is not supported yet; use json_field or ingestion")
+	}
+	for _, k := range []string{"max_out_of_orderness", "idle_timeout"} {
+		if p, ok := f.get(k); ok {
+			field := path + "." + k
+			d.record(field, p.val)
+			if v, ok := d.duration(p.val, field); ok {
+				if k == "idle_timeout" {
+					ts.IdleTimeout = v
+				} else {
+					ts.MaxOutOfOrderness = v
+				}
+			}
+		}
+	}
+	return ts
 }
 
 // ownSubtasks says, for the kinds that have no subtasks of their own, why they

@@ -67,12 +67,13 @@ var (
 		"tumbling": leaf,
 		"sliding":  known(mapping(map[string]*field{"size": leaf, "slide": leaf})),
 		"session":  known(mapping(map[string]*field{"gap": leaf})),
-		"count":    known(mapping(map[string]*field{"size": leaf, "slide": leaf})),
-		"global":   known(mapping(map[string]*field{})),
-		// TODO(spec): fix the shapes of trigger and evictor when windows are built;
+		"count":    soon(mapping(map[string]*field{"size": leaf, "slide": leaf})),
+		"global":   soon(mapping(map[string]*field{})),
+		"time":     leaf,
+		// TODO(spec): fix the shapes of trigger and evictor when they are built;
 		// DESIGN §6 names them only.
-		"trigger":          leaf,
-		"evictor":          leaf,
+		"trigger":          soonLeaf,
+		"evictor":          soonLeaf,
 		"allowed_lateness": leaf,
 		"late_output":      leaf,
 	})
@@ -86,7 +87,7 @@ var (
 		"slot_sharing_group": leaf,
 		"config":             leaf,
 		"limits":             known(limitsShape),
-		"timestamps":         soon(timestampsShape),
+		"timestamps":         known(timestampsShape),
 
 		"source":   known(sourceShape),
 		"map":      known(udfShape),
@@ -95,8 +96,8 @@ var (
 		"process":  known(udfShape),
 		"reduce":   known(udfShape),
 		"key_by":   known(keyByShape),
-		"window":   soon(windowShape),
-		"aggregate": soon(mapping(map[string]*field{
+		"window":   known(windowShape),
+		"aggregate": known(mapping(map[string]*field{
 			"builtin": leaf, "field": leaf, "module": leaf, "function": leaf,
 		})),
 		"partition": leaf,
@@ -166,6 +167,7 @@ var windowFunctions = map[Kind]bool{KindAggregate: true, KindReduce: true, KindP
 var supportedKinds = map[Kind]bool{
 	KindSource: true, KindMap: true, KindFilter: true, KindFlatMap: true,
 	KindKeyBy: true, KindPartition: true, KindSink: true, KindProcess: true, KindReduce: true,
+	KindWindow: true,
 }
 
 // udfKinds are the supported kinds that always run a user function, and so take

@@ -196,8 +196,8 @@ const (
 	KindProcess   Kind = "process" // a keyed function with state; reads a key_by
 	KindReduce    Kind = "reduce"  // a keyed running reduction; reads a key_by
 	KindKeyBy     Kind = "key_by"
-	KindWindow    Kind = "window"     // reserved; combines with aggregate, reduce or process
-	KindAggregate Kind = "aggregate"  // reserved
+	KindWindow    Kind = "window"     // a window with its function: aggregate (reduce and process reserved)
+	KindAggregate Kind = "aggregate"  // only as a window's function
 	KindUnion     Kind = "union"      // reserved
 	KindJoin      Kind = "join"       // reserved
 	KindCoProcess Kind = "co_process" // reserved
@@ -257,6 +257,9 @@ type Step struct {
 	// Input is the ID of the step this one reads, always an earlier step and never
 	// a sink; "" for a source. Default: the step before it.
 	Input string `json:"input,omitempty"`
+	// InputTag names the side output of Input this step reads (written
+	// `input: <step>#<name>`); "" for its main output.
+	InputTag string `json:"input_tag,omitempty"`
 	// Parallelism is the step's own parallelism; 0 means the job's. See
 	// EffectiveParallelism.
 	Parallelism int `json:"parallelism,omitempty"`
@@ -284,6 +287,16 @@ type Step struct {
 	Partition Partitioning `json:"partition,omitempty"`
 	// Sink is set for KindSink.
 	Sink *JetStreamSink `json:"sink,omitempty"`
+	// Timestamps is set on a source step whose records get their event time
+	// from a rule, with watermarks.
+	Timestamps *Timestamps `json:"timestamps,omitempty"`
+	// Window is set for KindWindow: how records are grouped into windows.
+	Window *Window `json:"window,omitempty"`
+	// Aggregate is set for a window step whose function is a built-in aggregate.
+	Aggregate *Aggregate `json:"aggregate,omitempty"`
+	// WindowFunction is, for KindWindow, the kind of the function applied to
+	// each fired window: KindAggregate (KindReduce and KindProcess reserved).
+	WindowFunction Kind `json:"window_function,omitempty"`
 
 	// Line and Column locate the step in the spec (1-based; 0 when unknown), for
 	// errors found after parsing, such as a function missing from its module.
@@ -314,6 +327,73 @@ func (s *Step) FunctionKind() string {
 func (s *Step) RunsUDF() bool {
 	return udfKinds[s.Kind] || s.Kind == KindKeyBy && s.KeyBy == nil
 }
+
+// Timestamps assigns event time to a source's records and generates its
+// watermarks (DESIGN §5), after Flink's WatermarkStrategy.
+type Timestamps struct {
+	// JSONField is a top-level member of the payload holding an integer number
+	// of milliseconds since the Unix epoch or an RFC 3339 string.
+	JSONField string `json:"json_field,omitempty"`
+	// Ingestion assigns the time the source reads the record.
+	Ingestion bool `json:"ingestion,omitempty"`
+	// UDF is a timestamp-extractor function (reserved).
+	UDF *UDFRef `json:"udf,omitempty"`
+	// MaxOutOfOrderness bounds how late a record may come behind the largest
+	// timestamp seen: the watermark is that timestamp less the bound, less 1 ms.
+	// 0 is for ascending timestamps. At most 24h.
+	MaxOutOfOrderness time.Duration `json:"max_out_of_orderness,omitempty"`
+	// IdleTimeout marks a source partition idle after that long without
+	// records, so that it stops holding event time back; 0 never. At most 24h.
+	IdleTimeout time.Duration `json:"idle_timeout,omitempty"`
+}
+
+// WindowTime is the clock a window follows.
+type WindowTime string
+
+// Window clocks.
+const (
+	EventTime      WindowTime = "event"
+	ProcessingTime WindowTime = "processing"
+)
+
+// Window assigns records to windows: exactly one of Tumbling, Sliding and
+// Session is set.
+type Window struct {
+	Tumbling time.Duration  `json:"tumbling,omitempty"`
+	Sliding  *SlidingWindow `json:"sliding,omitempty"`
+	Session  *SessionWindow `json:"session,omitempty"`
+	// Time is event (default) or processing.
+	Time WindowTime `json:"time"`
+	// AllowedLateness keeps a fired window that long in event time: a record
+	// for it within that time updates it and re-emits its result.
+	AllowedLateness time.Duration `json:"allowed_lateness,omitempty"`
+	// LateOutput names the side output that records later than that go to;
+	// "" drops them (they are counted either way).
+	LateOutput string `json:"late_output,omitempty"`
+}
+
+// SlidingWindow is a window of Size every Slide; windows start at multiples of
+// Slide.
+type SlidingWindow struct {
+	Size  time.Duration `json:"size"`
+	Slide time.Duration `json:"slide"`
+}
+
+// SessionWindow closes after Gap without records of its key.
+type SessionWindow struct {
+	Gap time.Duration `json:"gap"`
+}
+
+// Aggregate is a window's built-in aggregate.
+type Aggregate struct {
+	// Builtin is count, sum, min, max or avg.
+	Builtin string `json:"builtin,omitempty"`
+	// Field is the JSON member sum, min, max and avg read; count takes none.
+	Field string `json:"field,omitempty"`
+}
+
+// Builtin aggregates.
+var builtinAggregates = []string{"count", "sum", "min", "max", "avg"}
 
 // KeyBy keys records by a top-level member of their JSON payload: the key bytes
 // are the member's value as canonical JSON text (DESIGN §5; docs/job-spec.md
@@ -455,6 +535,9 @@ func (j *Job) Defaults() {
 		if s.Sink != nil && s.Sink.Delivery == "" {
 			s.Sink.Delivery = DeliveryAtLeastOnce
 		}
+		if s.Window != nil && s.Window.Time == "" {
+			s.Window.Time = EventTime
+		}
 	}
 	// Inputs after ids, so that a default input names the default id.
 	for i := 1; i < len(j.Steps); i++ {
@@ -462,6 +545,26 @@ func (j *Job) Defaults() {
 			s.Input = j.Steps[i-1].ID
 		}
 	}
+	// A window that does not read a key_by sees every record (Flink's
+	// windowAll): it runs as one subtask.
+	for i := range j.Steps {
+		if s := &j.Steps[i]; s.Kind == KindWindow && s.Parallelism == 0 && !j.readsKeyBy(s) {
+			s.Parallelism = 1
+		}
+	}
+}
+
+// readsKeyBy reports whether step s reads a key_by step's output.
+func (j *Job) readsKeyBy(s *Step) bool {
+	if s.InputTag != "" {
+		return false
+	}
+	for k := range j.Steps {
+		if j.Steps[k].ID == s.Input {
+			return j.Steps[k].Kind == KindKeyBy
+		}
+	}
+	return false
 }
 
 // defaults fills the zero parameters of the chosen strategy that have a default.

@@ -72,7 +72,6 @@ func TestDesignExampleIsKnown(t *testing.T) {
 	data, err := os.ReadFile("testdata/design-example.yaml")
 	require.NoError(t, err)
 	_, errs := parse(data)
-	require.NotEmpty(t, errs)
 	for _, e := range errs {
 		require.True(t, e.Unsupported, "%v", e)
 	}
@@ -85,10 +84,7 @@ func TestReservedGrammar(t *testing.T) {
 	known := []string{
 		"name: t\ncheckpointing: {interval: 2s, mode: exactly_once, timeout: 10m, min_pause: 0s, max_concurrent: 1, tolerable_failures: 0, retain: 1, retain_on_cancel: false, unaligned: true}\n" + pipe,
 		withStep("  - map: {module: m, function: f}\n    inputs: [a, b]"),
-		"name: t\npipeline:\n  - source: {jetstream: {stream: S, subjects: [s.*], partitions: {count: 4, token: 2}}}\n    timestamps: {json_field: ts, max_out_of_orderness: 1s, idle_timeout: 30s}\n  - sink: {jetstream: {subject: o}}\n",
 		"name: t\npipeline:\n  - source: {jetstream: {stream: S}}\n    timestamps: {udf: {module: m, function: f}}\n  - sink: {jetstream: {subject: o}}\n",
-		"name: t\npipeline:\n  - source: {jetstream: {stream: S}}\n    timestamps: {ingestion: true}\n  - sink: {jetstream: {subject: o}}\n",
-		withStep("  - window: {tumbling: 10s}\n    aggregate: {builtin: sum, field: amount}"),
 		withStep("  - window: {sliding: {size: 10s, slide: 2s}, allowed_lateness: 5s, late_output: late, trigger: x, evictor: y}\n    reduce: {module: m, function: f}"),
 		withStep("  - window: {session: {gap: 30s}}\n    process: {module: m, function: f}"),
 		withStep("  - window: {count: {size: 100, slide: 10}}\n    aggregate: {module: m, function: f}"),
@@ -107,12 +103,11 @@ func TestReservedGrammar(t *testing.T) {
 	}
 
 	_, errs := parse([]byte("name: t\npipeline:\n  - source: {jetstream: {stream: S}}\n    timestamps: {jsonfield: ts}\n  - sink: {jetstream: {subject: o}}\n"))
-	require.Len(t, errs, 2)
-	require.Equal(t, `pipeline[0].timestamps: not supported yet (line 4, column 5)`, errs[0].Error())
-	require.Equal(t, `pipeline[0].timestamps: unknown key "jsonfield" (did you mean "json_field"?) (line 4, column 18)`, errs[1].Error())
+	require.Len(t, errs, 1)
+	require.Equal(t, `pipeline[0].timestamps: unknown key "jsonfield" (did you mean "json_field"?) (line 4, column 18)`, errs[0].Error())
 
 	_, errs = parse([]byte(withStep("  - window: {sliding: {size: 1s, slid: 1s}}\n    aggregate: {builtin: count}")))
-	require.Equal(t, `pipeline[1].window.sliding: unknown key "slid" (did you mean "slide"?) (line 4, column 34)`, errs[1].Error())
+	require.Equal(t, `pipeline[1].window.sliding: unknown key "slid" (did you mean "slide"?) (line 4, column 34)`, errs[0].Error())
 }
 
 func TestUnknownKeySuggestions(t *testing.T) {

@@ -182,6 +182,7 @@ var payloads = []struct {
 	{"key_by", map[Kind]bool{KindKeyBy: true}, func(s *Step) bool { return s.KeyBy != nil || s.Kind == KindKeyBy && s.UDF != nil }},
 	{"partition", map[Kind]bool{KindPartition: true}, func(s *Step) bool { return s.Partition != "" }},
 	{"sink", map[Kind]bool{KindSink: true}, func(s *Step) bool { return s.Sink != nil }},
+	{"window", map[Kind]bool{KindWindow: true}, func(s *Step) bool { return s.Window != nil }},
 }
 
 // step checks step i on its own.
@@ -194,6 +195,9 @@ func (v *validator) step(i int) {
 		return
 	case !slices.Contains(kindKeys, s.Kind):
 		v.errorf(stepField(i, "kind"), "unknown kind %s; use %s", quote(string(s.Kind)), orList(enumStrings(kindKeys)))
+		return
+	case s.Kind == KindAggregate:
+		v.errorf(stepField(i, "aggregate"), "aggregate needs a window in the same step, e.g. window: {tumbling: 10s}")
 		return
 	case !supportedKinds[s.Kind]:
 		v.unsupported(stepField(i, string(s.Kind)), "not supported yet")
@@ -278,6 +282,12 @@ func (v *validator) step(i int) {
 			v.unsupported(stepField(i, "partition"), "partitioning %s is not supported yet", quote(string(p)))
 		}
 	}
+	if s.Timestamps != nil {
+		v.timestamps(i, s)
+	}
+	if w := s.Window; w != nil && s.Kind == KindWindow {
+		v.window(i, s)
+	}
 	if k := s.Sink; k != nil && s.Kind == KindSink {
 		v.check(stepField(i, "sink.jetstream.subject"), checkSubject(k.Subject, false))
 		switch dl := k.Delivery; {
@@ -287,6 +297,139 @@ func (v *validator) step(i int) {
 			v.unsupported(stepField(i, "sink.delivery"), "delivery %s is not supported yet", quote(string(dl)))
 		case dl == DeliveryExactlyOnce && j.Checkpointing == nil:
 			v.errorf(stepField(i, "sink.delivery"), "delivery %s needs checkpointing: records are published when the checkpoint that covers them completes; add checkpointing: {interval: 1s}", quote(string(dl)))
+		}
+	}
+}
+
+// timestamps checks step i's timestamps rule.
+func (v *validator) timestamps(i int, s *Step) {
+	f := stepField(i, "timestamps")
+	ts := s.Timestamps
+	if s.Kind != KindSource {
+		v.errorf(f, "only a source step assigns timestamps; move timestamps to the source this step reads")
+		return
+	}
+	rules := 0
+	for _, set := range []bool{ts.JSONField != "", ts.Ingestion, ts.UDF != nil} {
+		if set {
+			rules++
+		}
+	}
+	switch {
+	case rules == 0:
+		v.errorf(f, "needs a rule: json_field (a member holding ms since the epoch or an RFC 3339 time), or ingestion: true")
+	case rules > 1:
+		v.errorf(f, "json_field, ingestion and udf exclude each other: give one")
+	case ts.JSONField != "":
+		v.check(f+".json_field", checkJSONField(ts.JSONField))
+	}
+	v.check(f+".max_out_of_orderness", checkDurationRange(ts.MaxOutOfOrderness, 0, 24*time.Hour))
+	v.check(f+".idle_timeout", checkDurationRange(ts.IdleTimeout, 0, 24*time.Hour))
+	if ts.Ingestion && ts.MaxOutOfOrderness != 0 {
+		v.errorf(f+".max_out_of_orderness", "ingestion timestamps are never out of order: leave max_out_of_orderness out")
+	}
+}
+
+// window checks step i's window and its function.
+func (v *validator) window(i int, s *Step) {
+	f := stepField(i, "window")
+	w := s.Window
+	kinds := 0
+	for _, set := range []bool{w.Tumbling != 0, w.Sliding != nil, w.Session != nil} {
+		if set {
+			kinds++
+		}
+	}
+	if kinds != 1 {
+		v.errorf(f, "needs exactly one of tumbling, sliding and session, got %d", kinds)
+	}
+	size := func(field string, d time.Duration) {
+		switch {
+		case d < time.Millisecond || d > 365*24*time.Hour:
+			v.errorf(field, "must be between 1ms and 8760h, got %v", d)
+		case d%time.Millisecond != 0:
+			v.errorf(field, "must be whole milliseconds, got %v", d)
+		}
+	}
+	switch {
+	case w.Tumbling != 0:
+		size(f+".tumbling", w.Tumbling)
+	case w.Sliding != nil:
+		size(f+".sliding.size", w.Sliding.Size)
+		size(f+".sliding.slide", w.Sliding.Slide)
+		if w.Sliding.Slide > w.Sliding.Size {
+			v.errorf(f+".sliding.slide", "must be at most size (%v), got %v", w.Sliding.Size, w.Sliding.Slide)
+		}
+	case w.Session != nil:
+		size(f+".session.gap", w.Session.Gap)
+	}
+	switch w.Time {
+	case EventTime:
+		if w.AllowedLateness < 0 || w.AllowedLateness > 365*24*time.Hour || w.AllowedLateness%time.Millisecond != 0 {
+			v.errorf(f+".allowed_lateness", "must be whole milliseconds between 0 and 8760h, got %v", w.AllowedLateness)
+		}
+	case ProcessingTime:
+		if w.AllowedLateness != 0 {
+			v.errorf(f+".allowed_lateness", "only event-time windows have late records; drop allowed_lateness or use time: event")
+		}
+		if w.LateOutput != "" {
+			v.errorf(f+".late_output", "only event-time windows have late records; drop late_output or use time: event")
+		}
+	default:
+		v.errorf(f+".time", "unknown time %s; use %s or %s", quote(string(w.Time)), quote(string(EventTime)), quote(string(ProcessingTime)))
+	}
+	if w.LateOutput != "" {
+		v.check(f+".late_output", checkName("side output", w.LateOutput, 64))
+	}
+	if s.WindowFunction == KindAggregate && s.Aggregate != nil {
+		a := s.Aggregate
+		af := stepField(i, "aggregate")
+		switch {
+		case !slices.Contains(builtinAggregates, a.Builtin):
+			v.errorf(af+".builtin", "unknown built-in aggregate %s; use %s", quote(a.Builtin), orList(builtinAggregates))
+		case a.Builtin == "count" && a.Field != "":
+			v.errorf(af+".field", "count counts records and reads no field; leave field out")
+		case a.Builtin != "count" && a.Field == "":
+			v.errorf(af+".field", "required: the JSON member %s reads", a.Builtin)
+		case a.Field != "":
+			v.check(af+".field", checkJSONField(a.Field))
+		}
+	}
+}
+
+// eventTime checks that every event-time window has timestamps on each source
+// upstream of it, and that a non-keyed window runs as one subtask.
+func (v *validator) eventTime(index map[string]int) {
+	j := v.j
+	for i := range j.Steps {
+		s := &j.Steps[i]
+		if s.Kind != KindWindow || s.Window == nil {
+			continue
+		}
+		if !j.readsKeyBy(s) && s.Parallelism > 1 {
+			v.errorf(stepField(i, "parallelism"), "a window that does not read a key_by step sees every record and runs as one subtask; key the stream first (key_by), or leave parallelism out")
+		}
+		if s.Window.Time != EventTime {
+			continue
+		}
+		seen := map[int]bool{}
+		for stack := []int{i}; len(stack) > 0; {
+			k := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			up := &j.Steps[k]
+			if up.Kind == KindSource {
+				if up.Timestamps == nil {
+					v.errorf(stepField(i, "window"), "window uses event time, but source %s assigns no timestamps: add timestamps to that source, or set window.time: processing", quote(up.ID))
+				}
+				continue
+			}
+			if in, ok := index[up.Input]; ok && in < k {
+				stack = append(stack, in)
+			}
 		}
 	}
 }
@@ -332,6 +475,9 @@ func (v *validator) graph() {
 		}
 	}
 
+	if len(v.errs) == 0 {
+		v.eventTime(index)
+	}
 	switch {
 	case sources == 0:
 		v.errorf("pipeline", "has no source; the first step must be a source")
@@ -379,7 +525,7 @@ func (v *validator) input(i int, index map[string]int, readers []int) {
 		}
 		return
 	case strings.Contains(s.Input, "#"):
-		v.unsupported(field, "reading a side output (%s) is not supported yet", quote(s.Input))
+		v.errorf(field, "a side output is read as <step>#<name>: give them as input and input_tag")
 		return
 	}
 	k, ok := index[s.Input]
@@ -405,6 +551,16 @@ func (v *validator) input(i int, index map[string]int, readers []int) {
 	}
 	readers[k]++
 	in := &j.Steps[k]
+	if s.InputTag != "" {
+		declared := "declares no side output"
+		if in.Window != nil && in.Window.LateOutput != "" {
+			declared = fmt.Sprintf("declares only %s (its window's late_output)", quote(in.Window.LateOutput))
+		}
+		if in.Window == nil || in.Window.LateOutput != s.InputTag {
+			v.errorf(field, "step %s has no side output %s: it %s", quote(in.ID), quote(s.InputTag), declared)
+		}
+		return
+	}
 	switch {
 	case in.Kind == KindSink && v.explicit(field):
 		v.errorf(field, "%s is a sink, which has no output", quote(in.ID))
