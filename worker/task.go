@@ -80,12 +80,12 @@ type task struct {
 	assignStats     *timestamp.Stats
 
 	// Owned by the task goroutine.
-	sources  []*connector.Source
-	posKeys  []string // the progress key of each source, by reader index
-	srcOut   chan *connector.SourceBatch
-	ops      []operator
-	sink     *connector.Sink
-	writers  []*exchange.Writer
+	sources []*connector.Source
+	posKeys []string // the progress key of each source, by reader index
+	srcOut  chan *connector.SourceBatch
+	ops     []operator
+	sink    *connector.Sink
+	writers []*exchange.Writer
 	// mainWriters are the writers of the chain's main output; sideWriters
 	// those of each side output, by its name.
 	mainWriters []*exchange.Writer
