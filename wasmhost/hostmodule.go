@@ -43,10 +43,10 @@ var hostImports = []hostImport{
 	{"state_delete", []api.ValueType{i32, i32, i32, i32}, []api.ValueType{i32}, hostStateDelete},
 	{"state_iter", []api.ValueType{i32, i32, i32, i32, i32}, []api.ValueType{i32}, hostStateIter},
 	{"task_info", []api.ValueType{i32, i32}, []api.ValueType{i32}, hostTaskInfo},
-	{"timer_register", []api.ValueType{i32, i32, i64}, []api.ValueType{i32}, unsupported},
-	{"timer_delete", []api.ValueType{i32, i32, i64}, []api.ValueType{i32}, unsupported},
-	{"current_watermark", nil, []api.ValueType{i64}, unsupported64},
-	{"current_time", nil, []api.ValueType{i64}, unsupported64},
+	{"timer_register", []api.ValueType{i32, i32, i64}, []api.ValueType{i32}, hostTimerRegister},
+	{"timer_delete", []api.ValueType{i32, i32, i64}, []api.ValueType{i32}, hostTimerDelete},
+	{"current_watermark", nil, []api.ValueType{i64}, hostCurrentWatermark},
+	{"current_time", nil, []api.ValueType{i64}, hostCurrentTime},
 	// __yield is called by the fuel checks meter adds to every loop.
 	{meter.YieldName, nil, []api.ValueType{i32}, hostYield},
 }

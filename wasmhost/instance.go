@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,12 +22,13 @@ import (
 
 // Call kinds of weir_call (sdk/ABI.md §4).
 const (
-	callOpen     = 1
-	callProcess  = 2
-	callProcess2 = 3
-	callTimer    = 4
-	callWindow   = 5
-	callClose    = 6
+	callOpen      = 1
+	callProcess   = 2
+	callProcess2  = 3
+	callTimer     = 4
+	callWindow    = 5
+	callClose     = 6
+	callAggregate = 7
 )
 
 // Instance is one sandbox of a module bound to one of its functions. It belongs to
@@ -65,6 +67,17 @@ type Instance struct {
 	stateBuf []byte
 	// taskInfo is what weir.task_info returns.
 	taskInfo []byte
+	// timers is the timer service behind the timer imports; nil leaves them
+	// UNSUPPORTED. watermark is what weir.current_watermark returns.
+	timers    Timers
+	watermark int64
+	// An aggregate call's outputs: spans of aggArena, sliced into aggSlices.
+	aggCall   bool
+	aggOut    [][2]int
+	aggArena  []byte
+	aggSlices [][]byte
+	// windows are the fired windows of a window call, what outputs inherit.
+	windows []record.View
 
 	// callNanos and memBytes are the instance's figures for metrics: the time spent
 	// in guest calls, and the guest memory's size after the last call. Other
@@ -98,7 +111,7 @@ func (m *Module) Instantiate(ctx context.Context, fnName string, limits Limits, 
 
 func (m *Module) instantiate(ctx context.Context, limits Limits, logger *slog.Logger) (*Instance, error) {
 	limits = limits.withDefaults()
-	inst := &Instance{
+	inst := &Instance{watermark: math.MinInt64,
 		module: m,
 		limits: limits,
 		logger: logger,
@@ -358,6 +371,12 @@ func (i *Instance) onEmit(frame []byte) error {
 			return abiViolation("weir.emit: malformed output frame: " + err.Error())
 		}
 		rest = rest[8+used:]
+		if i.aggCall {
+			if err := i.onAggregateEmit(idx, tag, &v); err != nil {
+				return err
+			}
+			continue
+		}
 		if tag != 0 {
 			if tag > sideOutputs {
 				return abiViolation(fmt.Sprintf("weir.emit: output tag %d is not declared (the function declares %d side outputs)", tag, sideOutputs))
@@ -372,7 +391,11 @@ func (i *Instance) onEmit(frame []byte) error {
 				return abiViolation(fmt.Sprintf("weir.emit: key_selector output %d has input index %d and flags %#x; want input index %d and flags 0x01 (the key alone)", want, idx, v.Flags, want))
 			}
 		}
-		if idx == record.NoParent {
+		if i.windows != nil {
+			if err := i.onWindowEmit(idx, &v); err != nil {
+				return err
+			}
+		} else if idx == record.NoParent {
 			v.Flags |= record.FlagPayload
 		} else {
 			p, err := i.parents.get(idx)

@@ -37,8 +37,8 @@ type windowStep struct {
 
 // Process implements operator: the results of windows that late records within
 // the allowed lateness changed. Late records go to the side output.
-func (w *windowStep) Process(_ context.Context, b *record.Batch) (*record.Batch, error) {
-	return w.op.Process(b)
+func (w *windowStep) Process(ctx context.Context, b *record.Batch) (*record.Batch, error) {
+	return w.op.Process(ctx, b)
 }
 
 // Close implements operator.
@@ -103,7 +103,7 @@ func (t *task) advanceEventTime(st watermark.Status) error {
 			if w.processing || w.op.Clock() >= st.Watermark {
 				continue
 			}
-			out, err := w.op.Advance(st.Watermark)
+			out, err := w.op.Advance(t.ctx, st.Watermark)
 			if err != nil {
 				return err
 			}
@@ -137,7 +137,7 @@ func (t *task) fireProcessingTime(now time.Time) error {
 		if next, ok := w.op.NextTimer(); !ok || next > ms {
 			continue
 		}
-		out, err := w.op.Advance(ms)
+		out, err := w.op.Advance(t.ctx, ms)
 		if err != nil {
 			return err
 		}

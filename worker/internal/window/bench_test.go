@@ -72,10 +72,10 @@ func benchWindow(b *testing.B, cfg Config, agg, field string) {
 			payload = fmt.Appendf(payload[:0], `{"auction":%d,"bidder":%d,"price":%d,"ts":%d}`, i%977, i%keys, 100+i%900, ts)
 			in.Append(&record.View{Flags: record.FlagKey | record.FlagTimestamp | record.FlagPayload, Key: keyBytes[i%keys], Timestamp: ts, Payload: payload})
 		}
-		if _, err := op.Process(&in); err != nil {
+		if _, err := op.Process(context.Background(), &in); err != nil {
 			b.Fatal(err)
 		}
-		out, err := op.Advance(int64(i)/50 - 1000)
+		out, err := op.Advance(context.Background(), int64(i)/50-1000)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -1,6 +1,7 @@
 package window
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -42,8 +43,12 @@ type Config struct {
 	ProcessingTime bool
 	// Keyed windows are per key; a non-keyed window (Flink's windowAll) puts
 	// every record in the same windows.
-	Keyed     bool
+	Keyed bool
+	// Aggregate is a built-in aggregate, whose results are JSON objects with
+	// the window's bounds; nil when Functions are set.
 	Aggregate Aggregator
+	// Functions are the step's user functions, when it has any.
+	Functions *Functions
 	// LateOutput sends late records to the Late batch instead of dropping them.
 	LateOutput     bool
 	MaxParallelism int
@@ -92,6 +97,19 @@ type Operator struct {
 	acc    []byte // scratch accumulator
 	buf    []byte // scratch: encoded state, results
 	stats  Stats
+
+	// ctx is the context of the current Process or Advance call (user
+	// functions run under it).
+	ctx context.Context
+	// batched says the accumulators belong to a user aggregate: records wait in
+	// pending until the end of the batch, folded in by one call.
+	batched bool
+	pending []pendingAdd
+	nextID  uint64
+	// fires are the windows fired by the current call, when user functions
+	// make their results.
+	fires []fire
+	fnBuf fnBuffers
 }
 
 type keyState struct {
@@ -106,6 +124,11 @@ type keyState struct {
 type win struct {
 	start, end int64
 	acc        []byte
+	// fresh says the window has no accumulator yet: records wait in the
+	// operator's pending adds for a user aggregate (batched aggregators).
+	fresh bool
+	// id names the window while a batch is processed (not stored).
+	id uint64
 }
 
 // refire is a window to emit again at the end of a batch: a late record within
@@ -119,7 +142,15 @@ type refire struct {
 // New returns the operator of cfg over the state backend b, with the windows
 // and timers b holds (after a restore, the restored ones).
 func New(cfg Config, b *state.Backend) (*Operator, error) {
-	if cfg.Aggregate == nil {
+	batched := false
+	switch f := cfg.Functions; {
+	case f != nil && f.Aggregate != nil:
+		cfg.Aggregate, batched = nil, true
+	case f != nil && f.Process != nil:
+		cfg.Aggregate = collect{}
+	case f != nil:
+		return nil, errors.New("window: functions without an aggregate or a process function")
+	case cfg.Aggregate == nil:
 		return nil, errors.New("window: no aggregate")
 	}
 	switch cfg.Kind {
@@ -153,7 +184,7 @@ func New(cfg Config, b *state.Backend) (*Operator, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := &Operator{cfg: cfg, b: b, st: st, timers: ts, clock: math.MinInt64, cache: make(map[string]*keyState)}
+	o := &Operator{cfg: cfg, b: b, st: st, timers: ts, clock: math.MinInt64, cache: make(map[string]*keyState), batched: batched}
 	if cfg.ProcessingTime {
 		o.domain = timer.ProcessingTime
 	}
@@ -193,7 +224,8 @@ func (o *Operator) Late() *record.Batch { return &o.late }
 // Process assigns b's records to their windows. It returns the results of
 // windows that fired before and that a record within the allowed lateness
 // changed; the batch is valid until the next call.
-func (o *Operator) Process(b *record.Batch) (*record.Batch, error) {
+func (o *Operator) Process(ctx context.Context, b *record.Batch) (*record.Batch, error) {
+	o.ctx = ctx
 	o.out.Reset()
 	o.late.Reset()
 	o.refire = o.refire[:0]
@@ -249,14 +281,21 @@ func (o *Operator) Process(b *record.Batch) (*record.Batch, error) {
 	if lateRecs > 0 {
 		o.stats.Late.Add(lateRecs)
 	}
+	if err := o.resolve(); err != nil {
+		return nil, err
+	}
 	o.emitRefires()
+	if err := o.finishFires(); err != nil {
+		return nil, err
+	}
 	return &o.out, nil
 }
 
 // Advance moves the operator's clock to t (a watermark, or the processing time)
 // and fires every timer at or before it, in time order. It returns the results;
 // the batch is valid until the next call.
-func (o *Operator) Advance(t int64) (*record.Batch, error) {
+func (o *Operator) Advance(ctx context.Context, t int64) (*record.Batch, error) {
+	o.ctx = ctx
 	o.out.Reset()
 	if t <= o.clock {
 		return &o.out, nil
@@ -273,6 +312,9 @@ func (o *Operator) Advance(t int64) (*record.Batch, error) {
 		if err := o.onTimer(tm); err != nil {
 			return nil, err
 		}
+	}
+	if err := o.finishFires(); err != nil {
+		return nil, err
 	}
 	return &o.out, nil
 }
@@ -360,7 +402,7 @@ func (o *Operator) addPane(ks *keyState, ts int64, v *record.View) (late bool, e
 	}
 	i, found := slices.BinarySearchFunc(ks.wins, ps, func(w win, t int64) int { return cmpInt(w.start, t) })
 	if !found {
-		ks.wins = slices.Insert(ks.wins, i, win{start: ps, end: ps + o.pane, acc: o.cfg.Aggregate.New(nil)})
+		ks.wins = slices.Insert(ks.wins, i, o.newWin(ps, ps+o.pane))
 		// The pane's first window whose firing is still ahead.
 		e := o.firstEnd(ps)
 		if e-1 <= o.clock {
@@ -377,8 +419,7 @@ func (o *Operator) addPane(ks *keyState, ts int64, v *record.View) (late bool, e
 			}
 		}
 	}
-	w := &ks.wins[i]
-	w.acc = o.cfg.Aggregate.Add(w.acc, v)
+	o.add(ks, &ks.wins[i], v)
 	o.markDirty(ks)
 	// Windows that fired already but are within their lateness fire again.
 	for e := o.firstEnd(ps); e <= last && e-1 <= o.clock; e += o.cfg.Slide {
@@ -416,35 +457,53 @@ func (o *Operator) addSession(ks *keyState, ts int64, v *record.View) (late bool
 	if end-1+o.cfg.AllowedLateness <= o.clock {
 		return true, nil
 	}
-	agg := o.cfg.Aggregate
-	if n == 1 && ks.wins[first].start == start && ks.wins[first].end == end {
+	switch {
+	case n == 1 && ks.wins[first].start == start && ks.wins[first].end == end:
+		// Inside a session: its bounds stay.
+		o.add(ks, &ks.wins[first], v)
+	case n == 1:
+		// The session grows: same accumulator, new bounds and timers.
 		w := &ks.wins[first]
-		w.acc = agg.Add(w.acc, v)
-	} else {
-		acc := agg.New(nil)
-		for _, w := range ks.wins[max(first, 0) : max(first, 0)+n] {
-			acc = agg.Merge(acc, w.acc)
-			if err := o.deleteSessionTimers(ks, w); err != nil {
+		if err := o.deleteSessionTimers(ks, *w); err != nil {
+			return false, err
+		}
+		w.start, w.end = start, end
+		o.add(ks, w, v)
+		if err := o.sessionTimers(ks, end); err != nil {
+			return false, err
+		}
+	default:
+		// A new session, or one that bridges several.
+		merged := o.newWin(start, end)
+		if n > 0 {
+			accs := make([][]byte, 0, n)
+			for _, w := range ks.wins[first : first+n] {
+				if err := o.deleteSessionTimers(ks, w); err != nil {
+					return false, err
+				}
+			}
+			if err := o.resolve(); err != nil {
 				return false, err
 			}
+			for _, w := range ks.wins[first : first+n] {
+				accs = append(accs, w.acc)
+			}
+			acc, err := o.mergeAccs(accs)
+			if err != nil {
+				return false, err
+			}
+			merged.acc, merged.fresh = acc, false
 		}
-		acc = agg.Add(acc, v)
-		merged := win{start: start, end: end, acc: acc}
 		if first < 0 {
 			i, _ := slices.BinarySearchFunc(ks.wins, start, func(w win, t int64) int { return cmpInt(w.start, t) })
 			ks.wins = slices.Insert(ks.wins, i, merged)
+			first = i
 		} else {
 			ks.wins = slices.Replace(ks.wins, first, first+n, merged)
 		}
-		if end-1 > o.clock {
-			if err := o.timers.Register(o.domain, ks.kg, ks.key, nsFire, end-1); err != nil {
-				return false, err
-			}
-		}
-		if o.cfg.AllowedLateness > 0 {
-			if err := o.timers.Register(o.domain, ks.kg, ks.key, nsCleanup, end-1+o.cfg.AllowedLateness); err != nil {
-				return false, err
-			}
+		o.add(ks, &ks.wins[first], v)
+		if err := o.sessionTimers(ks, end); err != nil {
+			return false, err
 		}
 	}
 	o.markDirty(ks)
@@ -452,6 +511,20 @@ func (o *Operator) addSession(ks *keyState, ts int64, v *record.View) (late bool
 		o.addRefire(refire{ks: ks, at: ts})
 	}
 	return false, nil
+}
+
+// sessionTimers registers the timers of a session ending at end: its firing
+// (unless the clock is past it: it fires again at once) and its cleanup.
+func (o *Operator) sessionTimers(ks *keyState, end int64) error {
+	if end-1 > o.clock {
+		if err := o.timers.Register(o.domain, ks.kg, ks.key, nsFire, end-1); err != nil {
+			return err
+		}
+	}
+	if o.cfg.AllowedLateness > 0 {
+		return o.timers.Register(o.domain, ks.kg, ks.key, nsCleanup, end-1+o.cfg.AllowedLateness)
+	}
+	return nil
 }
 
 func (o *Operator) deleteSessionTimers(ks *keyState, w win) error {
@@ -561,6 +634,18 @@ func (o *Operator) onSessionTimer(ks *keyState, t int64, cleanup bool) error {
 // emitPanes emits the window ending at end from the key's panes, if it has any.
 func (o *Operator) emitPanes(ks *keyState, end int64) {
 	start := end - o.cfg.Size
+	if o.batched {
+		var accs [][]byte
+		for _, w := range ks.wins {
+			if w.start >= start && w.end <= end {
+				accs = append(accs, w.acc)
+			}
+		}
+		if len(accs) > 0 {
+			o.fires = append(o.fires, fire{ks: ks, start: start, end: end, accs: accs})
+		}
+		return
+	}
 	agg := o.cfg.Aggregate
 	found := false
 	for _, w := range ks.wins {
@@ -577,8 +662,13 @@ func (o *Operator) emitPanes(ks *keyState, end int64) {
 	}
 }
 
-// emit appends window [start, end)'s result to the output.
+// emit appends window [start, end)'s result to the output, or, with user
+// functions, keeps the window for finishFires.
 func (o *Operator) emit(ks *keyState, start, end int64, acc []byte) {
+	if o.cfg.Functions != nil {
+		o.fires = append(o.fires, fire{ks: ks, start: start, end: end, accs: [][]byte{slices.Clone(acc)}})
+		return
+	}
 	p := append(o.buf[:0], '{')
 	if o.cfg.Keyed {
 		p = append(p, `"key":`...)

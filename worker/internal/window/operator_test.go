@@ -1,6 +1,7 @@
 package window
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -71,7 +72,7 @@ func (h *harness) restart() {
 	}
 	h.op = op
 	if clock != math.MinInt64 {
-		h.collect(h.op.Advance(clock))
+		h.collect(h.op.Advance(context.Background(), clock))
 	}
 }
 
@@ -115,7 +116,7 @@ func (h *harness) send(recs ...rec) {
 		k := []byte(`"` + r.key + `"`)
 		b.Append(&record.View{Flags: record.FlagKey | record.FlagTimestamp | record.FlagPayload, Key: k, Timestamp: r.ts, Payload: []byte(`{"v":1}`)})
 	}
-	h.collect(h.op.Process(&b))
+	h.collect(h.op.Process(context.Background(), &b))
 	lr := h.op.Late().Reader()
 	var v record.View
 	for lr.Next(&v) {
@@ -125,7 +126,7 @@ func (h *harness) send(recs ...rec) {
 
 func (h *harness) watermark(w int64) {
 	h.t.Helper()
-	h.collect(h.op.Advance(w))
+	h.collect(h.op.Advance(context.Background(), w))
 }
 
 // take returns the results so far in emission order and forgets them.
@@ -267,10 +268,10 @@ func TestNonKeyedAndBuiltins(t *testing.T) {
 		for i, v := range c.vals {
 			b.Append(&record.View{Flags: record.FlagKey | record.FlagTimestamp | record.FlagPayload, Key: []byte(fmt.Sprint(i)), Timestamp: int64(i), Payload: []byte(`{"v":` + v + `}`)})
 		}
-		if _, err := h.op.Process(&b); err != nil {
+		if _, err := h.op.Process(context.Background(), &b); err != nil {
 			t.Fatal(err)
 		}
-		out, err := h.op.Advance(100)
+		out, err := h.op.Advance(context.Background(), 100)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -449,6 +450,12 @@ func sortedResults(rs []result) []string {
 // out-of-order records and watermarks, restarting the operator from its state
 // now and then, and compares their results after every step.
 func TestAgainstOracle(t *testing.T) {
+	runOracle(t, func(cfg Config) Config { return cfg }, 20)
+}
+
+// runOracle runs the oracle scenarios, with configure shaping each operator's
+// configuration, over seeds random runs per shape.
+func runOracle(t *testing.T, configure func(Config) Config, seeds uint64) {
 	shapes := []struct {
 		kind                   Kind
 		size, slide, gap, late int64
@@ -461,10 +468,10 @@ func TestAgainstOracle(t *testing.T) {
 		{Session, 0, 0, 3, 6},
 	}
 	for _, sh := range shapes {
-		for seed := range uint64(20) {
+		for seed := range seeds {
 			t.Run(fmt.Sprintf("kind%d-%d-%d-%d-late%d-seed%d", sh.kind, sh.size, sh.slide, sh.gap, sh.late, seed), func(t *testing.T) {
 				rng := rand.New(rand.NewPCG(seed, 42))
-				h := newHarness(t, Config{Kind: sh.kind, Size: sh.size, Slide: sh.slide, Gap: sh.gap, AllowedLateness: sh.late, Keyed: true})
+				h := newHarness(t, configure(Config{Kind: sh.kind, Size: sh.size, Slide: sh.slide, Gap: sh.gap, AllowedLateness: sh.late, Keyed: true}))
 				or := newOracle(sh.kind, sh.size, sh.slide, sh.gap, sh.late)
 				now := int64(rng.IntN(20)) - 10
 				wm := int64(math.MinInt64)

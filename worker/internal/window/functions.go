@@ -1,0 +1,270 @@
+package window
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/weir-streams/weir/internal/record"
+	"github.com/weir-streams/weir/wasmhost"
+)
+
+// Functions are a window step's user functions (sdk/ABI.md §4.5–4.6): an
+// aggregate (or a reduce function) that folds records into accumulators, a
+// window process function that gets each fired window, or both (the process
+// function then gets the aggregate's result as the window's one element).
+type Functions struct {
+	Aggregate AggregateCaller
+	Process   WindowCaller
+}
+
+// AggregateCaller runs aggregate calls: a *wasmhost.Instance of an aggregate or
+// reduce function.
+type AggregateCaller interface {
+	Aggregate(ctx context.Context, f *wasmhost.AggregateFrame) ([][]byte, error)
+}
+
+// WindowCaller runs window calls: a *wasmhost.Instance of a window_process
+// function.
+type WindowCaller interface {
+	Window(ctx context.Context, f *wasmhost.WindowFrame) (*record.Batch, error)
+}
+
+// pendingAdd is a record waiting for its window's accumulator: user aggregates
+// fold a whole batch in one call.
+type pendingAdd struct {
+	ks  *keyState
+	id  uint64
+	rec record.View // aliases the batch being processed
+}
+
+// fire is a window fired by the current call, waiting for the user functions.
+type fire struct {
+	ks         *keyState
+	start, end int64
+	// accs are its panes' accumulators (one for tumbling and session windows).
+	accs [][]byte
+}
+
+// fnBuffers are the frames and scratch space of user function calls, reused.
+type fnBuffers struct {
+	agg  *wasmhost.AggregateFrame
+	win  *wasmhost.WindowFrame
+	recs []byte
+	elem record.Batch
+}
+
+// newWin returns a window with a fresh accumulator (none yet for a user
+// aggregate).
+func (o *Operator) newWin(start, end int64) win {
+	o.nextID++
+	w := win{start: start, end: end, id: o.nextID}
+	if o.batched {
+		w.fresh = true
+	} else {
+		w.acc = o.cfg.Aggregate.New(nil)
+	}
+	return w
+}
+
+// add folds record v into window w of ks, or queues it for a user aggregate.
+func (o *Operator) add(ks *keyState, w *win, v *record.View) {
+	if !o.batched {
+		w.acc = o.cfg.Aggregate.Add(w.acc, v)
+		return
+	}
+	if w.id == 0 {
+		o.nextID++
+		w.id = o.nextID
+	}
+	o.pending = append(o.pending, pendingAdd{ks: ks, id: w.id, rec: *v})
+}
+
+// resolve folds the pending records into their windows' accumulators with one
+// add call, grouping each window's records in arrival order.
+func (o *Operator) resolve() error {
+	if len(o.pending) == 0 {
+		return nil
+	}
+	b := &o.fnBuf
+	if b.agg == nil {
+		b.agg = wasmhost.NewAggregateFrame(wasmhost.AggregateAdd)
+	}
+	b.agg.Reset(wasmhost.AggregateAdd)
+	// Group by window, keeping the order of first arrival; within a group, the
+	// records' own order.
+	order := make(map[uint64]int, len(o.pending))
+	type group struct {
+		w    *win
+		recs []int
+	}
+	var groups []group
+	for k, p := range o.pending {
+		w := findWin(p.ks, p.id)
+		if w == nil {
+			return fmt.Errorf("window %q: a pending record lost its window", o.cfg.Operator)
+		}
+		g, ok := order[p.id]
+		if !ok {
+			g = len(groups)
+			order[p.id] = g
+			groups = append(groups, group{w: w})
+		}
+		groups[g].recs = append(groups[g].recs, k)
+	}
+	for _, g := range groups {
+		b.recs = b.recs[:0]
+		for _, k := range g.recs {
+			b.recs = record.AppendView(b.recs, &o.pending[k].rec)
+		}
+		b.agg.AddGroupEncoded(g.w.acc, !g.w.fresh, len(g.recs), b.recs)
+	}
+	out, err := o.cfg.Functions.Aggregate.Aggregate(o.ctx, b.agg)
+	if err != nil {
+		return err
+	}
+	for k, g := range groups {
+		g.w.acc, g.w.fresh = slices.Clone(out[k]), false
+	}
+	clear(o.pending)
+	o.pending = o.pending[:0]
+	return nil
+}
+
+func findWin(ks *keyState, id uint64) *win {
+	for i := range ks.wins {
+		if ks.wins[i].id == id {
+			return &ks.wins[i]
+		}
+	}
+	return nil
+}
+
+// mergeAccs merges accumulators into one (sessions that a record bridges).
+func (o *Operator) mergeAccs(accs [][]byte) ([]byte, error) {
+	if !o.batched {
+		acc := o.cfg.Aggregate.New(nil)
+		for _, a := range accs {
+			acc = o.cfg.Aggregate.Merge(acc, a)
+		}
+		return acc, nil
+	}
+	f := o.aggFrame(wasmhost.AggregateMerge)
+	f.MergeGroup(accs[0], accs[1:])
+	out, err := o.cfg.Functions.Aggregate.Aggregate(o.ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	return slices.Clone(out[0]), nil
+}
+
+func (o *Operator) aggFrame(op wasmhost.AggregateOp) *wasmhost.AggregateFrame {
+	if o.fnBuf.agg == nil {
+		o.fnBuf.agg = wasmhost.NewAggregateFrame(op)
+	}
+	o.fnBuf.agg.Reset(op)
+	return o.fnBuf.agg
+}
+
+var errNoElements = errors.New("malformed window elements")
+
+// finishFires turns the windows fired by the current call into outputs with the
+// user functions: merge the panes' accumulators and read the results in one
+// call each, then hand the windows to the process function in one call.
+func (o *Operator) finishFires() error {
+	if len(o.fires) == 0 {
+		return nil
+	}
+	defer func() {
+		clear(o.fires)
+		o.fires = o.fires[:0]
+	}()
+	fns := o.cfg.Functions
+	var results [][]byte
+	if fns.Aggregate != nil {
+		merge := o.aggFrame(wasmhost.AggregateMerge)
+		var merged []int
+		for k, f := range o.fires {
+			if len(f.accs) > 1 {
+				merge.MergeGroup(f.accs[0], f.accs[1:])
+				merged = append(merged, k)
+			}
+		}
+		if len(merged) > 0 {
+			out, err := fns.Aggregate.Aggregate(o.ctx, merge)
+			if err != nil {
+				return err
+			}
+			for j, k := range merged {
+				o.fires[k].accs = [][]byte{slices.Clone(out[j])}
+			}
+		}
+		res := o.aggFrame(wasmhost.AggregateResult)
+		for _, f := range o.fires {
+			res.ResultGroup(f.accs[0])
+		}
+		out, err := fns.Aggregate.Aggregate(o.ctx, res)
+		if err != nil {
+			return err
+		}
+		results = out
+		if fns.Process == nil {
+			for k, f := range o.fires {
+				v := record.View{Flags: record.FlagTimestamp | record.FlagPayload, Timestamp: f.end - 1, Payload: results[k]}
+				if o.cfg.Keyed {
+					v.Flags |= record.FlagKey
+					v.Key = f.ks.key
+				}
+				o.out.Append(&v)
+			}
+			return nil
+		}
+	}
+	wf := o.fnBuf.win
+	if wf == nil {
+		wf = wasmhost.NewWindowFrame()
+		o.fnBuf.win = wf
+	}
+	wf.Reset()
+	for k, f := range o.fires {
+		if results != nil {
+			o.fnBuf.elem.Reset()
+			o.fnBuf.elem.Append(&record.View{Flags: record.FlagPayload, Payload: results[k]})
+			wf.Add(f.start, f.end, f.ks.key, o.cfg.Keyed, &o.fnBuf.elem)
+			continue
+		}
+		acc := f.accs[0]
+		if len(acc) < 4 {
+			return errNoElements
+		}
+		wf.AddEncoded(f.start, f.end, f.ks.key, o.cfg.Keyed, int(binary.LittleEndian.Uint32(acc)), acc[4:])
+	}
+	out, err := fns.Process.Window(o.ctx, wf)
+	if err != nil {
+		return err
+	}
+	o.out.AppendEncoded(out.Records(), out.Len())
+	return nil
+}
+
+// collect keeps a window's elements as its accumulator, for a window process
+// function without an aggregate: u32 count, then the records.
+type collect struct{}
+
+func (collect) Name() string { return "elements" }
+
+func (collect) New(dst []byte) []byte { return binary.LittleEndian.AppendUint32(dst, 0) }
+
+func (collect) Add(acc []byte, v *record.View) []byte {
+	binary.LittleEndian.PutUint32(acc, binary.LittleEndian.Uint32(acc)+1)
+	return record.AppendView(acc, v)
+}
+
+func (collect) Merge(dst, src []byte) []byte {
+	binary.LittleEndian.PutUint32(dst, binary.LittleEndian.Uint32(dst)+binary.LittleEndian.Uint32(src))
+	return append(dst, src[4:]...)
+}
+
+func (collect) AppendResult(dst, acc []byte) []byte { return append(dst, acc...) }
