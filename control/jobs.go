@@ -75,49 +75,57 @@ func (c *Control) resolveModules(ctx context.Context, job *spec.Job) (map[string
 	pinned := map[string]string{}
 	for i := range job.Steps {
 		s := &job.Steps[i]
-		if s.UDF == nil {
-			continue
-		}
-		field := fmt.Sprintf("pipeline[%d].%s", i, s.Kind)
-		rec, _, err := c.getModule(ctx, s.UDF.Module)
-		if errors.Is(err, ErrNotFound) {
-			return nil, invalid(field+".module", s.Line, s.Column, "unknown module %q: upload it first (POST /api/v1/modules?name=%s)", s.UDF.Module, s.UDF.Module)
-		}
-		if err != nil {
-			return nil, err
-		}
-		v := &rec.ModuleVersion
-		if s.UDF.Digest != "" {
-			if v = rec.version(meta.DigestPrefix + s.UDF.Digest); v == nil {
-				return nil, invalid(field+".module", s.Line, s.Column, "module %q has no upload with digest sha256:%s", s.UDF.Module, s.UDF.Digest)
+		for _, f := range s.Functions() {
+			if err := c.resolveFunction(ctx, s, f, fmt.Sprintf("pipeline[%d].%s", i, f.Field), pinned); err != nil {
+				return nil, err
 			}
 		}
-		var fn *wasmhost.Function
-		names := make([]string, 0, len(v.Functions))
-		for k := range v.Functions {
-			names = append(names, v.Functions[k].Name)
-			if v.Functions[k].Name == s.UDF.Function {
-				fn = &v.Functions[k]
-			}
-		}
-		if fn == nil {
-			sort.Strings(names)
-			return nil, invalid(field+".function", s.Line, s.Column, "module %q has no function %q (it has: %s)", s.UDF.Module, s.UDF.Function, strings.Join(names, ", "))
-		}
-		if want := s.FunctionKind(); fn.Kind != want {
-			needs := ""
-			if want != string(s.Kind) {
-				needs = ", which needs a " + want + " function"
-			}
-			return nil, invalid(field+".function", s.Line, s.Column, "function %q of module %q is a %s function, but this step is a %s%s", fn.Name, s.UDF.Module, fn.Kind, s.Kind, needs)
-		}
-		if prev, ok := pinned[s.UDF.Module]; ok && prev != v.Digest {
-			return nil, invalid(field+".module", s.Line, s.Column, "module %q is used with two digests in one job", s.UDF.Module)
-		}
-		pinned[s.UDF.Module] = v.Digest
-		s.UDF.Digest = strings.TrimPrefix(v.Digest, meta.DigestPrefix)
 	}
 	return pinned, nil
+}
+
+// resolveFunction pins function f of step s to a module digest and checks that
+// it exists with the kind the step needs.
+func (c *Control) resolveFunction(ctx context.Context, s *spec.Step, f spec.StepFunction, field string, pinned map[string]string) error {
+	u := f.Ref
+	rec, _, err := c.getModule(ctx, u.Module)
+	if errors.Is(err, ErrNotFound) {
+		return invalid(field+".module", s.Line, s.Column, "unknown module %q: upload it first (POST /api/v1/modules?name=%s)", u.Module, u.Module)
+	}
+	if err != nil {
+		return err
+	}
+	v := &rec.ModuleVersion
+	if u.Digest != "" {
+		if v = rec.version(meta.DigestPrefix + u.Digest); v == nil {
+			return invalid(field+".module", s.Line, s.Column, "module %q has no upload with digest sha256:%s", u.Module, u.Digest)
+		}
+	}
+	var fn *wasmhost.Function
+	names := make([]string, 0, len(v.Functions))
+	for k := range v.Functions {
+		names = append(names, v.Functions[k].Name)
+		if v.Functions[k].Name == u.Function {
+			fn = &v.Functions[k]
+		}
+	}
+	if fn == nil {
+		sort.Strings(names)
+		return invalid(field+".function", s.Line, s.Column, "module %q has no function %q (it has: %s)", u.Module, u.Function, strings.Join(names, ", "))
+	}
+	if fn.Kind != f.Kind {
+		needs := ""
+		if f.Kind != string(s.Kind) {
+			needs = ", which needs a " + f.Kind + " function"
+		}
+		return invalid(field+".function", s.Line, s.Column, "function %q of module %q is a %s function, but this step is a %s%s", fn.Name, u.Module, fn.Kind, s.Kind, needs)
+	}
+	if prev, ok := pinned[u.Module]; ok && prev != v.Digest {
+		return invalid(field+".module", s.Line, s.Column, "module %q is used with two digests in one job", u.Module)
+	}
+	pinned[u.Module] = v.Digest
+	u.Digest = strings.TrimPrefix(v.Digest, meta.DigestPrefix)
+	return nil
 }
 
 // submitJob parses, resolves and plans a spec; unless dryRun it stores the job and

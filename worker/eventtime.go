@@ -6,8 +6,11 @@ import (
 	"math"
 	"time"
 
+	"github.com/weir-streams/weir/internal/keygroup"
 	"github.com/weir-streams/weir/internal/record"
 	"github.com/weir-streams/weir/internal/spec"
+	"github.com/weir-streams/weir/wasmhost"
+	"github.com/weir-streams/weir/worker/internal/timer"
 	"github.com/weir-streams/weir/worker/internal/timestamp"
 	"github.com/weir-streams/weir/worker/internal/watermark"
 	"github.com/weir-streams/weir/worker/internal/window"
@@ -47,15 +50,11 @@ func (w *windowStep) Close(context.Context, bool) error { return nil }
 // newWindowStep builds the window operator of step s.
 func (t *task) newWindowStep(s spec.Step, keyed bool) (*windowStep, error) {
 	win := s.Window
-	if win == nil || s.Aggregate == nil || s.Aggregate.Builtin == "" {
-		return nil, fmt.Errorf("step %q: only windows with a built-in aggregate run yet", s.ID)
-	}
-	agg, err := window.Builtin(s.Aggregate.Builtin, s.Aggregate.Field)
-	if err != nil {
-		return nil, fmt.Errorf("step %q: %w", s.ID, err)
+	if win == nil {
+		return nil, fmt.Errorf("step %q: a window step without its window", s.ID)
 	}
 	cfg := window.Config{
-		Operator: s.ID, Keyed: keyed, Aggregate: agg, MaxParallelism: t.desc.MaxParallelism,
+		Operator: s.ID, Keyed: keyed, MaxParallelism: t.desc.MaxParallelism,
 		AllowedLateness: win.AllowedLateness.Milliseconds(), LateOutput: win.LateOutput != "",
 		ProcessingTime: win.Time == spec.ProcessingTime,
 	}
@@ -68,6 +67,30 @@ func (t *task) newWindowStep(s spec.Step, keyed bool) (*windowStep, error) {
 		cfg.Kind, cfg.Gap = window.Session, win.Session.Gap.Milliseconds()
 	default:
 		return nil, fmt.Errorf("step %q: the window has no kind", s.ID)
+	}
+	switch {
+	case s.Aggregate != nil && s.Aggregate.Builtin != "":
+		agg, err := window.Builtin(s.Aggregate.Builtin, s.Aggregate.Field)
+		if err != nil {
+			return nil, fmt.Errorf("step %q: %w", s.ID, err)
+		}
+		cfg.Aggregate = agg
+	case s.UDF != nil:
+		fns := &window.Functions{}
+		for _, f := range s.Functions() {
+			inst, err := t.openFunction(s, f.Ref)
+			if err != nil {
+				return nil, err
+			}
+			if f.Kind == "window_process" {
+				fns.Process = inst
+			} else {
+				fns.Aggregate = inst
+			}
+		}
+		cfg.Functions = fns
+	default:
+		return nil, fmt.Errorf("step %q: the window has no function", s.ID)
 	}
 	op, err := window.New(cfg, t.cp.backend)
 	if err != nil {
@@ -95,25 +118,40 @@ func (t *task) setWatermark(st watermark.Status) {
 	t.hasWatermark.Store(true)
 }
 
-// advanceEventTime moves the task's event-time clock: its event-time windows fire
-// at the new watermark, then the status goes downstream behind their results.
+// timed is a step of the chain that reacts to its clocks: a window, or a process
+// function with timers.
+type timed interface {
+	// position is the step's index in task.ops: its output goes on from the next.
+	position() int
+	// advance moves clock domain (timer.EventTime or timer.ProcessingTime) to t
+	// and hands each output batch to emit.
+	advance(ctx context.Context, domain timer.Domain, t int64, emit func(*record.Batch) error) error
+}
+
+func (w *windowStep) position() int { return w.at }
+
+func (w *windowStep) advance(ctx context.Context, domain timer.Domain, t int64, emit func(*record.Batch) error) error {
+	if w.processing != (domain == timer.ProcessingTime) || w.op.Clock() >= t {
+		return nil
+	}
+	if domain == timer.ProcessingTime {
+		if next, ok := w.op.NextTimer(); !ok || next > t {
+			return nil
+		}
+	}
+	out, err := w.op.Advance(ctx, t)
+	if err != nil || out.Len() == 0 {
+		return err
+	}
+	return emit(out)
+}
+
+// advanceEventTime moves the task's event-time clock: its windows and timers
+// fire at the new watermark, then the status goes downstream behind their
+// results.
 func (t *task) advanceEventTime(st watermark.Status) error {
 	if !st.Idle {
-		for _, w := range t.windows {
-			if w.processing || w.op.Clock() >= st.Watermark {
-				continue
-			}
-			out, err := w.op.Advance(t.ctx, st.Watermark)
-			if err != nil {
-				return err
-			}
-			if out.Len() > 0 {
-				if err := t.pushFrom(w.at+1, out); err != nil {
-					return err
-				}
-			}
-		}
-		if err := t.cp.commitState(); err != nil {
+		if err := t.advanceClocks(timer.EventTime, st.Watermark); err != nil {
 			return err
 		}
 	}
@@ -126,32 +164,100 @@ func (t *task) advanceEventTime(st watermark.Status) error {
 	return nil
 }
 
-// fireProcessingTime fires the processing-time windows whose time has come.
+// fireProcessingTime fires the processing-time windows and timers whose time
+// has come.
 func (t *task) fireProcessingTime(now time.Time) error {
-	ms := now.UnixMilli()
-	fired := false
-	for _, w := range t.windows {
-		if !w.processing {
-			continue
+	return t.advanceClocks(timer.ProcessingTime, now.UnixMilli())
+}
+
+// advanceClocks moves clock domain of every timed step to at, in chain order,
+// each one's output going through the rest of the chain, and commits the state
+// the firing changed.
+func (t *task) advanceClocks(domain timer.Domain, at int64) error {
+	if len(t.timed) == 0 {
+		return nil
+	}
+	for _, s := range t.timed {
+		from := s.position() + 1
+		if err := s.advance(t.ctx, domain, at, func(b *record.Batch) error { return t.pushFrom(from, b) }); err != nil {
+			return err
 		}
-		if next, ok := w.op.NextTimer(); !ok || next > ms {
-			continue
+	}
+	return t.cp.commitState()
+}
+
+// processStep is a process function in the chain, with its timers (sdk/ABI.md
+// §4.4): a timer service over the task's state backend, fired into timer calls.
+type processStep struct {
+	*wasmhost.Instance
+	at     int
+	timers *timer.Service
+	maxP   int
+	fired  record.Batch
+	clock  [2]int64 // the time each domain has reached
+}
+
+func (t *task) newProcessStep(s spec.Step, inst *wasmhost.Instance) (*processStep, error) {
+	ts, err := timer.New(t.cp.backend, s.ID)
+	if err != nil {
+		return nil, fmt.Errorf("step %q: %w", s.ID, err)
+	}
+	p := &processStep{Instance: inst, at: len(t.ops), timers: ts, maxP: t.desc.MaxParallelism, clock: [2]int64{math.MinInt64, math.MinInt64}}
+	inst.SetTimers(p)
+	return p, nil
+}
+
+// Register implements wasmhost.Timers.
+func (p *processStep) Register(domain int, key []byte, at int64) error {
+	return p.timers.Register(timer.Domain(domain), keygroup.Of(key, p.maxP), key, nil, at)
+}
+
+// Delete implements wasmhost.Timers.
+func (p *processStep) Delete(domain int, key []byte, at int64) error {
+	return p.timers.Delete(timer.Domain(domain), keygroup.Of(key, p.maxP), key, nil, at)
+}
+
+func (p *processStep) position() int { return p.at }
+
+// timerBatch is how many fired timers one timer call gets at most.
+const timerBatch = 1024
+
+func (p *processStep) advance(ctx context.Context, domain timer.Domain, at int64, emit func(*record.Batch) error) error {
+	if at <= p.clock[domain] {
+		return nil
+	}
+	p.clock[domain] = at
+	if domain == timer.EventTime {
+		p.SetWatermark(at)
+	}
+	// Timers a timer call registers at or before the clock fire in a later
+	// call of this advance.
+	for {
+		p.fired.Reset()
+		for p.fired.Len() < timerBatch {
+			tm, ok, err := p.timers.Pop(domain, at)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				break
+			}
+			p.fired.Append(&record.View{Flags: record.FlagKey | record.FlagTimestamp | record.FlagPayload,
+				Key: tm.Key, Timestamp: tm.Time, Payload: []byte{byte(domain)}})
 		}
-		out, err := w.op.Advance(t.ctx, ms)
+		if p.fired.Len() == 0 {
+			return nil
+		}
+		out, err := p.Timer(ctx, &p.fired)
 		if err != nil {
 			return err
 		}
-		fired = true
 		if out.Len() > 0 {
-			if err := t.pushFrom(w.at+1, out); err != nil {
+			if err := emit(out); err != nil {
 				return err
 			}
 		}
 	}
-	if fired {
-		return t.cp.commitState()
-	}
-	return nil
 }
 
 // flushWindows writes the windows' caches to the state backend, before a

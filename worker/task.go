@@ -84,6 +84,8 @@ type task struct {
 	posKeys []string // the progress key of each source, by reader index
 	srcOut  chan *connector.SourceBatch
 	ops     []operator
+	// extra are UDF instances outside the chain: a window step's functions.
+	extra   []*wasmhost.Instance
 	sink    *connector.Sink
 	writers []*exchange.Writer
 	// mainWriters are the writers of the chain's main output; sideWriters
@@ -100,6 +102,8 @@ type task struct {
 	gen     *watermark.Generator
 	tracker *watermark.Tracker
 	windows []*windowStep
+	// timed are the steps that react to the clocks: windows, process functions.
+	timed []timed
 	// The event-time status for the metrics.
 	hasWatermark atomic.Bool
 	wmValue      atomic.Int64
@@ -291,6 +295,7 @@ func (t *task) setup() error {
 				return err
 			}
 			t.windows = append(t.windows, w)
+			t.timed = append(t.timed, w)
 			t.ops = append(t.ops, w)
 			t.sampleMu.Lock()
 			t.windowsSnapshot = append(t.windowsSnapshot, w.op.Stats())
@@ -305,11 +310,21 @@ func (t *task) setup() error {
 			t.sampleMu.Unlock()
 			continue
 		}
-		inst, err := t.instantiate(s)
+		inst, err := t.instantiate(s, s.UDF)
 		if err != nil {
 			return fmt.Errorf("step %q: %w", s.ID, err)
 		}
-		t.ops = append(t.ops, inst)
+		if s.Kind == spec.KindProcess {
+			p, err := t.newProcessStep(s, inst)
+			if err != nil {
+				inst.Close(t.ctx, false)
+				return err
+			}
+			t.timed = append(t.timed, p)
+			t.ops = append(t.ops, p)
+		} else {
+			t.ops = append(t.ops, inst)
+		}
 		t.sampleMu.Lock()
 		t.opsSnapshot = append(t.opsSnapshot, inst)
 		t.sampleMu.Unlock()
@@ -416,11 +431,11 @@ func (t *task) inputGate(in jobgraph.Gate) (*exchange.Gate, error) {
 	return g, nil
 }
 
-func (t *task) instantiate(s spec.Step) (*wasmhost.Instance, error) {
-	if s.UDF == nil {
+func (t *task) instantiate(s spec.Step, ref *spec.UDFRef) (*wasmhost.Instance, error) {
+	if ref == nil {
 		return nil, fmt.Errorf("step kind %q cannot run in a chain yet", s.Kind)
 	}
-	digest := s.UDF.Digest
+	digest := ref.Digest
 	mod := t.w.rt.Cached(digest)
 	if mod == nil {
 		wasm, err := t.w.modules.Fetch(t.ctx, digest)
@@ -432,12 +447,36 @@ func (t *task) instantiate(s spec.Step) (*wasmhost.Instance, error) {
 		}
 	}
 	lim := wasmhost.Limits{Memory: s.Limits.Memory, CallTimeout: s.Limits.CallTimeout}
-	return mod.Instantiate(t.ctx, s.UDF.Function, lim, t.logger.With("step", s.ID))
+	return mod.Instantiate(t.ctx, ref.Function, lim, t.logger.With("step", s.ID))
+}
+
+// openFunction instantiates and opens function ref of step s outside the chain
+// (a window's functions), counting it in the task's metrics and closing it with
+// the task.
+func (t *task) openFunction(s spec.Step, ref *spec.UDFRef) (*wasmhost.Instance, error) {
+	inst, err := t.instantiate(s, ref)
+	if err != nil {
+		return nil, fmt.Errorf("step %q: %w", s.ID, err)
+	}
+	t.extra = append(t.extra, inst)
+	t.sampleMu.Lock()
+	t.opsSnapshot = append(t.opsSnapshot, inst)
+	t.sampleMu.Unlock()
+	inst.SetTaskInfo(t.taskInfo(s))
+	if err := inst.Open(t.ctx, s.Config); err != nil {
+		return nil, fmt.Errorf("step %q: opening %s: %w", s.ID, ref.Function, err)
+	}
+	return inst, nil
 }
 
 func (t *task) teardown() {
 	for _, op := range t.ops {
 		if err := op.Close(t.ctx, t.finished); err != nil {
+			t.logger.Warn("closing UDF", "err", err)
+		}
+	}
+	for _, inst := range t.extra {
+		if err := inst.Close(t.ctx, t.finished); err != nil {
 			t.logger.Warn("closing UDF", "err", err)
 		}
 	}
@@ -517,7 +556,7 @@ func (t *task) pushFrom(i int, b *record.Batch) error {
 }
 
 func (t *task) flush() error {
-	if len(t.windows) > 0 {
+	if len(t.timed) > 0 {
 		if err := t.fireProcessingTime(time.Now()); err != nil {
 			return err
 		}

@@ -275,7 +275,7 @@ func (d *decoder) step(n *yaml.Node, i int) Step {
 		case KindWindow:
 			d.record(field, p.key)
 			s.Window = d.window(p.val, field)
-			s.WindowFunction, s.Aggregate = d.windowFunction(f, path)
+			s.WindowFunction, s.Aggregate, s.UDF, s.WindowProcess = d.windowFunction(f, path)
 		}
 	}
 	if p, ok := f.get("timestamps"); ok {
@@ -363,23 +363,35 @@ func (d *decoder) window(n *yaml.Node, path string) *Window {
 	return w
 }
 
-// windowFunction decodes the function of a window step: the one of aggregate,
-// reduce and process it has (the step's kind says there is exactly one).
-func (d *decoder) windowFunction(f *fields, path string) (Kind, *Aggregate) {
+// windowFunction decodes the function of a window step: a built-in aggregate,
+// an aggregate, reduce or process function, or an aggregate function with a
+// process function that gets its result.
+func (d *decoder) windowFunction(f *fields, path string) (kind Kind, builtin *Aggregate, udf, process *UDFRef) {
+	if p, ok := f.get(string(KindProcess)); ok {
+		process = d.udf(p.val, path+".process")
+	}
 	if p, ok := f.get(string(KindAggregate)); ok {
 		field := path + ".aggregate"
 		d.record(field, p.key)
 		af, ok := d.fields(p.val, field, stepShape.keys["aggregate"].shape)
 		if !ok {
-			return KindAggregate, nil
+			return KindAggregate, nil, nil, nil
 		}
-		if _, ok := af.get("module"); ok {
-			d.unsupported(p.val, field, "an aggregate UDF is not supported yet; use a built-in aggregate: {builtin: %s}", strings.Join(builtinAggregates, "|"))
-			return KindAggregate, nil
+		_, hasModule := af.get("module")
+		_, hasFunction := af.get("function")
+		_, hasBuiltin := af.get("builtin")
+		switch {
+		case hasBuiltin && (hasModule || hasFunction):
+			d.errorf(p.val, field, "builtin and module exclude each other: use a built-in aggregate or an aggregate function, not both")
+			return KindAggregate, nil, nil, nil
+		case hasModule || hasFunction:
+			if _, ok := af.get("field"); ok {
+				d.errorf(p.val, field, "field goes with a built-in aggregate; an aggregate function reads the records itself")
+			}
+			return KindAggregate, nil, d.udf(p.val, field), process
 		}
-		if _, ok := af.get("function"); ok {
-			d.unsupported(p.val, field, "an aggregate UDF is not supported yet; use a built-in aggregate: {builtin: %s}", strings.Join(builtinAggregates, "|"))
-			return KindAggregate, nil
+		if process != nil {
+			d.errorf(p.val, field, "a window process function takes the result of an aggregate function, not of a built-in aggregate")
 		}
 		a := &Aggregate{}
 		if bp, ok := d.require(af, "builtin"); ok {
@@ -394,16 +406,16 @@ func (d *decoder) windowFunction(f *fields, path string) (Kind, *Aggregate) {
 				a.Field = v
 			}
 		}
-		return KindAggregate, a
+		return KindAggregate, a, nil, nil
 	}
-	for _, k := range []Kind{KindReduce, KindProcess} {
-		if p, ok := f.get(string(k)); ok {
-			d.unsupported(p.key, joinField(path, string(k)), "a window's %s function is not supported yet; use aggregate: {builtin: %s}", k, strings.Join(builtinAggregates, "|"))
-			return k, nil
-		}
+	if p, ok := f.get(string(KindReduce)); ok {
+		return KindReduce, nil, d.udf(p.val, path+".reduce"), nil
 	}
-	d.errorf(f.node, path, "a window needs its function in the same step: aggregate: {builtin: %s}", strings.Join(builtinAggregates, "|"))
-	return "", nil
+	if process != nil {
+		return KindProcess, nil, process, nil
+	}
+	d.errorf(f.node, path, "a window needs its function in the same step: aggregate: {builtin: %s}, or an aggregate, reduce or process function", strings.Join(builtinAggregates, "|"))
+	return "", nil, nil, nil
 }
 
 // timestamps decodes a timestamps rule; the validator checks the values.
@@ -504,6 +516,9 @@ func (d *decoder) kind(f *fields, path string) Kind {
 	case len(kinds) == 1:
 		return kinds[0]
 	case len(kinds) == 2 && slices.Contains(kinds, KindWindow) && (windowFunctions[kinds[0]] || windowFunctions[kinds[1]]):
+		return KindWindow
+	case len(kinds) == 3 && slices.Contains(kinds, KindWindow) && slices.Contains(kinds, KindAggregate) && slices.Contains(kinds, KindProcess):
+		// An aggregate whose result a window process function gets.
 		return KindWindow
 	}
 	d.errorf(keys[1], path, "a step has one kind, but this one has %s", andList(enumStrings(kinds)))

@@ -295,8 +295,12 @@ type Step struct {
 	// Aggregate is set for a window step whose function is a built-in aggregate.
 	Aggregate *Aggregate `json:"aggregate,omitempty"`
 	// WindowFunction is, for KindWindow, the kind of the function applied to
-	// each fired window: KindAggregate (KindReduce and KindProcess reserved).
+	// each fired window: KindAggregate (Aggregate for a built-in one, UDF for an
+	// aggregate function), KindReduce or KindProcess (UDF).
 	WindowFunction Kind `json:"window_function,omitempty"`
+	// WindowProcess is the window process function of a window step that has
+	// an aggregate function too: it gets the aggregate's result.
+	WindowProcess *UDFRef `json:"window_process,omitempty"`
 
 	// Line and Column locate the step in the spec (1-based; 0 when unknown), for
 	// errors found after parsing, such as a function missing from its module.
@@ -316,16 +320,47 @@ func (s *Step) EffectiveParallelism(jobParallelism int) int {
 // FunctionKind is the kind of UDF the step runs, as a module describes it
 // (sdk/ABI.md §2): "key_selector" for a key_by step, the step's kind otherwise.
 func (s *Step) FunctionKind() string {
-	if s.Kind == KindKeyBy {
+	switch s.Kind {
+	case KindKeyBy:
 		return "key_selector"
+	case KindWindow:
+		if s.WindowFunction == KindProcess {
+			return "window_process"
+		}
+		return string(s.WindowFunction)
 	}
 	return string(s.Kind)
+}
+
+// StepFunction is one user function of a step: where the spec names it and the
+// kind its module must declare for it.
+type StepFunction struct {
+	Ref   *UDFRef
+	Kind  string
+	Field string // the step's key naming it: "map", "aggregate", "process", ...
+}
+
+// Functions lists the user functions the step runs: one, or for a window step
+// with an aggregate and a process function, both.
+func (s *Step) Functions() []StepFunction {
+	if s.UDF == nil {
+		return nil
+	}
+	field := string(s.Kind)
+	if s.Kind == KindWindow {
+		field = string(s.WindowFunction)
+	}
+	fns := []StepFunction{{Ref: s.UDF, Kind: s.FunctionKind(), Field: field}}
+	if s.WindowProcess != nil {
+		fns = append(fns, StepFunction{Ref: s.WindowProcess, Kind: "window_process", Field: string(KindProcess)})
+	}
+	return fns
 }
 
 // RunsUDF reports whether the step runs a user function, and so takes config and
 // limits.
 func (s *Step) RunsUDF() bool {
-	return udfKinds[s.Kind] || s.Kind == KindKeyBy && s.KeyBy == nil
+	return udfKinds[s.Kind] || s.Kind == KindKeyBy && s.KeyBy == nil || s.Kind == KindWindow && s.UDF != nil
 }
 
 // Timestamps assigns event time to a source's records and generates its

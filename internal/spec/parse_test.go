@@ -86,7 +86,6 @@ func TestReservedGrammar(t *testing.T) {
 		withStep("  - map: {module: m, function: f}\n    inputs: [a, b]"),
 		"name: t\npipeline:\n  - source: {jetstream: {stream: S}}\n    timestamps: {udf: {module: m, function: f}}\n  - sink: {jetstream: {subject: o}}\n",
 		withStep("  - window: {sliding: {size: 10s, slide: 2s}, allowed_lateness: 5s, late_output: late, trigger: x, evictor: y}\n    reduce: {module: m, function: f}"),
-		withStep("  - window: {session: {gap: 30s}}\n    process: {module: m, function: f}"),
 		withStep("  - window: {count: {size: 100, slide: 10}}\n    aggregate: {module: m, function: f}"),
 		withStep("  - window: {global: {}}\n    aggregate: {builtin: count}"),
 		withStep("  - union: {}\n    inputs: [a, b]"),

@@ -204,8 +204,8 @@ func (v *validator) step(i int) {
 		return
 	}
 	for _, p := range payloads {
-		if p.name == "udf" && s.Kind == KindKeyBy {
-			continue // a key_by step has a UDF or a key_by field; see below
+		if p.name == "udf" && (s.Kind == KindKeyBy || s.Kind == KindWindow) {
+			continue // a key_by step has a UDF or a key_by field, a window one or a built-in aggregate
 		}
 		switch set := p.set(s); {
 		case set && !p.kinds[s.Kind]:
@@ -266,13 +266,15 @@ func (v *validator) step(i int) {
 			v.errorf(f+".start", "unknown start %s; use earliest, latest, sequence or time", quote(string(st.Kind)))
 		}
 	}
-	if u := s.UDF; u != nil && s.RunsUDF() {
-		f := stepField(i, string(s.Kind))
-		v.check(f+".module", checkName("module name", u.Module, 128))
-		if u.Digest != "" {
-			v.check(f+".module", checkDigest(u.Digest))
+	if s.RunsUDF() {
+		for _, fn := range s.Functions() {
+			u, f := fn.Ref, stepField(i, fn.Field)
+			v.check(f+".module", checkName("module name", u.Module, 128))
+			if u.Digest != "" {
+				v.check(f+".module", checkDigest(u.Digest))
+			}
+			v.check(f+".function", checkFunction(u.Function))
 		}
-		v.check(f+".function", checkFunction(u.Function))
 	}
 	if s.Kind == KindPartition && s.Partition != "" {
 		switch p := s.Partition; {
