@@ -8,12 +8,13 @@ const abiVersion = 1
 
 // Call kinds, the first argument of weir_call (ABI §4).
 const (
-	callOpen     = 1
-	callProcess  = 2
-	callProcess2 = 3
-	callTimer    = 4
-	callWindow   = 5
-	callClose    = 6
+	callOpen      = 1
+	callProcess   = 2
+	callProcess2  = 3
+	callTimer     = 4
+	callWindow    = 5
+	callClose     = 6
+	callAggregate = 7
 )
 
 // Return codes of weir_call (ABI §4).

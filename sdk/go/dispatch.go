@@ -67,7 +67,16 @@ func dispatch(callKind, fn int32, in []byte) int32 {
 		// The input buffer is reused by later calls; the hook may keep its copy.
 		return result(f.open(append([]byte(nil), in...)))
 	case callProcess:
+		if f.kind == kindAggregate || f.kind == kindWindowProcess {
+			return rcUnsupported
+		}
 		return process(f, in)
+	case callTimer:
+		return timers(f, in)
+	case callWindow:
+		return windows(f, in)
+	case callAggregate:
+		return aggregates(f, in)
 	case callClose:
 		if len(in) != 0 {
 			return rcMalformedInput
@@ -77,8 +86,8 @@ func dispatch(callKind, fn int32, in []byte) int32 {
 		}
 		return result(f.close())
 	default:
-		// process2, timer and window belong to kinds this SDK does not offer
-		// yet; 0 and anything above 6 are no call kind at all.
+		// process2 belongs to kinds this SDK does not offer yet; 0 and
+		// anything above 7 are no call kind at all.
 		return rcUnsupported
 	}
 }

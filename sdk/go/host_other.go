@@ -95,3 +95,43 @@ func hostTaskInfo(out []byte) int32 {
 	}
 	return int32(len(none))
 }
+
+// testTimers stands in for the host's timer and time imports outside wasip1;
+// nil answers the timer calls UNSUPPORTED (-2).
+var testTimers timerHost
+
+// timerHost is the host side of the timer imports (ABI §4.4), as a test fakes it.
+type timerHost interface {
+	register(domain, record int32, t int64) int32
+	delete(domain, record int32, t int64) int32
+	watermark() int64
+	now() int64
+}
+
+func hostTimerRegister(domain, record int32, t int64) int32 {
+	if testTimers == nil {
+		return -2
+	}
+	return testTimers.register(domain, record, t)
+}
+
+func hostTimerDelete(domain, record int32, t int64) int32 {
+	if testTimers == nil {
+		return -2
+	}
+	return testTimers.delete(domain, record, t)
+}
+
+func hostCurrentWatermark() int64 {
+	if testTimers == nil {
+		return -1 << 63
+	}
+	return testTimers.watermark()
+}
+
+func hostCurrentTime() int64 {
+	if testTimers == nil {
+		return -1 << 63
+	}
+	return testTimers.now()
+}

@@ -97,3 +97,22 @@ func hostStateIter(state, record, cursor int32, out []byte) int32 {
 }
 
 func hostTaskInfo(out []byte) int32 { return weirTaskInfo(ptr(out), uint32(len(out))) }
+
+//go:wasmimport weir timer_register
+func weirTimerRegister(domain, record int32, time int64) int32
+
+//go:wasmimport weir timer_delete
+func weirTimerDelete(domain, record int32, time int64) int32
+
+//go:wasmimport weir current_watermark
+func weirCurrentWatermark() int64
+
+//go:wasmimport weir current_time
+func weirCurrentTime() int64
+
+func hostTimerRegister(domain, record int32, t int64) int32 {
+	return weirTimerRegister(domain, record, t)
+}
+func hostTimerDelete(domain, record int32, t int64) int32 { return weirTimerDelete(domain, record, t) }
+func hostCurrentWatermark() int64                         { return weirCurrentWatermark() }
+func hostCurrentTime() int64                              { return weirCurrentTime() }

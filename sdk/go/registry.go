@@ -63,6 +63,9 @@ const (
 	kindKey     kind = "key_selector"
 	kindProcess kind = "process"
 	kindReduce  kind = "reduce"
+
+	kindAggregate     kind = "aggregate"
+	kindWindowProcess kind = "window_process"
 )
 
 // function is one registered function; its index is its position in registry.
@@ -75,6 +78,9 @@ type function struct {
 	keyFn     KeySelectorFunc
 	processFn ProcessFunc
 	reduceFn  ReduceFunc
+	timerFn   TimerFunc
+	aggFns    *AggregateFuncs
+	windowFn  WindowProcessFunc
 	// reduceState is the reducing state the SDK declares for a reduce function.
 	reduceState *ValueState
 	// state is the function's keyed state, in state-number order.
@@ -132,7 +138,7 @@ func register(f *function, opts []Option) {
 	if sealed {
 		panic("weir: " + f.name + ": functions must be registered during initialisation")
 	}
-	if f.mapFn == nil && f.filterFn == nil && f.flatMapFn == nil && f.keyFn == nil && f.processFn == nil && f.reduceFn == nil {
+	if f.mapFn == nil && f.filterFn == nil && f.flatMapFn == nil && f.keyFn == nil && f.processFn == nil && f.reduceFn == nil && f.aggFns == nil && f.windowFn == nil {
 		panic("weir: " + f.name + ": nil function")
 	}
 	if !validName(f.name) {
@@ -149,8 +155,11 @@ func register(f *function, opts []Option) {
 	if f.kind == kindKey && len(f.sideOutputs) > 0 {
 		panic("weir: " + f.name + ": a key_selector has no side outputs")
 	}
-	if f.kind == kindReduce && len(f.sideOutputs) > 0 {
-		panic("weir: " + f.name + ": a reduce function has no side outputs")
+	if (f.kind == kindReduce || f.kind == kindAggregate) && len(f.sideOutputs) > 0 {
+		panic("weir: " + f.name + ": a " + string(f.kind) + " function has no side outputs")
+	}
+	if f.timerFn != nil && f.kind != kindProcess {
+		panic("weir: " + f.name + ": only a process function has timers")
 	}
 	for _, s := range f.sideOutputs {
 		if s == "" || !utf8.ValidString(s) {
