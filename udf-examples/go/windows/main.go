@@ -28,7 +28,7 @@ func init() {
 	weir.Aggregate("session_stats", weir.AggregateFuncs{
 		Create: newStats, Add: addClick, Merge: mergeStats, Result: statsResult,
 	}) // index 0
-	weir.WindowProcess("top3", top3) // index 1
+	weir.WindowProcess("top3", top3)                                            // index 1
 	weir.Process("timeout", timeout, weir.State(last), weir.OnTimer(onTimeout)) // index 2
 }
 
