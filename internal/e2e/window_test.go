@@ -272,3 +272,206 @@ func TestWindowsExactlyOnceAfterWorkerLoss(t *testing.T) {
 	stopDrained(t, s, id)
 	requireWindows(t, expectedSliding(keyOf, tsOf, 10_000, 10_000), windowResults(t, s, "WOUT"))
 }
+
+// clickEvents are n clicks of users u0..u(users-1) on pages p0..p4, in event-time
+// order per user (a user's clicks are in one partition), with pauses of 1.5 s
+// to 3 s now and then: inputs for sessions, top-N and idle timers.
+func clickEvents(n, users int) (subjects []string, payloads [][]byte, userOf []string, tsOf []int64, pageOf []string, priceOf []int64) {
+	rng := rand.New(rand.NewPCG(3, 5))
+	ts := int64(winBase)
+	for i := range n {
+		ts += rng.Int64N(20)
+		if rng.IntN(400) == 0 {
+			ts += 1500 + rng.Int64N(1500)
+		}
+		u := rng.IntN(users)
+		page := fmt.Sprintf("p%d", rng.IntN(5))
+		price := rng.Int64N(1000)
+		subjects = append(subjects, fmt.Sprintf("clk.%d", u%2))
+		payloads = append(payloads, fmt.Appendf(nil, `{"user":"u%d","page":"%s","item":"i%d","price":%d,"ts":%d}`, u, page, i, price, ts))
+		userOf, tsOf, pageOf, priceOf = append(userOf, fmt.Sprintf("u%d", u)), append(tsOf, ts), append(pageOf, page), append(priceOf, price)
+	}
+	return
+}
+
+// TestWindowFunctionsEndToEnd runs the Go windows example in standalone: a
+// sessionized clickstream with the session_stats aggregate, the top three
+// prices of every 10 s window with the top3 window process function, and the
+// timeout process function's event-time timers; each output is compared with
+// one computed here.
+func TestWindowFunctionsEndToEnd(t *testing.T) {
+	s := startStandalone(t, t.TempDir(), "--slots", "8")
+	s.upload("windows", "windows.wasm")
+	_, err := s.js.CreateStream(context.Background(), jetstream.StreamConfig{Name: "CLK", Subjects: []string{"clk.*"}, Storage: jetstream.FileStorage})
+	require.NoError(t, err)
+	const n, users = 20000, 10
+	subjects, payloads, userOf, tsOf, pageOf, priceOf := clickEvents(n, users)
+	source := `parallelism: 2
+checkpointing: { interval: 1s }
+pipeline:
+  - id: clicks
+    source:
+      jetstream: { stream: CLK, subjects: ["clk.*"], partitions: { count: 2, token: 2 } }
+    timestamps: { json_field: ts, max_out_of_orderness: 100ms }
+`
+	jobs := map[string]string{
+		"sessions": "name: sessions\n" + source + `  - id: by-user
+    key_by: { json_field: user }
+  - id: stats
+    window: { session: { gap: 1s } }
+    aggregate: { module: windows, function: session_stats }
+  - id: out
+    sink: { jetstream: { subject: fout.sessions } }
+`,
+		"top": "name: top\n" + source + `  - id: top
+    window: { tumbling: 10s }
+    process: { module: windows, function: top3 }
+  - id: out
+    sink: { jetstream: { subject: fout.top } }
+`,
+		"idle": "name: idle\n" + source + `  - id: by-user
+    key_by: { json_field: user }
+  - id: idle
+    process: { module: windows, function: timeout }
+  - id: out
+    sink: { jetstream: { subject: fout.idle } }
+`,
+	}
+	ids := map[string]string{}
+	for name, spec := range jobs {
+		s.stream("FOUT_"+strings.ToUpper(name), "fout."+name)
+		ids[name] = s.submit(spec)
+	}
+	for _, id := range ids {
+		s.waitStatus(id, "RUNNING", time.Minute)
+	}
+	s.publishTo(subjects, payloads)
+	var maxTS [2]int64
+	for i, u := range userOf {
+		k, _ := strconv.Atoi(u[1:])
+		maxTS[k%2] = max(maxTS[k%2], tsOf[i])
+	}
+	last := min(maxTS[0], maxTS[1]) - 100 - 1
+	for name, v := range map[string]string{"sessions": "stats", "top": "top", "idle": "idle"} {
+		waitWatermark(t, s, ids[name], v, last)
+		stopDrained(t, s, ids[name])
+	}
+
+	// Sessions: per user, clicks and distinct pages of each run of clicks at most
+	// 1 s apart.
+	type session struct {
+		clicks int
+		pages  map[string]bool
+	}
+	want := map[winKey]string{}
+	perUser := map[string][]int{}
+	for i, u := range userOf {
+		perUser[u] = append(perUser[u], i)
+	}
+	for u, idx := range perUser {
+		start, cur := tsOf[idx[0]], &session{pages: map[string]bool{}}
+		flush := func(end int64) {
+			want[winKey{u, start, end}] = fmt.Sprintf(`{"clicks":%d,"pages":%d}`, cur.clicks, len(cur.pages))
+		}
+		for j, i := range idx {
+			if j > 0 && tsOf[i]-tsOf[idx[j-1]] > 1000 {
+				flush(tsOf[idx[j-1]] + 1000)
+				start, cur = tsOf[i], &session{pages: map[string]bool{}}
+			}
+			cur.clicks++
+			cur.pages[pageOf[i]] = true
+		}
+		flush(tsOf[idx[len(idx)-1]] + 1000)
+	}
+	got := map[winKey]string{}
+	s.forEach("FOUT_SESSIONS", func(m jetstream.Msg) {
+		ts, _ := strconv.ParseInt(m.Headers().Get("Weir-Timestamp"), 10, 64)
+		var key string
+		require.NoError(t, json.Unmarshal([]byte(m.Headers().Get("Weir-Key")), &key))
+		// The result carries no bounds: the session ends at its timestamp + 1.
+		k := winKey{Key: key, End: ts + 1}
+		for w := range want {
+			if w.Key == key && w.End == ts+1 {
+				k.Start = w.Start
+			}
+		}
+		require.NotContains(t, got, k, "session %s twice", k)
+		got[k] = string(m.Data())
+	})
+	require.Equal(t, len(want), len(got), "sessions")
+	for k, v := range want {
+		require.Equal(t, v, got[k], "session %s", k)
+	}
+
+	// Top three prices of every 10 s window (ties to the smaller item).
+	type it struct {
+		item  string
+		price int64
+	}
+	windows := map[int64][]it{}
+	for i, ts := range tsOf {
+		start := ts - ts%10_000
+		windows[start] = append(windows[start], it{fmt.Sprintf("i%d", i), priceOf[i]})
+	}
+	wantTop := map[int64]string{}
+	for start, items := range windows {
+		sort.Slice(items, func(a, b int) bool {
+			if items[a].price != items[b].price {
+				return items[a].price > items[b].price
+			}
+			return items[a].item < items[b].item
+		})
+		var parts []string
+		for _, x := range items[:min(3, len(items))] {
+			parts = append(parts, fmt.Sprintf(`{"item":"%s","price":%d}`, x.item, x.price))
+		}
+		wantTop[start] = fmt.Sprintf(`{"window_start":%d,"window_end":%d,"top":[%s]}`, start, start+10_000, strings.Join(parts, ","))
+	}
+	gotTop := map[int64]string{}
+	s.forEach("FOUT_TOP", func(m jetstream.Msg) {
+		var r struct {
+			WindowStart int64 `json:"window_start"`
+		}
+		require.NoError(t, json.Unmarshal(m.Data(), &r))
+		require.NotContains(t, gotTop, r.WindowStart)
+		gotTop[r.WindowStart] = string(m.Data())
+	})
+	require.Equal(t, wantTop, gotTop)
+
+	// Idle timers: a user can be reported only after a pause longer than 1 s,
+	// and is reported after its last click (the drain fires every timer). Which
+	// pauses are reported depends on when watermarks arrive (every 200 ms of
+	// the source's wall clock): a click read before the watermark passes the
+	// pause moves the deadline, as in Flink.
+	pauses, lastClicks := map[string]bool{}, map[string]bool{}
+	var gotIdle []string
+	for u, idx := range perUser {
+		for j, i := range idx {
+			r := fmt.Sprintf("%s@%d", u, tsOf[i])
+			if j == len(idx)-1 {
+				lastClicks[r] = true
+			}
+			if j == len(idx)-1 || tsOf[idx[j+1]]-tsOf[i] > 1000 {
+				pauses[r] = true
+			}
+		}
+	}
+	s.forEach("FOUT_IDLE", func(m jetstream.Msg) {
+		var r struct {
+			Key       string `json:"key"`
+			IdleSince int64  `json:"idle_since"`
+		}
+		require.NoError(t, json.Unmarshal(m.Data(), &r), "%s", m.Data())
+		gotIdle = append(gotIdle, fmt.Sprintf("%s@%d", r.Key, r.IdleSince))
+	})
+	seen := map[string]bool{}
+	for _, r := range gotIdle {
+		require.True(t, pauses[r], "%s reported, but no pause of over 1 s follows that click", r)
+		require.False(t, seen[r], "%s reported twice", r)
+		seen[r] = true
+	}
+	for r := range lastClicks {
+		require.True(t, seen[r], "the last click %s was never reported", r)
+	}
+	t.Logf("%d sessions, %d top-3 windows, %d idle reports, all exact", len(got), len(gotTop), len(gotIdle))
+}
