@@ -6,6 +6,8 @@
 //     {"clicks":N,"pages":M};
 //   - top3, a window process function: the three most expensive items of a
 //     window, as {"window_start":S,"window_end":E,"top":[{"item":..,"price":..},...]};
+//   - sum_price, the sum of the records' integer "price", as {"sum":N}: what the
+//     built-in aggregate {builtin: sum, field: price} computes, to compare the two;
 //   - timeout, a process function with an event-time timer: a key that has no
 //     record for a second after its last one is reported as
 //     {"key":K,"idle_since":T} (K the key as it is: a key_by on a JSON field keys by its JSON text).
@@ -30,6 +32,9 @@ func init() {
 	}) // index 0
 	weir.WindowProcess("top3", top3)                                            // index 1
 	weir.Process("timeout", timeout, weir.State(last), weir.OnTimer(onTimeout)) // index 2
+	weir.Aggregate("sum_price", weir.AggregateFuncs{
+		Create: func() []byte { return make([]byte, 8) }, Add: addPrice, Merge: mergeSums, Result: sumResult,
+	}) // index 3
 }
 
 // main is never called: the module is a reactor.
@@ -156,4 +161,21 @@ func onTimeout(t *weir.Timer, ctx *weir.Context) error {
 	p = strconv.AppendInt(p, ts, 10)
 	ctx.Emit().SetPayload(append(p, '}'))
 	return nil
+}
+
+// sum_price's accumulator is the sum, an int64 in eight bytes.
+func addPrice(acc []byte, in *weir.Record) ([]byte, error) {
+	if p, ok := weir.JSONInt(in.Payload(), "price"); ok {
+		binary.LittleEndian.PutUint64(acc, binary.LittleEndian.Uint64(acc)+uint64(p))
+	}
+	return acc, nil
+}
+
+func mergeSums(acc, other []byte) ([]byte, error) {
+	binary.LittleEndian.PutUint64(acc, binary.LittleEndian.Uint64(acc)+binary.LittleEndian.Uint64(other))
+	return acc, nil
+}
+
+func sumResult(acc []byte) ([]byte, error) {
+	return append(strconv.AppendInt([]byte(`{"sum":`), int64(binary.LittleEndian.Uint64(acc)), 10), '}'), nil
 }

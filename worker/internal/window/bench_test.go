@@ -3,12 +3,15 @@ package window
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/weir-streams/weir/internal/record"
+	"github.com/weir-streams/weir/wasmhost"
 	"github.com/weir-streams/weir/worker/internal/state"
 )
 
@@ -31,9 +34,47 @@ func BenchmarkSlidingWindowCount(b *testing.B) {
 }
 
 // BenchmarkTumblingWindowSum is the same feed into a 10 s tumbling sum of a JSON
-// field: the baseline for window functions that parse the payload.
+// field, with the built-in aggregate (builtin) and with the Go example's
+// sum_price aggregate function in Wasm (wasm), in the same run: their ratio is
+// what a user aggregate costs.
 func BenchmarkTumblingWindowSum(b *testing.B) {
-	benchWindow(b, Config{Kind: Tumbling, Size: 10_000}, "sum", "price")
+	b.Run("builtin", func(b *testing.B) {
+		benchWindow(b, Config{Kind: Tumbling, Size: 10_000}, "sum", "price")
+	})
+	b.Run("wasm", func(b *testing.B) {
+		benchWindow(b, Config{Kind: Tumbling, Size: 10_000, Functions: &Functions{Aggregate: wasmFunction(b, "sum_price")}}, "", "")
+	})
+}
+
+// wasmFunction instantiates function fn of the Go windows example, built by
+// `make examples` into build/wasm (or WEIR_TEST_WASM_DIR).
+func wasmFunction(b *testing.B, fn string) *wasmhost.Instance {
+	dir := os.Getenv("WEIR_TEST_WASM_DIR")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "..", "build", "wasm")
+	}
+	bin, err := os.ReadFile(filepath.Join(dir, "windows.wasm"))
+	if err != nil {
+		b.Fatalf("%v: build the example modules first (make examples)", err)
+	}
+	ctx := context.Background()
+	rt, err := wasmhost.NewRuntime(ctx, wasmhost.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { rt.Close(ctx) })
+	m, err := rt.Load(ctx, "windows", bin)
+	if err != nil {
+		b.Fatal(err)
+	}
+	inst, err := m.Instantiate(ctx, fn, wasmhost.Limits{}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := inst.Open(ctx, nil); err != nil {
+		b.Fatal(err)
+	}
+	return inst
 }
 
 func benchWindow(b *testing.B, cfg Config, agg, field string) {
@@ -44,8 +85,10 @@ func benchWindow(b *testing.B, cfg Config, agg, field string) {
 	}
 	defer be.Close()
 	cfg.Operator, cfg.MaxParallelism, cfg.Keyed = "win", 128, true
-	if cfg.Aggregate, err = Builtin(agg, field); err != nil {
-		b.Fatal(err)
+	if agg != "" {
+		if cfg.Aggregate, err = Builtin(agg, field); err != nil {
+			b.Fatal(err)
+		}
 	}
 	op, err := New(cfg, be)
 	if err != nil {

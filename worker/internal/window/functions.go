@@ -54,6 +54,14 @@ type fnBuffers struct {
 	win  *wasmhost.WindowFrame
 	recs []byte
 	elem record.Batch
+	// resolve's grouping: window id -> group, each pending add's group, the
+	// groups' windows and first positions, pending adds in group order.
+	order   map[uint64]int
+	groupOf []int
+	wins    []*win
+	starts  []int
+	next    []int
+	sorted  []int
 }
 
 // newWin returns a window with a fresh accumulator (none yet for a user
@@ -94,40 +102,58 @@ func (o *Operator) resolve() error {
 	}
 	b.agg.Reset(wasmhost.AggregateAdd)
 	// Group by window, keeping the order of first arrival; within a group, the
-	// records' own order.
-	order := make(map[uint64]int, len(o.pending))
-	type group struct {
-		w    *win
-		recs []int
+	// records' own order (a counting sort over reused buffers).
+	if b.order == nil {
+		b.order = make(map[uint64]int)
 	}
-	var groups []group
-	for k, p := range o.pending {
-		w := findWin(p.ks, p.id)
-		if w == nil {
-			return fmt.Errorf("window %q: a pending record lost its window", o.cfg.Operator)
-		}
-		g, ok := order[p.id]
+	clear(b.order)
+	b.groupOf, b.wins, b.starts = b.groupOf[:0], b.wins[:0], b.starts[:0]
+	for _, p := range o.pending {
+		g, ok := b.order[p.id]
 		if !ok {
-			g = len(groups)
-			order[p.id] = g
-			groups = append(groups, group{w: w})
+			w := findWin(p.ks, p.id)
+			if w == nil {
+				return fmt.Errorf("window %q: a pending record lost its window", o.cfg.Operator)
+			}
+			g = len(b.wins)
+			b.order[p.id] = g
+			b.wins = append(b.wins, w)
+			b.starts = append(b.starts, 0)
 		}
-		groups[g].recs = append(groups[g].recs, k)
+		b.groupOf = append(b.groupOf, g)
+		b.starts[g]++
 	}
-	for _, g := range groups {
+	sum := 0
+	for g, n := range b.starts {
+		b.starts[g], sum = sum, sum+n
+	}
+	b.sorted = slices.Grow(b.sorted[:0], len(o.pending))[:len(o.pending)]
+	next := append(b.next[:0], b.starts...)
+	for k, g := range b.groupOf {
+		b.sorted[next[g]] = k
+		next[g]++
+	}
+	b.next = next
+	for g, w := range b.wins {
+		end := len(o.pending)
+		if g+1 < len(b.starts) {
+			end = b.starts[g+1]
+		}
 		b.recs = b.recs[:0]
-		for _, k := range g.recs {
+		for _, k := range b.sorted[b.starts[g]:end] {
 			b.recs = record.AppendView(b.recs, &o.pending[k].rec)
 		}
-		b.agg.AddGroupEncoded(g.w.acc, !g.w.fresh, len(g.recs), b.recs)
+		b.agg.AddGroupEncoded(w.acc, !w.fresh, end-b.starts[g], b.recs)
 	}
 	out, err := o.cfg.Functions.Aggregate.Aggregate(o.ctx, b.agg)
 	if err != nil {
 		return err
 	}
-	for k, g := range groups {
-		g.w.acc, g.w.fresh = slices.Clone(out[k]), false
+	for g, w := range b.wins {
+		// The accumulator's memory is the window's own: reuse it.
+		w.acc, w.fresh = append(w.acc[:0:len(w.acc)], out[g]...), false
 	}
+	clear(b.wins)
 	clear(o.pending)
 	o.pending = o.pending[:0]
 	return nil
