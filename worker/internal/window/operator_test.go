@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/weir-streams/weir/internal/record"
@@ -513,5 +514,29 @@ func runOracle(t *testing.T, configure func(Config) Config, seeds uint64) {
 				}
 			})
 		}
+	}
+}
+
+// TestProcessingTime assigns records to windows by the clock when they arrive
+// and fires them as the clock passes their ends, whatever their timestamps.
+func TestProcessingTime(t *testing.T) {
+	now := int64(1_000)
+	h := newHarness(t, Config{Kind: Tumbling, Size: 100, Keyed: true, ProcessingTime: true,
+		Now: func() time.Time { return time.UnixMilli(now) }})
+	h.send(rec{"a", 5}, rec{"b", 999_999})
+	now = 1_050
+	h.send(rec{"a", -7})
+	now = 1_120
+	h.send(rec{"a", 0})
+	h.watermark(1_098) // processing time reached by the clock, not a watermark
+	expect(t, "before the end", h.take())
+	h.watermark(1_099)
+	got := h.take()
+	sort.Strings(got)
+	expect(t, "first window", got, `"a"[1000,1100)=2`, `"b"[1000,1100)=1`)
+	h.watermark(1_199)
+	expect(t, "second window", h.take(), `"a"[1100,1200)=1`)
+	if h.op.Stats().Late.Load() != 0 {
+		t.Fatal("processing time has no late records")
 	}
 }
