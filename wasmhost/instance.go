@@ -78,6 +78,8 @@ type Instance struct {
 	aggSlices [][]byte
 	// windows are the fired windows of a window call, what outputs inherit.
 	windows []record.View
+	// extract is what a timestamp_extractor's process call found.
+	extract extraction
 
 	// callNanos and memBytes are the instance's figures for metrics: the time spent
 	// in guest calls, and the guest memory's size after the last call. Other
@@ -170,11 +172,15 @@ func (i *Instance) Open(ctx context.Context, config []byte) error {
 func (i *Instance) Process(ctx context.Context, in *record.Batch) (*record.Batch, error) {
 	i.out.Reset()
 	i.parents.reset(in)
+	i.extract = extraction{maxTS: math.MinInt64}
 	i.stateAllowed = i.fn.Kind == KindProcess || i.fn.Kind == KindReduce
 	err := i.call(ctx, callProcess, in.Bytes(), true)
 	i.stateAllowed = false
 	if err != nil {
 		return nil, err
+	}
+	if i.fn.Kind == KindTimestampExtractor && i.extract.outputs != in.Len() {
+		return nil, i.abiError(fmt.Sprintf("timestamp_extractor function emitted %d records for %d inputs; it emits exactly one per input", i.extract.outputs, in.Len()))
 	}
 	if (i.fn.Kind == KindMap || i.fn.Kind == KindKeySelector || i.fn.Kind == KindReduce) && i.out.Len() != in.Len() {
 		return nil, i.abiError(fmt.Sprintf("%s function emitted %d records for %d inputs; a %s emits exactly one per input", i.fn.Kind, i.out.Len(), in.Len(), i.fn.Kind))
@@ -382,6 +388,12 @@ func (i *Instance) onEmit(frame []byte) error {
 				return abiViolation(fmt.Sprintf("weir.emit: output tag %d is not declared (the function declares %d side outputs)", tag, sideOutputs))
 			}
 			// No step reads side outputs yet, and as in Flink an unread side output is dropped.
+			continue
+		}
+		if i.fn.Kind == KindTimestampExtractor {
+			if err := i.onExtracted(idx, &v); err != nil {
+				return err
+			}
 			continue
 		}
 		if i.fn.Kind == KindKeySelector {

@@ -39,7 +39,7 @@ var knownKinds = []string{KindMap, KindFilter, KindFlatMap, KindKeySelector, Kin
 // Executable reports whether this host can run functions of kind.
 func Executable(kind string) bool {
 	switch kind {
-	case KindMap, KindFilter, KindFlatMap, KindKeySelector, KindProcess, KindReduce, KindAggregate, KindWindowProcess:
+	case KindMap, KindFilter, KindFlatMap, KindKeySelector, KindProcess, KindReduce, KindAggregate, KindWindowProcess, KindTimestampExtractor:
 		return true
 	}
 	return false

@@ -299,3 +299,52 @@ func FrameBytes(f interface{ frameBytes() []byte }) []byte { return f.frameBytes
 
 func (f *AggregateFrame) frameBytes() []byte { return f.buf }
 func (f *WindowFrame) frameBytes() []byte    { return f.buf }
+
+// extraction is what a timestamp_extractor's process call found (sdk/ABI.md §4).
+type extraction struct {
+	outputs int // outputs seen, one per input
+	dropped int // inputs without a usable time
+	maxTS   int64
+	// punct is the largest punctuation (a watermark after a record), when
+	// hasPunct.
+	punct    int64
+	hasPunct bool
+}
+
+// Extraction reports the last process call of a timestamp_extractor: the
+// records it dropped for want of a time, the largest timestamp it assigned
+// (math.MinInt64 for none), and its largest punctuation, if it emitted any.
+func (i *Instance) Extraction() (dropped int, maxTS int64, punctuation int64, punctuated bool) {
+	e := &i.extract
+	return e.dropped, e.maxTS, e.punct, e.hasPunct
+}
+
+// onExtracted takes a timestamp_extractor's output: the input record with its
+// new timestamp, or nothing (dropped), and maybe a punctuation.
+func (i *Instance) onExtracted(idx uint32, v *record.View) error {
+	want := uint32(i.extract.outputs)
+	if idx != want || v.Flags&^(record.FlagTimestamp|record.FlagPayload) != 0 || v.Flags&record.FlagPayload != 0 && len(v.Payload) != 8 {
+		return abiViolation(fmt.Sprintf("weir.emit: timestamp_extractor output %d has input index %d, flags %#x and a %d-byte payload; want input index %d, flags 0x02 or 0x00, and an 8-byte watermark as payload only with 0x04", want, idx, v.Flags, len(v.Payload), want))
+	}
+	i.extract.outputs++
+	if v.Flags&record.FlagPayload != 0 {
+		wm := int64(binary.LittleEndian.Uint64(v.Payload))
+		if !i.extract.hasPunct || wm > i.extract.punct {
+			i.extract.punct, i.extract.hasPunct = wm, true
+		}
+	}
+	if v.Flags&record.FlagTimestamp == 0 {
+		i.extract.dropped++
+		return nil
+	}
+	p, err := i.parents.get(idx)
+	if err != nil {
+		return err
+	}
+	out := *p
+	out.Flags |= record.FlagTimestamp
+	out.Timestamp = v.Timestamp
+	i.extract.maxTS = max(i.extract.maxTS, v.Timestamp)
+	i.out.Append(&out)
+	return nil
+}

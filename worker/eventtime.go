@@ -99,16 +99,77 @@ func (t *task) newWindowStep(s spec.Step, keyed bool) (*windowStep, error) {
 	return &windowStep{op: op, at: len(t.ops), lateTag: win.LateOutput, processing: cfg.ProcessingTime}, nil
 }
 
-// newAssigner builds the timestamp assigner of a source step's timestamps rule.
-func newAssigner(ts *spec.Timestamps) (*timestamp.Operator, watermark.Strategy, error) {
-	st := watermark.Strategy{MaxOutOfOrderness: ts.MaxOutOfOrderness, IdleTimeout: ts.IdleTimeout}
-	switch {
-	case ts.JSONField != "":
-		return timestamp.NewJSONField(ts.JSONField), st, nil
-	case ts.Ingestion:
-		return timestamp.NewIngestion(time.Now), st, nil
+// assigner is the first operator of a source task's chain when its step has a
+// timestamps rule: it gives records their event time.
+type assigner interface {
+	operator
+	// lastBatch reports the last batch: its largest timestamp (math.MinInt64
+	// for none) and its largest punctuation, if any.
+	lastBatch() (maxTS, punct int64, punctuated bool)
+	stats() *timestamp.Stats
+}
+
+// jsonAssigner is the built-in assigner (json_field, ingestion).
+type jsonAssigner struct{ *timestamp.Operator }
+
+func (a jsonAssigner) lastBatch() (int64, int64, bool) { return a.MaxTimestamp(), 0, false }
+func (a jsonAssigner) stats() *timestamp.Stats         { return a.Stats() }
+
+// extractorStep runs a timestamp_extractor function (sdk/ABI.md §4).
+type extractorStep struct {
+	*wasmhost.Instance
+	st                timestamp.Stats
+	takesPunctuations bool
+}
+
+// Process implements operator, counting the records the function dropped.
+func (e *extractorStep) Process(ctx context.Context, b *record.Batch) (*record.Batch, error) {
+	out, err := e.Instance.Process(ctx, b)
+	if err != nil {
+		return nil, err
 	}
-	return nil, st, fmt.Errorf("timestamps: no rule this worker runs")
+	dropped, _, punct, punctuated := e.Extraction()
+	if punctuated && !e.takesPunctuations {
+		return nil, fmt.Errorf("timestamp_extractor %s emitted a watermark (%d), but the step's timestamps are not punctuated: true", e.Function().Name, punct)
+	}
+	if dropped > 0 {
+		e.st.Invalid.Add(uint64(dropped))
+	}
+	return out, nil
+}
+
+func (e *extractorStep) lastBatch() (int64, int64, bool) {
+	_, maxTS, punct, punctuated := e.Extraction()
+	return maxTS, punct, punctuated
+}
+
+func (e *extractorStep) stats() *timestamp.Stats { return &e.st }
+
+// newAssigner builds the timestamp assigner of a source step's timestamps rule.
+func (t *task) newAssigner(s spec.Step) (assigner, watermark.Strategy, error) {
+	ts := s.Timestamps
+	st := watermark.Strategy{MaxOutOfOrderness: ts.MaxOutOfOrderness, IdleTimeout: ts.IdleTimeout, Punctuated: ts.Punctuated}
+	switch {
+	case ts.UDF != nil:
+		inst, err := t.instantiate(s, ts.UDF)
+		if err != nil {
+			return nil, st, fmt.Errorf("step %q: %w", s.ID, err)
+		}
+		t.sampleMu.Lock()
+		t.opsSnapshot = append(t.opsSnapshot, inst)
+		t.sampleMu.Unlock()
+		inst.SetTaskInfo(t.taskInfo(s))
+		if err := inst.Open(t.ctx, s.Config); err != nil {
+			inst.Close(t.ctx, false)
+			return nil, st, fmt.Errorf("step %q: opening %s: %w", s.ID, ts.UDF.Function, err)
+		}
+		return &extractorStep{Instance: inst, takesPunctuations: ts.Punctuated}, st, nil
+	case ts.JSONField != "":
+		return jsonAssigner{timestamp.NewJSONField(ts.JSONField)}, st, nil
+	case ts.Ingestion:
+		return jsonAssigner{timestamp.NewIngestion(time.Now)}, st, nil
+	}
+	return nil, st, fmt.Errorf("step %q: timestamps: no rule this worker runs", s.ID)
 }
 
 // setWatermark records the task's event-time status for its metrics.

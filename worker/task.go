@@ -98,7 +98,7 @@ type task struct {
 	// assigner and watermark generator when its step has a timestamps rule;
 	// tracker follows an input task's channels; windows are the window steps
 	// of the chain.
-	assign  *timestamp.Operator
+	assign  assigner
 	gen     *watermark.Generator
 	tracker *watermark.Tracker
 	windows []*windowStep
@@ -244,15 +244,15 @@ func (t *task) setup() error {
 		t.setupSources(s)
 		steps = steps[1:]
 		if s.Timestamps != nil {
-			op, strategy, err := newAssigner(s.Timestamps)
+			op, strategy, err := t.newAssigner(s)
 			if err != nil {
-				return fmt.Errorf("step %q: %w", s.ID, err)
+				return err
 			}
 			t.assign = op
 			t.ops = append(t.ops, op)
 			t.gen = watermark.NewGenerator(len(t.sources), strategy, time.Now())
 			t.sampleMu.Lock()
-			t.assignStats = op.Stats()
+			t.assignStats = op.stats()
 			t.sampleMu.Unlock()
 		}
 	}
@@ -694,8 +694,12 @@ func (t *task) runSource() error {
 			return err
 		}
 		if t.gen != nil {
-			if ts := t.assign.MaxTimestamp(); ts != math.MinInt64 {
-				t.gen.Observe(b.Reader, ts, time.Now())
+			maxTS, punct, punctuated := t.assign.lastBatch()
+			if maxTS != math.MinInt64 || punctuated {
+				t.gen.Observe(b.Reader, maxTS, time.Now())
+			}
+			if punctuated {
+				t.gen.Punctuate(b.Reader, punct)
 			}
 		}
 		pos[t.posKeys[b.Reader]] = b.LastSeq

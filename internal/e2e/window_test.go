@@ -329,6 +329,14 @@ pipeline:
   - id: out
     sink: { jetstream: { subject: fout.top } }
 `,
+		"extracted": "name: extracted\n" + strings.Replace(source, "json_field: ts,", "udf: { module: windows, function: event_time },", 1) + `  - id: by-user
+    key_by: { json_field: user }
+  - id: counts
+    window: { tumbling: 10s }
+    aggregate: { builtin: count }
+  - id: out
+    sink: { jetstream: { subject: fout.extracted } }
+`,
 		"idle": "name: idle\n" + source + `  - id: by-user
     key_by: { json_field: user }
   - id: idle
@@ -352,7 +360,7 @@ pipeline:
 		maxTS[k%2] = max(maxTS[k%2], tsOf[i])
 	}
 	last := min(maxTS[0], maxTS[1]) - 100 - 1
-	for name, v := range map[string]string{"sessions": "stats", "top": "top", "idle": "idle"} {
+	for name, v := range map[string]string{"sessions": "stats", "top": "top", "idle": "idle", "extracted": "counts"} {
 		waitWatermark(t, s, ids[name], v, last)
 		stopDrained(t, s, ids[name])
 	}
@@ -473,5 +481,7 @@ pipeline:
 	for r := range lastClicks {
 		require.True(t, seen[r], "the last click %s was never reported", r)
 	}
-	t.Logf("%d sessions, %d top-3 windows, %d idle reports, all exact", len(got), len(gotTop), len(gotIdle))
+	// Event time from the event_time extractor: the same counts as from json_field.
+	requireWindows(t, expectedSliding(userOf, tsOf, 10_000, 10_000), windowResults(t, s, "FOUT_EXTRACTED"))
+	t.Logf("%d sessions, %d top-3 windows, %d idle reports, extracted-time counts: all exact", len(got), len(gotTop), len(gotIdle))
 }

@@ -438,7 +438,13 @@ func (d *decoder) timestamps(n *yaml.Node, path string) *Timestamps {
 		}
 	}
 	if p, ok := f.get("udf"); ok {
-		d.unsupported(p.key, path+".udf", "a timestamp-extractor UDF is not supported yet; use json_field or ingestion")
+		ts.UDF = d.udf(p.val, path+".udf")
+	}
+	if p, ok := f.get("punctuated"); ok {
+		d.record(path+".punctuated", p.val)
+		if v, ok := d.boolean(p.val, path+".punctuated"); ok {
+			ts.Punctuated = v
+		}
 	}
 	for _, k := range []string{"max_out_of_orderness", "idle_timeout"} {
 		if p, ok := f.get(k); ok {

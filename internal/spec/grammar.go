@@ -59,6 +59,7 @@ var (
 		"idle_timeout":         leaf,
 		"udf":                  known(udfShape),
 		"ingestion":            leaf,
+		"punctuated":           leaf,
 	})
 
 	// windowShape assigns windows: one of tumbling (a size), sliding, session,

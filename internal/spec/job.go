@@ -343,14 +343,18 @@ type StepFunction struct {
 // Functions lists the user functions the step runs: one, or for a window step
 // with an aggregate and a process function, both.
 func (s *Step) Functions() []StepFunction {
+	var fns []StepFunction
+	if ts := s.Timestamps; ts != nil && ts.UDF != nil {
+		fns = append(fns, StepFunction{Ref: ts.UDF, Kind: "timestamp_extractor", Field: "timestamps.udf"})
+	}
 	if s.UDF == nil {
-		return nil
+		return fns
 	}
 	field := string(s.Kind)
 	if s.Kind == KindWindow {
 		field = string(s.WindowFunction)
 	}
-	fns := []StepFunction{{Ref: s.UDF, Kind: s.FunctionKind(), Field: field}}
+	fns = append(fns, StepFunction{Ref: s.UDF, Kind: s.FunctionKind(), Field: field})
 	if s.WindowProcess != nil {
 		fns = append(fns, StepFunction{Ref: s.WindowProcess, Kind: "window_process", Field: string(KindProcess)})
 	}
@@ -360,7 +364,8 @@ func (s *Step) Functions() []StepFunction {
 // RunsUDF reports whether the step runs a user function, and so takes config and
 // limits.
 func (s *Step) RunsUDF() bool {
-	return udfKinds[s.Kind] || s.Kind == KindKeyBy && s.KeyBy == nil || s.Kind == KindWindow && s.UDF != nil
+	return udfKinds[s.Kind] || s.Kind == KindKeyBy && s.KeyBy == nil || s.Kind == KindWindow && s.UDF != nil ||
+		s.Timestamps != nil && s.Timestamps.UDF != nil
 }
 
 // Timestamps assigns event time to a source's records and generates its
@@ -371,8 +376,12 @@ type Timestamps struct {
 	JSONField string `json:"json_field,omitempty"`
 	// Ingestion assigns the time the source reads the record.
 	Ingestion bool `json:"ingestion,omitempty"`
-	// UDF is a timestamp-extractor function (reserved).
+	// UDF is a timestamp_extractor function that gives each record its time
+	// (sdk/ABI.md §4).
 	UDF *UDFRef `json:"udf,omitempty"`
+	// Punctuated takes the watermark from the punctuations the UDF emits
+	// instead of from the timestamps and a bound.
+	Punctuated bool `json:"punctuated,omitempty"`
 	// MaxOutOfOrderness bounds how late a record may come behind the largest
 	// timestamp seen: the watermark is that timestamp less the bound, less 1 ms.
 	// 0 is for ascending timestamps. At most 24h.

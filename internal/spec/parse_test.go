@@ -84,7 +84,6 @@ func TestReservedGrammar(t *testing.T) {
 	known := []string{
 		"name: t\ncheckpointing: {interval: 2s, mode: exactly_once, timeout: 10m, min_pause: 0s, max_concurrent: 1, tolerable_failures: 0, retain: 1, retain_on_cancel: false, unaligned: true}\n" + pipe,
 		withStep("  - map: {module: m, function: f}\n    inputs: [a, b]"),
-		"name: t\npipeline:\n  - source: {jetstream: {stream: S}}\n    timestamps: {udf: {module: m, function: f}}\n  - sink: {jetstream: {subject: o}}\n",
 		withStep("  - window: {sliding: {size: 10s, slide: 2s}, allowed_lateness: 5s, late_output: late, trigger: x, evictor: y}\n    reduce: {module: m, function: f}"),
 		withStep("  - window: {count: {size: 100, slide: 10}}\n    aggregate: {module: m, function: f}"),
 		withStep("  - window: {global: {}}\n    aggregate: {builtin: count}"),

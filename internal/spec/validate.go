@@ -330,6 +330,12 @@ func (v *validator) timestamps(i int, s *Step) {
 	if ts.Ingestion && ts.MaxOutOfOrderness != 0 {
 		v.errorf(f+".max_out_of_orderness", "ingestion timestamps are never out of order: leave max_out_of_orderness out")
 	}
+	switch {
+	case ts.Punctuated && ts.UDF == nil:
+		v.errorf(f+".punctuated", "punctuations come from a timestamp_extractor function: give udf: {module, function}")
+	case ts.Punctuated && ts.MaxOutOfOrderness != 0:
+		v.errorf(f+".max_out_of_orderness", "a punctuated watermark comes from the function's punctuations, not from a bound: leave max_out_of_orderness out")
+	}
 }
 
 // window checks step i's window and its function.

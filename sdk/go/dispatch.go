@@ -131,6 +131,8 @@ func process(f *function, in []byte) int32 {
 		rc = processKeyed(f, in, int(n))
 	case kindReduce:
 		rc = processReduce(f, in, int(n))
+	case kindTimestamp:
+		rc = processTimestamps(f.timestampFn, in, int(n))
 	}
 	record = Record{} // drop the views into the input buffer
 	if rc == rcOK && frame.count > 0 {

@@ -66,21 +66,23 @@ const (
 
 	kindAggregate     kind = "aggregate"
 	kindWindowProcess kind = "window_process"
+	kindTimestamp     kind = "timestamp_extractor"
 )
 
 // function is one registered function; its index is its position in registry.
 type function struct {
-	name      string
-	kind      kind
-	mapFn     MapFunc
-	filterFn  FilterFunc
-	flatMapFn FlatMapFunc
-	keyFn     KeySelectorFunc
-	processFn ProcessFunc
-	reduceFn  ReduceFunc
-	timerFn   TimerFunc
-	aggFns    *AggregateFuncs
-	windowFn  WindowProcessFunc
+	name        string
+	kind        kind
+	mapFn       MapFunc
+	filterFn    FilterFunc
+	flatMapFn   FlatMapFunc
+	keyFn       KeySelectorFunc
+	processFn   ProcessFunc
+	reduceFn    ReduceFunc
+	timerFn     TimerFunc
+	aggFns      *AggregateFuncs
+	windowFn    WindowProcessFunc
+	timestampFn TimestampFunc
 	// reduceState is the reducing state the SDK declares for a reduce function.
 	reduceState *ValueState
 	// state is the function's keyed state, in state-number order.
@@ -138,7 +140,7 @@ func register(f *function, opts []Option) {
 	if sealed {
 		panic("weir: " + f.name + ": functions must be registered during initialisation")
 	}
-	if f.mapFn == nil && f.filterFn == nil && f.flatMapFn == nil && f.keyFn == nil && f.processFn == nil && f.reduceFn == nil && f.aggFns == nil && f.windowFn == nil {
+	if f.mapFn == nil && f.filterFn == nil && f.flatMapFn == nil && f.keyFn == nil && f.processFn == nil && f.reduceFn == nil && f.aggFns == nil && f.windowFn == nil && f.timestampFn == nil {
 		panic("weir: " + f.name + ": nil function")
 	}
 	if !validName(f.name) {
@@ -155,7 +157,7 @@ func register(f *function, opts []Option) {
 	if f.kind == kindKey && len(f.sideOutputs) > 0 {
 		panic("weir: " + f.name + ": a key_selector has no side outputs")
 	}
-	if (f.kind == kindReduce || f.kind == kindAggregate) && len(f.sideOutputs) > 0 {
+	if (f.kind == kindReduce || f.kind == kindAggregate || f.kind == kindTimestamp) && len(f.sideOutputs) > 0 {
 		panic("weir: " + f.name + ": a " + string(f.kind) + " function has no side outputs")
 	}
 	if f.timerFn != nil && f.kind != kindProcess {

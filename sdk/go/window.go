@@ -387,3 +387,66 @@ func windows(f *function, in []byte) int32 {
 	}
 	return rcOK
 }
+
+// TimestampResult is what a [TimestampFunc] says about one record.
+type TimestampResult struct {
+	time, watermark int64
+	hasTime, hasWM  bool
+}
+
+// SetTime gives the record its event time, ms since the Unix epoch. A record
+// whose time is never set is dropped (and counted by the host).
+func (r *TimestampResult) SetTime(ms int64) { r.time, r.hasTime = ms, true }
+
+// EmitWatermark emits a watermark after the record (a punctuation): only for a
+// source whose timestamps are `punctuated: true`.
+func (r *TimestampResult) EmitWatermark(ms int64) {
+	if !r.hasWM || ms > r.watermark {
+		r.watermark, r.hasWM = ms, true
+	}
+}
+
+// TimestampFunc gives a source record its event time (ABI §4, kind
+// timestamp_extractor).
+type TimestampFunc func(in *Record, out *TimestampResult) error
+
+// TimestampExtractor registers a timestamp_extractor function, a source step's
+// `timestamps: {udf: {module, function}}`: one call per batch.
+func TimestampExtractor(name string, fn TimestampFunc, opts ...Option) {
+	if fn == nil {
+		panic("weir: " + name + ": nil function")
+	}
+	register(&function{name: name, kind: kindTimestamp, timestampFn: fn}, opts)
+}
+
+// processTimestamps runs a timestamp extractor over the count records of in.
+func processTimestamps(fn TimestampFunc, in []byte, count int) int32 {
+	off := 4
+	var res TimestampResult
+	var wm [8]byte
+	for i := 0; i < count; i++ {
+		if off = decodeNext(in, off, &record); off < 0 {
+			return rcMalformedInput
+		}
+		record.index = i
+		res = TimestampResult{}
+		if err := fn(&record, &res); err != nil {
+			return result(err)
+		}
+		var flags byte
+		if res.hasTime {
+			flags |= flagTimestamp
+		}
+		var payload []byte
+		if res.hasWM {
+			flags |= flagPayload
+			binary.LittleEndian.PutUint64(wm[:], uint64(res.watermark))
+			payload = wm[:]
+		}
+		frame.appendRecord(uint32(i), 0, flags, nil, res.time, payload, nil, 0)
+	}
+	if off != len(in) {
+		return rcMalformedInput
+	}
+	return rcOK
+}

@@ -234,3 +234,28 @@ func TestWindowCalls(t *testing.T) {
 		t.Fatalf("a truncated window frame returned %d", rc)
 	}
 }
+
+func TestTimestampExtractor(t *testing.T) {
+	h := useTestRegistry(t)
+	TimestampExtractor("ts", func(in *Record, out *TimestampResult) error {
+		if ts, ok := JSONInt(in.Payload(), "ts"); ok {
+			out.SetTime(ts)
+		}
+		if wm, ok := JSONInt(in.Payload(), "wm"); ok {
+			out.EmitWatermark(wm)
+		}
+		return nil
+	})
+	in := payloads(`{"ts":5}`, `{"nots":1}`, `{"ts":9,"wm":7}`, `{"wm":8}`)
+	if rc := call(t, callProcess, 0, in); rc != rcOK {
+		t.Fatalf("rc %d %v", rc, h.errors)
+	}
+	var got []string
+	for _, o := range decodeOutputFrame(t, h.frames[0]) {
+		got = append(got, fmt.Sprintf("%d:%#x:%d:%x", o.Parent, o.Flags, o.Timestamp, o.Payload))
+	}
+	want := []string{"0:0x2:5:", "1:0x0:0:", "2:0x6:9:0700000000000000", "3:0x4:0:0800000000000000"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("outputs %v, want %v", got, want)
+	}
+}

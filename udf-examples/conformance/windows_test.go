@@ -151,3 +151,25 @@ func TestTimeoutTimers(t *testing.T) {
 		t.Fatalf("timeout output %s", v.Payload)
 	}
 }
+
+func TestEventTimeExtractor(t *testing.T) {
+	inst := openWindows(t, "event_time")
+	in := payloadBatch(`{"ts":5,"k":1}`, `{"nots":1}`, `{"ts":9,"watermark":7}`, `{"watermark":8}`)
+	out, err := inst.Process(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	r := out.Reader()
+	var v record.View
+	for r.Next(&v) {
+		got = append(got, fmt.Sprintf("%d %s", v.Timestamp, v.Payload))
+	}
+	if want := []string{`5 {"ts":5,"k":1}`, `9 {"ts":9,"watermark":7}`}; !slices.Equal(got, want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	dropped, maxTS, punct, punctuated := inst.Extraction()
+	if dropped != 2 || maxTS != 9 || punct != 8 || !punctuated {
+		t.Fatalf("extraction: dropped %d, max %d, punctuation %d %v", dropped, maxTS, punct, punctuated)
+	}
+}

@@ -8,6 +8,8 @@
 //     window, as {"window_start":S,"window_end":E,"top":[{"item":..,"price":..},...]};
 //   - sum_price, the sum of the records' integer "price", as {"sum":N}: what the
 //     built-in aggregate {builtin: sum, field: price} computes, to compare the two;
+//   - event_time, a timestamp extractor: the record's time from its "ts" member
+//     (ms), and a punctuation from its "watermark" member when it has one;
 //   - timeout, a process function with an event-time timer: a key that has no
 //     record for a second after its last one is reported as
 //     {"key":K,"idle_since":T} (K the key as it is: a key_by on a JSON field keys by its JSON text).
@@ -35,6 +37,7 @@ func init() {
 	weir.Aggregate("sum_price", weir.AggregateFuncs{
 		Create: func() []byte { return make([]byte, 8) }, Add: addPrice, Merge: mergeSums, Result: sumResult,
 	}) // index 3
+	weir.TimestampExtractor("event_time", eventTime) // index 4
 }
 
 // main is never called: the module is a reactor.
@@ -178,4 +181,16 @@ func mergeSums(acc, other []byte) ([]byte, error) {
 
 func sumResult(acc []byte) ([]byte, error) {
 	return append(strconv.AppendInt([]byte(`{"sum":`), int64(binary.LittleEndian.Uint64(acc)), 10), '}'), nil
+}
+
+// eventTime reads "ts" as the record's time; a record without it is dropped. A
+// "watermark" member is a punctuation (for timestamps: {udf: ..., punctuated: true}).
+func eventTime(in *weir.Record, out *weir.TimestampResult) error {
+	if ts, ok := weir.JSONInt(in.Payload(), "ts"); ok {
+		out.SetTime(ts)
+	}
+	if wm, ok := weir.JSONInt(in.Payload(), "watermark"); ok {
+		out.EmitWatermark(wm)
+	}
+	return nil
 }

@@ -26,18 +26,23 @@ type Strategy struct {
 	MaxOutOfOrderness time.Duration
 	// IdleTimeout makes a reader idle after that long without records; 0 never.
 	IdleTimeout time.Duration
+	// Punctuated takes each reader's watermark from the punctuations its
+	// records carry (Punctuate) instead of from their timestamps.
+	Punctuated bool
 }
 
 // Generator is a source task's watermark over its readers.
 type Generator struct {
-	bound   int64 // ms
-	idle    time.Duration
-	readers []reader
-	out     Status
+	bound      int64 // ms
+	punctuated bool
+	idle       time.Duration
+	readers    []reader
+	out        Status
 }
 
 type reader struct {
 	maxTS int64 // Min until the first record
+	punct int64 // the largest punctuation, Min until the first
 	last  time.Time
 	idle  bool
 }
@@ -45,9 +50,9 @@ type reader struct {
 // NewGenerator returns the generator of a task with the given number of
 // readers; a task without any is idle from the start.
 func NewGenerator(readers int, s Strategy, now time.Time) *Generator {
-	g := &Generator{bound: s.MaxOutOfOrderness.Milliseconds(), idle: s.IdleTimeout, readers: make([]reader, readers)}
+	g := &Generator{bound: s.MaxOutOfOrderness.Milliseconds(), punctuated: s.Punctuated, idle: s.IdleTimeout, readers: make([]reader, readers)}
 	for i := range g.readers {
-		g.readers[i] = reader{maxTS: Min, last: now}
+		g.readers[i] = reader{maxTS: Min, punct: Min, last: now}
 	}
 	g.out = Status{Watermark: Min, Idle: readers == 0}
 	return g
@@ -62,9 +67,19 @@ func (g *Generator) Observe(r int, maxTS int64, now time.Time) {
 	rd.idle = false
 }
 
-// watermarkOf is a reader's watermark: its largest timestamp less the bound and
-// 1 ms, without wrapping below Min.
+// Punctuate records a watermark that reader r's records carried (a punctuated
+// strategy); Observe still says when it was last active.
+func (g *Generator) Punctuate(r int, wm int64) {
+	rd := &g.readers[r]
+	rd.punct = max(rd.punct, wm)
+}
+
+// watermarkOf is a reader's watermark: its largest punctuation, or its largest
+// timestamp less the bound and 1 ms, without wrapping below Min.
 func (g *Generator) watermarkOf(rd *reader) int64 {
+	if g.punctuated {
+		return rd.punct
+	}
 	if rd.maxTS == Min || rd.maxTS < Min+g.bound+1 {
 		return Min
 	}

@@ -195,3 +195,21 @@ func TestTrackerProperties(t *testing.T) {
 		}
 	}
 }
+
+func TestGeneratorPunctuated(t *testing.T) {
+	g := NewGenerator(2, Strategy{Punctuated: true}, t0)
+	g.Observe(0, 5000, at(0))
+	g.Observe(1, 7000, at(0))
+	if st, changed := g.Tick(at(10)); st != (Status{Min, false}) || changed {
+		t.Fatalf("timestamps alone move a punctuated watermark: %+v %v", st, changed)
+	}
+	g.Punctuate(0, 4000)
+	g.Punctuate(1, 3000)
+	if st, changed := g.Tick(at(20)); st != (Status{3000, false}) || !changed {
+		t.Fatalf("after punctuations: %+v %v", st, changed)
+	}
+	g.Punctuate(1, 2000) // an older punctuation changes nothing
+	if st, changed := g.Tick(at(30)); st != (Status{3000, false}) || changed {
+		t.Fatalf("after an older punctuation: %+v %v", st, changed)
+	}
+}
