@@ -54,8 +54,9 @@ type Config struct {
 	MaxParallelism int
 	// Now is the processing-time clock. Default time.Now.
 	Now func() time.Time
-	// CacheKeys bounds the keys the write-back cache keeps after a Flush.
-	// Default 100,000.
+	// CacheKeys bounds the keys the write-back cache holds: past it, a Process
+	// call writes the changes to the backend and empties the cache. Default
+	// 100,000.
 	CacheKeys int
 }
 
@@ -287,6 +288,13 @@ func (o *Operator) Process(ctx context.Context, b *record.Batch) (*record.Batch,
 	o.emitRefires()
 	if err := o.finishFires(); err != nil {
 		return nil, err
+	}
+	// The cache is bounded between snapshots too: past its size, what changed
+	// goes to the backend (committed with the batch) and the cache starts over.
+	if len(o.cache) > o.cfg.CacheKeys {
+		if err := o.Flush(); err != nil {
+			return nil, err
+		}
 	}
 	return &o.out, nil
 }

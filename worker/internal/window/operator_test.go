@@ -540,3 +540,9 @@ func TestProcessingTime(t *testing.T) {
 		t.Fatal("processing time has no late records")
 	}
 }
+
+// TestSmallCache runs the oracle scenarios with a cache of two keys, so that
+// keys go to the backend and come back between batches.
+func TestSmallCache(t *testing.T) {
+	runOracle(t, func(cfg Config) Config { cfg.CacheKeys = 2; return cfg }, 4)
+}
