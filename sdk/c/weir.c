@@ -25,6 +25,11 @@ WEIR_IMPORT("state_delete") int32_t weir_host_state_delete(uint32_t st, uint32_t
 WEIR_IMPORT("state_iter") int32_t weir_host_state_iter(uint32_t st, uint32_t rec, uint32_t cursor, void *out,
                                                        uint32_t cap);
 WEIR_IMPORT("task_info") int32_t weir_host_task_info(void *out, uint32_t cap);
+/* Timers and clocks (ABI §4.4). */
+WEIR_IMPORT("timer_register") int32_t weir_host_timer_register(int32_t domain, uint32_t rec, int64_t time);
+WEIR_IMPORT("timer_delete") int32_t weir_host_timer_delete(int32_t domain, uint32_t rec, int64_t time);
+WEIR_IMPORT("current_watermark") int64_t weir_host_current_watermark(void);
+WEIR_IMPORT("current_time") int64_t weir_host_current_time(void);
 
 /* ------------------------------------------------------------------ memory */
 
@@ -165,7 +170,8 @@ static size_t cstrlen(const char *s) {
 
 /* ------------------------------------------------------------------ registry */
 
-enum { KIND_MAP, KIND_FILTER, KIND_FLAT_MAP, KIND_KEY_SELECTOR, KIND_PROCESS, KIND_REDUCE };
+enum { KIND_MAP, KIND_FILTER, KIND_FLAT_MAP, KIND_KEY_SELECTOR, KIND_PROCESS, KIND_REDUCE, KIND_AGGREGATE,
+       KIND_WINDOW_PROCESS, KIND_TIMESTAMP };
 #define MAX_FUNCTIONS 64
 #define MAX_SIDE_OUTPUTS 16
 #define MAX_STATES 16
@@ -186,6 +192,10 @@ struct function {
     weir_key_selector_fn key_selector;
     weir_process_fn process;
     weir_reduce_fn reduce;
+    weir_timer_fn timer;
+    weir_aggregate_fns aggregate;
+    weir_window_fn window;
+    weir_timestamp_fn timestamp;
     weir_open_fn open;
     weir_close_fn close;
     uint32_t n_side;
@@ -337,7 +347,8 @@ static bool append_str(buf *b, const char *s) { return append(b, s, cstrlen(s));
 static bool build_description(void) {
     buf *b = &description;
     bool ok = append_str(b, "{\"abi_version\":1,\"sdk\":\"c/" WEIR_SDK_VERSION "\",\"functions\":[");
-    static const char *kinds[] = {"map", "filter", "flat_map", "key_selector", "process", "reduce"};
+    static const char *kinds[] = {"map",    "filter",    "flat_map",       "key_selector",       "process",
+                                  "reduce", "aggregate", "window_process", "timestamp_extractor"};
     static const char *state_kinds[] = {"value", "list", "map", "reducing", "aggregating"};
     for (int i = 0; i < n_functions; i++) {
         struct function *f = &functions[i];
@@ -368,7 +379,7 @@ WEIR_EXPORT("weir_describe") uint64_t weir_describe(void) {
 }
 
 enum { RC_OK = 0, RC_ERROR = 1, RC_UNKNOWN_FN = 2, RC_UNSUPPORTED = 3, RC_MALFORMED = 4 };
-enum { CALL_OPEN = 1, CALL_PROCESS = 2, CALL_CLOSE = 6 };
+enum { CALL_OPEN = 1, CALL_PROCESS = 2, CALL_TIMER = 4, CALL_WINDOW = 5, CALL_CLOSE = 6, CALL_AGGREGATE = 7 };
 
 /* Decodes the record at p (before end) into r; returns the position after it, or
  * NULL when it is malformed. */
@@ -875,11 +886,29 @@ static int32_t process(struct function *f, const uint8_t *in, size_t len) {
             if (!append_output(i, &o)) return out_of_memory();
             break;
         }
-        default: {
+        case KIND_TIMESTAMP: {
+            /* One output per record: TIMESTAMP, or nothing (dropped), with an
+             * 8-byte watermark as payload after a punctuation (ABI §4). */
+            weir_timestamp_result res = {0};
+            if (f->timestamp(f->ud, &r, &res) != WEIR_OK) return RC_ERROR;
+            weir_output o = {0};
+            uint8_t wm[8];
+            if (res.has_time) weir_set_timestamp(&o, res.time);
+            if (res.has_watermark) {
+                put_i64(wm, res.watermark);
+                weir_set_payload(&o, wm, 8);
+            }
+            if (!append_output(i, &o)) return out_of_memory();
+            break;
+        }
+        case KIND_FLAT_MAP: {
             weir_collector c = {i, false};
             if (f->flat_map(f->ud, &r, &c) != WEIR_OK) return RC_ERROR;
             if (c.failed) return out_of_memory();
+            break;
         }
+        default:
+            return RC_UNSUPPORTED;
         }
     }
     if (p != end) return RC_MALFORMED;
@@ -887,6 +916,236 @@ static int32_t process(struct function *f, const uint8_t *in, size_t len) {
         put_u32(frame.ptr, frame_count);
         weir_host_emit(frame.ptr, (uint32_t)frame.len);
     }
+    return RC_OK;
+}
+
+/* ------------------------------------------------------------------ timers, windows */
+
+void weir_on_timer(int i, weir_timer_fn fn) {
+    if (registered || i < 0 || i >= n_functions || functions[i].kind != KIND_PROCESS) __builtin_trap();
+    functions[i].timer = fn;
+}
+
+int weir_aggregate(const char *name, const weir_aggregate_fns *fns, void *ud) {
+    if (!fns || !fns->create || !fns->add || !fns->merge || !fns->result) __builtin_trap();
+    int i = add_function(name, KIND_AGGREGATE, ud);
+    functions[i].aggregate = *fns;
+    return i;
+}
+
+int weir_window_process(const char *name, weir_window_fn fn, void *ud) {
+    int i = add_function(name, KIND_WINDOW_PROCESS, ud);
+    functions[i].window = fn;
+    return i;
+}
+
+int weir_timestamp_extractor(const char *name, weir_timestamp_fn fn, void *ud) {
+    int i = add_function(name, KIND_TIMESTAMP, ud);
+    functions[i].timestamp = fn;
+    return i;
+}
+
+static int timer_call(weir_context *ctx, int domain, int64_t ms, bool reg) {
+    if (!ctx || !ctx->f) return weir_fail("weir: a timer call outside a process or timer call");
+    int32_t rc = reg ? weir_host_timer_register(domain, ctx->record, ms) : weir_host_timer_delete(domain, ctx->record, ms);
+    if (rc == 0) return WEIR_OK;
+    return weir_fail(rc == STATE_UNSUPPORTED ? "weir: the host has no timers (UNSUPPORTED)"
+                                             : "weir: the host refused the timer call as invalid (INVALID)");
+}
+
+int weir_timer_register(weir_context *ctx, int domain, int64_t ms) { return timer_call(ctx, domain, ms, true); }
+int weir_timer_delete(weir_context *ctx, int domain, int64_t ms) { return timer_call(ctx, domain, ms, false); }
+int64_t weir_current_watermark(void) { return weir_host_current_watermark(); }
+int64_t weir_current_time(void) { return weir_host_current_time(); }
+
+static bool frame_start(void) {
+    frame.len = 0;
+    frame_count = 0;
+    if (!buf_reserve(&frame, 4)) return false;
+    frame.len = 4;
+    return true;
+}
+
+static void frame_emit(void) {
+    if (frame_count) {
+        put_u32(frame.ptr, frame_count);
+        weir_host_emit(frame.ptr, (uint32_t)frame.len);
+    }
+}
+
+/* A timer call: the process function's callback per fired timer (ABI §4.4). */
+static int32_t timers(struct function *f, const uint8_t *in, size_t len) {
+    if (f->kind != KIND_PROCESS || !f->timer) return RC_UNSUPPORTED;
+    if (len < 4) return RC_MALFORMED;
+    const uint8_t *end = in + len, *p = in + 4;
+    uint32_t count = get_u32(in);
+    if (count > len - 4) return RC_MALFORMED;
+    if (!frame_start()) return out_of_memory();
+    weir_record r;
+    for (uint32_t i = 0; i < count; i++) {
+        if (!(p = read_record(p, end, &r))) return RC_MALFORMED;
+        if (!(r.flags & WEIR_FLAG_TIMESTAMP) || r.payload.len != 1 || r.payload.ptr[0] > 1) return RC_MALFORMED;
+        weir_timer t = {r.timestamp, r.payload.ptr[0], r.key};
+        weir_context ctx = {f, i, {i, false}, 0};
+        if (f->timer(f->ud, &t, &ctx) != WEIR_OK) return RC_ERROR;
+        if (ctx.out.failed) return out_of_memory();
+    }
+    if (p != end) return RC_MALFORMED;
+    frame_emit();
+    return RC_OK;
+}
+
+static buf agg_acc; /* the accumulator being built, owned by the SDK */
+
+/* Keeps a copy of v as the current accumulator (v may point into agg_acc). */
+static bool keep_acc(weir_bytes v) {
+    if (v.ptr == agg_acc.ptr && v.len <= agg_acc.cap) { /* changed in place */
+        agg_acc.len = v.len;
+        return true;
+    }
+    if (v.len > agg_acc.cap || (v.ptr > agg_acc.ptr && v.ptr < agg_acc.ptr + agg_acc.cap)) {
+        buf tmp = {0};
+        if (!buf_reserve(&tmp, v.len ? v.len : 1)) return false;
+        if (v.len) __builtin_memcpy(tmp.ptr, v.ptr, v.len);
+        mem_free(agg_acc.ptr);
+        agg_acc = tmp;
+        agg_acc.len = v.len;
+        return true;
+    }
+    if (v.len) __builtin_memmove(agg_acc.ptr, v.ptr, v.len);
+    agg_acc.len = v.len;
+    return true;
+}
+
+static weir_bytes acc_bytes(void) {
+    weir_bytes b = {agg_acc.ptr, agg_acc.len};
+    return b;
+}
+
+/* An aggregate call (ABI §4.5), for an aggregate or a reduce function. */
+static int32_t aggregates(struct function *f, const uint8_t *in, size_t len) {
+    if (f->kind != KIND_AGGREGATE && f->kind != KIND_REDUCE) return RC_UNSUPPORTED;
+    if (len < 8) return RC_MALFORMED;
+    const uint8_t *end = in + len, *p = in + 8;
+    uint32_t op = get_u32(in), groups = get_u32(in + 4);
+    if (op < 1 || op > 3 || groups > len / 4) return RC_MALFORMED;
+    if (!frame_start()) return out_of_memory();
+    for (uint32_t g = 0; g < groups; g++) {
+        if (end - p < 4) return RC_MALFORMED;
+        uint32_t n = get_u32(p);
+        p += 4;
+        bool has = n != 0xFFFFFFFFu;
+        if (has) {
+            if ((size_t)(end - p) < n) return RC_MALFORMED;
+            weir_bytes a = {p, n};
+            if (!keep_acc(a)) return out_of_memory();
+            p += n;
+        } else if (op != 1) {
+            return RC_MALFORMED;
+        }
+        weir_bytes out;
+        if (op == 1) {
+            if (end - p < 4) return RC_MALFORMED;
+            uint32_t count = get_u32(p);
+            p += 4;
+            for (uint32_t i = 0; i < count; i++) {
+                weir_record r;
+                if (!(p = read_record(p, end, &r))) return RC_MALFORMED;
+                r.index = i;
+                if (f->kind == KIND_REDUCE) {
+                    if (!has) {
+                        out = r.payload;
+                        has = true;
+                    } else if (f->reduce(f->ud, acc_bytes(), r.payload, &out) != WEIR_OK) {
+                        return RC_ERROR;
+                    }
+                } else {
+                    if (!has) {
+                        if (f->aggregate.create(f->ud, &out) != WEIR_OK || !keep_acc(out)) return RC_ERROR;
+                        has = true;
+                    }
+                    if (f->aggregate.add(f->ud, acc_bytes(), &r, &out) != WEIR_OK) return RC_ERROR;
+                }
+                if (!keep_acc(out)) return out_of_memory();
+            }
+            if (!has) {
+                weir_bytes empty = {0, 0};
+                if (f->kind == KIND_AGGREGATE && f->aggregate.create(f->ud, &empty) != WEIR_OK) return RC_ERROR;
+                if (!keep_acc(empty)) return out_of_memory();
+            }
+        } else if (op == 2) {
+            if (end - p < 4) return RC_MALFORMED;
+            uint32_t count = get_u32(p);
+            p += 4;
+            for (uint32_t i = 0; i < count; i++) {
+                if (end - p < 4) return RC_MALFORMED;
+                uint32_t l = get_u32(p);
+                p += 4;
+                if (l == 0xFFFFFFFFu || (size_t)(end - p) < l) return RC_MALFORMED;
+                weir_bytes other = {p, l};
+                p += l;
+                int rc = f->kind == KIND_REDUCE ? f->reduce(f->ud, acc_bytes(), other, &out)
+                                                : f->aggregate.merge(f->ud, acc_bytes(), other, &out);
+                if (rc != WEIR_OK) return RC_ERROR;
+                if (!keep_acc(out)) return out_of_memory();
+            }
+        } else if (f->kind == KIND_AGGREGATE) {
+            if (f->aggregate.result(f->ud, acc_bytes(), &out) != WEIR_OK) return RC_ERROR;
+            if (!keep_acc(out)) return out_of_memory();
+        }
+        weir_output o = {0};
+        weir_set_payload(&o, agg_acc.ptr, agg_acc.len);
+        if (!append_output(g, &o)) return out_of_memory();
+    }
+    if (p != end) return RC_MALFORMED;
+    put_u32(frame.ptr, frame_count);
+    weir_host_emit(frame.ptr, (uint32_t)frame.len);
+    return RC_OK;
+}
+
+static weir_record *elements;
+static uint32_t elements_cap;
+
+/* A window call (ABI §4.6). */
+static int32_t windows(struct function *f, const uint8_t *in, size_t len) {
+    if (f->kind != KIND_WINDOW_PROCESS) return RC_UNSUPPORTED;
+    if (len < 4) return RC_MALFORMED;
+    const uint8_t *end = in + len, *p = in + 4;
+    uint32_t count = get_u32(in);
+    if (count > len / 24) return RC_MALFORMED;
+    if (!frame_start()) return out_of_memory();
+    for (uint32_t w = 0; w < count; w++) {
+        if (end - p < 20) return RC_MALFORMED;
+        weir_window win = {get_i64(p), get_i64(p + 8), {0, 0}, false};
+        uint32_t kl = get_u32(p + 16);
+        p += 20;
+        if (kl != 0xFFFFFFFFu) {
+            if ((size_t)(end - p) < kl) return RC_MALFORMED;
+            win.key.ptr = p;
+            win.key.len = kl;
+            win.keyed = true;
+            p += kl;
+        }
+        if (end - p < 4) return RC_MALFORMED;
+        uint32_t n = get_u32(p);
+        p += 4;
+        if (n > (size_t)(end - p)) return RC_MALFORMED;
+        if (n > elements_cap) {
+            weir_record *e = mem_realloc(elements, (size_t)n * sizeof *e);
+            if (!e) return out_of_memory();
+            elements = e;
+            elements_cap = n;
+        }
+        for (uint32_t i = 0; i < n; i++) {
+            if (!(p = read_record(p, end, &elements[i]))) return RC_MALFORMED;
+            elements[i].index = i;
+        }
+        weir_collector c = {w, false};
+        if (f->window(f->ud, &win, elements, n, &c) != WEIR_OK) return RC_ERROR;
+        if (c.failed) return out_of_memory();
+    }
+    if (p != end) return RC_MALFORMED;
+    frame_emit();
     return RC_OK;
 }
 
@@ -904,6 +1163,12 @@ WEIR_EXPORT("weir_call") int32_t weir_call(int32_t kind, int32_t fn, const uint8
         return f->open && f->open(f->ud, in, (size_t)len) != WEIR_OK ? RC_ERROR : RC_OK;
     case CALL_PROCESS:
         return process(f, in, (size_t)len);
+    case CALL_TIMER:
+        return timers(f, in, (size_t)len);
+    case CALL_AGGREGATE:
+        return aggregates(f, in, (size_t)len);
+    case CALL_WINDOW:
+        return windows(f, in, (size_t)len);
     case CALL_CLOSE:
         if (len != 0) return RC_MALFORMED;
         return f->close && f->close(f->ud) != WEIR_OK ? RC_ERROR : RC_OK;

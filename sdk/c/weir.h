@@ -224,6 +224,67 @@ bool weir_emit_payload(weir_context *ctx, const void *p, size_t n);
 /* The current record's index in the batch. */
 uint32_t weir_context_index(const weir_context *ctx);
 
+/* ---- Timers (ABI §4.4) ------------------------------------------------------- */
+
+/* A fired timer: its time (ms; outputs inherit it as their timestamp), domain and
+ * key (valid during the callback). */
+typedef struct weir_timer {
+    int64_t time;
+    int domain; /* WEIR_EVENT_TIME or WEIR_PROCESSING_TIME */
+    weir_bytes key;
+} weir_timer;
+enum { WEIR_EVENT_TIME = 0, WEIR_PROCESSING_TIME = 1 };
+/* A process function's timer callback: ctx reaches the timer's key's state and
+ * timers, and emits outputs that inherit its key and time (set their payload). */
+typedef int (*weir_timer_fn)(void *ud, const weir_timer *t, weir_context *ctx);
+void weir_on_timer(int fn_index, weir_timer_fn fn);
+/* Timers of the current record's key (process) or timer's key (timer callback).
+ * WEIR_OK, or WEIR_ERR after setting a message. */
+int weir_timer_register(weir_context *ctx, int domain, int64_t ms);
+int weir_timer_delete(weir_context *ctx, int domain, int64_t ms);
+/* The task's event-time clock (INT64_MIN before the first watermark) and the wall
+ * clock, ms. */
+int64_t weir_current_watermark(void);
+int64_t weir_current_time(void);
+
+/* ---- Aggregate and window process functions (ABI §4.5, §4.6) ----------------- */
+
+/* An aggregate function's parts. Each sets *out to the new accumulator (or the
+ * result); *out may be acc itself, a constant, or weir_scratch memory, and must
+ * stay valid until the function returns. */
+typedef struct weir_aggregate_fns {
+    int (*create)(void *ud, weir_bytes *out);
+    int (*add)(void *ud, weir_bytes acc, const weir_record *in, weir_bytes *out);
+    int (*merge)(void *ud, weir_bytes acc, weir_bytes other, weir_bytes *out);
+    int (*result)(void *ud, weir_bytes acc, weir_bytes *out);
+} weir_aggregate_fns;
+int weir_aggregate(const char *name, const weir_aggregate_fns *fns, void *ud);
+
+/* A fired window: [start, end) ms; key absent (keyed false) for a non-keyed stream. */
+typedef struct weir_window {
+    int64_t start, end;
+    weir_bytes key;
+    bool keyed;
+} weir_window;
+/* A window process function: gets the window's n elements and emits its outputs
+ * through out (they inherit the window's key and end-1; set their payload). */
+typedef int (*weir_window_fn)(void *ud, const weir_window *w, const weir_record *elements, uint32_t n,
+                              weir_collector *out);
+int weir_window_process(const char *name, weir_window_fn fn, void *ud);
+
+/* ---- Timestamp extractors (ABI §4) -------------------------------------------- */
+
+/* What a timestamp extractor says of a record: its time (a record without one is
+ * dropped), and maybe a watermark after it (a punctuation). */
+typedef struct weir_timestamp_result {
+    bool has_time;
+    int64_t time;
+    bool has_watermark;
+    int64_t watermark;
+} weir_timestamp_result;
+typedef int (*weir_timestamp_fn)(void *ud, const weir_record *in, weir_timestamp_result *out);
+int weir_timestamp_extractor(const char *name, weir_timestamp_fn fn, void *ud);
+
 /* ---- Task info (ABI §4.3) ----------------------------------------------------- */
 
 typedef struct weir_task_info {
