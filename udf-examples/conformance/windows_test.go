@@ -16,7 +16,7 @@ import (
 // timer service make them, against results written here by hand.
 
 // windowModules are the languages with the windows example, and their modules.
-var windowModules = []struct{ lang, file string }{{"go", "windows.wasm"}, {"c", "windows_c.wasm"}}
+var windowModules = []struct{ lang, file string }{{"go", "windows.wasm"}, {"c", "windows_c.wasm"}, {"rust", "windows_rust.wasm"}}
 
 // eachWindows runs test once per language with the windows example.
 func eachWindows(t *testing.T, test func(t *testing.T, file string)) {

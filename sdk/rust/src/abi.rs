@@ -10,13 +10,16 @@ const FLAG_HEADERS: u8 = 0x08;
 
 const CALL_OPEN: i32 = 1;
 const CALL_PROCESS: i32 = 2;
+const CALL_TIMER: i32 = 4;
+const CALL_WINDOW: i32 = 5;
 const CALL_CLOSE: i32 = 6;
+const CALL_AGGREGATE: i32 = 7;
 
-const RC_OK: i32 = 0;
+pub(crate) const RC_OK: i32 = 0;
 const RC_ERROR: i32 = 1;
 const RC_UNKNOWN_FN: i32 = 2;
-const RC_UNSUPPORTED: i32 = 3;
-const RC_MALFORMED: i32 = 4;
+pub(crate) const RC_UNSUPPORTED: i32 = 3;
+pub(crate) const RC_MALFORMED: i32 = 4;
 
 /// One input record, a view of the input buffer valid during the call.
 pub struct Record<'a> {
@@ -103,7 +106,7 @@ fn take(b: &[u8], off: usize) -> Option<(&[u8], &[u8])> {
 }
 
 /// Decodes the record at the front of `b`; returns it and the rest.
-fn read_record(b: &[u8], index: u32) -> Option<(Record<'_>, &[u8])> {
+pub(crate) fn read_record(b: &[u8], index: u32) -> Option<(Record<'_>, &[u8])> {
     let (&flags, mut rest) = b.split_first()?;
     if flags & 0xF0 != 0 {
         return None;
@@ -159,7 +162,7 @@ pub struct Output {
 }
 
 impl Output {
-    fn new() -> Output {
+    pub(crate) fn new() -> Output {
         Output { tag: 0, flags: 0, key: Vec::new(), timestamp: 0, payload: Vec::new(), header_count: 0, headers: Vec::new() }
     }
     fn reset(&mut self, tag: u32) {
@@ -248,12 +251,12 @@ impl<'f> Collector<'f> {
 
 /// The output frame of the current call: u32 count, then the outputs.
 pub(crate) struct Frame {
-    buf: Vec<u8>,
-    count: u32,
+    pub(crate) buf: Vec<u8>,
+    pub(crate) count: u32,
 }
 
 impl Frame {
-    fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.buf.clear();
         self.buf.extend_from_slice(&[0; 4]);
         self.count = 0;
@@ -272,7 +275,25 @@ impl Frame {
     fn append_kept(&mut self, parent: u32) {
         self.header(parent, 0, 0);
     }
-    fn append_payload(&mut self, parent: u32, p: &[u8]) {
+    /// A timestamp extractor's output: TIMESTAMP or nothing, and an 8-byte
+    /// watermark as payload after a punctuation (ABI §4).
+    pub(crate) fn append_extracted(&mut self, parent: u32, time: Option<i64>, watermark: Option<i64>) {
+        let mut flags = 0;
+        if time.is_some() {
+            flags |= FLAG_TIMESTAMP;
+        }
+        if watermark.is_some() {
+            flags |= FLAG_PAYLOAD;
+        }
+        self.header(parent, 0, flags);
+        if let Some(t) = time {
+            self.buf.extend_from_slice(&t.to_le_bytes());
+        }
+        if let Some(w) = watermark {
+            self.bytes(&w.to_le_bytes());
+        }
+    }
+    pub(crate) fn append_payload(&mut self, parent: u32, p: &[u8]) {
         self.buf.reserve(13 + p.len());
         self.header(parent, 0, FLAG_PAYLOAD);
         self.bytes(p);
@@ -299,7 +320,14 @@ impl Frame {
             self.buf.extend_from_slice(&o.headers);
         }
     }
-    fn emit(&mut self) {
+    /// Emits the frame even when it has no output (an aggregate call with no
+    /// group still answers).
+    pub(crate) fn emit_always(&mut self) {
+        let c = self.count.to_le_bytes();
+        self.buf[..4].copy_from_slice(&c);
+        host::emit(&self.buf);
+    }
+    pub(crate) fn emit(&mut self) {
         if self.count > 0 {
             let c = self.count.to_le_bytes();
             self.buf[..4].copy_from_slice(&c);
@@ -326,8 +354,23 @@ pub(crate) struct Scratch {
     state: Vec<u8>,
     /// Entries of state_iter.
     iter: Vec<u8>,
-    /// A reduce function's running value.
+    /// A reduce function's running value; an aggregate call's accumulator.
     acc: Vec<u8>,
+    /// An aggregate's result.
+    result: Vec<u8>,
+}
+
+impl Scratch {
+    /// The context of record (or fired timer) `record` of a process function.
+    pub(crate) fn context<'f>(&'f mut self, frame: &'f mut Frame, out: &'f mut Output, record: u32, states: u32) -> Context<'f> {
+        Context {
+            out: Collector { frame, parent: record, pending: false, out },
+            record,
+            states,
+            buf: &mut self.state,
+            iter_buf: &mut self.iter,
+        }
+    }
 }
 
 static mut STATE: Option<State> = None;
@@ -399,6 +442,9 @@ pub fn describe(register: fn(&mut Module)) -> i64 {
                 Function::KeySelector(_) => b"key_selector",
                 Function::Process(_) => b"process",
                 Function::Reduce(_) => b"reduce",
+                Function::Aggregate(_) => b"aggregate",
+                Function::WindowProcess(_) => b"window_process",
+                Function::Timestamp(_) => b"timestamp_extractor",
             };
             d.extend_from_slice(b"{\"name\":\"");
             d.extend_from_slice(f.name.as_bytes());
@@ -435,7 +481,7 @@ pub fn describe(register: fn(&mut Module)) -> i64 {
     ((st.description.as_ptr() as usize as u64) << 32 | st.description.len() as u64) as i64
 }
 
-fn fail(e: crate::Error) -> i32 {
+pub(crate) fn fail(e: crate::Error) -> i32 {
     let msg = if e.message().is_empty() { "error without a message" } else { e.message() };
     host::error(msg.as_bytes());
     RC_ERROR
@@ -470,10 +516,29 @@ pub fn call(register: fn(&mut Module), kind: i32, f: i32, ptr: i32, len: i32) ->
                 Function::KeySelector(m) => m.open(input),
                 Function::Process(m) => m.open(input),
                 Function::Reduce(m) => m.open(input),
+                Function::Aggregate(m) => m.open(input),
+                Function::WindowProcess(m) => m.open(input),
+                Function::Timestamp(m) => m.open(input),
             };
             r.map_or_else(fail, |_| RC_OK)
         }
         CALL_PROCESS => process(&mut func.f, func.states_id, input, &mut st.frame, &mut st.out, &mut st.scratch),
+        CALL_TIMER => match &mut func.f {
+            Function::Process(m) => crate::window::timers(m.as_mut(), func.states_id, input, &mut st.frame, &mut st.out, &mut st.scratch),
+            _ => RC_UNSUPPORTED,
+        },
+        CALL_AGGREGATE => {
+            let folder = match &mut func.f {
+                Function::Aggregate(m) => crate::window::Folder::Aggregate(m.as_mut()),
+                Function::Reduce(m) => crate::window::Folder::Reduce(m.as_mut()),
+                _ => return RC_UNSUPPORTED,
+            };
+            crate::window::aggregates(folder, input, &mut st.frame, &mut st.scratch.acc, &mut st.scratch.result)
+        }
+        CALL_WINDOW => match &mut func.f {
+            Function::WindowProcess(m) => crate::window::windows(m.as_mut(), input, &mut st.frame, &mut st.out),
+            _ => RC_UNSUPPORTED,
+        },
         CALL_CLOSE => {
             if !input.is_empty() {
                 return RC_MALFORMED;
@@ -485,6 +550,9 @@ pub fn call(register: fn(&mut Module), kind: i32, f: i32, ptr: i32, len: i32) ->
                 Function::KeySelector(m) => m.close(),
                 Function::Process(m) => m.close(),
                 Function::Reduce(m) => m.close(),
+                Function::Aggregate(m) => m.close(),
+                Function::WindowProcess(m) => m.close(),
+                Function::Timestamp(m) => m.close(),
             };
             r.map_or_else(fail, |_| RC_OK)
         }
@@ -564,6 +632,11 @@ fn process(f: &mut Function, states: u32, input: &[u8], frame: &mut Frame, out: 
                 }
                 frame.append_payload(i, &scratch.acc);
             }
+            Function::Timestamp(m) => match m.extract(&r) {
+                Ok(e) => crate::window::extracted(frame, i, e),
+                Err(e) => return fail(e),
+            },
+            Function::Aggregate(_) | Function::WindowProcess(_) => return RC_UNSUPPORTED,
         }
     }
     if !rest.is_empty() {

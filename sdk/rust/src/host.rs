@@ -159,3 +159,68 @@ pub fn task_info(out: &mut [u8]) -> i32 {
         2
     })
 }
+
+// The timer and time imports (ABI §4.4).
+
+#[cfg(target_arch = "wasm32")]
+mod timer_imports {
+    #[link(wasm_import_module = "weir")]
+    extern "C" {
+        #[link_name = "timer_register"]
+        pub fn timer_register(domain: i32, record: u32, time: i64) -> i32;
+        #[link_name = "timer_delete"]
+        pub fn timer_delete(domain: i32, record: u32, time: i64) -> i32;
+        #[link_name = "current_watermark"]
+        pub fn current_watermark() -> i64;
+        #[link_name = "current_time"]
+        pub fn current_time() -> i64;
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+pub fn timer_register(domain: i32, record: u32, time: i64) -> i32 {
+    unsafe { timer_imports::timer_register(domain, record, time) }
+}
+
+#[cfg(target_arch = "wasm32")]
+pub fn timer_delete(domain: i32, record: u32, time: i64) -> i32 {
+    unsafe { timer_imports::timer_delete(domain, record, time) }
+}
+
+#[cfg(target_arch = "wasm32")]
+pub fn current_watermark() -> i64 {
+    unsafe { timer_imports::current_watermark() }
+}
+
+#[cfg(target_arch = "wasm32")]
+pub fn current_time() -> i64 {
+    unsafe { timer_imports::current_time() }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+thread_local! {
+    /// The timer imports a native test saw: (register?, domain, record, time).
+    pub static TIMER_CALLS: std::cell::RefCell<Vec<(bool, i32, u32, i64)>> = std::cell::RefCell::new(Vec::new());
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+pub fn timer_register(domain: i32, record: u32, time: i64) -> i32 {
+    TIMER_CALLS.with(|c| c.borrow_mut().push((true, domain, record, time)));
+    0
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+pub fn timer_delete(domain: i32, record: u32, time: i64) -> i32 {
+    TIMER_CALLS.with(|c| c.borrow_mut().push((false, domain, record, time)));
+    0
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+pub fn current_watermark() -> i64 {
+    7
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+pub fn current_time() -> i64 {
+    42
+}

@@ -30,11 +30,13 @@ pub mod json;
 mod abi;
 mod host;
 mod state;
+mod window;
 #[cfg(test)]
 mod state_tests;
 
 pub use abi::{Collector, Output, Record, Headers};
 pub use state::{task_info, Context, ListState, MapState, Process, Reduce, StateKind, States, TaskInfo, ValueState};
+pub use window::{Aggregate, Extracted, TimeDomain, Timer, TimestampExtractor, Window, WindowProcess};
 use std::fmt;
 
 /// The version of `sdk/ABI.md` this crate implements.
@@ -183,6 +185,9 @@ pub(crate) enum Function {
     KeySelector(Box<dyn KeySelector>),
     Process(Box<dyn Process>),
     Reduce(Box<dyn Reduce>),
+    Aggregate(Box<dyn Aggregate>),
+    WindowProcess(Box<dyn WindowProcess>),
+    Timestamp(Box<dyn TimestampExtractor>),
 }
 
 pub(crate) struct Registered {
@@ -238,6 +243,20 @@ impl Module {
         self.functions[i].state =
             vec![state::StateDecl { name: state::REDUCE_STATE, kind: StateKind::Reducing, ttl_ms: 0 }];
         i
+    }
+    /// Registers an aggregate function (ABI §4.5), a window step's `aggregate:
+    /// {module, function}`; returns its index.
+    pub fn aggregate<A: Aggregate + 'static>(&mut self, name: &'static str, f: A) -> usize {
+        self.add(name, Function::Aggregate(Box::new(f)))
+    }
+    /// Registers a window process function (ABI §4.6); returns its index.
+    pub fn window_process<W: WindowProcess + 'static>(&mut self, name: &'static str, f: W) -> usize {
+        self.add(name, Function::WindowProcess(Box::new(f)))
+    }
+    /// Registers a timestamp extractor, a source's `timestamps: {udf: {module,
+    /// function}}` (ABI §4); returns its index.
+    pub fn timestamp_extractor<T: TimestampExtractor + 'static>(&mut self, name: &'static str, f: T) -> usize {
+        self.add(name, Function::Timestamp(Box::new(f)))
     }
     /// Declares the side outputs of function `index`: output tag `i + 1` is
     /// `names[i]` ([`Collector::emit_to`], [`Output::set_tag`]). A key_selector and

@@ -390,6 +390,16 @@ pub trait Process {
         Ok(())
     }
     fn process(&mut self, input: &crate::Record, ctx: &mut Context) -> Result<()>;
+    /// Says that the function handles its timers in `on_timer` (ABI §4.4);
+    /// without it a timer call is refused.
+    fn has_timers(&self) -> bool {
+        false
+    }
+    /// Handles a fired timer: `ctx` reaches the timer's key's state and timers,
+    /// and emits outputs that inherit its key and time (set their payload).
+    fn on_timer(&mut self, _timer: &crate::Timer, _ctx: &mut Context) -> Result<()> {
+        Ok(())
+    }
     /// Runs when the task ends normally.
     fn close(&mut self) -> Result<()> {
         Ok(())
