@@ -395,6 +395,9 @@ func runUDFTest(ctx context.Context, o udfTestOptions, in io.Reader, out, errOut
 	if !wasmhost.Executable(f.Kind) {
 		return fmt.Errorf("function %q is a %s, which this version of Weir cannot run yet", f.Name, f.Kind)
 	}
+	if f.Kind == wasmhost.KindAggregate || f.Kind == wasmhost.KindWindowProcess {
+		return fmt.Errorf("function %q is a %s: it runs on fired windows, not on records, so `weir udf test` cannot feed it; run it in a window step (docs/event-time.md)", f.Name, f.Kind)
+	}
 	inst, err := mod.Instantiate(ctx, o.function, wasmhost.Limits{CallTimeout: o.timeout}, logger)
 	if err != nil {
 		return err
