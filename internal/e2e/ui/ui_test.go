@@ -587,3 +587,45 @@ func TestSavepointActions(t *testing.T) {
 	require.Equal(t, 0, eval[int](b, `document.querySelectorAll("#take-savepoint, #stop-savepoint, #rescale-job, #cancel-job").length`), "an ended job offers no action")
 	b.screenshot("stopped")
 }
+
+// TestWatermarks shows the event-time clocks of an event-time job on its
+// subtasks page and in its graph's vertex table: a time once records with
+// timestamps have arrived, "—" for none.
+func TestWatermarks(t *testing.T) {
+	w := startWeir(t)
+	w.stream("EV", "ev.>")
+	w.stream("EVOUT", "evout")
+	const spec = `name: ui-event-time
+pipeline:
+  - id: events
+    source: { jetstream: { stream: EV } }
+    timestamps: { json_field: ts }
+  - id: by-user
+    key_by: { json_field: user }
+  - id: counts
+    window: { tumbling: 10s }
+    aggregate: { builtin: count }
+  - id: out
+    sink: { jetstream: { subject: evout } }
+`
+	res, err := w.client.SubmitJob(context.Background(), []byte(spec), false)
+	require.NoError(t, err)
+	// 2023-11-14T22:13:20Z and after: the watermark is the largest less 1 ms.
+	for i := range 20 {
+		_, err := w.js.Publish(context.Background(), "ev.x", fmt.Appendf(nil, `{"user":"u%d","ts":%d}`, i%3, 1_700_000_000_000+int64(i)*1000))
+		require.NoError(t, err)
+	}
+	b := newBrowser(t, w.url)
+	b.open("#/jobs/" + res.ID + "/subtasks")
+	b.waitFor(time.Minute, `[...document.querySelectorAll("#subtasks-table tbody tr")].filter(r => r.innerText.includes("2023-11-14")).length === 2`, `document.querySelector("main").innerText`)
+	rows := b.text("#subtasks-table tbody")
+	require.NotContains(t, rows, "Invalid", "every watermark cell is a time or a dash")
+	j := w.job(res.ID)
+	for _, v := range j.Plan.Vertices {
+		for _, st := range v.Subtasks {
+			require.NotNil(t, st.Watermark, "vertex %s has a watermark", v.ID)
+			require.Equal(t, int64(1_700_000_019_000-1), *st.Watermark, "vertex %s", v.ID)
+		}
+	}
+	b.screenshot("watermarks")
+}
