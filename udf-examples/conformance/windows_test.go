@@ -16,7 +16,7 @@ import (
 // timer service make them, against results written here by hand.
 
 // windowModules are the languages with the windows example, and their modules.
-var windowModules = []struct{ lang, file string }{{"go", "windows.wasm"}, {"c", "windows_c.wasm"}, {"rust", "windows_rust.wasm"}}
+var windowModules = []struct{ lang, file string }{{"go", "windows.wasm"}, {"c", "windows_c.wasm"}, {"rust", "windows_rust.wasm"}, {"as", "windows_as.wasm"}}
 
 // eachWindows runs test once per language with the windows example.
 func eachWindows(t *testing.T, test func(t *testing.T, file string)) {
@@ -216,4 +216,40 @@ func TestSumPriceAggregate(t *testing.T) {
 			t.Fatalf("sum: %q, %v", out, err)
 		}
 	})
+}
+
+// TestReduceInWindow runs the Go counter's sum, a reduce function, as a window's
+// function: aggregate calls fold payloads and accumulators with it.
+func TestReduceInWindow(t *testing.T) {
+	inst, err := loadFile(t, "go", "counter.wasm").Instantiate(context.Background(), "sum", wasmhost.Limits{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { inst.Close(context.Background(), false) })
+	if err := inst.Open(context.Background(), []byte("{}")); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	add := wasmhost.NewAggregateFrame(wasmhost.AggregateAdd)
+	add.AddGroup(nil, false, payloadBatch(`{"amount":2}`, `{"amount":5}`))
+	add.AddGroup([]byte(`{"amount":10}`), true, payloadBatch(`{"amount":1}`))
+	accs, err := inst.Aggregate(ctx, add)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprintf("%s %s", accs[0], accs[1]); got != `{"amount":7} {"amount":11}` {
+		t.Fatalf("add: %s", got)
+	}
+	merge := wasmhost.NewAggregateFrame(wasmhost.AggregateMerge)
+	merge.MergeGroup(slices.Clone(accs[0]), [][]byte{slices.Clone(accs[1])})
+	res := wasmhost.NewAggregateFrame(wasmhost.AggregateResult)
+	merged, err := inst.Aggregate(ctx, merge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.ResultGroup(slices.Clone(merged[0]))
+	out, err := inst.Aggregate(ctx, res)
+	if err != nil || string(out[0]) != `{"amount":18}` {
+		t.Fatalf("result: %q %v", out, err)
+	}
 }

@@ -7,10 +7,10 @@ import { hostEmit } from "./host";
 import { failed, reportFailure } from "./log";
 import { Buffer } from "./buffer";
 import { appendKept, appendKey, Collector, frame, frameCount, Output, resetFrame, sealFrame } from "./output";
-import { decodeRecord, inputBuffer, Record, setInputBuffer } from "./record";
+import { decodeRecord, FLAG_PAYLOAD, inputBuffer, Record, setInputBuffer } from "./record";
 import {
-  describe, FilterFn, FlatMapFn, KeySelectorFn, KIND_FILTER, KIND_FLAT_MAP, KIND_MAP, KIND_PROCESS, KIND_REDUCE, MapFn,
-  registry, seal, Udf,
+  describe, Elements, FilterFn, FlatMapFn, KeySelectorFn, KIND_AGGREGATE, KIND_FILTER, KIND_FLAT_MAP, KIND_MAP,
+  KIND_PROCESS, KIND_REDUCE, KIND_TIMESTAMP, KIND_WINDOW_PROCESS, MapFn, registry, seal, Timer, Timestamped, Udf, Window,
 } from "./registry";
 import { Context, ValueState } from "./state";
 import { jsonValidObject } from "./json";
@@ -25,7 +25,10 @@ const RC_MALFORMED = 4;
 // Call kinds.
 const CALL_OPEN = 1;
 const CALL_PROCESS = 2;
+const CALL_TIMER = 4;
+const CALL_WINDOW = 5;
 const CALL_CLOSE = 6;
+const CALL_AGGREGATE = 7;
 
 /** The ABI version this SDK implements. */
 export function weir_abi_version(): i32 {
@@ -85,7 +88,14 @@ export function weir_call(callKind: i32, fn: i32, inPtr: i32, inLen: i32): i32 {
       return result();
     }
     case CALL_PROCESS:
+      if (f.kind == KIND_AGGREGATE || f.kind == KIND_WINDOW_PROCESS) return RC_UNSUPPORTED;
       return process(f, ptr, inLen);
+    case CALL_TIMER:
+      return timers(f, ptr, inLen);
+    case CALL_AGGREGATE:
+      return aggregates(f, ptr, inLen);
+    case CALL_WINDOW:
+      return windows(f, ptr, inLen);
     case CALL_CLOSE: {
       if (inLen != 0) return RC_MALFORMED;
       const close = f.closeFn;
@@ -126,6 +136,7 @@ function process(f: Udf, p: usize, n: i32): i32 {
   else if (f.kind == KIND_FLAT_MAP) rc = processFlatMap(f.flatMapFn!, p + 4, end, count);
   else if (f.kind == KIND_PROCESS) rc = processKeyed(f, p + 4, end, count);
   else if (f.kind == KIND_REDUCE) rc = processReduce(f, p + 4, end, count);
+  else if (f.kind == KIND_TIMESTAMP) rc = processTimestamps(f, p + 4, end, count);
   else rc = processKeySelector(f.keySelectorFn!, p + 4, end, count);
   if (rc == RC_OK && frameCount > 0) {
     sealFrame();
@@ -254,4 +265,213 @@ function processReduce(f: Udf, p: usize, end: usize, count: u32): i32 {
   ctx.active = false;
   if (rc == RC_OK && p != end) rc = RC_MALFORMED;
   return rc;
+}
+
+// ---- Timers, aggregates, windows and timestamp extractors (sdk/ABI.md §4.4-4.6)
+
+const timer = new Timer();
+
+/** A timer call: the process function's callback per fired timer. */
+function timers(f: Udf, p: usize, n: i32): i32 {
+  const fn = f.timerFn;
+  if (f.kind != KIND_PROCESS || fn === null) return RC_UNSUPPORTED;
+  if (n < 4) return RC_MALFORMED;
+  const count = load<u32>(p);
+  if (<u64>count > <u64>(n - 4)) return RC_MALFORMED;
+  resetFrame();
+  const end = p + <usize>n;
+  p += 4;
+  ctx.fn = f.index;
+  ctx.active = true;
+  ctx.depth = 0;
+  let rc = RC_OK;
+  for (let i: u32 = 0; i < count; i++) {
+    p = decodeRecord(p, end, rec);
+    if (p == 0 || !rec.hasTimestamp || rec.payloadLen != 1 || load<u8>(rec.payloadPtr) > 1) {
+      rc = RC_MALFORMED;
+      break;
+    }
+    timer.time = rec.timestamp;
+    timer.domain = <i32>load<u8>(rec.payloadPtr);
+    timer.keyPtr = rec.keyPtr;
+    timer.keyLen = rec.keyLen;
+    ctx.index = i;
+    ctx.out.start(i);
+    fn(timer, ctx);
+    if (failed()) {
+      rc = result();
+      break;
+    }
+    ctx.out.flush();
+  }
+  ctx.active = false;
+  if (rc == RC_OK && p != end) rc = RC_MALFORMED;
+  if (rc == RC_OK) emitFrame();
+  return rc;
+}
+
+function emitFrame(): void {
+  if (frameCount > 0) {
+    sealFrame();
+    hostEmit(frame.dataStart, <u32>frame.length);
+  }
+}
+
+const acc = new Buffer(256);
+const res = new Buffer(256);
+const other = new Record();
+const aggOut = new Output();
+
+/** An aggregate call, for an aggregate or a reduce function. */
+function aggregates(f: Udf, p: usize, n: i32): i32 {
+  if (f.kind != KIND_AGGREGATE && f.kind != KIND_REDUCE) return RC_UNSUPPORTED;
+  if (n < 8) return RC_MALFORMED;
+  const end = p + <usize>n;
+  const op = load<u32>(p);
+  const groups = load<u32>(p, 4);
+  if (op < 1 || op > 3 || <u64>groups > <u64>(n / 4)) return RC_MALFORMED;
+  p += 8;
+  resetFrame();
+  for (let g: u32 = 0; g < groups; g++) {
+    if (end - p < 4) return RC_MALFORMED;
+    const al = load<u32>(p);
+    p += 4;
+    let has = al != 0xFFFFFFFF;
+    acc.reset();
+    if (has) {
+      if (<usize>al > end - p) return RC_MALFORMED;
+      acc.appendRaw(p, <i32>al);
+      p += <usize>al;
+    } else if (op != 1) {
+      return RC_MALFORMED;
+    }
+    if (op == 1) {
+      if (end - p < 4) return RC_MALFORMED;
+      const count = load<u32>(p);
+      p += 4;
+      for (let i: u32 = 0; i < count; i++) {
+        p = decodeRecord(p, end, rec);
+        if (p == 0) return RC_MALFORMED;
+        rec.index = <i32>i;
+        if (f.kind == KIND_REDUCE) {
+          if (!has) acc.appendRaw(rec.payloadPtr, rec.payloadLen);
+          else f.reduceFn!(acc, rec);
+        } else {
+          if (!has) f.aggCreate!(acc);
+          f.aggAdd!(acc, rec);
+        }
+        has = true;
+        if (failed()) return result();
+      }
+      if (!has && f.kind == KIND_AGGREGATE) f.aggCreate!(acc);
+    } else if (op == 2) {
+      if (end - p < 4) return RC_MALFORMED;
+      const count = load<u32>(p);
+      p += 4;
+      for (let i: u32 = 0; i < count; i++) {
+        if (end - p < 4) return RC_MALFORMED;
+        const l = load<u32>(p);
+        p += 4;
+        if (l == 0xFFFFFFFF || <usize>l > end - p) return RC_MALFORMED;
+        if (f.kind == KIND_REDUCE) {
+          // The reduce function folds a record: the other accumulator is its payload.
+          other.flags = FLAG_PAYLOAD;
+          other.payloadPtr = p;
+          other.payloadLen = <i32>l;
+          f.reduceFn!(acc, other);
+        } else {
+          f.aggMerge!(acc, p, <i32>l);
+        }
+        p += <usize>l;
+        if (failed()) return result();
+      }
+    } else if (f.kind == KIND_AGGREGATE) {
+      res.reset();
+      f.aggResult!(acc, res);
+      if (failed()) return result();
+      acc.reset();
+      acc.appendRaw(res.dataStart, res.length);
+    }
+    aggOut.begin(g, 0);
+    aggOut.setPayloadRaw(acc.dataStart, acc.length);
+    aggOut.finish();
+  }
+  if (p != end) return RC_MALFORMED;
+  sealFrame();
+  hostEmit(frame.dataStart, <u32>frame.length);
+  return RC_OK;
+}
+
+const win = new Window();
+const elements = new Elements();
+
+/** A window call: the window process function per fired window. */
+function windows(f: Udf, p: usize, n: i32): i32 {
+  if (f.kind != KIND_WINDOW_PROCESS) return RC_UNSUPPORTED;
+  if (n < 4) return RC_MALFORMED;
+  const end = p + <usize>n;
+  const count = load<u32>(p);
+  if (<u64>count > <u64>(n / 24)) return RC_MALFORMED;
+  p += 4;
+  resetFrame();
+  elements.end = end;
+  for (let w: u32 = 0; w < count; w++) {
+    if (end - p < 20) return RC_MALFORMED;
+    win.start = load<i64>(p);
+    win.end = load<i64>(p, 8);
+    const kl = load<u32>(p, 16);
+    p += 20;
+    win.hasKey = kl != 0xFFFFFFFF;
+    win.keyPtr = 0;
+    win.keyLen = 0;
+    if (win.hasKey) {
+      if (<usize>kl > end - p) return RC_MALFORMED;
+      win.keyPtr = p;
+      win.keyLen = <i32>kl;
+      p += <usize>kl;
+    }
+    if (end - p < 4) return RC_MALFORMED;
+    const m = load<u32>(p);
+    p += 4;
+    if (<usize>m > end - p) return RC_MALFORMED;
+    elements.offsets.length = 0;
+    for (let i: u32 = 0; i < m; i++) {
+      elements.offsets.push(p);
+      p = decodeRecord(p, end, rec);
+      if (p == 0) return RC_MALFORMED;
+    }
+    coll.start(w);
+    f.windowFn!(win, elements, coll);
+    if (failed()) return result();
+    coll.flush();
+  }
+  if (p != end) return RC_MALFORMED;
+  emitFrame();
+  return RC_OK;
+}
+
+const stamped = new Timestamped();
+const stampOut = new Output();
+
+/** A timestamp extractor over the count records of a batch. */
+function processTimestamps(f: Udf, p: usize, end: usize, count: u32): i32 {
+  const fn = f.timestampFn!;
+  for (let i: u32 = 0; i < count; i++) {
+    p = decodeRecord(p, end, rec);
+    if (p == 0) return RC_MALFORMED;
+    rec.index = <i32>i;
+    stamped.hasTime = false;
+    stamped.hasWatermark = false;
+    fn(rec, stamped);
+    if (failed()) return result();
+    stampOut.begin(i, 0);
+    if (stamped.hasTime) stampOut.setTimestamp(stamped.time);
+    if (stamped.hasWatermark) {
+      const b = stampOut.payload();
+      store<i64>(b.reserve(8), stamped.watermark);
+      b.advance(8);
+    }
+    stampOut.finish();
+  }
+  return p == end ? RC_OK : RC_MALFORMED;
 }

@@ -95,3 +95,17 @@ export declare function hostStateIter(state: u32, record: u32, cursor: u32, out:
 // @ts-ignore: decorator
 @external("weir", "task_info")
 export declare function hostTaskInfo(out: usize, cap: u32): i32;
+
+// Timers and clocks (sdk/ABI.md §4.4).
+
+@external("weir", "timer_register")
+export declare function hostTimerRegister(domain: i32, record: u32, time: i64): i32;
+
+@external("weir", "timer_delete")
+export declare function hostTimerDelete(domain: i32, record: u32, time: i64): i32;
+
+@external("weir", "current_watermark")
+export declare function hostCurrentWatermark(): i64;
+
+@external("weir", "current_time")
+export declare function hostCurrentTime(): i64;

@@ -15,7 +15,9 @@ export { Record, HeaderIter, FLAG_KEY, FLAG_TIMESTAMP, FLAG_PAYLOAD, FLAG_HEADER
 export { Output, Collector } from "./output";
 export {
   registerMap, registerFilter, registerFlatMap, registerKeySelector, registerProcess, registerReduce, Udf, MapFn,
-  FilterFn, FlatMapFn, KeySelectorFn, ProcessFn, ReduceFn, OpenFn, CloseFn, SDK_VERSION,
+  FilterFn, FlatMapFn, KeySelectorFn, ProcessFn, ReduceFn, OpenFn, CloseFn, SDK_VERSION, registerAggregate,
+  registerWindowProcess, registerTimestampExtractor, TimerFn, AggCreateFn, AggAddFn, AggMergeFn, AggResultFn, WindowFn,
+  TimestampFn, Timer, Window, Elements, Timestamped,
 } from "./registry";
 export {
   Context, StateEntry, EntryFn, StateHandle, ValueState, ListState, MapState, TaskInfo, taskInfo, STATE_VALUE, STATE_LIST,

@@ -1,7 +1,7 @@
 // The registry of user functions and the module's description (sdk/ABI.md §2).
 
 import { Buffer } from "./buffer";
-import { Record } from "./record";
+import { decodeRecord, Record } from "./record";
 import { Collector, Output } from "./output";
 import {
   Context, ListState, MapState, STATE_AGGREGATING, STATE_LIST, STATE_MAP, STATE_REDUCING, STATE_VALUE, StateHandle,
@@ -40,8 +40,75 @@ export const KIND_FLAT_MAP = 3;
 export const KIND_KEY_SELECTOR = 4;
 export const KIND_PROCESS = 5;
 export const KIND_REDUCE = 6;
+export const KIND_AGGREGATE = 7;
+export const KIND_WINDOW_PROCESS = 8;
+export const KIND_TIMESTAMP = 9;
 
-const KIND_NAMES = ["", "map", "filter", "flat_map", "key_selector", "process", "reduce"];
+const KIND_NAMES = ["", "map", "filter", "flat_map", "key_selector", "process", "reduce", "aggregate", "window_process",
+  "timestamp_extractor"];
+
+/** A process function's timer callback (sdk/ABI.md §4.4). */
+export type TimerFn = (timer: Timer, ctx: Context) => void;
+/** An aggregate's parts (§4.5): each rewrites acc (a fresh one is empty for create). */
+export type AggCreateFn = (acc: Buffer) => void;
+export type AggAddFn = (acc: Buffer, rec: Record) => void;
+export type AggMergeFn = (acc: Buffer, otherPtr: usize, otherLen: i32) => void;
+/** Appends the window's result to out (empty on entry). */
+export type AggResultFn = (acc: Buffer, out: Buffer) => void;
+/** A window process function (§4.6): the window, its elements, and the outputs. */
+export type WindowFn = (w: Window, elements: Elements, out: Collector) => void;
+/** A timestamp extractor (§4): sets the record's time on out, maybe a punctuation. */
+export type TimestampFn = (rec: Record, out: Timestamped) => void;
+
+/** A fired timer: its time (outputs inherit it), domain (0 event, 1 processing) and key. */
+export class Timer {
+  time: i64 = 0;
+  domain: i32 = 0;
+  keyPtr: usize = 0;
+  keyLen: i32 = 0;
+}
+
+/** A fired window: [start, end) ms; hasKey false for a non-keyed stream. */
+export class Window {
+  start: i64 = 0;
+  end: i64 = 0;
+  hasKey: bool = false;
+  keyPtr: usize = 0;
+  keyLen: i32 = 0;
+}
+
+/** The elements of a fired window, in arrival order, read one at a time. */
+export class Elements {
+  offsets: usize[] = [];
+  end: usize = 0;
+  /** The number of elements. */
+  get count(): i32 {
+    return this.offsets.length;
+  }
+  /** Decodes element i into r. */
+  read(i: i32, r: Record): void {
+    decodeRecord(this.offsets[i], this.end, r);
+    r.index = i;
+  }
+}
+
+/** What a timestamp extractor says of one record. */
+export class Timestamped {
+  hasTime: bool = false;
+  time: i64 = 0;
+  hasWatermark: bool = false;
+  watermark: i64 = 0;
+  /** Gives the record its event time; a record without one is dropped. */
+  setTime(ms: i64): void {
+    this.hasTime = true;
+    this.time = ms;
+  }
+  /** Emits a watermark after the record (timestamps: punctuated: true). */
+  emitWatermark(ms: i64): void {
+    if (!this.hasWatermark || ms > this.watermark) this.watermark = ms;
+    this.hasWatermark = true;
+  }
+}
 const STATE_KIND_NAMES = ["value", "list", "map", "reducing", "aggregating"];
 
 /**
@@ -58,6 +125,13 @@ export class Udf {
   keySelectorFn: KeySelectorFn | null = null;
   processFn: ProcessFn | null = null;
   reduceFn: ReduceFn | null = null;
+  timerFn: TimerFn | null = null;
+  aggCreate: AggCreateFn | null = null;
+  aggAdd: AggAddFn | null = null;
+  aggMerge: AggMergeFn | null = null;
+  aggResult: AggResultFn | null = null;
+  windowFn: WindowFn | null = null;
+  timestampFn: TimestampFn | null = null;
   /** The declared state, by number: handles (unmanaged, by address) and their names. */
   states: usize[] = [];
   stateNames: string[] = [];
@@ -75,6 +149,14 @@ export class Udf {
   onOpen(fn: OpenFn): Udf {
     checkOpen();
     this.openFn = fn;
+    return this;
+  }
+
+  /** Gives a process function its timer callback (sdk/ABI.md §4.4). */
+  onTimer(fn: TimerFn): Udf {
+    checkOpen();
+    if (this.kind != KIND_PROCESS) abort("weir: " + this.name + ": only a process function has timers");
+    this.timerFn = fn;
     return this;
   }
 
@@ -159,7 +241,7 @@ function checkName(name: string, what: string): void {
   if (!ok) abort("weir: bad " + what + " name \"" + name + "\": want 1-128 characters of [A-Za-z0-9_.-]");
 }
 
-function add(name: string, kind: i32): Udf {
+function add_(name: string, kind: i32): Udf {
   checkOpen();
   checkName(name, "function");
   for (let i = 0; i < registry.length; i++) {
@@ -172,21 +254,21 @@ function add(name: string, kind: i32): Udf {
 
 /** Registers a map function; its index is the number registered before it. */
 export function registerMap(name: string, fn: MapFn): Udf {
-  const f = add(name, KIND_MAP);
+  const f = add_(name, KIND_MAP);
   f.mapFn = fn;
   return f;
 }
 
 /** Registers a filter function. */
 export function registerFilter(name: string, fn: FilterFn): Udf {
-  const f = add(name, KIND_FILTER);
+  const f = add_(name, KIND_FILTER);
   f.filterFn = fn;
   return f;
 }
 
 /** Registers a flat_map function. */
 export function registerFlatMap(name: string, fn: FlatMapFn): Udf {
-  const f = add(name, KIND_FLAT_MAP);
+  const f = add_(name, KIND_FLAT_MAP);
   f.flatMapFn = fn;
   return f;
 }
@@ -197,7 +279,7 @@ export function registerFlatMap(name: string, fn: FlatMapFn): Udf {
  * order, with the KEY flag and nothing else (sdk/ABI.md §4).
  */
 export function registerKeySelector(name: string, fn: KeySelectorFn): Udf {
-  const f = add(name, KIND_KEY_SELECTOR);
+  const f = add_(name, KIND_KEY_SELECTOR);
   f.keySelectorFn = fn;
   return f;
 }
@@ -208,7 +290,7 @@ export function registerKeySelector(name: string, fn: KeySelectorFn): Udf {
  * `const counts = registerProcess("count", count).valueState("count")`.
  */
 export function registerProcess(name: string, fn: ProcessFn): Udf {
-  const f = add(name, KIND_PROCESS);
+  const f = add_(name, KIND_PROCESS);
   f.processFn = fn;
   return f;
 }
@@ -220,9 +302,33 @@ export function registerProcess(name: string, fn: ProcessFn): Udf {
  * combine; stores it and emits it as the record's one output.
  */
 export function registerReduce(name: string, fn: ReduceFn): Udf {
-  const f = add(name, KIND_REDUCE);
+  const f = add_(name, KIND_REDUCE);
   f.reduceFn = fn;
   f.addState("reduce", STATE_REDUCING, 0);
+  return f;
+}
+
+/** Registers an aggregate function, a window step's `aggregate: {module, function}` (sdk/ABI.md §4.5). */
+export function registerAggregate(name: string, create: AggCreateFn, add: AggAddFn, merge: AggMergeFn, result: AggResultFn): Udf {
+  const f = add_(name, KIND_AGGREGATE);
+  f.aggCreate = create;
+  f.aggAdd = add;
+  f.aggMerge = merge;
+  f.aggResult = result;
+  return f;
+}
+
+/** Registers a window process function (sdk/ABI.md §4.6). */
+export function registerWindowProcess(name: string, fn: WindowFn): Udf {
+  const f = add_(name, KIND_WINDOW_PROCESS);
+  f.windowFn = fn;
+  return f;
+}
+
+/** Registers a timestamp extractor, a source's `timestamps: {udf: {module, function}}`. */
+export function registerTimestampExtractor(name: string, fn: TimestampFn): Udf {
+  const f = add_(name, KIND_TIMESTAMP);
+  f.timestampFn = fn;
   return f;
 }
 

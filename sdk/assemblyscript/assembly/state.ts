@@ -2,9 +2,12 @@
 // info (§4.3).
 
 import { Buffer } from "./buffer";
-import { failOnce } from "./log";
+import { fail, failOnce } from "./log";
 import { Collector, Output } from "./output";
-import { hostStateAppend, hostStateDelete, hostStateGet, hostStateIter, hostStatePut, hostTaskInfo } from "./host";
+import {
+  hostCurrentTime, hostCurrentWatermark, hostStateAppend, hostStateDelete, hostStateGet, hostStateIter, hostStatePut,
+  hostTaskInfo, hostTimerDelete, hostTimerRegister,
+} from "./host";
 import { JSONField, JSONKind, jsonValidObject } from "./json";
 
 export const STATE_VALUE = 0;
@@ -51,6 +54,41 @@ export class Context {
   }
   emitPayloadRaw(ptr: usize, n: i32): void {
     this.out.emitPayloadRaw(ptr, n);
+  }
+
+  /**
+   * Registers a timer for the current record's (or fired timer's) key that fires
+   * when the watermark reaches ms (sdk/ABI.md §4.4). Fails the call when the host
+   * refuses it.
+   */
+  registerEventTimer(ms: i64): void {
+    this.timer(true, 0, ms);
+  }
+  /** Registers a timer that fires when the wall clock reaches ms. */
+  registerProcessingTimer(ms: i64): void {
+    this.timer(true, 1, ms);
+  }
+  /** Deletes the current key's event-time timer at ms, if any. */
+  deleteEventTimer(ms: i64): void {
+    this.timer(false, 0, ms);
+  }
+  /** Deletes the current key's processing-time timer at ms, if any. */
+  deleteProcessingTimer(ms: i64): void {
+    this.timer(false, 1, ms);
+  }
+  /** The task's event-time clock (i64.MIN_VALUE before the first watermark). */
+  currentWatermark(): i64 {
+    return hostCurrentWatermark();
+  }
+  /** The wall clock, ms since the Unix epoch. */
+  currentProcessingTime(): i64 {
+    return hostCurrentTime();
+  }
+
+  private timer(register: bool, domain: i32, ms: i64): void {
+    const rc = register ? hostTimerRegister(domain, this.index, ms) : hostTimerDelete(domain, this.index, ms);
+    if (rc == -2) fail("weir: the host has no timers (UNSUPPORTED)");
+    else if (rc != 0) fail("weir: the host refused the timer call as invalid (INVALID)");
   }
 }
 
