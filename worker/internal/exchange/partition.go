@@ -235,26 +235,23 @@ func (w *Writer) End(ctx context.Context, stopSavepoint uint64) error {
 // downstream subtask, behind every record written before it: watermarks are
 // broadcast whatever the edge's partitioning.
 func (w *Writer) Watermark(ctx context.Context, wm int64, idle bool) error {
-	if err := w.Flush(ctx); err != nil {
-		return err
-	}
-	for t := range w.outs {
-		b := NewBuffer()
-		b.Kind, b.Channel, b.Watermark, b.Idle = Watermark, w.opts.Channel, wm, idle
-		if err := w.sendBuffer(ctx, t, b); err != nil {
-			return err
-		}
-	}
-	return nil
+	return w.toAll(ctx, func(b *Buffer) { b.Kind, b.Watermark, b.Idle = Watermark, wm, idle })
 }
 
 func (w *Writer) event(ctx context.Context, kind Kind, id uint64, savepoint bool) error {
+	return w.toAll(ctx, func(b *Buffer) { b.Kind, b.Checkpoint, b.Savepoint = kind, id, savepoint })
+}
+
+// toAll flushes and then sends one event buffer, filled in by fill, to every
+// downstream subtask.
+func (w *Writer) toAll(ctx context.Context, fill func(*Buffer)) error {
 	if err := w.Flush(ctx); err != nil {
 		return err
 	}
 	for t := range w.outs {
 		b := NewBuffer()
-		b.Kind, b.Channel, b.Checkpoint, b.Savepoint = kind, w.opts.Channel, id, savepoint
+		b.Channel = w.opts.Channel
+		fill(b)
 		if err := w.sendBuffer(ctx, t, b); err != nil {
 			return err
 		}
