@@ -204,17 +204,7 @@ func (w *Writer) Flush(ctx context.Context) error {
 // Broadcast flushes and then sends an event to every downstream subtask, so that it
 // follows every record written before it.
 func (w *Writer) Broadcast(ctx context.Context, kind Kind, positions map[string]uint64) error {
-	if err := w.Flush(ctx); err != nil {
-		return err
-	}
-	for t := range w.outs {
-		b := NewBuffer()
-		b.Kind, b.Channel, b.Positions = kind, w.opts.Channel, positions
-		if err := w.sendBuffer(ctx, t, b); err != nil {
-			return err
-		}
-	}
-	return nil
+	return w.toAll(ctx, func(b *Buffer) { b.Kind, b.Positions = kind, positions })
 }
 
 // Barrier flushes and then sends checkpoint barrier id to every downstream
