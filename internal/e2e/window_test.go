@@ -485,3 +485,60 @@ pipeline:
 	requireWindows(t, expectedSliding(userOf, tsOf, 10_000, 10_000), windowResults(t, s, "FOUT_EXTRACTED"))
 	t.Logf("%d sessions, %d top-3 windows, %d idle reports, extracted-time counts: all exact", len(got), len(gotTop), len(gotIdle))
 }
+
+// TestLateRecordsAndIdlePartitions sends records later than their windows'
+// lateness to the late side output, read by a sink of its own, and shows that an
+// idle partition stops holding event time back: of three partitions only two
+// get records, and the windows still fire.
+func TestLateRecordsAndIdlePartitions(t *testing.T) {
+	s := startStandalone(t, t.TempDir())
+	_, err := s.js.CreateStream(context.Background(), jetstream.StreamConfig{Name: "LATE", Subjects: []string{"late.*"}, Storage: jetstream.FileStorage})
+	require.NoError(t, err)
+	s.stream("LOUT", "lout.counts")
+	s.stream("LLATE", "lout.late")
+	id := s.submit(`name: late
+parallelism: 3
+pipeline:
+  - id: events
+    source:
+      jetstream: { stream: LATE, subjects: ["late.*"], partitions: { count: 3, token: 2 } }
+    timestamps: { json_field: ts, idle_timeout: 500ms }
+  - id: by-key
+    key_by: { json_field: key }
+  - id: counts
+    window: { tumbling: 1s, allowed_lateness: 1s, late_output: too-late }
+    aggregate: { builtin: count }
+  - id: out
+    sink: { jetstream: { subject: lout.counts } }
+  - id: late-records
+    input: counts#too-late
+    sink: { jetstream: { subject: lout.late } }
+`)
+	s.waitStatus(id, "RUNNING", time.Minute)
+	// Partitions 0 and 1 get records up to 10 s; partition 2 gets none.
+	var subjects []string
+	var payloads [][]byte
+	for i := range 100 {
+		subjects = append(subjects, fmt.Sprintf("late.%d", i%2))
+		payloads = append(payloads, fmt.Appendf(nil, `{"key":"k%d","ts":%d}`, i%2, winBase+int64(i)*100))
+	}
+	s.publishTo(subjects, payloads)
+	// The windows up to [8 s, 9 s) fire although partition 2 never sent a record.
+	s.waitCount("LOUT", 2*9, time.Minute)
+	// A record 5 s behind the watermark (past the 1 s lateness) goes to the side output.
+	s.publishTo([]string{"late.0"}, [][]byte{fmt.Appendf(nil, `{"key":"k0","ts":%d,"late":true}`, winBase+4_000)})
+	s.waitCount("LLATE", 1, time.Minute)
+	got := s.readAll("LLATE")
+	require.Equal(t, []string{fmt.Sprintf(`{"key":"k0","ts":%d,"late":true}`, winBase+4_000)}, got)
+	j := s.job(id)
+	var late int64
+	for _, v := range j.Plan.Vertices {
+		for _, st := range v.Subtasks {
+			late += st.LateRecords
+		}
+	}
+	require.Equal(t, int64(1), late, "late records counted")
+	for _, r := range s.readAll("LOUT") {
+		require.NotContains(t, r, `"window_start":1700000004000,"window_end":1700000005000,"count":6`, "a late record changed a window past its lateness")
+	}
+}
