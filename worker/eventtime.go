@@ -211,10 +211,9 @@ func (w *windowStep) advance(ctx context.Context, domain timer.Domain, t int64, 
 // fire at the new watermark, then the status goes downstream behind their
 // results.
 func (t *task) advanceEventTime(st watermark.Status) error {
-	if !st.Idle {
-		if err := t.advanceClocks(timer.EventTime, st.Watermark); err != nil {
-			return err
-		}
+	// An idle status can carry a higher watermark too (see watermark.Tracker).
+	if err := t.advanceClocks(timer.EventTime, st.Watermark); err != nil {
+		return err
 	}
 	t.setWatermark(st)
 	for _, w := range t.writers {

@@ -13,5 +13,8 @@
 // A watermark W says no record with a timestamp at or below W is expected. Both
 // clocks only move forward: a reader or channel that becomes active again behind
 // the clock takes part in the minimum only once it has caught up. When every
-// input is idle the status is idle, keeping its last watermark.
+// input is idle the status is idle. When a tracker's last active channel goes idle,
+// its clock first moves up to the largest watermark any channel reached (as Flink's
+// valve does), so that inputs that fall quiet after their last records do not hold
+// those records' windows back.
 package watermark

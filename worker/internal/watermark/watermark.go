@@ -201,7 +201,13 @@ func (t *Tracker) update() (Status, bool) {
 	next := t.out
 	switch {
 	case active == 0:
+		// The last active channel went idle: as Flink's valve does, the clock
+		// moves up to the largest watermark any channel reached, so that what
+		// every channel sent before going quiet is not held back forever.
 		next.Idle = true
+		for i := range t.chans {
+			next.Watermark = max(next.Watermark, t.chans[i].wm)
+		}
 	case aligned == 0:
 		// Every active channel is behind the clock: it stays where it is.
 		next.Idle = false

@@ -105,6 +105,14 @@ func TestTrackerScenarios(t *testing.T) {
 			{op: "idle", ch: 1, want: Status{10, true}},
 			{op: "wm", ch: 1, v: 12, want: Status{12, false}, changed: true},
 		}},
+		{"inputs that fall quiet after their last records: the clock moves to the largest", 3, []step{
+			{op: "wm", ch: 0, v: 10, want: Status{Min, false}},
+			{op: "wm", ch: 1, v: 20, want: Status{Min, false}}, // channel 2 has sent nothing
+			{op: "idle", ch: 0, want: Status{Min, false}},
+			{op: "idle", ch: 1, want: Status{Min, false}},
+			{op: "idle", ch: 2, want: Status{20, true}, changed: true},
+			{op: "wm", ch: 2, v: 5, want: Status{20, false}, changed: true}, // back behind the clock: not aligned
+		}},
 		{"ended channels hold nothing back", 2, []step{
 			{op: "wm", ch: 0, v: 10},
 			{op: "end", ch: 1, want: Status{10, false}, changed: true},
