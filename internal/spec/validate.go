@@ -566,6 +566,11 @@ func (v *validator) input(i int, index map[string]int, readers []int) {
 		}
 		if in.Window == nil || in.Window.LateOutput != s.InputTag {
 			v.errorf(field, "step %s has no side output %s: it %s", quote(in.ID), quote(s.InputTag), declared)
+			return
+		}
+		// A side output is not keyed, even one of a keyed window.
+		if keyedKinds[s.Kind] {
+			v.errorf(field, "a %s step reads a keyed stream, but the side output %s is not keyed; put a key_by step that reads it before this step", s.Kind, quote(in.ID+"#"+s.InputTag))
 		}
 		return
 	}
