@@ -67,15 +67,18 @@ func Build(job *spec.Job) (*jobgraph.JobGraph, error) {
 				n.par = 1
 			}
 		} else {
-			// Follow the input through partition steps to the node it reads.
-			in := byID[s.Input]
+			// Follow the input through partition steps to the node it reads. The
+			// side output read is the one the step reading that node names: a
+			// partition step may read one (input: <step>#<name>) for the step
+			// after it.
+			in, tag := byID[s.Input], s.InputTag
 			for job.Steps[in].Kind == spec.KindPartition {
 				if !n.explicit {
 					n.part, n.explicit = partitioning(job.Steps[in].Partition), true
 				}
-				in = byID[job.Steps[in].Input]
+				in, tag = byID[job.Steps[in].Input], job.Steps[in].InputTag
 			}
-			n.input, n.tag = in, s.InputTag
+			n.input, n.tag = in, tag
 			up := nodes[in]
 			switch {
 			case s.Kind == spec.KindWindow && up.step.Kind != spec.KindKeyBy:

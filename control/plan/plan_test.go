@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/weir-streams/weir/internal/jobgraph"
 	"github.com/weir-streams/weir/internal/spec"
 )
 
@@ -49,12 +50,19 @@ func TestGolden(t *testing.T) {
 				view.Vertices = append(view.Vertices, vertex{v.ID, v.Name, v.Parallelism})
 			}
 			for _, d := range Descriptors(g, job, "job", 1, map[string]uint64{"src": 41}) {
+				// A gate of a side output shows its tag: <-peer#tag/partitioning.
+				gate := func(g jobgraph.Gate) string {
+					if g.Tag != "" {
+						return g.Peer + "#" + g.Tag + "/" + g.Partitioning
+					}
+					return g.Peer + "/" + g.Partitioning
+				}
 				in, out := "", ""
 				for _, g := range d.Inputs {
-					in += " <-" + g.Peer + "/" + g.Partitioning
+					in += " <-" + gate(g)
 				}
 				for _, g := range d.Outputs {
-					out += " ->" + g.Peer + "/" + g.Partitioning
+					out += " ->" + gate(g)
 				}
 				resume := ""
 				if d.ResumeAfter != nil {

@@ -403,27 +403,35 @@ const (
 // Window assigns records to windows: exactly one of Tumbling, Sliding and
 // Session is set.
 type Window struct {
-	Tumbling time.Duration  `json:"tumbling,omitempty"`
-	Sliding  *SlidingWindow `json:"sliding,omitempty"`
-	Session  *SessionWindow `json:"session,omitempty"`
+	// Tumbling is the size of back-to-back windows starting at multiples of it
+	// from the epoch. Whole milliseconds, 1ms to 8760h.
+	Tumbling time.Duration `json:"tumbling,omitempty"`
+	// Sliding windows overlap: one of Size every Slide.
+	Sliding *SlidingWindow `json:"sliding,omitempty"`
+	// Session windows are per key and end after a gap without records.
+	Session *SessionWindow `json:"session,omitempty"`
 	// Time is event (default) or processing.
 	Time WindowTime `json:"time"`
 	// AllowedLateness keeps a fired window that long in event time: a record
-	// for it within that time updates it and re-emits its result.
+	// for it within that time updates it and re-emits its result. Whole
+	// milliseconds, 0 (default) to 8760h; event time only.
 	AllowedLateness time.Duration `json:"allowed_lateness,omitempty"`
-	// LateOutput names the side output that records later than that go to;
-	// "" drops them (they are counted either way).
+	// LateOutput names the side output that records later than that go to,
+	// read as `input: <step>#<name>`; "" drops them (they are counted either
+	// way). 1 to 64 of A-Z a-z 0-9 . _ -; event time only.
 	LateOutput string `json:"late_output,omitempty"`
 }
 
 // SlidingWindow is a window of Size every Slide; windows start at multiples of
-// Slide.
+// Slide. Both are whole milliseconds, 1ms to 8760h; Slide is at most Size.
 type SlidingWindow struct {
 	Size  time.Duration `json:"size"`
 	Slide time.Duration `json:"slide"`
 }
 
-// SessionWindow closes after Gap without records of its key.
+// SessionWindow closes after Gap without records of its key: a session spans
+// its first record's timestamp to its last one's plus Gap, so records exactly
+// Gap apart share one. Gap is whole milliseconds, 1ms to 8760h.
 type SessionWindow struct {
 	Gap time.Duration `json:"gap"`
 }

@@ -566,6 +566,11 @@ func (v *validator) input(i int, index map[string]int, readers []int) {
 		}
 		if in.Window == nil || in.Window.LateOutput != s.InputTag {
 			v.errorf(field, "step %s has no side output %s: it %s", quote(in.ID), quote(s.InputTag), declared)
+			return
+		}
+		// A side output is not keyed, even one of a keyed window.
+		if keyedKinds[s.Kind] {
+			v.errorf(field, "a %s step reads a keyed stream, but the side output %s is not keyed; put a key_by step that reads it before this step", s.Kind, quote(in.ID+"#"+s.InputTag))
 		}
 		return
 	}
@@ -582,6 +587,10 @@ func (v *validator) input(i int, index map[string]int, readers []int) {
 		v.errorf(v.readField(i), "a %s step cannot read a key_by step (%s), which sets the partitioning after it", s.Kind, quote(in.ID))
 	case keyedKinds[s.Kind] && in.Kind != KindKeyBy:
 		v.errorf(v.readField(i), "a %s step reads a keyed stream, but %s is a %s step; put a key_by step right before it", s.Kind, quote(in.ID), in.Kind)
+	case s.Kind == KindWindow && in.Kind == KindPartition && in.Partition != PartitionGlobal:
+		// A window reads a key_by (hash edge) or, non-keyed, every record in one
+		// subtask (global edge); the planner would overrule the partitioning.
+		v.errorf(v.readField(i), "a window that does not read a key_by step runs as one subtask reading every record (a global edge), so partition %s before it has no effect; drop the partition step (%s), or key the stream with key_by", in.Partition, quote(in.ID))
 	case in.Kind == KindPartition && s.Kind == KindKeyBy:
 		v.errorf(v.readField(i), "a key_by step cannot read a partition step (%s): it runs in the subtasks of the step it keys, so give the partitioning after it instead", quote(in.ID))
 	case in.Kind == KindPartition && in.Partition == PartitionForward:
