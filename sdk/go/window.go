@@ -410,6 +410,13 @@ var (
 	windowElements []*Record
 )
 
+// The Window and the Collector a WindowProcessFunc gets, reused (as values of a
+// call they would escape to the heap in every call).
+var (
+	firedWindow Window
+	windowOut   Collector
+)
+
 // errWindowPayload fails a window call whose function emitted an output
 // without a payload, which the host would refuse (ABI §4.6).
 var errWindowPayload = errors.New("a window_process output must set a payload (ABI §4.6)")
@@ -446,8 +453,9 @@ func windows(f *function, in []byte) int32 {
 // windowCalls calls f for each of the count windows of r into frame.
 func windowCalls(f *function, r *aggReader, count uint32) int32 {
 	in := r.b
-	var w Window
-	c := Collector{w: &frame, needPayload: true}
+	w, c := &firedWindow, &windowOut
+	defer func() { *w = Window{} }() // its key is a view of the input
+	c.w, c.needPayload = &frame, true
 	for i := uint32(0); i < count; i++ {
 		w.Start, w.End = r.i64(), r.i64()
 		kl := r.u32()
@@ -475,7 +483,7 @@ func windowCalls(f *function, r *aggReader, count uint32) int32 {
 			e.index = j
 		}
 		c.parent, c.pending, c.noPayload = i, false, false
-		if err := f.windowFn(&w, els, &c); err != nil {
+		if err := f.windowFn(w, els, c); err != nil {
 			return result(err)
 		}
 		c.flush()
