@@ -15,6 +15,9 @@
 //		weir.KeySelector("customer", customer)
 //		weir.Process("count", count, weir.State(counts))
 //		weir.Reduce("sum", sum)
+//		weir.Process("timeout", timeout, weir.State(last), weir.OnTimer(onTimeout))
+//		weir.Aggregate("stats", weir.AggregateFuncs{Create: create, Add: add, Merge: merge, Result: result})
+//		weir.WindowProcess("top3", top3)
 //	}
 //
 //	func main() {}
@@ -48,6 +51,12 @@
 // declared once as package variables ([NewValueState], [NewListState],
 // [NewMapState]) and given to it with [State]. A reduce function only combines
 // two values; the SDK keeps the running value in keyed state (ABI §4.1).
+//
+// Window steps and timers (ABI §4.4–4.6) batch too: a timer call hands a
+// process function's [OnTimer] callback every fired timer of one advance, an
+// aggregate call hands an [Aggregate] (or a [Reduce]) function many windows'
+// accumulators, a window call hands a [WindowProcess] function many fired
+// windows; each is one guest call, answered with one weir.emit.
 //
 // Everything runs on one goroutine; the package is not safe for concurrent use and
 // needs not be, since the host never calls an instance concurrently.

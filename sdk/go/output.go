@@ -101,12 +101,16 @@ func (o *Output) AddHeader(name, value []byte) {
 	o.numHeaders++
 }
 
-// Collector receives the outputs of one input record of a [FlatMap] function.
+// Collector receives the outputs of one input record of a [FlatMap] function, or
+// of one window of a [WindowProcess] function.
 type Collector struct {
 	w       *frameWriter
 	parent  uint32
 	out     Output
 	pending bool
+	// needPayload is set for a window_process function's outputs, which must
+	// set a payload (ABI §4.6); noPayload records that one did not.
+	needPayload, noPayload bool
 }
 
 // Emit starts a new output on the main output and returns it for the caller to
@@ -133,6 +137,9 @@ func (c *Collector) EmitPayload(p []byte) {
 // flush writes the pending output, if any, into the frame.
 func (c *Collector) flush() {
 	if c.pending {
+		if c.needPayload && c.out.flags&flagPayload == 0 {
+			c.noPayload = true
+		}
 		c.w.appendOutput(c.parent, &c.out)
 		c.pending = false
 	}

@@ -15,9 +15,12 @@ type ProcessFunc func(in *Record, ctx *Context) error
 // alias acc or value.
 type ReduceFunc func(acc, value []byte) ([]byte, error)
 
-// Context is what a [ProcessFunc] gets besides the record: the outputs it emits
-// (the embedded [Collector]: Emit, EmitTo, EmitPayload) and access to the keyed
-// state of the record's key. It is valid only during the call that received it.
+// Context is what a [ProcessFunc] gets besides the record, and a [TimerFunc]
+// besides the timer: the outputs it emits (the embedded [Collector]: Emit,
+// EmitTo, EmitPayload), access to the keyed state of the record's (timer's) key,
+// its timers (RegisterEventTimer and the others) and the clocks
+// (CurrentWatermark, CurrentProcessingTime). It is valid only during the call
+// that received it.
 type Context struct {
 	Collector
 	fn *function

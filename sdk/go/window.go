@@ -31,7 +31,14 @@ type Timer struct {
 // time (set their payload).
 type TimerFunc func(t *Timer, ctx *Context) error
 
-// OnTimer gives a [Process] function its timer callback (Flink's onTimer).
+// OnTimer gives a [Process] function its timer callback (Flink's onTimer): the
+// SDK calls fn once per fired timer of a timer call, in the host's (time, key)
+// order. Its Context acts for the timer's key as a process call's does for the
+// record's: keyed state, timers (a timer registered at or before the clock fires
+// later in the same advance), and outputs, which inherit the timer's key and
+// time and should set a payload. The Timer is reused: copy Key to keep it. A
+// process function without OnTimer refuses timer calls (code 3) and
+// registering timers.
 func OnTimer(fn TimerFunc) Option {
 	return func(f *function) { f.timerFn = fn }
 }
@@ -42,16 +49,27 @@ const (
 	timerInvalid = -3
 )
 
-// ErrTimers is returned by the timer methods when the host refuses the call: a
-// Context used outside its call, or a host without timers.
-var ErrTimers = errors.New("weir: timers are not available here")
+var (
+	// ErrTimers is returned by the timer methods when the host refuses the call:
+	// a Context used outside its call, or a host without timers.
+	ErrTimers = errors.New("weir: timers are not available here")
+	// ErrNoOnTimer is returned by RegisterEventTimer and RegisterProcessingTimer
+	// of a process function registered without [OnTimer]: its timers would fire
+	// into a function that cannot take them, and fail the task then (ABI §4.4:
+	// such a function answers a timer call with code 3). The SDK refuses them
+	// when they are registered, where the mistake is.
+	ErrNoOnTimer = errors.New("weir: a process function without an OnTimer callback registers no timers")
+)
 
 func (c *Context) timer(register bool, d TimeDomain, ms int64) error {
-	if !c.active {
+	if !c.active || c.fn == nil || c.fn.kind != kindProcess {
 		return ErrTimers
 	}
 	var rc int32
 	if register {
+		if c.fn.timerFn == nil {
+			return ErrNoOnTimer
+		}
 		rc = hostTimerRegister(int32(d), c.record, ms)
 	} else {
 		rc = hostTimerDelete(int32(d), c.record, ms)
@@ -62,8 +80,11 @@ func (c *Context) timer(register bool, d TimeDomain, ms int64) error {
 	return nil
 }
 
-// RegisterEventTimer registers a timer for the current record's key that fires
-// when the watermark reaches ms. Registering one that exists changes nothing.
+// RegisterEventTimer registers a timer for the current record's key (in an
+// [OnTimer] callback: the fired timer's key) that fires when the watermark
+// reaches ms; the function's OnTimer callback then gets it. Registering one that
+// exists changes nothing. It returns [ErrNoOnTimer] for a function without an
+// OnTimer callback, and [ErrTimers] when the host refuses.
 func (c *Context) RegisterEventTimer(ms int64) error { return c.timer(true, EventTime, ms) }
 
 // RegisterProcessingTimer registers a timer that fires when the wall clock
@@ -87,6 +108,10 @@ func (c *Context) CurrentWatermark() int64 { return hostCurrentWatermark() }
 // CurrentProcessingTime is the wall clock, ms since the Unix epoch.
 func (c *Context) CurrentProcessingTime() int64 { return hostCurrentTime() }
 
+// firedTimer is the Timer an OnTimer callback gets, reused from timer to timer
+// (a Timer of the call's own would escape to the heap in every call).
+var firedTimer Timer
+
 // timers runs a timer call: the process function's callback per fired timer.
 func timers(f *function, in []byte) int32 {
 	if f.kind != kindProcess || f.timerFn == nil {
@@ -102,24 +127,28 @@ func timers(f *function, in []byte) int32 {
 	frame.reset()
 	off := 4
 	ctx.w, ctx.fn, ctx.active = &frame, f, true
-	defer func() { ctx.active, ctx.fn = false, nil }()
-	var t Timer
+	defer func() {
+		ctx.active, ctx.fn = false, nil
+		// Drop the views into the input buffer.
+		record, firedTimer = Record{}, Timer{}
+	}()
+	t := &firedTimer
 	for i := 0; i < count; i++ {
 		if off = decodeNext(in, off, &record); off < 0 {
 			return rcMalformedInput
 		}
+		// A fired timer is KEY, TIMESTAMP and a one-byte domain, 0 or 1.
 		p := record.Payload()
-		if len(p) != 1 || p[0] > 1 || record.flags&flagTimestamp == 0 {
+		if record.flags&(flagKey|flagTimestamp|flagPayload) != flagKey|flagTimestamp|flagPayload || len(p) != 1 || p[0] > 1 {
 			return rcMalformedInput
 		}
-		t = Timer{Time: record.timestamp, Domain: TimeDomain(p[0]), Key: record.key}
+		*t = Timer{Time: record.timestamp, Domain: TimeDomain(p[0]), Key: record.key}
 		ctx.record, ctx.parent, ctx.pending = int32(i), uint32(i), false
-		if err := f.timerFn(&t, &ctx); err != nil {
+		if err := f.timerFn(t, &ctx); err != nil {
 			return result(err)
 		}
 		ctx.flush()
 	}
-	record = Record{}
 	if off != len(in) {
 		return rcMalformedInput
 	}
@@ -153,23 +182,32 @@ func Aggregate(name string, fns AggregateFuncs, opts ...Option) {
 	register(&function{name: name, kind: kindAggregate, aggFns: &fns}, opts)
 }
 
-// Window is the window a [WindowProcessFunc] gets.
+// Window is the window a [WindowProcessFunc] gets. The SDK reuses it from
+// window to window.
 type Window struct {
 	// Start and End bound the window, ms; End is exclusive.
 	Start, End int64
-	// Key is the window's key; Keyed is false for a window of a non-keyed stream.
+	// Key is the window's key, a view of the input valid during the call (empty
+	// for an empty key); Keyed is false, and Key nil, for a window of a
+	// non-keyed stream.
 	Key   []byte
 	Keyed bool
 }
 
-// WindowProcessFunc gets a fired window with its elements (in arrival order; one
-// element, the aggregate's result, when the step has an aggregate function) and
-// emits its outputs through out: they inherit the window's key and end-1 as
-// timestamp, and must set a payload. Elements are valid during the call.
+// WindowProcessFunc gets a fired window and all its elements at once (Flink's
+// ProcessWindowFunction): elements is a slice, in arrival order (a merged
+// session's in session order), or one element, the aggregate's result, when the
+// step also has an aggregate function. The slice, the Records and their bytes
+// are the SDK's, valid only during the call: copy what you keep.
+//
+// Outputs go through out, as a flat_map's do: each inherits the window's key and
+// its last instant, End-1, as timestamp, and must set a payload (an output
+// without one fails the call). out.EmitTo reaches declared side outputs.
 type WindowProcessFunc func(w *Window, elements []*Record, out *Collector) error
 
 // WindowProcess registers a window process function, a window step's `process:
-// {module, function}` (ABI §4.6).
+// {module, function}` (ABI §4.6). The host calls it with many windows at once;
+// the SDK calls fn once per window.
 func WindowProcess(name string, fn WindowProcessFunc, opts ...Option) {
 	if fn == nil {
 		panic("weir: " + name + ": nil function")
@@ -177,6 +215,8 @@ func WindowProcess(name string, fn WindowProcessFunc, opts ...Option) {
 	register(&function{name: name, kind: kindWindowProcess, windowFn: fn}, opts)
 }
 
+// noAccumulator is the length of an absent accumulator in an aggregate frame,
+// and of the key of a non-keyed window in a windows frame.
 const noAccumulator = 0xFFFFFFFF
 
 // aggReader reads an aggregate or windows frame.
@@ -226,26 +266,55 @@ func (r *aggReader) accumulator() (acc []byte, ok bool) {
 }
 
 // aggregates runs an aggregate call (ABI §4.5) for an aggregate or a reduce
-// function.
+// function: one output per group, in group order, PAYLOAD alone. The records
+// of an add are decoded into the SDK's one Record, as a process call's are, so
+// the SDK allocates nothing per record or per group; what the user's functions
+// allocate is theirs.
 func aggregates(f *function, in []byte) int32 {
 	if f.kind != kindAggregate && f.kind != kindReduce {
 		return rcUnsupported
 	}
 	r := &aggReader{b: in}
 	op, groups := r.u32(), r.u32()
-	if r.bad || op < 1 || op > 3 || uint64(groups)*4 > uint64(len(in)) {
+	// Every group takes at least its accumulator's length.
+	if r.bad || op < aggAdd || op > aggResult || uint64(groups)*4 > uint64(len(in)-r.off) {
 		return rcMalformedInput
 	}
 	frame.reset()
+	rc := aggregateGroups(f, r, op, groups)
+	record = Record{} // drop the views into the input buffer
+	if rc != rcOK {
+		return rc
+	}
+	if r.off != len(in) {
+		return rcMalformedInput
+	}
+	if frame.count > 0 {
+		hostEmit(frame.bytes())
+	}
+	return rcOK
+}
+
+// The operations of an aggregate call.
+const (
+	aggAdd    = 1
+	aggMerge  = 2
+	aggResult = 3
+)
+
+// aggregateGroups answers the groups of an aggregate call into frame.
+func aggregateGroups(f *function, r *aggReader, op, groups uint32) int32 {
+	in := r.b
 	for g := uint32(0); g < groups; g++ {
 		acc, has := r.accumulator()
-		if r.bad || !has && op != 1 {
+		if r.bad || !has && op != aggAdd {
 			return rcMalformedInput
 		}
 		var err error
 		switch op {
-		case 1:
+		case aggAdd:
 			n := r.u32()
+			// Every record takes at least its flags byte.
 			if r.bad || uint64(n) > uint64(len(in)-r.off) {
 				return rcMalformedInput
 			}
@@ -253,15 +322,15 @@ func aggregates(f *function, in []byte) int32 {
 				if r.off = decodeNext(in, r.off, &record); r.off < 0 {
 					return rcMalformedInput
 				}
-				acc, has, err = f.addRecord(acc, has)
-				if err != nil {
+				record.index = int(i)
+				if acc, has, err = f.addRecord(acc, has); err != nil {
 					return result(err)
 				}
 			}
 			if !has {
 				acc = f.create()
 			}
-		case 2:
+		case aggMerge:
 			n := r.u32()
 			if r.bad || uint64(n)*4 > uint64(len(in)-r.off) {
 				return rcMalformedInput
@@ -275,20 +344,21 @@ func aggregates(f *function, in []byte) int32 {
 					return result(err)
 				}
 			}
-		case 3:
+		case aggResult:
 			if acc, err = f.result(acc); err != nil {
 				return result(err)
 			}
 		}
 		frame.appendRecord(g, 0, flagPayload, nil, 0, acc, nil, 0)
 	}
-	record = Record{}
-	if r.off != len(in) {
-		return rcMalformedInput
-	}
-	hostEmit(frame.bytes())
 	return rcOK
 }
+
+// reduceAcc is the buffer a reduce function's first payload is copied into to
+// start a group's accumulator: the [ReduceFunc] may write into its acc, which
+// must then not be the input batch. Its bytes are copied into the output frame
+// before the next group reuses it.
+var reduceAcc []byte
 
 // addRecord folds the current record into acc (created first when there is
 // none): a reduce function starts from the first payload.
@@ -296,7 +366,8 @@ func (f *function) addRecord(acc []byte, has bool) ([]byte, bool, error) {
 	if f.kind == kindReduce {
 		p := record.Payload()
 		if !has {
-			return append([]byte(nil), p...), true, nil
+			reduceAcc = append(reduceAcc[:0], p...)
+			return reduceAcc, true, nil
 		}
 		acc, err := f.reduceFn(acc, p)
 		return acc, true, err
@@ -308,6 +379,8 @@ func (f *function) addRecord(acc []byte, has bool) ([]byte, bool, error) {
 	return acc, true, err
 }
 
+// create is the accumulator of an add with no accumulator and no record: a
+// reduce function has nothing to start from and answers an empty one.
 func (f *function) create() []byte {
 	if f.kind == kindReduce {
 		return nil
@@ -329,25 +402,60 @@ func (f *function) result(acc []byte) ([]byte, error) {
 	return f.aggFns.Result(acc)
 }
 
-// windowElements holds the records of the window being handled, reused.
-var windowElements []Record
+// The elements of the window being handled, reused from window to window and
+// from call to call: windowRecords holds them, windowElements points to them
+// (what a WindowProcessFunc gets).
+var (
+	windowRecords  []Record
+	windowElements []*Record
+)
 
-// windows runs a window call (ABI §4.6).
+// The Window and the Collector a WindowProcessFunc gets, reused (as values of a
+// call they would escape to the heap in every call).
+var (
+	firedWindow Window
+	windowOut   Collector
+)
+
+// errWindowPayload fails a window call whose function emitted an output
+// without a payload, which the host would refuse (ABI §4.6).
+var errWindowPayload = errors.New("a window_process output must set a payload (ABI §4.6)")
+
+// windows runs a window call (ABI §4.6): the function once per window, its
+// outputs naming the window by input_index.
 func windows(f *function, in []byte) int32 {
 	if f.kind != kindWindowProcess {
 		return rcUnsupported
 	}
 	r := &aggReader{b: in}
 	count := r.u32()
-	if r.bad || uint64(count)*24 > uint64(len(in)) {
+	// Every window takes at least start, end, key length and element count.
+	if r.bad || uint64(count)*24 > uint64(len(in)-r.off) {
 		return rcMalformedInput
 	}
 	frame.reset()
-	var (
-		w    Window
-		ptrs []*Record
-	)
-	coll := Collector{w: &frame}
+	rc := windowCalls(f, r, count)
+	// Drop the views into the input buffer (windowElements point to
+	// windowRecords, and stay).
+	clear(windowRecords)
+	if rc != rcOK {
+		return rc
+	}
+	if r.off != len(in) {
+		return rcMalformedInput
+	}
+	if frame.count > 0 {
+		hostEmit(frame.bytes())
+	}
+	return rcOK
+}
+
+// windowCalls calls f for each of the count windows of r into frame.
+func windowCalls(f *function, r *aggReader, count uint32) int32 {
+	in := r.b
+	w, c := &firedWindow, &windowOut
+	defer func() { *w = Window{} }() // its key is a view of the input
+	c.w, c.needPayload = &frame, true
 	for i := uint32(0); i < count; i++ {
 		w.Start, w.End = r.i64(), r.i64()
 		kl := r.u32()
@@ -356,34 +464,32 @@ func windows(f *function, in []byte) int32 {
 			w.Key = r.bytes(kl)
 		}
 		n := r.u32()
+		// Every element takes at least its flags byte.
 		if r.bad || uint64(n) > uint64(len(in)-r.off) {
 			return rcMalformedInput
 		}
-		windowElements = windowElements[:0]
-		for j := uint32(0); j < n; j++ {
-			windowElements = append(windowElements, Record{})
-			e := &windowElements[len(windowElements)-1]
+		if int(n) > cap(windowRecords) {
+			windowRecords = make([]Record, n)
+			windowElements = make([]*Record, n)
+			for j := range windowRecords {
+				windowElements[j] = &windowRecords[j]
+			}
+		}
+		els := windowElements[:n]
+		for j, e := range els {
 			if r.off = decodeNext(in, r.off, e); r.off < 0 {
 				return rcMalformedInput
 			}
-			e.index = int(j)
+			e.index = j
 		}
-		ptrs = ptrs[:0]
-		for j := range windowElements {
-			ptrs = append(ptrs, &windowElements[j])
-		}
-		coll.parent, coll.pending = i, false
-		if err := f.windowFn(&w, ptrs, &coll); err != nil {
+		c.parent, c.pending, c.noPayload = i, false, false
+		if err := f.windowFn(w, els, c); err != nil {
 			return result(err)
 		}
-		coll.flush()
-	}
-	clear(windowElements)
-	if r.off != len(in) {
-		return rcMalformedInput
-	}
-	if frame.count > 0 {
-		hostEmit(frame.bytes())
+		c.flush()
+		if c.noPayload {
+			return result(errWindowPayload)
+		}
 	}
 	return rcOK
 }

@@ -12,7 +12,8 @@
 //     (ms), and a punctuation from its "watermark" member when it has one;
 //   - timeout, a process function with an event-time timer: a key that has no
 //     record for a second after its last one is reported as
-//     {"key":K,"idle_since":T} (K the key as it is: a key_by on a JSON field keys by its JSON text).
+//     {"key":K,"idle_since":T}, K the key as a JSON string (a key_by on a JSON
+//     string field keys by its JSON text, which is written as it is).
 //
 // Build it with
 //
@@ -20,10 +21,13 @@
 package main
 
 import (
+	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"slices"
 	"strconv"
+	"unicode/utf8"
 
 	weir "github.com/weir-streams/weir/sdk/go"
 )
@@ -44,100 +48,150 @@ func init() {
 func main() {}
 
 // A session's accumulator: clicks (u64), then the distinct pages seen, each as a
-// u32 length and its bytes, in byte order.
+// u32 length and its bytes, in byte order (the same bytes in every language's
+// twin of this example). A click without a string "page" counts the empty page.
+// Adding a click edits the accumulator in place: only a page not seen before
+// makes it longer, so the usual click allocates nothing.
 func newStats() []byte { return make([]byte, 8) }
 
+var errStats = errors.New("session_stats: malformed accumulator")
+
 func addClick(acc []byte, in *weir.Record) ([]byte, error) {
+	if len(acc) < 8 {
+		return nil, errStats
+	}
 	page, _ := weir.JSONString(in.Payload(), "page")
 	binary.LittleEndian.PutUint64(acc, binary.LittleEndian.Uint64(acc)+1)
-	return addPage(acc, page), nil
+	return addPage(acc, page)
 }
 
-// pages lists the pages of an accumulator.
-func pages(acc []byte) [][]byte {
-	var ps [][]byte
-	for b := acc[8:]; len(b) >= 4; {
-		n := binary.LittleEndian.Uint32(b)
-		ps = append(ps, b[4:4+n])
-		b = b[4+n:]
+// addPage adds page to the set of acc, where it belongs in byte order.
+func addPage(acc, page []byte) ([]byte, error) {
+	if len(acc) < 8 {
+		return nil, errStats
 	}
-	return ps
+	at := 8
+	for at < len(acc) {
+		p, next, ok := pageAt(acc, at)
+		if !ok {
+			return nil, errStats
+		}
+		switch c := bytes.Compare(page, p); {
+		case c == 0:
+			return acc, nil
+		case c < 0:
+			return insertPage(acc, at, page), nil
+		}
+		at = next
+	}
+	return insertPage(acc, at, page), nil
 }
 
-// addPage adds page to the set of acc, keeping it sorted.
-func addPage(acc, page []byte) []byte {
-	ps := pages(acc)
-	i, found := slices.BinarySearchFunc(ps, page, func(a, b []byte) int { return slices.Compare(a, b) })
-	if found {
-		return acc
+// pageAt reads the page of acc at offset at and the offset after it.
+func pageAt(acc []byte, at int) (page []byte, next int, ok bool) {
+	if len(acc)-at < 4 {
+		return nil, 0, false
 	}
-	ps = slices.Insert(ps, i, page)
-	out := binary.LittleEndian.AppendUint64(make([]byte, 0, len(acc)+4+len(page)), binary.LittleEndian.Uint64(acc))
-	for _, p := range ps {
-		out = binary.LittleEndian.AppendUint32(out, uint32(len(p)))
-		out = append(out, p...)
+	n := binary.LittleEndian.Uint32(acc[at:])
+	if uint64(n) > uint64(len(acc)-at-4) {
+		return nil, 0, false
 	}
-	return out
+	next = at + 4 + int(n)
+	return acc[at+4 : next], next, true
+}
+
+// insertPage inserts page, with its length, at offset at of acc.
+func insertPage(acc []byte, at int, page []byte) []byte {
+	out := make([]byte, 0, len(acc)+4+len(page))
+	out = append(out, acc[:at]...)
+	out = binary.LittleEndian.AppendUint32(out, uint32(len(page)))
+	out = append(out, page...)
+	return append(out, acc[at:]...)
 }
 
 func mergeStats(acc, other []byte) ([]byte, error) {
 	if len(acc) < 8 || len(other) < 8 {
-		return nil, errors.New("session_stats: malformed accumulator")
+		return nil, errStats
 	}
 	binary.LittleEndian.PutUint64(acc, binary.LittleEndian.Uint64(acc)+binary.LittleEndian.Uint64(other))
-	for _, p := range pages(other) {
-		acc = addPage(acc, p)
+	var err error
+	for at := 8; at < len(other); {
+		p, next, ok := pageAt(other, at)
+		if !ok {
+			return nil, errStats
+		}
+		if acc, err = addPage(acc, p); err != nil {
+			return nil, err
+		}
+		at = next
 	}
 	return acc, nil
 }
 
 func statsResult(acc []byte) ([]byte, error) {
-	out := append([]byte(`{"clicks":`), strconv.FormatUint(binary.LittleEndian.Uint64(acc), 10)...)
+	if len(acc) < 8 {
+		return nil, errStats
+	}
+	pages := 0
+	for at := 8; at < len(acc); pages++ {
+		_, next, ok := pageAt(acc, at)
+		if !ok {
+			return nil, errStats
+		}
+		at = next
+	}
+	out := strconv.AppendUint([]byte(`{"clicks":`), binary.LittleEndian.Uint64(acc), 10)
 	out = append(out, `,"pages":`...)
-	out = strconv.AppendInt(out, int64(len(pages(acc))), 10)
+	out = strconv.AppendInt(out, int64(pages), 10)
 	return append(out, '}'), nil
 }
 
 type item struct {
-	name  []byte // its JSON text, quotes included
+	raw   []byte // the name's JSON text, quotes and escapes included, as written out
+	name  []byte // the name, unescaped, as compared
 	price int64
 }
 
-// top3 emits the window's three highest prices; ties go to the smaller name.
+// items holds a window's priced items, reused from window to window.
+var items []item
+
+// top3 emits the window's three highest prices; ties go to the smaller name (in
+// byte order of the unescaped names). Elements without a string "item" and an
+// integer "price" are left out.
 func top3(w *weir.Window, elements []*weir.Record, out *weir.Collector) error {
-	items := make([]item, 0, len(elements))
+	items = items[:0]
 	for _, e := range elements {
-		name, _, ok := weir.JSONGet(e.Payload(), "item")
+		raw, kind, ok := weir.JSONGet(e.Payload(), "item")
 		price, ok2 := weir.JSONInt(e.Payload(), "price")
-		if ok && ok2 {
-			items = append(items, item{name, price})
+		if !ok || !ok2 || kind != weir.KindString {
+			continue
 		}
+		name, ok := weir.JSONUnquote(raw)
+		if !ok {
+			continue
+		}
+		items = append(items, item{raw, name, price})
 	}
 	slices.SortFunc(items, func(a, b item) int {
 		if a.price != b.price {
-			if a.price > b.price {
-				return -1
-			}
-			return 1
+			return cmp.Compare(b.price, a.price)
 		}
-		return slices.Compare(a.name, b.name)
+		return bytes.Compare(a.name, b.name)
 	})
-	p := append([]byte(`{"window_start":`), strconv.FormatInt(w.Start, 10)...)
-	p = append(p, `,"window_end":`...)
-	p = strconv.AppendInt(p, w.End, 10)
+	o := out.Emit()
+	p := strconv.AppendInt(append(o.Buffer(), `{"window_start":`...), w.Start, 10)
+	p = strconv.AppendInt(append(p, `,"window_end":`...), w.End, 10)
 	p = append(p, `,"top":[`...)
 	for i, it := range items[:min(3, len(items))] {
 		if i > 0 {
 			p = append(p, ',')
 		}
-		p = append(p, `{"item":`...)
-		p = append(p, it.name...)
-		p = append(p, `,"price":`...)
-		p = strconv.AppendInt(p, it.price, 10)
+		p = append(append(p, `{"item":`...), it.raw...)
+		p = strconv.AppendInt(append(p, `,"price":`...), it.price, 10)
 		p = append(p, '}')
 	}
-	p = append(p, "]}"...)
-	out.Emit().SetPayload(p)
+	o.SetPayload(append(p, "]}"...))
+	clear(items) // drop the views into the input
 	return nil
 }
 
@@ -160,10 +214,33 @@ func onTimeout(t *weir.Timer, ctx *weir.Context) error {
 	if err != nil || !ok || t.Time != ts+1000 {
 		return err // a later record moved the deadline
 	}
-	p := append(append([]byte(`{"key":`), t.Key...), `,"idle_since":`...)
-	p = strconv.AppendInt(p, ts, 10)
-	ctx.Emit().SetPayload(append(p, '}'))
+	o := ctx.Emit()
+	p := appendKey(append(o.Buffer(), `{"key":`...), t.Key)
+	p = strconv.AppendInt(append(p, `,"idle_since":`...), ts, 10)
+	o.SetPayload(append(p, '}'))
 	return nil
+}
+
+// appendKey appends the key as a JSON string: as it is when it is the JSON text
+// of a string already (what a key_by on a JSON string field gives), else its
+// bytes quoted, invalid UTF-8 as U+FFFD.
+func appendKey(p, key []byte) []byte {
+	if len(key) > 0 && key[0] == '"' && weir.JSONValid(key) {
+		return append(p, key...)
+	}
+	const hex = "0123456789abcdef"
+	p = append(p, '"')
+	for _, r := range string(key) { // invalid UTF-8 reads as utf8.RuneError, U+FFFD
+		switch {
+		case r == '"' || r == '\\':
+			p = append(p, '\\', byte(r))
+		case r < 0x20:
+			p = append(p, '\\', 'u', '0', '0', hex[r>>4], hex[r&0xF])
+		default:
+			p = utf8.AppendRune(p, r)
+		}
+	}
+	return append(p, '"')
 }
 
 // sum_price's accumulator is the sum, an int64 in eight bytes.
