@@ -500,10 +500,40 @@ pub fn call(register: fn(&mut Module), kind: i32, f: i32, ptr: i32, len: i32) ->
     } else {
         return RC_MALFORMED;
     };
-    let func: &mut Registered = match st.module.functions.get_mut(f as u32 as usize) {
+    dispatch(&mut st.module.functions, kind, f, input, &mut st.frame, &mut st.out, &mut st.scratch)
+}
+
+/// Whether a function of this kind takes call kind `kind` (ABI §4, the call-kind
+/// table): every other call is answered 3 before its input is read.
+fn takes(f: &Function, kind: i32) -> bool {
+    match kind {
+        CALL_OPEN | CALL_CLOSE => true,
+        CALL_PROCESS => !matches!(f, Function::Aggregate(_) | Function::WindowProcess(_)),
+        CALL_TIMER => matches!(f, Function::Process(p) if p.has_timers()),
+        CALL_WINDOW => matches!(f, Function::WindowProcess(_)),
+        CALL_AGGREGATE => matches!(f, Function::Aggregate(_) | Function::Reduce(_)),
+        _ => false,
+    }
+}
+
+/// The body of `weir_call` once the input is located: function `f` of
+/// `functions` answers call `kind` with the module's reused buffers.
+pub(crate) fn dispatch(
+    functions: &mut [Registered],
+    kind: i32,
+    f: i32,
+    input: &[u8],
+    frame: &mut Frame,
+    out: &mut Output,
+    scratch: &mut Scratch,
+) -> i32 {
+    let func: &mut Registered = match functions.get_mut(f as u32 as usize) {
         Some(func) if f >= 0 => func,
         _ => return RC_UNKNOWN_FN,
     };
+    if !takes(&func.f, kind) {
+        return RC_UNSUPPORTED;
+    }
     match kind {
         CALL_OPEN => {
             if !crate::json::valid_object(input) {
@@ -522,9 +552,9 @@ pub fn call(register: fn(&mut Module), kind: i32, f: i32, ptr: i32, len: i32) ->
             };
             r.map_or_else(fail, |_| RC_OK)
         }
-        CALL_PROCESS => process(&mut func.f, func.states_id, input, &mut st.frame, &mut st.out, &mut st.scratch),
+        CALL_PROCESS => process(&mut func.f, func.states_id, input, frame, out, scratch),
         CALL_TIMER => match &mut func.f {
-            Function::Process(m) => crate::window::timers(m.as_mut(), func.states_id, input, &mut st.frame, &mut st.out, &mut st.scratch),
+            Function::Process(m) => crate::window::timers(m.as_mut(), func.states_id, input, frame, out, scratch),
             _ => RC_UNSUPPORTED,
         },
         CALL_AGGREGATE => {
@@ -533,10 +563,10 @@ pub fn call(register: fn(&mut Module), kind: i32, f: i32, ptr: i32, len: i32) ->
                 Function::Reduce(m) => crate::window::Folder::Reduce(m.as_mut()),
                 _ => return RC_UNSUPPORTED,
             };
-            crate::window::aggregates(folder, input, &mut st.frame, &mut st.scratch.acc, &mut st.scratch.result)
+            crate::window::aggregates(folder, input, frame, &mut scratch.acc, &mut scratch.result)
         }
         CALL_WINDOW => match &mut func.f {
-            Function::WindowProcess(m) => crate::window::windows(m.as_mut(), input, &mut st.frame, &mut st.out),
+            Function::WindowProcess(m) => crate::window::windows(m.as_mut(), input, frame, out),
             _ => RC_UNSUPPORTED,
         },
         CALL_CLOSE => {
