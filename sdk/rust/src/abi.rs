@@ -220,6 +220,9 @@ pub struct Collector<'f> {
     pub(crate) frame: &'f mut Frame,
     pub(crate) parent: u32,
     pub(crate) pending: bool,
+    /// Set when an output left its payload unset (inherited): a window
+    /// process function may not (ABI §4.6).
+    pub(crate) no_payload: bool,
     pub(crate) out: &'f mut Output,
 }
 
@@ -243,6 +246,7 @@ impl<'f> Collector<'f> {
     }
     pub(crate) fn flush(&mut self) {
         if self.pending {
+            self.no_payload |= self.out.flags & FLAG_PAYLOAD == 0;
             self.frame.append(self.parent, self.out);
             self.pending = false;
         }
@@ -364,7 +368,7 @@ impl Scratch {
     /// The context of record (or fired timer) `record` of a process function.
     pub(crate) fn context<'f>(&'f mut self, frame: &'f mut Frame, out: &'f mut Output, record: u32, states: u32) -> Context<'f> {
         Context {
-            out: Collector { frame, parent: record, pending: false, out },
+            out: Collector { frame, parent: record, pending: false, no_payload: false, out },
             record,
             states,
             buf: &mut self.state,
@@ -628,7 +632,7 @@ fn process(f: &mut Function, states: u32, input: &[u8], frame: &mut Frame, out: 
                 Err(e) => return fail(e),
             },
             Function::FlatMap(m) => {
-                let mut c = Collector { frame: &mut *frame, parent: i, pending: false, out: &mut *out };
+                let mut c = Collector { frame: &mut *frame, parent: i, pending: false, no_payload: false, out: &mut *out };
                 if let Err(e) = m.flat_map(&r, &mut c) {
                     return fail(e);
                 }
@@ -645,7 +649,7 @@ fn process(f: &mut Function, states: u32, input: &[u8], frame: &mut Frame, out: 
             }
             Function::Process(m) => {
                 let mut ctx = Context {
-                    out: Collector { frame: &mut *frame, parent: i, pending: false, out: &mut *out },
+                    out: Collector { frame: &mut *frame, parent: i, pending: false, no_payload: false, out: &mut *out },
                     record: i,
                     states,
                     buf: &mut scratch.state,

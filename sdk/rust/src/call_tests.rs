@@ -430,6 +430,20 @@ fn window_calls_with_keyed_and_non_keyed_windows() {
 }
 
 #[test]
+fn window_outputs_must_set_their_payload() {
+    let mut h = Harness::new(|m| {
+        m.window_process("keyless", |_: &Window, _: &[Record], out: &mut Collector| -> Result<()> {
+            out.emit().set_payload(b"fine");
+            out.emit().set_timestamp(1); // no payload
+            Ok(())
+        });
+    });
+    let (rc, got) = h.call(WINDOW, 0, &win(&[(0, 10, Some("k"), vec![])]));
+    assert_eq!((rc, got), (1, vec![]));
+    assert!(last_error().contains("must set its payload"), "{}", last_error());
+}
+
+#[test]
 fn malformed_window_frames() {
     let good = win(&[(0, 10, Some("k"), vec![prec("x")])]);
     let mut trailing = good.clone();

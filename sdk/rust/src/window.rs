@@ -343,11 +343,14 @@ pub(crate) fn windows(f: &mut dyn WindowProcess, input: &[u8], frame: &mut Frame
         }
         off = input.len() - rest.len();
         let window = Window { start, end, key };
-        let mut c = Collector { frame: &mut *frame, parent: w, pending: false, out: &mut *out };
+        let mut c = Collector { frame: &mut *frame, parent: w, pending: false, no_payload: false, out: &mut *out };
         if let Err(e) = f.process(&window, &elements, &mut c) {
             return crate::abi::fail(e);
         }
         c.flush();
+        if c.no_payload {
+            return crate::abi::fail(Error::new("weir: a window_process output must set its payload (ABI §4.6)"));
+        }
     }
     if off != input.len() {
         return RC_MALFORMED;
