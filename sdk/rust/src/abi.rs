@@ -220,6 +220,9 @@ pub struct Collector<'f> {
     pub(crate) frame: &'f mut Frame,
     pub(crate) parent: u32,
     pub(crate) pending: bool,
+    /// Set when an output left its payload unset (inherited): a window
+    /// process function may not (ABI §4.6).
+    pub(crate) no_payload: bool,
     pub(crate) out: &'f mut Output,
 }
 
@@ -243,6 +246,7 @@ impl<'f> Collector<'f> {
     }
     pub(crate) fn flush(&mut self) {
         if self.pending {
+            self.no_payload |= self.out.flags & FLAG_PAYLOAD == 0;
             self.frame.append(self.parent, self.out);
             self.pending = false;
         }
@@ -364,7 +368,7 @@ impl Scratch {
     /// The context of record (or fired timer) `record` of a process function.
     pub(crate) fn context<'f>(&'f mut self, frame: &'f mut Frame, out: &'f mut Output, record: u32, states: u32) -> Context<'f> {
         Context {
-            out: Collector { frame, parent: record, pending: false, out },
+            out: Collector { frame, parent: record, pending: false, no_payload: false, out },
             record,
             states,
             buf: &mut self.state,
@@ -500,10 +504,40 @@ pub fn call(register: fn(&mut Module), kind: i32, f: i32, ptr: i32, len: i32) ->
     } else {
         return RC_MALFORMED;
     };
-    let func: &mut Registered = match st.module.functions.get_mut(f as u32 as usize) {
+    dispatch(&mut st.module.functions, kind, f, input, &mut st.frame, &mut st.out, &mut st.scratch)
+}
+
+/// Whether a function of this kind takes call kind `kind` (ABI §4, the call-kind
+/// table): every other call is answered 3 before its input is read.
+fn takes(f: &Function, kind: i32) -> bool {
+    match kind {
+        CALL_OPEN | CALL_CLOSE => true,
+        CALL_PROCESS => !matches!(f, Function::Aggregate(_) | Function::WindowProcess(_)),
+        CALL_TIMER => matches!(f, Function::Process(p) if p.has_timers()),
+        CALL_WINDOW => matches!(f, Function::WindowProcess(_)),
+        CALL_AGGREGATE => matches!(f, Function::Aggregate(_) | Function::Reduce(_)),
+        _ => false,
+    }
+}
+
+/// The body of `weir_call` once the input is located: function `f` of
+/// `functions` answers call `kind` with the module's reused buffers.
+pub(crate) fn dispatch(
+    functions: &mut [Registered],
+    kind: i32,
+    f: i32,
+    input: &[u8],
+    frame: &mut Frame,
+    out: &mut Output,
+    scratch: &mut Scratch,
+) -> i32 {
+    let func: &mut Registered = match functions.get_mut(f as u32 as usize) {
         Some(func) if f >= 0 => func,
         _ => return RC_UNKNOWN_FN,
     };
+    if !takes(&func.f, kind) {
+        return RC_UNSUPPORTED;
+    }
     match kind {
         CALL_OPEN => {
             if !crate::json::valid_object(input) {
@@ -522,9 +556,9 @@ pub fn call(register: fn(&mut Module), kind: i32, f: i32, ptr: i32, len: i32) ->
             };
             r.map_or_else(fail, |_| RC_OK)
         }
-        CALL_PROCESS => process(&mut func.f, func.states_id, input, &mut st.frame, &mut st.out, &mut st.scratch),
+        CALL_PROCESS => process(&mut func.f, func.states_id, input, frame, out, scratch),
         CALL_TIMER => match &mut func.f {
-            Function::Process(m) => crate::window::timers(m.as_mut(), func.states_id, input, &mut st.frame, &mut st.out, &mut st.scratch),
+            Function::Process(m) => crate::window::timers(m.as_mut(), func.states_id, input, frame, out, scratch),
             _ => RC_UNSUPPORTED,
         },
         CALL_AGGREGATE => {
@@ -533,10 +567,10 @@ pub fn call(register: fn(&mut Module), kind: i32, f: i32, ptr: i32, len: i32) ->
                 Function::Reduce(m) => crate::window::Folder::Reduce(m.as_mut()),
                 _ => return RC_UNSUPPORTED,
             };
-            crate::window::aggregates(folder, input, &mut st.frame, &mut st.scratch.acc, &mut st.scratch.result)
+            crate::window::aggregates(folder, input, frame, &mut scratch.acc, &mut scratch.result)
         }
         CALL_WINDOW => match &mut func.f {
-            Function::WindowProcess(m) => crate::window::windows(m.as_mut(), input, &mut st.frame, &mut st.out),
+            Function::WindowProcess(m) => crate::window::windows(m.as_mut(), input, frame, out),
             _ => RC_UNSUPPORTED,
         },
         CALL_CLOSE => {
@@ -598,7 +632,7 @@ fn process(f: &mut Function, states: u32, input: &[u8], frame: &mut Frame, out: 
                 Err(e) => return fail(e),
             },
             Function::FlatMap(m) => {
-                let mut c = Collector { frame: &mut *frame, parent: i, pending: false, out: &mut *out };
+                let mut c = Collector { frame: &mut *frame, parent: i, pending: false, no_payload: false, out: &mut *out };
                 if let Err(e) = m.flat_map(&r, &mut c) {
                     return fail(e);
                 }
@@ -615,7 +649,7 @@ fn process(f: &mut Function, states: u32, input: &[u8], frame: &mut Frame, out: 
             }
             Function::Process(m) => {
                 let mut ctx = Context {
-                    out: Collector { frame: &mut *frame, parent: i, pending: false, out: &mut *out },
+                    out: Collector { frame: &mut *frame, parent: i, pending: false, no_payload: false, out: &mut *out },
                     record: i,
                     states,
                     buf: &mut scratch.state,

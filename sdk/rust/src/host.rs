@@ -30,7 +30,15 @@ pub fn log(level: i32, msg: &[u8]) {
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-pub fn emit(_frame: &[u8]) {}
+thread_local! {
+    /// The frames `emit` was given on this thread, for native tests.
+    pub static EMITTED: std::cell::RefCell<Vec<Vec<u8>>> = std::cell::RefCell::new(Vec::new());
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+pub fn emit(frame: &[u8]) {
+    EMITTED.with(|e| e.borrow_mut().push(frame.to_vec()));
+}
 
 #[cfg(not(target_arch = "wasm32"))]
 thread_local! {
@@ -201,26 +209,30 @@ pub fn current_time() -> i64 {
 thread_local! {
     /// The timer imports a native test saw: (register?, domain, record, time).
     pub static TIMER_CALLS: std::cell::RefCell<Vec<(bool, i32, u32, i64)>> = std::cell::RefCell::new(Vec::new());
+    /// What the fake timer imports return (0, or -2 / -3 to test their errors).
+    pub static TIMER_RC: std::cell::Cell<i32> = std::cell::Cell::new(0);
+    /// The fake clocks: (current_watermark, current_time).
+    pub static CLOCKS: std::cell::Cell<(i64, i64)> = std::cell::Cell::new((7, 42));
 }
 
 #[cfg(not(target_arch = "wasm32"))]
 pub fn timer_register(domain: i32, record: u32, time: i64) -> i32 {
     TIMER_CALLS.with(|c| c.borrow_mut().push((true, domain, record, time)));
-    0
+    TIMER_RC.with(|r| r.get())
 }
 
 #[cfg(not(target_arch = "wasm32"))]
 pub fn timer_delete(domain: i32, record: u32, time: i64) -> i32 {
     TIMER_CALLS.with(|c| c.borrow_mut().push((false, domain, record, time)));
-    0
+    TIMER_RC.with(|r| r.get())
 }
 
 #[cfg(not(target_arch = "wasm32"))]
 pub fn current_watermark() -> i64 {
-    7
+    CLOCKS.with(|c| c.get().0)
 }
 
 #[cfg(not(target_arch = "wasm32"))]
 pub fn current_time() -> i64 {
-    42
+    CLOCKS.with(|c| c.get().1)
 }

@@ -32,6 +32,8 @@ mod host;
 mod state;
 mod window;
 #[cfg(test)]
+mod call_tests;
+#[cfg(test)]
 mod state_tests;
 
 pub use abi::{Collector, Output, Record, Headers};
@@ -232,6 +234,18 @@ impl Module {
         self.functions[i].state = states.decls;
         self.functions[i].states_id = states.id;
         i
+    }
+    /// Registers a process function and its on-timer callback (ABI §4.4), for a
+    /// closure or any [`Process`]: `on_timer` runs once per fired timer of a timer
+    /// call, in the order the host sends them, with a context for the timer's key
+    /// (its state and timers; outputs inherit the timer's key and time). It takes
+    /// the place of `P`'s own [`Process::on_timer`]. Returns the function's index.
+    pub fn process_with_timers<P, T>(&mut self, name: &'static str, states: States, f: P, on_timer: T) -> usize
+    where
+        P: Process + 'static,
+        T: FnMut(&Timer, &mut Context) -> Result<()> + 'static,
+    {
+        self.process(name, states, window::WithTimers { f, on_timer })
     }
     /// Registers a reduce function (ABI §4.1); returns its index. The SDK declares
     /// its state (state 0, kind reducing, named `reduce`) and, for each record in

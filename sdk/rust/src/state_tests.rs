@@ -11,10 +11,10 @@ use std::rc::Rc;
 
 /// The fake host's store, shared with the test through an Rc.
 #[derive(Default)]
-struct Store {
+pub(crate) struct Store {
     kinds: Vec<StateKind>,
-    keys: Vec<Vec<u8>>, // the keys of the current batch's records
-    vals: BTreeMap<(u32, Vec<u8>, Vec<u8>), Vec<u8>>,
+    pub(crate) keys: Vec<Vec<u8>>, // the keys of the current batch's records
+    pub(crate) vals: BTreeMap<(u32, Vec<u8>, Vec<u8>), Vec<u8>>,
     lists: HashMap<(u32, Vec<u8>), Vec<Vec<u8>>>,
     calls: usize,
     task_info: Vec<u8>,
@@ -135,13 +135,13 @@ impl TestHost for Fake {
     }
 }
 
-fn install(kinds: &[StateKind]) -> Rc<RefCell<Store>> {
+pub(crate) fn install(kinds: &[StateKind]) -> Rc<RefCell<Store>> {
     let store = Rc::new(RefCell::new(Store { kinds: kinds.to_vec(), ..Store::default() }));
     TEST_HOST.with(|h| *h.borrow_mut() = Some(Box::new(Fake(store.clone()))));
     store
 }
 
-fn uninstall() {
+pub(crate) fn uninstall() {
     TEST_HOST.with(|h| *h.borrow_mut() = None);
 }
 

@@ -64,6 +64,31 @@ impl<'f> Context<'f> {
     }
 }
 
+/// A process function with an on-timer callback, as
+/// [`crate::Module::process_with_timers`] registers it.
+pub(crate) struct WithTimers<P, T> {
+    pub(crate) f: P,
+    pub(crate) on_timer: T,
+}
+
+impl<P: crate::Process, T: FnMut(&Timer, &mut Context) -> Result<()>> crate::Process for WithTimers<P, T> {
+    fn open(&mut self, config: &[u8]) -> Result<()> {
+        self.f.open(config)
+    }
+    fn process(&mut self, input: &Record, ctx: &mut Context) -> Result<()> {
+        self.f.process(input, ctx)
+    }
+    fn has_timers(&self) -> bool {
+        true
+    }
+    fn on_timer(&mut self, timer: &Timer, ctx: &mut Context) -> Result<()> {
+        (self.on_timer)(timer, ctx)
+    }
+    fn close(&mut self) -> Result<()> {
+        self.f.close()
+    }
+}
+
 /// An aggregate function (ABI §4.5; Flink's `AggregateFunction`): accumulators
 /// the host stores per window and key. Each method rewrites `acc` in place.
 pub trait Aggregate {
@@ -318,11 +343,14 @@ pub(crate) fn windows(f: &mut dyn WindowProcess, input: &[u8], frame: &mut Frame
         }
         off = input.len() - rest.len();
         let window = Window { start, end, key };
-        let mut c = Collector { frame: &mut *frame, parent: w, pending: false, out: &mut *out };
+        let mut c = Collector { frame: &mut *frame, parent: w, pending: false, no_payload: false, out: &mut *out };
         if let Err(e) = f.process(&window, &elements, &mut c) {
             return crate::abi::fail(e);
         }
         c.flush();
+        if c.no_payload {
+            return crate::abi::fail(Error::new("weir: a window_process output must set its payload (ABI §4.6)"));
+        }
     }
     if off != input.len() {
         return RC_MALFORMED;

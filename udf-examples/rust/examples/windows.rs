@@ -14,38 +14,63 @@ use weir::json::{self, Kind};
 use weir::{Aggregate, Collector, Context, Extracted, Process, Record, Result, States, Timer, ValueState, Window};
 
 /// session_stats: clicks (u64), then the distinct pages, each a u32 length and
-/// its bytes, in byte order (the Go example's encoding).
-struct SessionStats;
-
-fn pages(acc: &[u8]) -> Vec<&[u8]> {
-    let mut out = Vec::new();
-    let mut b = &acc[8..];
-    while b.len() >= 4 {
-        let n = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize;
-        out.push(&b[4..4 + n]);
-        b = &b[4 + n..];
-    }
-    out
+/// its bytes, in byte order (the Go example's encoding). The accumulator is
+/// edited in place, in the buffer the SDK reuses from group to group, and the
+/// page is unquoted into a buffer kept here: adding a record allocates nothing
+/// once they have grown.
+struct SessionStats {
+    page: Vec<u8>,
 }
 
-fn clicks(acc: &[u8]) -> u64 {
+fn bad_acc() -> weir::Error {
+    weir::Error::new("session_stats: malformed accumulator")
+}
+
+/// The clicks of an accumulator, once its pages are checked to fill it exactly.
+fn clicks(acc: &[u8]) -> Result<u64> {
+    if acc.len() < 8 {
+        return Err(bad_acc());
+    }
+    let mut off = 8;
+    while off < acc.len() {
+        off = next_page(acc, off).ok_or_else(bad_acc)?.1;
+    }
     let mut a = [0u8; 8];
     a.copy_from_slice(&acc[..8]);
-    u64::from_le_bytes(a)
+    Ok(u64::from_le_bytes(a))
 }
 
-/// Rewrites acc with `n` clicks and the pages of acc and `more`, sorted, once each.
-fn rebuild(acc: &mut Vec<u8>, n: u64, more: &[Vec<u8>]) {
-    let mut ps: Vec<Vec<u8>> = pages(acc).into_iter().map(|p| p.to_vec()).collect();
-    ps.extend(more.iter().cloned());
-    ps.sort();
-    ps.dedup();
-    acc.clear();
-    acc.extend_from_slice(&n.to_le_bytes());
-    for p in ps {
-        acc.extend_from_slice(&(p.len() as u32).to_le_bytes());
-        acc.extend_from_slice(&p);
+/// The page at `off` of an accumulator and the offset after it.
+fn next_page(acc: &[u8], off: usize) -> Option<(&[u8], usize)> {
+    let n = acc.get(off..off + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)?;
+    let page = acc.get(off + 4..(off + 4).checked_add(n)?)?;
+    Some((page, off + 4 + n))
+}
+
+fn pages(acc: &[u8]) -> usize {
+    let (mut n, mut off) = (0, 8);
+    while let Some((_, next)) = next_page(acc, off) {
+        n += 1;
+        off = next;
     }
+    n
+}
+
+/// Adds `page` to the sorted set of a checked accumulator, in place.
+fn add_page(acc: &mut Vec<u8>, page: &[u8]) {
+    let mut at = 8;
+    while let Some((p, next)) = next_page(acc, at) {
+        match p.cmp(page) {
+            std::cmp::Ordering::Less => at = next,
+            std::cmp::Ordering::Equal => return,
+            std::cmp::Ordering::Greater => break,
+        }
+    }
+    let (old, k) = (acc.len(), 4 + page.len());
+    acc.resize(old + k, 0);
+    acc.copy_within(at..old, at + k);
+    acc[at..at + 4].copy_from_slice(&(page.len() as u32).to_le_bytes());
+    acc[at + 4..at + k].copy_from_slice(page);
 }
 
 impl Aggregate for SessionStats {
@@ -54,30 +79,34 @@ impl Aggregate for SessionStats {
         Ok(())
     }
     fn add(&mut self, acc: &mut Vec<u8>, input: &Record) -> Result<()> {
-        let mut page = Vec::new();
+        // A record without a string "page" counts as a click on page "" (as in Go).
+        self.page.clear();
         if let Some((raw, Kind::String)) = json::get(input.payload(), "page") {
-            if !json::unquote_into(raw, &mut page) {
-                page.clear();
+            if !json::unquote_into(raw, &mut self.page) {
+                self.page.clear();
             }
         }
-        let n = clicks(acc) + 1;
-        rebuild(acc, n, &[page]);
+        let n = clicks(acc)? + 1;
+        acc[..8].copy_from_slice(&n.to_le_bytes());
+        add_page(acc, &self.page);
         Ok(())
     }
     fn merge(&mut self, acc: &mut Vec<u8>, other: &[u8]) -> Result<()> {
-        if other.len() < 8 {
-            return Err(weir::Error::new("session_stats: malformed accumulator"));
+        let n = clicks(acc)?.wrapping_add(clicks(other)?);
+        acc[..8].copy_from_slice(&n.to_le_bytes());
+        let mut off = 8;
+        while let Some((page, next)) = next_page(other, off) {
+            add_page(acc, page);
+            off = next;
         }
-        let more: Vec<Vec<u8>> = pages(other).into_iter().map(|p| p.to_vec()).collect();
-        let n = clicks(acc) + clicks(other);
-        rebuild(acc, n, &more);
         Ok(())
     }
     fn result(&mut self, acc: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        let n = clicks(acc)?;
         out.extend_from_slice(b"{\"clicks\":");
-        json::append_i64(out, clicks(acc) as i64);
+        json::append_i64(out, n as i64);
         out.extend_from_slice(b",\"pages\":");
-        json::append_i64(out, pages(acc).len() as i64);
+        json::append_i64(out, pages(acc) as i64);
         out.push(b'}');
         Ok(())
     }
@@ -184,7 +213,7 @@ fn event_time(r: &Record) -> Result<Extracted> {
 }
 
 fn register(m: &mut weir::Module) {
-    m.aggregate("session_stats", SessionStats); // index 0
+    m.aggregate("session_stats", SessionStats { page: Vec::new() }); // index 0
     m.window_process("top3", top3); // index 1
     let mut states = States::new();
     let last = states.value("last", 0);
@@ -194,3 +223,37 @@ fn register(m: &mut weir::Module) {
 }
 
 weir::export!(register);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn acc_of(clicks: u64, pages: &[&str]) -> Vec<u8> {
+        let mut a = clicks.to_le_bytes().to_vec();
+        for p in pages {
+            a.extend_from_slice(&(p.len() as u32).to_le_bytes());
+            a.extend_from_slice(p.as_bytes());
+        }
+        a
+    }
+
+    #[test]
+    fn pages_stay_sorted_and_distinct() {
+        let mut acc = acc_of(0, &[]);
+        for p in ["/b", "/a", "/c", "/a", "", "/b"] {
+            add_page(&mut acc, p.as_bytes());
+        }
+        assert_eq!(acc, acc_of(0, &["", "/a", "/b", "/c"]));
+        let mut s = SessionStats { page: Vec::new() };
+        let mut other = acc_of(2, &["/a", "/d"]);
+        s.merge(&mut acc, &other).unwrap();
+        assert_eq!(acc, acc_of(2, &["", "/a", "/b", "/c", "/d"]));
+        let mut out = Vec::new();
+        s.result(&acc, &mut out).unwrap();
+        assert_eq!(out, br#"{"clicks":2,"pages":5}"#.to_vec());
+        // A malformed accumulator is an error, not a trap.
+        other.push(9);
+        assert!(s.merge(&mut acc, &other).is_err());
+        assert!(s.result(&[1, 2], &mut out).is_err());
+    }
+}
