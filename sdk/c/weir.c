@@ -827,6 +827,9 @@ static int32_t out_of_memory(void) {
 }
 
 static int32_t process(struct function *f, const uint8_t *in, size_t len) {
+    /* Aggregate and window process functions take no process call, not even
+     * one of an empty batch. */
+    if (f->kind == KIND_AGGREGATE || f->kind == KIND_WINDOW_PROCESS) return RC_UNSUPPORTED;
     if (len < 4) return RC_MALFORMED;
     const uint8_t *end = in + len, *p = in + 4;
     uint32_t count = get_u32(in);
