@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/weir-streams/weir/internal/record"
+	"github.com/weir-streams/weir/wasmhost"
 )
 
 // The C SDK's timer, aggregate and window calls (ABI §4.4–4.6), below Weir's
@@ -429,4 +431,33 @@ func TestCSDKMalformedCalls(t *testing.T) {
 	}
 	// The instance is still good after them.
 	wtCheck(t, "after", w.ok(t, 4, wtTimed, fired), []string{`0/0 f4 k"" t0 "fired 5 d0 kk"`})
+}
+
+// TestCSDKReduceInWindowHost runs windowtest.c's reduce through Weir's host as a
+// window step does: the real host takes what the SDK answers to aggregate calls.
+func TestCSDKReduceInWindowHost(t *testing.T) {
+	inst := openWindows(t, "testdata/windowtest_c.wasm", "cat")
+	ctx := context.Background()
+	add := wasmhost.NewAggregateFrame(wasmhost.AggregateAdd)
+	add.AddGroup(nil, false, payloadBatch("1", "2"))
+	add.AddGroup([]byte(""), true, payloadBatch("x"))
+	accs, err := inst.Aggregate(ctx, add)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprintf("%q", accs); got != `["1,2" ",x"]` {
+		t.Fatalf("add: %s", got)
+	}
+	merge := wasmhost.NewAggregateFrame(wasmhost.AggregateMerge)
+	merge.MergeGroup(slices.Clone(accs[0]), [][]byte{slices.Clone(accs[1])})
+	merged, err := inst.Aggregate(ctx, merge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := wasmhost.NewAggregateFrame(wasmhost.AggregateResult)
+	res.ResultGroup(slices.Clone(merged[0]))
+	out, err := inst.Aggregate(ctx, res)
+	if err != nil || string(out[0]) != "1,2,,x" {
+		t.Fatalf("result: %q %v", out, err)
+	}
 }
