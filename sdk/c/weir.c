@@ -827,6 +827,9 @@ static int32_t out_of_memory(void) {
 }
 
 static int32_t process(struct function *f, const uint8_t *in, size_t len) {
+    /* Aggregate and window process functions take no process call, not even
+     * one of an empty batch. */
+    if (f->kind == KIND_AGGREGATE || f->kind == KIND_WINDOW_PROCESS) return RC_UNSUPPORTED;
     if (len < 4) return RC_MALFORMED;
     const uint8_t *end = in + len, *p = in + 4;
     uint32_t count = get_u32(in);
@@ -997,22 +1000,19 @@ static int32_t timers(struct function *f, const uint8_t *in, size_t len) {
 
 static buf agg_acc; /* the accumulator being built, owned by the SDK */
 
-/* Keeps a copy of v as the current accumulator (v may point into agg_acc). */
+/* Keeps a copy of v as the current accumulator. v may point into agg_acc (the
+ * accumulator changed in place, or a part of it): a value that fits is moved to
+ * its start, so only a larger accumulator than any before allocates. */
 static bool keep_acc(weir_bytes v) {
-    if (v.ptr == agg_acc.ptr && v.len <= agg_acc.cap) { /* changed in place */
-        agg_acc.len = v.len;
-        return true;
-    }
-    if (v.len > agg_acc.cap || (v.ptr > agg_acc.ptr && v.ptr < agg_acc.ptr + agg_acc.cap)) {
+    if (v.len > agg_acc.cap) { /* then v cannot lie inside agg_acc */
         buf tmp = {0};
-        if (!buf_reserve(&tmp, v.len ? v.len : 1)) return false;
-        if (v.len) __builtin_memcpy(tmp.ptr, v.ptr, v.len);
+        if (!buf_reserve(&tmp, v.len)) return false;
+        __builtin_memcpy(tmp.ptr, v.ptr, v.len);
         mem_free(agg_acc.ptr);
         agg_acc = tmp;
-        agg_acc.len = v.len;
-        return true;
+    } else if (v.len && v.ptr != agg_acc.ptr) {
+        __builtin_memmove(agg_acc.ptr, v.ptr, v.len);
     }
-    if (v.len) __builtin_memmove(agg_acc.ptr, v.ptr, v.len);
     agg_acc.len = v.len;
     return true;
 }

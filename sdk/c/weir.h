@@ -246,6 +246,20 @@ int weir_timer_delete(weir_context *ctx, int domain, int64_t ms);
  * clock, ms. */
 int64_t weir_current_watermark(void);
 int64_t weir_current_time(void);
+/* The same by domain, as the other SDKs name them (Flink's TimerService). */
+static inline int weir_register_event_timer(weir_context *ctx, int64_t ms) {
+    return weir_timer_register(ctx, WEIR_EVENT_TIME, ms);
+}
+static inline int weir_register_processing_timer(weir_context *ctx, int64_t ms) {
+    return weir_timer_register(ctx, WEIR_PROCESSING_TIME, ms);
+}
+static inline int weir_delete_event_timer(weir_context *ctx, int64_t ms) {
+    return weir_timer_delete(ctx, WEIR_EVENT_TIME, ms);
+}
+static inline int weir_delete_processing_timer(weir_context *ctx, int64_t ms) {
+    return weir_timer_delete(ctx, WEIR_PROCESSING_TIME, ms);
+}
+static inline int64_t weir_current_processing_time(void) { return weir_current_time(); }
 
 /* ---- Aggregate and window process functions (ABI §4.5, §4.6) ----------------- */
 

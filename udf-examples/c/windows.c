@@ -190,7 +190,7 @@ static int timeout(void *ud, const weir_record *in, weir_context *ctx) {
     (void)ud;
     if (!(in->flags & WEIR_FLAG_TIMESTAMP)) return weir_fail("timeout: a record without a timestamp");
     if (weir_state_put_i64(ctx, last, in->timestamp) != WEIR_OK) return WEIR_ERR;
-    return weir_timer_register(ctx, WEIR_EVENT_TIME, in->timestamp + 1000);
+    return weir_register_event_timer(ctx, in->timestamp + 1000);
 }
 
 static int on_timeout(void *ud, const weir_timer *t, weir_context *ctx) {
