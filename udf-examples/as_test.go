@@ -2,11 +2,13 @@ package udfexamples_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"reflect"
 	"slices"
 	"strings"
@@ -328,6 +330,11 @@ type asFakeHost struct {
 // newASFakeHost makes a runtime with WASI and a recording weir module, and an
 // instance of sdktest_as.wasm in it.
 func newASFakeHost(t *testing.T) (*asFakeHost, *instance) {
+	return newASFakeHostOf(t, sdkTestModule)
+}
+
+// newASFakeHostOf is newASFakeHost with another module.
+func newASFakeHostOf(t *testing.T, module string) (*asFakeHost, *instance) {
 	t.Helper()
 	ctx := context.Background()
 	r := wazero.NewRuntime(ctx)
@@ -405,7 +412,7 @@ func newASFakeHost(t *testing.T) (*asFakeHost, *instance) {
 	if _, err := b.Instantiate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	inst := instantiateRaw(t, r, sdkTestModule)
+	inst := instantiateRaw(t, r, module)
 	raw := inst.describe(t)
 	if err := json.Unmarshal(raw, &inst.desc); err != nil {
 		t.Fatalf("description %q: %v", raw, err)
@@ -801,5 +808,75 @@ func TestASMalformedWindowFrames(t *testing.T) {
 	}
 	if got := h.ok(t, inst, callTimer, timed, batch(ts)); len(got) != 1 {
 		t.Errorf("timer afterwards: %+v", got)
+	}
+}
+
+// TestASWindowsExample: what the conformance suite does not reach in the
+// AssemblyScript windows example: top3 over a big window with many ties against
+// a sort here, and the errors of malformed accumulators and timestamp-less records.
+func TestASWindowsExample(t *testing.T) {
+	h, inst := newASFakeHostOf(t, "windows_as.wasm")
+	top3 := inst.fn(t, "top3", "window_process")
+	rng := rand.New(rand.NewPCG(1, 2))
+	type item struct {
+		name  string
+		price int64
+	}
+	for _, n := range []int{0, 1, 2, 3, 4, 1000} {
+		var items []item
+		var elems []record
+		for i := 0; i < n; i++ {
+			it := item{fmt.Sprintf(`"i%d"`, rng.IntN(50)), rng.Int64N(20) - 5}
+			items = append(items, it)
+			elems = append(elems, record{Flags: flagPayload, Payload: fmt.Sprintf(`{"item":%s,"price":%d}`, it.name, it.price)})
+		}
+		elems = append(elems, record{Flags: flagPayload, Payload: `{"item":"no price"}`}, record{Flags: flagPayload, Payload: `{"price":99}`})
+		slices.SortStableFunc(items, func(a, b item) int {
+			if a.price != b.price {
+				return cmp.Compare(b.price, a.price)
+			}
+			return strings.Compare(a.name, b.name)
+		})
+		var top []string
+		for _, it := range items[:min(3, len(items))] {
+			top = append(top, fmt.Sprintf(`{"item":%s,"price":%d}`, it.name, it.price))
+		}
+		want := payloadOutputs(nil, fmt.Sprintf(`{"window_start":5,"window_end":15,"top":[%s]}`, strings.Join(top, ",")))
+		if got := h.ok(t, inst, callWindow, top3, windowsFrame(asWindow{5, 15, str("k"), elems})); !reflect.DeepEqual(got, want) {
+			t.Errorf("%d elements:\n got %+v\nwant %+v", n, got, want)
+		}
+	}
+
+	stats, sum := inst.fn(t, "session_stats", "aggregate"), inst.fn(t, "sum_price", "aggregate")
+	for _, c := range []struct {
+		fn  int32
+		in  []byte
+		msg string
+	}{
+		{stats, aggFrame(1, aggGroup{acc: str("short"), records: pls(`{"page":"/a"}`)}), "session_stats: malformed accumulator"},
+		{stats, aggFrame(2, aggGroup{acc: str("\x00\x00\x00\x00\x00\x00\x00\x00"), others: []string{"\x01\x00\x00\x00\x00\x00\x00\x00\x09\x00\x00\x00/a"}}),
+			"session_stats: malformed accumulator"},
+		{stats, aggFrame(3, aggGroup{acc: str("")}), "session_stats: malformed accumulator"},
+		{sum, aggFrame(2, aggGroup{acc: str("\x00\x00\x00\x00\x00\x00\x00\x00"), others: []string{"1"}}), "sum_price: malformed accumulator"},
+	} {
+		res := h.do(t, inst, asCallAggregate, c.fn, c.in)
+		if res.rc != rcError || deref(res.errMsg) != c.msg || len(res.frames) != 0 {
+			t.Errorf("%x: rc %d, error %s, %d frames; want 1, %q", c.in, res.rc, deref(res.errMsg), len(res.frames), c.msg)
+		}
+	}
+	got := h.ok(t, inst, asCallAggregate, stats, aggFrame(1, aggGroup{records: pls(`{"page":"/b"}`, `{"page":"/a"}`, `{"page":"/b"}`)}))
+	if want := payloadOutputs(nil, "\x03\x00\x00\x00\x00\x00\x00\x00\x02\x00\x00\x00/a\x02\x00\x00\x00/b"); !reflect.DeepEqual(got, want) {
+		t.Errorf("session_stats add: %+v", got)
+	}
+
+	timeout := inst.fn(t, "timeout", "process")
+	res := h.do(t, inst, callProcess, timeout, batch(record{Flags: flagKey | flagPayload, Key: `"u1"`, Payload: "{}"}))
+	if res.rc != rcError || deref(res.errMsg) != "timeout: a record without a timestamp" || len(h.calls) != 0 {
+		t.Errorf("timeout without a timestamp: rc %d, error %s, calls %q", res.rc, deref(res.errMsg), h.calls)
+	}
+	got = h.ok(t, inst, callProcess, timeout, batch(record{Flags: flagKey | flagTimestamp | flagPayload, Key: `"u1"`, Timestamp: 7, Payload: "{}"}))
+	wantCalls := []string{`state_put 0 0 "\a\x00\x00\x00\x00\x00\x00\x00"`, "timer_register 0 0 1007"}
+	if len(got) != 0 || !reflect.DeepEqual(h.calls, wantCalls) {
+		t.Errorf("timeout: outputs %+v, calls %q, want %q", got, h.calls, wantCalls)
 	}
 }
