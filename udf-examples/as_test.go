@@ -329,12 +329,12 @@ type asFakeHost struct {
 
 // newASFakeHost makes a runtime with WASI and a recording weir module, and an
 // instance of sdktest_as.wasm in it.
-func newASFakeHost(t *testing.T) (*asFakeHost, *instance) {
+func newASFakeHost(t testing.TB) (*asFakeHost, *instance) {
 	return newASFakeHostOf(t, sdkTestModule)
 }
 
 // newASFakeHostOf is newASFakeHost with another module.
-func newASFakeHostOf(t *testing.T, module string) (*asFakeHost, *instance) {
+func newASFakeHostOf(t testing.TB, module string) (*asFakeHost, *instance) {
 	t.Helper()
 	ctx := context.Background()
 	r := wazero.NewRuntime(ctx)
@@ -879,4 +879,66 @@ func TestASWindowsExample(t *testing.T) {
 	if len(got) != 0 || !reflect.DeepEqual(h.calls, wantCalls) {
 		t.Errorf("timeout: outputs %+v, calls %q, want %q", got, h.calls, wantCalls)
 	}
+}
+
+// FuzzASWindowFrames hands aggregate, window and timer calls arbitrary input: the
+// SDK must answer 0, 1 or 4 without trapping, and a call that succeeds emits at
+// most one well-formed frame (for an aggregate call, one PAYLOAD-only output per
+// group, in order). The seeds are well-formed frames of every kind.
+//
+//	go test -run '^$' -fuzz FuzzASWindowFrames -fuzztime 60s ./udf-examples/
+func FuzzASWindowFrames(f *testing.F) {
+	fired := batch(record{Flags: flagKey | flagTimestamp | flagPayload, Key: "again", Timestamp: 5, Payload: "\x01"})
+	for _, seed := range [][]byte{
+		aggFrame(1, aggGroup{records: pls("a", "b")}, aggGroup{acc: str("")}),
+		aggFrame(2, aggGroup{acc: str("a"), others: []string{"b", ""}}),
+		aggFrame(3, aggGroup{acc: str("x")}),
+		windowsFrame(asWindow{0, 10, str("k"), pls("a")}, asWindow{-1, 1, nil, nil}),
+		fired,
+	} {
+		for _, kind := range []int32{asCallAggregate, callWindow, callTimer} {
+			f.Add(kind, seed)
+		}
+	}
+	// One instance for every input: a call that does not trap leaves it usable.
+	_, inst := newASFakeHost(f)
+	fns := map[int32][]int32{
+		asCallAggregate: {inst.fn(f, "agg", "aggregate"), inst.fn(f, "cat", "reduce")},
+		callWindow:      {inst.fn(f, "win", "window_process")},
+		callTimer:       {inst.fn(f, "timed", "process")},
+	}
+	f.Fuzz(func(t *testing.T, kind int32, in []byte) {
+		for _, fn := range fns[kind] {
+			res, err := inst.do(context.Background(), t, kind, fn, in)
+			if err != nil {
+				t.Fatalf("call kind %d, input %x: trapped: %v (stderr %s)", kind, in, err, inst.stderr.Bytes())
+			}
+			if res.rc != rcOK && res.rc != rcError && res.rc != rcMalformed {
+				t.Fatalf("call kind %d, input %x: rc %d", kind, in, res.rc)
+			}
+			if res.rc != rcOK {
+				if len(res.frames) != 0 {
+					t.Fatalf("call kind %d, input %x: rc %d with %d frames", kind, in, res.rc, len(res.frames))
+				}
+				continue
+			}
+			if len(res.frames) > 1 {
+				t.Fatalf("call kind %d: %d frames", kind, len(res.frames))
+			}
+			var outs []output
+			if len(res.frames) == 1 {
+				outs = decodeOutputs(t, res.frames[0])
+			}
+			if kind == asCallAggregate {
+				if len(res.frames) != 1 || uint32(len(outs)) != binary.LittleEndian.Uint32(in[4:]) {
+					t.Fatalf("aggregate call, input %x: %d frames, %d outputs", in, len(res.frames), len(outs))
+				}
+				for i, o := range outs {
+					if o.Parent != uint32(i) || o.Tag != 0 || o.Flags != flagPayload {
+						t.Fatalf("aggregate call, input %x: output %d is %+v", in, i, o)
+					}
+				}
+			}
+		}
+	})
 }
