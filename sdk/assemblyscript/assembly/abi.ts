@@ -363,7 +363,10 @@ function aggregates(f: Udf, p: usize, n: i32): i32 {
         has = true;
         if (failed()) return result();
       }
-      if (!has && f.kind == KIND_AGGREGATE) f.aggCreate!(acc);
+      if (!has && f.kind == KIND_AGGREGATE) {
+        f.aggCreate!(acc);
+        if (failed()) return result();
+      }
     } else if (op == 2) {
       if (end - p < 4) return RC_MALFORMED;
       const count = load<u32>(p);
@@ -415,6 +418,14 @@ function windows(f: Udf, p: usize, n: i32): i32 {
   p += 4;
   resetFrame();
   elements.end = end;
+  coll.needPayload = true;
+  const rc = windowsLoop(f, p, end, count);
+  coll.needPayload = false;
+  if (rc == RC_OK) emitFrame();
+  return rc;
+}
+
+function windowsLoop(f: Udf, p: usize, end: usize, count: u32): i32 {
   for (let w: u32 = 0; w < count; w++) {
     if (end - p < 20) return RC_MALFORMED;
     win.start = load<i64>(p);
@@ -442,12 +453,10 @@ function windows(f: Udf, p: usize, n: i32): i32 {
     }
     coll.start(w);
     f.windowFn!(win, elements, coll);
-    if (failed()) return result();
     coll.flush();
+    if (failed()) return result();
   }
-  if (p != end) return RC_MALFORMED;
-  emitFrame();
-  return RC_OK;
+  return p == end ? RC_OK : RC_MALFORMED;
 }
 
 const stamped = new Timestamped();

@@ -2,6 +2,7 @@
 // per batch.
 
 import { Buffer } from "./buffer";
+import { failOnce } from "./log";
 import { FLAG_HEADERS, FLAG_KEY, FLAG_PAYLOAD, FLAG_TIMESTAMP } from "./record";
 
 /** The output frame of the current batch: u32 count, then the outputs. Reused. */
@@ -204,6 +205,11 @@ export class Collector {
   private out: Output = new Output();
   private pending: bool = false;
   parent: u32 = 0;
+  /**
+   * Set by the SDK for a window_process call, whose outputs must carry a payload
+   * (sdk/ABI.md §4.6): one without fails the call with a message saying so.
+   */
+  needPayload: bool = false;
 
   /** Starts a new output on the main output and returns it. */
   emit(): Output {
@@ -239,6 +245,9 @@ export class Collector {
   /** Finishes the pending output, if any. Called by the SDK after each record. */
   flush(): void {
     if (this.pending) {
+      if (this.needPayload && (this.out.flags & FLAG_PAYLOAD) == 0) {
+        failOnce("weir: a window_process output must set a payload (sdk/ABI.md §4.6)");
+      }
       this.out.finish();
       this.pending = false;
     }

@@ -195,7 +195,7 @@ export class HeaderIter {
 const headerIter = new HeaderIter();
 
 /** A Uint8Array viewing n bytes of the input buffer at address ptr. */
-function view(ptr: usize, n: i32): Uint8Array {
+export function view(ptr: usize, n: i32): Uint8Array {
   const b = inputBuffer;
   if (b === null || n == 0) return new Uint8Array(0);
   return Uint8Array.wrap(b, <i32>(ptr - changetype<usize>(b)), n);

@@ -1,7 +1,7 @@
 // The registry of user functions and the module's description (sdk/ABI.md §2).
 
 import { Buffer } from "./buffer";
-import { decodeRecord, Record } from "./record";
+import { decodeRecord, Record, view } from "./record";
 import { Collector, Output } from "./output";
 import {
   Context, ListState, MapState, STATE_AGGREGATING, STATE_LIST, STATE_MAP, STATE_REDUCING, STATE_VALUE, StateHandle,
@@ -62,19 +62,41 @@ export type TimestampFn = (rec: Record, out: Timestamped) => void;
 
 /** A fired timer: its time (outputs inherit it), domain (0 event, 1 processing) and key. */
 export class Timer {
+  /** The timer's time, ms. */
   time: i64 = 0;
+  /** 0 event time, 1 processing time. */
   domain: i32 = 0;
+  /** The timer's key, in the input buffer (allocation-free access). */
   keyPtr: usize = 0;
   keyLen: i32 = 0;
+  /** The key, a view of the input buffer, valid until the callback returns. */
+  key(): Uint8Array {
+    return view(this.keyPtr, this.keyLen);
+  }
+  /** The key decoded as UTF-8. Allocates. */
+  keyString(): string {
+    return String.UTF8.decodeUnsafe(this.keyPtr, <usize>this.keyLen);
+  }
 }
 
 /** A fired window: [start, end) ms; hasKey false for a non-keyed stream. */
 export class Window {
+  /** The window's bounds, ms; end is exclusive. */
   start: i64 = 0;
   end: i64 = 0;
+  /** False for a window of a non-keyed stream (which has no key at all). */
   hasKey: bool = false;
+  /** The key, in the input buffer (allocation-free access). */
   keyPtr: usize = 0;
   keyLen: i32 = 0;
+  /** The key, a view of the input buffer, or null for a non-keyed window. */
+  key(): Uint8Array | null {
+    return this.hasKey ? view(this.keyPtr, this.keyLen) : null;
+  }
+  /** The key decoded as UTF-8, or null for a non-keyed window. Allocates. */
+  keyString(): string | null {
+    return this.hasKey ? String.UTF8.decodeUnsafe(this.keyPtr, <usize>this.keyLen) : null;
+  }
 }
 
 /** The elements of a fired window, in arrival order, read one at a time. */

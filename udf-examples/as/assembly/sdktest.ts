@@ -1,10 +1,28 @@
 // A module exercising the AssemblyScript SDK's API for udf-examples/as_test.go:
 // record accessors, output setters, side outputs, hooks, logging, allocation,
-// key selectors.
+// key selectors; and timer, aggregate and window calls (ABI §4.4-4.6), whose
+// functions write what they were given as text so that the test sees exactly how
+// the SDK parsed each frame:
+//
+//   agg    aggregate       create "c"; add acc+"+"+payload (fails on "fail");
+//                          merge acc+"|"+other; result "<"+acc+">"
+//   cat    reduce          acc+","+payload
+//   win    window_process  one output per window: "start,end,key,n:p@ts/i;..."
+//                          (key "-" when not keyed); none for the key "skip", one
+//                          without a payload for the key "nopayload"
+//   timed  process         a command per record (below); a timer callback
+//   plain  process         no timer callback
+//
+// timed's commands: "ev:<ms>" / "pt:<ms>" register an event / processing timer,
+// "dev:<ms>" / "dpt:<ms>" delete one, "clock" emits "wm=<watermark>,now=<time>".
+// Its timer callback emits "fired <time> d<domain> k<key> seen=<state seen or ->",
+// stores the key in state "seen", and registers an event timer one ms later
+// when the key is "again".
 
 import {
-  Buffer, Collector, fail, JSONField, Level, log, Output, Record,
-  registerFilter, registerFlatMap, registerKeySelector, registerMap,
+  Buffer, Collector, Context, Elements, fail, failed, JSONField, Level, log, Output, Record,
+  registerAggregate, registerFilter, registerFlatMap, registerKeySelector, registerMap, registerProcess,
+  registerReduce, registerWindowProcess, Timer, ValueState, Window,
 } from "@weir-streams/sdk";
 
 export * from "@weir-streams/sdk/abi";
@@ -127,3 +145,96 @@ registerMap("prefix", addPrefix).onOpen(openPrefix).onClose(closePrefix);
 registerFilter("even", even);
 registerMap("abort", aborting);
 registerKeySelector("keyof", keyOf);
+
+// ---- agg, cat: aggregate and reduce in aggregate calls
+
+function aggCreate(acc: Buffer): void {
+  acc.appendString("c");
+}
+
+function aggAdd(acc: Buffer, rec: Record): void {
+  if (rec.payloadString() == "fail") {
+    fail("agg: cannot add record " + rec.index.toString());
+    return;
+  }
+  acc.appendByte(43); // "+"
+  acc.appendRaw(rec.payloadPtr, rec.payloadLen);
+}
+
+function aggMerge(acc: Buffer, otherPtr: usize, otherLen: i32): void {
+  acc.appendByte(124); // "|"
+  acc.appendRaw(otherPtr, otherLen);
+}
+
+function aggResult(acc: Buffer, out: Buffer): void {
+  out.appendByte(60); // "<"
+  out.appendRaw(acc.dataStart, acc.length);
+  out.appendByte(62); // ">"
+}
+
+function cat(acc: Buffer, rec: Record): void {
+  acc.appendByte(44); // ","
+  acc.appendRaw(rec.payloadPtr, rec.payloadLen);
+}
+
+// ---- win
+
+const element = new Record();
+
+function win(w: Window, elements: Elements, out: Collector): void {
+  const key = w.keyString();
+  if (key == "skip") return;
+  if (key == "nopayload") {
+    out.emit().setTimestamp(1);
+    return;
+  }
+  let s = w.start.toString() + "," + w.end.toString() + "," + (key === null ? "-" : key) + "," +
+    elements.count.toString() + ":";
+  for (let i = 0; i < elements.count; i++) {
+    elements.read(i, element);
+    s += element.payloadString() + "@" + (element.hasTimestamp ? element.timestamp.toString() : "-") + "/" +
+      element.index.toString() + ";";
+  }
+  out.emitPayloadString(s);
+}
+
+// ---- timed, plain
+
+let seen: ValueState = changetype<ValueState>(0);
+
+function timed(rec: Record, ctx: Context): void {
+  const cmd = rec.payloadString();
+  if (cmd == "clock") {
+    ctx.emitPayloadString("wm=" + ctx.currentWatermark().toString() + ",now=" + ctx.currentProcessingTime().toString());
+    return;
+  }
+  const colon = cmd.indexOf(":");
+  const ms = I64.parseInt(cmd.substring(colon + 1));
+  const op = cmd.substring(0, colon);
+  if (op == "ev") ctx.registerEventTimer(ms);
+  else if (op == "pt") ctx.registerProcessingTimer(ms);
+  else if (op == "dev") ctx.deleteEventTimer(ms);
+  else if (op == "dpt") ctx.deleteProcessingTimer(ms);
+  else fail("timed: unknown command " + cmd);
+}
+
+function onTimed(t: Timer, ctx: Context): void {
+  const had = seen.get(ctx);
+  if (failed()) return;
+  const key = t.keyString();
+  ctx.emitPayloadString("fired " + t.time.toString() + " d" + t.domain.toString() + " k" + key + " seen=" +
+    (had ? seen.value.toString() : "-"));
+  seen.put(ctx, t.key());
+  if (key == "again") ctx.registerEventTimer(t.time + 1);
+}
+
+function plain(rec: Record, ctx: Context): void {
+  ctx.emit();
+}
+
+registerAggregate("agg", aggCreate, aggAdd, aggMerge, aggResult);
+registerReduce("cat", cat);
+registerWindowProcess("win", win);
+const timedFn = registerProcess("timed", timed).onTimer(onTimed);
+seen = timedFn.valueState("seen");
+registerProcess("plain", plain);

@@ -10,7 +10,7 @@
 // Build (udf-examples/Makefile does): asc --config asconfig.json -o windows_as.wasm
 
 import {
-  Buffer, Collector, Context, Elements, JSONField, JSONKind, Record, registerAggregate, registerProcess,
+  Buffer, Collector, Context, Elements, fail, JSONField, JSONKind, Record, registerAggregate, registerProcess,
   registerTimestampExtractor, registerWindowProcess, Timer, Timestamped, Udf, ValueState, Window,
 } from "@weir-streams/sdk";
 
@@ -65,7 +65,21 @@ function appendPage(b: Buffer, p: usize, n: i32): void {
   b.appendRaw(p, n);
 }
 
+/** Whether an accumulator of session_stats can be read; fails the call when not. */
+function statsOK(p: usize, n: i32): bool {
+  let ok = n >= 8;
+  const end = p + <usize>n;
+  p += 8;
+  while (ok && p < end) {
+    ok = end - p >= 4 && <usize>load<u32>(p) <= end - p - 4;
+    if (ok) p += 4 + <usize>load<u32>(p);
+  }
+  if (!ok) fail("session_stats: malformed accumulator");
+  return ok;
+}
+
 function statsAdd(acc: Buffer, rec: Record): void {
+  if (!statsOK(acc.dataStart, acc.length)) return;
   const clicks = load<u64>(acc.dataStart) + 1;
   if (pageField.find(rec) && pageField.kind == JSONKind.String) {
     // The page's text between its quotes (the example's pages have no escapes).
@@ -78,6 +92,7 @@ function statsAdd(acc: Buffer, rec: Record): void {
 const copy = new Buffer(256);
 
 function statsMerge(acc: Buffer, op: usize, ol: i32): void {
+  if (!statsOK(acc.dataStart, acc.length) || !statsOK(op, ol)) return;
   copy.reset();
   copy.appendRaw(op, ol);
   let clicks = load<u64>(acc.dataStart) + load<u64>(copy.dataStart);
@@ -92,6 +107,7 @@ function statsMerge(acc: Buffer, op: usize, ol: i32): void {
 }
 
 function statsResult(acc: Buffer, out: Buffer): void {
+  if (!statsOK(acc.dataStart, acc.length)) return;
   let pages = 0;
   let p = acc.dataStart + 8;
   const end = acc.dataStart + <usize>acc.length;
@@ -106,33 +122,45 @@ function statsResult(acc: Buffer, out: Buffer): void {
   out.appendByte(125); // "}"
 }
 
-// ---- top3
+// ---- top3: the three best seen so far, kept in place as the elements pass, so a
+// window of any size allocates nothing. Names are the item's JSON text, quotes
+// included, compared byte by byte (the Go example's order); they point into the
+// input, valid for the call.
 
 const itemField = new JSONField("item");
 const priceField = new JSONField("price");
 const el = new Record();
-const names: string[] = [];
-const prices: i64[] = [];
+const TOP = 3;
+const topName = new StaticArray<usize>(TOP);
+const topLen = new StaticArray<i32>(TOP);
+const topPrice = new StaticArray<i64>(TOP);
+
+/** Whether (price, name) ranks before entry i: a higher price, or the same and a smaller name. */
+function before(price: i64, np: usize, nl: i32, i: i32): bool {
+  const p = unchecked(topPrice[i]);
+  if (price != p) return price > p;
+  return compareBytes(np, nl, unchecked(topName[i]), unchecked(topLen[i])) < 0;
+}
 
 function top3(w: Window, elements: Elements, out: Collector): void {
-  names.length = 0;
-  prices.length = 0;
+  let n = 0;
   for (let i = 0; i < elements.count; i++) {
     elements.read(i, el);
     if (!itemField.find(el) || !priceField.find(el) || !priceField.asInt()) continue;
-    const name = String.UTF8.decodeUnsafe(itemField.valuePtr, <usize>itemField.valueLen);
-    const price = priceField.intValue;
-    // Insert in order: higher price first, then the smaller name.
-    let at = names.length;
-    while (at > 0 && (prices[at - 1] < price || (prices[at - 1] == price && names[at - 1] > name))) at--;
-    names.push(name);
-    prices.push(price);
-    for (let k = names.length - 1; k > at; k--) {
-      names[k] = names[k - 1];
-      prices[k] = prices[k - 1];
+    const np = itemField.valuePtr, nl = itemField.valueLen, price = priceField.intValue;
+    // Insertion into the sorted top, dropping what falls off its end.
+    let at = n;
+    while (at > 0 && before(price, np, nl, at - 1)) at--;
+    if (at == TOP) continue;
+    if (n < TOP) n++;
+    for (let k = n - 1; k > at; k--) {
+      unchecked(topName[k] = topName[k - 1]);
+      unchecked(topLen[k] = topLen[k - 1]);
+      unchecked(topPrice[k] = topPrice[k - 1]);
     }
-    names[at] = name;
-    prices[at] = price;
+    unchecked(topName[at] = np);
+    unchecked(topLen[at] = nl);
+    unchecked(topPrice[at] = price);
   }
   const b = out.emit().payload();
   b.appendString('{"window_start":');
@@ -140,12 +168,12 @@ function top3(w: Window, elements: Elements, out: Collector): void {
   b.appendString(',"window_end":');
   b.appendInt(w.end);
   b.appendString(',"top":[');
-  for (let i = 0; i < min(3, names.length); i++) {
+  for (let i = 0; i < n; i++) {
     if (i > 0) b.appendByte(44); // ","
     b.appendString('{"item":');
-    b.appendString(names[i]);
+    b.appendRaw(unchecked(topName[i]), unchecked(topLen[i]));
     b.appendString(',"price":');
-    b.appendInt(prices[i]);
+    b.appendInt(unchecked(topPrice[i]));
     b.appendByte(125);
   }
   b.appendString("]}");
@@ -156,6 +184,10 @@ function top3(w: Window, elements: Elements, out: Collector): void {
 let last: ValueState = changetype<ValueState>(0);
 
 function timeout(rec: Record, ctx: Context): void {
+  if (!rec.hasTimestamp) {
+    fail("timeout: a record without a timestamp");
+    return;
+  }
   last.putI64(ctx, rec.timestamp);
   ctx.registerEventTimer(rec.timestamp + 1000);
 }
@@ -178,15 +210,24 @@ function sumCreate(acc: Buffer): void {
   acc.advance(8);
 }
 
+function sumOK(n: i32): bool {
+  if (n == 8) return true;
+  fail("sum_price: malformed accumulator");
+  return false;
+}
+
 function sumAdd(acc: Buffer, rec: Record): void {
+  if (!sumOK(acc.length)) return;
   if (priceField.find(rec) && priceField.asInt()) store<i64>(acc.dataStart, load<i64>(acc.dataStart) + priceField.intValue);
 }
 
 function sumMerge(acc: Buffer, op: usize, ol: i32): void {
+  if (!sumOK(acc.length) || !sumOK(ol)) return;
   store<i64>(acc.dataStart, load<i64>(acc.dataStart) + load<i64>(op));
 }
 
 function sumResult(acc: Buffer, out: Buffer): void {
+  if (!sumOK(acc.length)) return;
   out.appendString('{"sum":');
   out.appendInt(load<i64>(acc.dataStart));
   out.appendByte(125);
