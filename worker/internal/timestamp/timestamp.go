@@ -1,13 +1,12 @@
 package timestamp
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"math"
-	"strconv"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/buger/jsonparser"
 	"github.com/weir-streams/weir/internal/record"
@@ -27,6 +26,8 @@ type Operator struct {
 	out   record.Batch
 	maxTS int64
 	stats Stats
+	// scratch receives a timestamp string that has escapes, unescaped.
+	scratch [maxTimeLen]byte
 }
 
 // NewJSONField assigns each record the timestamp in its payload's top-level
@@ -61,7 +62,7 @@ func (o *Operator) Process(_ context.Context, b *record.Batch) (*record.Batch, e
 	for r.Next(&v) {
 		ts, ok := ingest, true
 		if o.path != nil {
-			ts, ok = jsonTimestamp(v.Payload, o.path)
+			ts, ok = jsonTimestamp(v.Payload, o.path, o.scratch[:])
 		}
 		if !ok {
 			invalid++
@@ -84,10 +85,16 @@ func (o *Operator) Process(_ context.Context, b *record.Batch) (*record.Batch, e
 // Close releases nothing.
 func (o *Operator) Close(context.Context, bool) error { return nil }
 
-// jsonTimestamp reads member path of a JSON object as a timestamp.
-func jsonTimestamp(payload []byte, path []string) (int64, bool) {
+// maxTimeLen bounds an RFC 3339 string: a date-time with nanoseconds and an
+// offset takes 35 bytes; longer fractions are allowed up to this.
+const maxTimeLen = 64
+
+// jsonTimestamp reads member path of a JSON object as a timestamp. scratch
+// holds the string unescaped when it has escapes.
+func jsonTimestamp(payload []byte, path []string, scratch []byte) (int64, bool) {
 	// jsonparser is lenient with malformed documents: check first, as key_by
-	// does. json.Valid neither allocates nor recurses.
+	// does. json.Valid does not recurse, and allocates only for a payload that
+	// is not JSON (its SyntaxError), which costs a record nothing else.
 	if !json.Valid(payload) || !isObject(payload) {
 		return 0, false
 	}
@@ -99,6 +106,16 @@ func jsonTimestamp(payload []byte, path []string) (int64, bool) {
 	case jsonparser.Number:
 		return parseMillis(v)
 	case jsonparser.String:
+		if len(v) > maxTimeLen {
+			return 0, false
+		}
+		if bytes.IndexByte(v, '\\') >= 0 {
+			// Unescape writes into scratch, which is large enough for any
+			// string this short, so it does not allocate.
+			if v, err = jsonparser.Unescape(v, scratch[:maxTimeLen]); err != nil {
+				return 0, false
+			}
+		}
 		return parseRFC3339(v)
 	}
 	return 0, false
@@ -113,51 +130,4 @@ func isObject(doc []byte) bool {
 		return c == '{'
 	}
 	return false
-}
-
-// parseMillis reads a JSON number of milliseconds: an integer, or a number with
-// a fraction or exponent whose value is integral.
-func parseMillis(v []byte) (int64, bool) {
-	neg := v[0] == '-'
-	digits := v
-	if neg {
-		digits = v[1:]
-	}
-	plain := len(digits) > 0 && len(digits) <= 19
-	var n uint64
-	for _, c := range digits {
-		if c < '0' || c > '9' {
-			plain = false
-			break
-		}
-		n = n*10 + uint64(c-'0')
-	}
-	if plain {
-		switch {
-		case !neg && n <= math.MaxInt64:
-			return int64(n), true
-		case neg && n <= 1<<63:
-			return -int64(n), true
-		}
-		return 0, false
-	}
-	f, err := strconvParseFloat(v)
-	if err != nil || f != math.Trunc(f) || f < -(1<<63) || f >= 1<<63 {
-		return 0, false
-	}
-	return int64(f), true
-}
-
-// parseRFC3339 reads an RFC 3339 time (fractional seconds allowed) as ms.
-func parseRFC3339(v []byte) (int64, bool) {
-	t, err := time.Parse(time.RFC3339Nano, unsafe.String(&v[0], len(v)))
-	if err != nil {
-		return 0, false
-	}
-	return t.UnixMilli(), true
-}
-
-// strconvParseFloat parses v without copying it into a string.
-func strconvParseFloat(v []byte) (float64, error) {
-	return strconv.ParseFloat(unsafe.String(&v[0], len(v)), 64)
 }

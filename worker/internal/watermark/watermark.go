@@ -50,7 +50,10 @@ type reader struct {
 // NewGenerator returns the generator of a task with the given number of
 // readers; a task without any is idle from the start.
 func NewGenerator(readers int, s Strategy, now time.Time) *Generator {
-	g := &Generator{bound: s.MaxOutOfOrderness.Milliseconds(), punctuated: s.Punctuated, idle: s.IdleTimeout, readers: make([]reader, readers)}
+	// A negative bound would put a reader's watermark ahead of its records and
+	// could overflow near Max; treat it as the monotonous strategy.
+	bound := max(s.MaxOutOfOrderness.Milliseconds(), 0)
+	g := &Generator{bound: bound, punctuated: s.Punctuated, idle: s.IdleTimeout, readers: make([]reader, readers)}
 	for i := range g.readers {
 		g.readers[i] = reader{maxTS: Min, punct: Min, last: now}
 	}

@@ -1,6 +1,7 @@
 package watermark
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -10,14 +11,20 @@ var t0 = time.Unix(1_700_000_000, 0)
 
 func at(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
 
-// step is one call of a scripted scenario and what it must return.
-type step struct {
-	op      string // "obs", "tick" (Generator); "wm", "idle", "active", "end" (Tracker)
-	ch      int
-	v       int64 // a timestamp or watermark
-	now     int   // ms after t0
+// gstep is one call of a generator scenario. Only "tick" returns something;
+// its expectation is checked, and so is Current afterwards.
+type gstep struct {
+	op      string // "obs" or "tick"
+	r       int    // reader
+	ts      int64  // the batch's largest timestamp ("obs")
+	now     int    // ms after t0
 	want    Status
 	changed bool
+}
+
+func obs(r int, ts int64, now int) gstep { return gstep{op: "obs", r: r, ts: ts, now: now} }
+func tick(now int, wm int64, idle, changed bool) gstep {
+	return gstep{op: "tick", now: now, want: Status{wm, idle}, changed: changed}
 }
 
 func TestGeneratorScenarios(t *testing.T) {
@@ -25,49 +32,77 @@ func TestGeneratorScenarios(t *testing.T) {
 		name    string
 		readers int
 		s       Strategy
-		steps   []step
+		steps   []gstep
 	}{
-		{"bounded out-of-orderness", 1, Strategy{MaxOutOfOrderness: time.Second}, []step{
-			{op: "tick", now: 0, want: Status{Min, false}},
-			{op: "obs", v: 5000}, {op: "tick", now: 200, want: Status{3999, false}, changed: true},
-			{op: "obs", v: 4500}, {op: "tick", now: 400, want: Status{3999, false}}, // a late-ish record does not move it
-			{op: "obs", v: 7000}, {op: "tick", now: 600, want: Status{5999, false}, changed: true},
+		{"bounded out-of-orderness", 1, Strategy{MaxOutOfOrderness: time.Second}, []gstep{
+			tick(0, Min, false, false),
+			obs(0, 5000, 100), tick(200, 3999, false, true),
+			obs(0, 4500, 300), tick(400, 3999, false, false), // an out-of-order record does not move it
+			obs(0, 7000, 500), tick(600, 5999, false, true),
+			tick(800, 5999, false, false),
 		}},
-		{"monotonous", 1, Strategy{}, []step{
-			{op: "obs", v: 10}, {op: "tick", want: Status{9, false}, changed: true},
+		{"monotonous", 1, Strategy{}, []gstep{
+			obs(0, 10, 0), tick(0, 9, false, true),
+			obs(0, 10, 1), tick(200, 9, false, false),
+			obs(0, 11, 2), tick(400, 10, false, true),
 		}},
-		{"min over readers; one without records holds back", 2, Strategy{}, []step{
-			{op: "obs", ch: 0, v: 100}, {op: "tick", now: 10, want: Status{Min, false}},
-			{op: "obs", ch: 1, v: 50}, {op: "tick", now: 20, want: Status{49, false}, changed: true},
-			{op: "obs", ch: 1, v: 500}, {op: "tick", now: 30, want: Status{99, false}, changed: true},
+		{"several readers: the minimum", 3, Strategy{MaxOutOfOrderness: 10 * time.Millisecond}, []gstep{
+			obs(0, 100, 0), obs(1, 300, 0), obs(2, 200, 0), tick(200, 89, false, true),
+			obs(0, 500, 300), tick(400, 189, false, true),
+			obs(2, 400, 500), tick(600, 289, false, true),
+			obs(1, 250, 700), tick(800, 289, false, false), // reader 1 went back: ignored
 		}},
-		{"idle timeout releases a silent reader, which comes back without going backwards", 2, Strategy{IdleTimeout: time.Second}, []step{
-			{op: "obs", ch: 0, v: 100, now: 0}, {op: "tick", now: 999, want: Status{Min, false}},
-			{op: "obs", ch: 0, v: 2000, now: 1500}, {op: "tick", now: 1500, want: Status{1999, false}, changed: true}, // reader 1 idle since 1000
-			{op: "obs", ch: 1, v: 10, now: 1600}, {op: "tick", now: 1600, want: Status{1999, false}},
-			{op: "tick", now: 2599, want: Status{1999, false}},               // reader 0 idle since 2500; reader 1 (at 9) is behind the clock
-			{op: "tick", now: 2600, want: Status{1999, true}, changed: true}, // reader 1 idle too
+		{"a reader without records holds back until the idle timeout", 2, Strategy{IdleTimeout: time.Second}, []gstep{
+			obs(0, 100, 0), tick(200, Min, false, false),
+			obs(0, 200, 900), tick(999, Min, false, false),
+			tick(1000, 199, false, true), // reader 1 idle, counted from NewGenerator
+			obs(0, 300, 1100), tick(1200, 299, false, true),
 		}},
-		{"all idle, then active again", 1, Strategy{IdleTimeout: 100 * time.Millisecond}, []step{
-			{op: "obs", v: 10, now: 0}, {op: "tick", now: 50, want: Status{9, false}, changed: true},
-			{op: "tick", now: 150, want: Status{9, true}, changed: true},
-			{op: "tick", now: 250, want: Status{9, true}},
-			{op: "obs", v: 5, now: 300}, {op: "tick", now: 300, want: Status{9, false}, changed: true},
+		{"idle, then active again behind the clock: no going backwards", 2, Strategy{IdleTimeout: time.Second}, []gstep{
+			obs(0, 100, 0), obs(1, 100, 0), tick(200, 99, false, true),
+			obs(0, 2000, 1500), tick(1500, 1999, false, true), // reader 1 idle since 1000
+			obs(1, 10, 1600), tick(1600, 1999, false, false), // reader 1 active, at 9: the output stays
+			obs(0, 3000, 1700), obs(1, 2500, 1700), tick(1800, 2499, false, true),
+			tick(2699, 2499, false, false),
+			tick(2700, 2499, true, true), // both idle: idle, keeping the watermark
+			tick(2900, 2499, true, false),
+			obs(1, 100, 3000), tick(3000, 2499, false, true), // active again, behind: active, same watermark
 		}},
-		{"no readers: idle from the start", 0, Strategy{}, []step{
-			{op: "tick", want: Status{Min, true}},
+		{"zero readers: idle", 0, Strategy{IdleTimeout: time.Second}, []gstep{
+			tick(0, Min, true, false),
+			tick(5000, Min, true, false),
+		}},
+		{"idle timeout 0 never idles", 1, Strategy{}, []gstep{
+			obs(0, 10, 0), tick(1_000_000_000, 9, false, true),
+		}},
+		{"no overflow near Min", 2, Strategy{MaxOutOfOrderness: time.Hour}, []gstep{
+			obs(0, Min+5, 0), obs(1, Min, 0), tick(0, Min, false, false),
+			obs(1, Min+3_600_001, 0), tick(1, Min, false, false),
+			obs(1, Min+3_600_002, 0), obs(0, 0, 0), tick(2, Min+1, false, true),
+		}},
+		{"end of input at Max", 1, Strategy{MaxOutOfOrderness: time.Second}, []gstep{
+			obs(0, Max, 0), tick(0, Max-1001, false, true),
+		}},
+		{"a negative bound counts as 0", 1, Strategy{MaxOutOfOrderness: -time.Second}, []gstep{
+			obs(0, Max, 0), tick(0, Max-1, false, true),
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			g := NewGenerator(c.readers, c.s, t0)
+			if want := (Status{Min, c.readers == 0}); g.Current() != want {
+				t.Fatalf("initial Current = %+v; want %+v", g.Current(), want)
+			}
 			for i, s := range c.steps {
 				switch s.op {
 				case "obs":
-					g.Observe(s.ch, s.v, at(s.now))
+					g.Observe(s.r, s.ts, at(s.now))
 				case "tick":
 					got, changed := g.Tick(at(s.now))
 					if got != s.want || changed != s.changed {
-						t.Fatalf("step %d: Tick = %+v, %v; want %+v, %v", i, got, changed, s.want, s.changed)
+						t.Fatalf("step %d: Tick(%d) = %+v, %v; want %+v, %v", i, s.now, got, changed, s.want, s.changed)
+					}
+					if g.Current() != got {
+						t.Fatalf("step %d: Current = %+v after Tick returned %+v", i, g.Current(), got)
 					}
 				}
 			}
@@ -75,129 +110,342 @@ func TestGeneratorScenarios(t *testing.T) {
 	}
 }
 
+// tstep is one call of a tracker scenario and what it must return.
+type tstep struct {
+	op      string // "wm", "idle", "active", "end"
+	c       int
+	wm      int64
+	want    Status
+	changed bool
+}
+
+func wm(c int, w int64, out int64, idle, changed bool) tstep {
+	return tstep{op: "wm", c: c, wm: w, want: Status{out, idle}, changed: changed}
+}
+func idle(c int, out int64, idle, changed bool) tstep {
+	return tstep{op: "idle", c: c, want: Status{out, idle}, changed: changed}
+}
+func active(c int, out int64, idle, changed bool) tstep {
+	return tstep{op: "active", c: c, want: Status{out, idle}, changed: changed}
+}
+func end(c int, out int64, idle, changed bool) tstep {
+	return tstep{op: "end", c: c, want: Status{out, idle}, changed: changed}
+}
+
+func (s tstep) apply(tr *Tracker) (Status, bool) {
+	switch s.op {
+	case "wm":
+		return tr.Watermark(s.c, s.wm)
+	case "idle":
+		return tr.Idle(s.c, true)
+	case "active":
+		return tr.Idle(s.c, false)
+	case "end":
+		return tr.End(s.c)
+	}
+	panic("unknown step " + s.op)
+}
+
 func TestTrackerScenarios(t *testing.T) {
 	for _, c := range []struct {
 		name     string
 		channels int
-		steps    []step
+		steps    []tstep
 	}{
-		{"min of several inputs", 3, []step{
-			{op: "wm", ch: 0, v: 10, want: Status{Min, false}},
-			{op: "wm", ch: 1, v: 20, want: Status{Min, false}},
-			{op: "wm", ch: 2, v: 5, want: Status{5, false}, changed: true},
-			{op: "wm", ch: 2, v: 30, want: Status{10, false}, changed: true},
-			{op: "wm", ch: 0, v: 8, want: Status{10, false}}, // a channel's regression is ignored
-			{op: "wm", ch: 0, v: 25, want: Status{20, false}, changed: true},
+		{"min of several inputs", 3, []tstep{
+			wm(0, 10, Min, false, false),
+			wm(1, 20, Min, false, false),
+			wm(2, 5, 5, false, true),
+			wm(2, 30, 10, false, true),
+			wm(0, 25, 20, false, true),
+			wm(1, 40, 25, false, true),
 		}},
-		{"an idle input does not hold back; back behind the clock it waits to catch up", 2, []step{
-			{op: "wm", ch: 0, v: 10}, {op: "wm", ch: 1, v: 5, want: Status{5, false}, changed: true},
-			{op: "idle", ch: 1, want: Status{10, false}, changed: true},
-			{op: "wm", ch: 0, v: 50, want: Status{50, false}, changed: true},
-			{op: "wm", ch: 1, v: 20, want: Status{50, false}}, // active again, behind: not aligned
-			{op: "wm", ch: 0, v: 80, want: Status{80, false}, changed: true},
-			{op: "wm", ch: 1, v: 90, want: Status{80, false}}, // caught up: aligned
-			{op: "wm", ch: 0, v: 100, want: Status{90, false}, changed: true},
+		{"a lagging input holds the output back", 2, []tstep{
+			wm(0, 100, Min, false, false),
+			wm(1, 1, 1, false, true),
+			wm(0, 200, 1, false, false),
+			wm(0, 300, 1, false, false),
+			wm(1, 2, 2, false, true),
+			wm(1, 500, 300, false, true),
 		}},
-		{"all idle, then one active", 2, []step{
-			{op: "wm", ch: 0, v: 10}, {op: "wm", ch: 1, v: 10, want: Status{10, false}, changed: true},
-			{op: "idle", ch: 0, want: Status{10, false}},
-			{op: "idle", ch: 1, want: Status{10, true}, changed: true},
-			{op: "idle", ch: 1, want: Status{10, true}},
-			{op: "wm", ch: 1, v: 12, want: Status{12, false}, changed: true},
+		{"per-channel regression ignored", 2, []tstep{
+			wm(0, 50, Min, false, false),
+			wm(1, 60, 50, false, true),
+			wm(0, 40, 50, false, false),
+			wm(0, 50, 50, false, false),
+			wm(0, 55, 55, false, true),
 		}},
-		{"inputs that fall quiet after their last records: the clock moves to the largest", 3, []step{
-			{op: "wm", ch: 0, v: 10, want: Status{Min, false}},
-			{op: "wm", ch: 1, v: 20, want: Status{Min, false}}, // channel 2 has sent nothing
-			{op: "idle", ch: 0, want: Status{Min, false}},
-			{op: "idle", ch: 1, want: Status{Min, false}},
-			{op: "idle", ch: 2, want: Status{20, true}, changed: true},
-			{op: "wm", ch: 2, v: 5, want: Status{20, false}, changed: true}, // back behind the clock: not aligned
+		{"inputs that fall quiet after their last records: the clock moves to the largest", 3, []tstep{
+			wm(0, 10, Min, false, false), wm(1, 20, Min, false, false), // channel 2 has sent nothing
+			idle(0, Min, false, false),
+			idle(1, Min, false, false),
+			idle(2, 20, true, true),
+			wm(2, 5, 20, false, true), // back behind the clock: not aligned
 		}},
-		{"ended channels hold nothing back", 2, []step{
-			{op: "wm", ch: 0, v: 10},
-			{op: "end", ch: 1, want: Status{10, false}, changed: true},
-			{op: "end", ch: 0, want: Status{Max, false}, changed: true},
+		{"an idle input is excluded", 3, []tstep{
+			wm(0, 10, Min, false, false), wm(1, 20, Min, false, false), wm(2, 5, 5, false, true),
+			idle(2, 10, false, true),
+			idle(2, 10, false, false), // no news
+			idle(0, 20, false, true),
+			wm(1, 30, 30, false, true),
+		}},
+		{"idle to active: unaligned until it catches up", 2, []tstep{
+			wm(0, 10, Min, false, false), wm(1, 5, 5, false, true),
+			idle(1, 10, false, true),
+			wm(0, 50, 50, false, true),
+			active(1, 50, false, false), // at 5, behind 50: not aligned
+			wm(0, 80, 80, false, true),  // so it does not hold the output back
+			wm(1, 20, 80, false, false), // still behind
+			wm(1, 90, 80, false, false), // caught up: aligned from now on
+			wm(0, 100, 90, false, true),
+			wm(0, 120, 90, false, false),
+		}},
+		{"a watermark makes an idle channel active", 2, []tstep{
+			wm(0, 10, Min, false, false), wm(1, 10, 10, false, true),
+			idle(1, 10, false, false),
+			wm(0, 30, 30, false, true),
+			wm(1, 5, 30, false, false), // active again at 10, behind: unaligned
+			wm(0, 40, 40, false, true),
+			wm(1, 40, 40, false, false), // aligned
+			wm(0, 50, 40, false, false),
+		}},
+		{"active again ahead of the clock is aligned at once", 2, []tstep{
+			wm(0, 10, Min, false, false), wm(1, 100, 10, false, true),
+			idle(1, 10, false, false),
+			active(1, 10, false, false),
+			wm(0, 200, 100, false, true),
+		}},
+		{"all idle, then one active", 2, []tstep{
+			wm(0, 10, Min, false, false), wm(1, 10, 10, false, true),
+			idle(0, 10, false, false),
+			idle(1, 10, true, true),
+			idle(1, 10, true, false),
+			wm(0, 5, 10, false, true), // the regression is ignored, but the channel is active again
+		}},
+		{"all idle, then active by a watermark", 2, []tstep{
+			wm(0, 10, Min, false, false), wm(1, 10, 10, false, true),
+			idle(0, 10, false, false),
+			idle(1, 10, true, true),
+			wm(1, 12, 12, false, true),
+			active(0, 12, false, false), // at 10, behind: unaligned
+			wm(1, 15, 15, false, true),
+		}},
+		{"all idle, then active behind", 1, []tstep{
+			wm(0, 10, 10, false, true),
+			idle(0, 10, true, true),
+			active(0, 10, false, true),
+		}},
+		{"ended channels count as Max", 3, []tstep{
+			wm(0, 10, Min, false, false), wm(1, 20, Min, false, false),
+			end(2, 10, false, true),
+			end(2, 10, false, false),   // ending twice changes nothing
+			wm(2, 5, 10, false, false), // nor does a watermark after the end
+			idle(2, 10, false, false),
+			end(0, 20, false, true),
+			end(1, Max, false, true),
+		}},
+		{"an idle channel's end releases the output", 2, []tstep{
+			wm(0, 10, Min, false, false), wm(1, 20, 10, false, true),
+			idle(0, 20, false, true),
+			idle(1, 20, true, true),
+			end(1, Max, false, true),
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			tr := NewTracker(c.channels)
+			if tr.Current() != (Status{Min, false}) {
+				t.Fatalf("initial Current = %+v", tr.Current())
+			}
 			for i, s := range c.steps {
-				var (
-					got     Status
-					changed bool
-				)
-				switch s.op {
-				case "wm":
-					got, changed = tr.Watermark(s.ch, s.v)
-				case "idle":
-					got, changed = tr.Idle(s.ch, true)
-				case "end":
-					got, changed = tr.End(s.ch)
-				}
-				if s.want == (Status{}) && !s.changed {
-					continue // a step without an expectation
-				}
+				got, changed := s.apply(tr)
 				if got != s.want || changed != s.changed {
-					t.Fatalf("step %d (%s ch %d %d): got %+v, %v; want %+v, %v", i, s.op, s.ch, s.v, got, changed, s.want, s.changed)
+					t.Fatalf("step %d (%s c%d %d): got %+v, %v; want %+v, %v", i, s.op, s.c, s.wm, got, changed, s.want, s.changed)
+				}
+				if tr.Current() != got {
+					t.Fatalf("step %d: Current = %+v after %+v", i, tr.Current(), got)
 				}
 			}
 		})
 	}
 }
 
-// TestTrackerProperties drives a tracker with random events and checks it against
-// a brute-force model: the output never goes backwards, changes exactly when the
-// model's does, and while channels only move forward and stay active it is the
-// minimum over them.
-func TestTrackerProperties(t *testing.T) {
-	for seed := range uint64(200) {
-		rng := rand.New(rand.NewPCG(seed, 1))
-		n := 1 + rng.IntN(4)
-		tr := NewTracker(n)
-		wms := make([]int64, n)
-		for i := range wms {
-			wms[i] = Min
-		}
-		idle := make([]bool, n)
-		last := tr.Current()
-		everIdle := false
-		for range 100 {
-			c := rng.IntN(n)
-			var got Status
-			var changed bool
-			if rng.IntN(6) == 0 {
-				everIdle = true
-				idle[c] = !idle[c]
-				got, changed = tr.Idle(c, idle[c])
-			} else {
-				v := int64(rng.IntN(1000))
-				if v > wms[c] {
-					wms[c] = v
+// trackerOracle recomputes the tracker's output from the whole history of
+// calls at every step, the slow way.
+type trackerOracle struct {
+	n       int
+	history []tstep
+}
+
+type oracleChan struct {
+	wm                   int64
+	idle, aligned, ended bool
+}
+
+// replay returns the output after every call of the history, and each
+// channel's state after the last.
+func (o *trackerOracle) replay() ([]Status, []oracleChan) {
+	chans := make([]oracleChan, o.n)
+	for i := range chans {
+		chans[i] = oracleChan{wm: Min, aligned: true}
+	}
+	out := Status{Watermark: Min}
+	var outs []Status
+	for _, s := range o.history {
+		ch := &chans[s.c]
+		if !ch.ended {
+			switch s.op {
+			case "wm":
+				if ch.idle {
+					ch.idle = false
+					ch.aligned = ch.wm >= out.Watermark
 				}
-				idle[c] = false
-				got, changed = tr.Watermark(c, v)
+				if s.wm > ch.wm {
+					ch.wm = s.wm
+				}
+				if ch.wm >= out.Watermark {
+					ch.aligned = true
+				}
+			case "idle":
+				ch.idle, ch.aligned = true, false
+			case "active":
+				if ch.idle {
+					ch.idle = false
+					ch.aligned = ch.wm >= out.Watermark
+				}
+			case "end":
+				*ch = oracleChan{wm: Max, aligned: true, ended: true}
 			}
-			if got.Watermark < last.Watermark {
-				t.Fatalf("seed %d: went backwards from %d to %d", seed, last.Watermark, got.Watermark)
+		}
+		anyActive, m, anyAligned := false, Max, false
+		for _, c := range chans {
+			if c.idle {
+				continue
+			}
+			anyActive = true
+			if c.aligned {
+				anyAligned = true
+				m = min(m, c.wm)
+			}
+		}
+		out.Idle = !anyActive
+		if anyAligned && m > out.Watermark {
+			out.Watermark = m
+		}
+		if !anyActive { // every channel idle: up to the largest channel watermark
+			for _, c := range chans {
+				out.Watermark = max(out.Watermark, c.wm)
+			}
+		}
+		outs = append(outs, out)
+	}
+	return outs, chans
+}
+
+// TestTrackerProperties drives trackers with random calls and compares them
+// with the oracle after each: the same status and change, an output that
+// never goes backwards, and that, whenever its watermark changes, is the
+// minimum over the active aligned channels.
+func TestTrackerProperties(t *testing.T) {
+	ops := []string{"wm", "wm", "wm", "wm", "idle", "active", "end"}
+	for seed := range uint64(500) {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		n := 1 + rng.IntN(5)
+		tr := NewTracker(n)
+		o := &trackerOracle{n: n}
+		last := tr.Current()
+		for i := range 200 {
+			s := tstep{op: ops[rng.IntN(len(ops))], c: rng.IntN(n), wm: int64(rng.IntN(1000)) - 100}
+			if s.op == "end" && rng.IntN(8) != 0 {
+				s.op = "wm" // ends are rare, or everything ends early
+			}
+			got, changed := s.apply(tr)
+			o.history = append(o.history, s)
+			outs, chans := o.replay()
+			want := outs[len(outs)-1]
+			ctx := fmt.Sprintf("seed %d step %d (%s c%d %d)", seed, i, s.op, s.c, s.wm)
+			if got != want {
+				t.Fatalf("%s: got %+v, oracle %+v", ctx, got, want)
 			}
 			if changed != (got != last) {
-				t.Fatalf("seed %d: changed=%v but %+v -> %+v", seed, changed, last, got)
+				t.Fatalf("%s: changed=%v but %+v -> %+v", ctx, changed, last, got)
 			}
-			allIdle := true
-			for _, i := range idle {
-				allIdle = allIdle && i
+			if got.Watermark < last.Watermark {
+				t.Fatalf("%s: went backwards from %d to %d", ctx, last.Watermark, got.Watermark)
 			}
-			if got.Idle != allIdle {
-				t.Fatalf("seed %d: idle %v, channels idle %v", seed, got.Idle, idle)
-			}
-			if !everIdle {
-				m := int64(Max)
-				for _, w := range wms {
-					m = min(m, w)
+			if got.Watermark != last.Watermark {
+				m := Max
+				for _, c := range chans {
+					if !c.idle && c.aligned {
+						m = min(m, c.wm)
+					}
 				}
 				if got.Watermark != m {
-					t.Fatalf("seed %d: watermark %d, min over channels %d (%v)", seed, got.Watermark, m, wms)
+					t.Fatalf("%s: changed to %d, min over active aligned channels %d", ctx, got.Watermark, m)
 				}
+			}
+			last = got
+		}
+	}
+}
+
+// TestGeneratorProperties compares a generator with a brute-force oracle that
+// recomputes, at each Tick, every reader's watermark and idleness from the full
+// list of observations: the output watermark is the largest, over all Ticks so
+// far, of the minimum over the readers active at that Tick.
+func TestGeneratorProperties(t *testing.T) {
+	type observation struct {
+		r   int
+		ts  int64
+		now int
+	}
+	for seed := range uint64(500) {
+		rng := rand.New(rand.NewPCG(seed, 11))
+		n := rng.IntN(4)
+		bound := int64(rng.IntN(3)) * 50
+		idleMS := rng.IntN(3) * 300
+		s := Strategy{MaxOutOfOrderness: time.Duration(bound) * time.Millisecond, IdleTimeout: time.Duration(idleMS) * time.Millisecond}
+		g := NewGenerator(n, s, t0)
+		var obsv []observation
+		best := Min
+		last := g.Current()
+		now := 0
+		for i := range 200 {
+			now += rng.IntN(150)
+			if n > 0 && rng.IntN(3) != 0 {
+				o := observation{r: rng.IntN(n), ts: int64(rng.IntN(2000)), now: now}
+				obsv = append(obsv, o)
+				g.Observe(o.r, o.ts, at(o.now))
+				continue
+			}
+			got, changed := g.Tick(at(now))
+			active, m := 0, Max
+			for r := range n {
+				maxTS, lastSeen := Min, 0
+				for _, o := range obsv {
+					if o.r == r {
+						maxTS, lastSeen = max(maxTS, o.ts), o.now
+					}
+				}
+				if idleMS > 0 && now-lastSeen >= idleMS {
+					continue
+				}
+				active++
+				w := Min
+				if maxTS != Min {
+					w = maxTS - bound - 1
+				}
+				m = min(m, w)
+			}
+			if active > 0 {
+				best = max(best, m)
+			}
+			want := Status{Watermark: best, Idle: active == 0}
+			ctx := fmt.Sprintf("seed %d step %d (readers %d, %+v)", seed, i, n, s)
+			if got != want {
+				t.Fatalf("%s: Tick = %+v, oracle %+v", ctx, got, want)
+			}
+			if changed != (got != last) {
+				t.Fatalf("%s: changed=%v but %+v -> %+v", ctx, changed, last, got)
 			}
 			last = got
 		}
