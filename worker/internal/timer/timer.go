@@ -45,7 +45,9 @@ type Service struct {
 	// state sub-key (time, key group, key, namespace).
 	live map[string]struct{}
 	sub  []byte // scratch
-	out  Timer
+	// popped holds the last popped timer's entry; Pop's result aliases it.
+	popped []byte
+	out    Timer
 }
 
 // entry is a timer in the heap; id is its live-map key.
@@ -173,12 +175,13 @@ func (s *Service) Pop(d Domain, upTo int64) (t Timer, ok bool, err error) {
 			continue
 		}
 		delete(s.live, top.id)
-		sub := top.id[1:]
-		tm, kg, key, ns, derr := decodeSub([]byte(sub))
+		// One copy, reused: the fired timer's key and namespace alias it.
+		s.popped = append(s.popped[:0], top.id[1:]...)
+		tm, kg, key, ns, derr := decodeSub(s.popped)
 		if derr != nil {
 			return Timer{}, false, derr
 		}
-		if err := s.b.Delete(s.states[d], kg, nil, nil, []byte(sub)); err != nil {
+		if err := s.b.Delete(s.states[d], kg, nil, nil, s.popped); err != nil {
 			return Timer{}, false, err
 		}
 		s.out = Timer{Domain: d, Time: tm, KeyGroup: kg, Key: key, Namespace: ns}
