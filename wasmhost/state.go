@@ -18,6 +18,9 @@ const (
 	StateMap         = "map"
 	StateReducing    = "reducing"
 	StateAggregating = "aggregating"
+	// StateBroadcast is a map shared by every key of a subtask, written only
+	// from the broadcast input of a co_process function (sdk/ABI.md §4.8).
+	StateBroadcast = "broadcast"
 )
 
 // KeyedState is the state store behind the state imports of one instance
