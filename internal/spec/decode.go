@@ -235,6 +235,9 @@ func (d *decoder) step(n *yaml.Node, i int) Step {
 			}
 		}
 	}
+	if p, ok := f.get("inputs"); ok {
+		s.Inputs = d.inputs(p.val, path+".inputs")
+	}
 	if p, ok := f.get("parallelism"); ok {
 		field := path + ".parallelism"
 		if v, ok := d.integer(p.val, field); ok && d.check(p.val, field, checkIntRange(v, 1, MaxParallelismLimit)) {
@@ -264,8 +267,12 @@ func (d *decoder) step(n *yaml.Node, i int) Step {
 		switch s.Kind {
 		case KindSource:
 			s.Source = d.source(p.val, field)
-		case KindMap, KindFilter, KindFlatMap, KindProcess, KindReduce:
+		case KindMap, KindFilter, KindFlatMap, KindProcess, KindReduce, KindCoProcess:
 			s.UDF = d.udf(p.val, field)
+		case KindUnion:
+			d.fields(p.val, field, stepShape.keys["union"].shape)
+		case KindJoin:
+			s.Join = d.join(p.val, field)
 		case KindKeyBy:
 			s.KeyBy, s.UDF = d.keyBy(p.val, field)
 		case KindPartition:
@@ -305,11 +312,91 @@ func (d *decoder) step(n *yaml.Node, i int) Step {
 	return s
 }
 
+// inputs decodes the inputs of a multi-input step: step ids, a side output
+// written <step>#<name>.
+func (d *decoder) inputs(n *yaml.Node, path string) []StepInput {
+	t := deref(n)
+	if t.Kind != yaml.SequenceNode {
+		d.errorf(n, path, "expected a list of step ids, got %s", describe(t))
+		return nil
+	}
+	var out []StepInput
+	for i, item := range t.Content {
+		field := fmt.Sprintf("%s[%d]", path, i)
+		v, ok := d.str(item, field)
+		if !ok {
+			continue
+		}
+		in := StepInput{ID: v}
+		if strings.Contains(v, "#") {
+			in.ID, in.Tag, _ = strings.Cut(v, "#")
+			msg := checkName("side output", in.Tag, 64)
+			if in.ID == "" {
+				msg = "a side output is read as <step>#<name>"
+			}
+			if !d.check(item, field, msg) {
+				continue
+			}
+		}
+		if in.ID == "" {
+			d.errorf(item, field, "must name a step")
+			continue
+		}
+		d.record(field, item)
+		out = append(out, in)
+	}
+	return out
+}
+
+// join decodes a join step's join; the validator checks the values.
+func (d *decoder) join(n *yaml.Node, path string) *Join {
+	j := &Join{}
+	f, ok := d.fields(n, path, stepShape.keys["join"].shape)
+	if !ok {
+		return j
+	}
+	if p, ok := d.require(f, "type"); ok {
+		d.record(path+".type", p.val)
+		if v, ok := d.str(p.val, path+".type"); ok {
+			j.Type = JoinType(v)
+		}
+	}
+	for _, b := range []struct {
+		key string
+		dst *time.Duration
+	}{{"lower_bound", &j.LowerBound}, {"upper_bound", &j.UpperBound}} {
+		if p, ok := f.get(b.key); ok {
+			field := path + "." + b.key
+			d.record(field, p.val)
+			if v, ok := d.duration(p.val, field); ok {
+				*b.dst = v
+			}
+		}
+	}
+	if p, ok := f.get("outer"); ok {
+		d.record(path+".outer", p.val)
+		if v, ok := d.str(p.val, path+".outer"); ok {
+			j.Outer = Outer(v)
+		}
+	}
+	if p, ok := f.get("window"); ok {
+		d.record(path+".window", p.val)
+		j.Window = d.windowShapeOf(p.val, path+".window", joinWindowShape)
+	}
+	return j
+}
+
 // window decodes a window step's window: its shape and clock; the validator
 // checks the values.
 func (d *decoder) window(n *yaml.Node, path string) *Window {
+	return d.windowShapeOf(n, path, windowShape)
+}
+
+// windowShapeOf decodes a window against sh: a window step's, or a join's
+// (time windows only).
+func (d *decoder) windowShapeOf(n *yaml.Node, path string, sh *shape) *Window {
 	w := &Window{}
-	f, ok := d.fields(n, path, windowShape)
+	f, ok := d.fields(n, path, sh)
 	if !ok {
 		return w
 	}
@@ -352,6 +439,37 @@ func (d *decoder) window(n *yaml.Node, path string) *Window {
 			w.Time = WindowTime(v)
 		}
 	}
+	if p, ok := f.get("count"); ok {
+		field := path + ".count"
+		d.record(field, p.val)
+		w.Count = &CountWindow{}
+		if cf, ok := d.fields(p.val, field, windowShape.keys["count"].shape); ok {
+			if sp, ok := d.require(cf, "size"); ok {
+				d.record(field+".size", sp.val)
+				if v, ok := d.integer(sp.val, field+".size"); ok {
+					w.Count.Size = v
+				}
+			}
+			if sp, ok := cf.get("slide"); ok {
+				d.record(field+".slide", sp.val)
+				if v, ok := d.integer(sp.val, field+".slide"); ok {
+					w.Count.Slide = v
+				}
+			}
+		}
+	}
+	if p, ok := f.get("global"); ok {
+		d.record(path+".global", p.val)
+		if _, ok := d.fields(p.val, path+".global", windowShape.keys["global"].shape); ok {
+			w.Global = true
+		}
+	}
+	if p, ok := f.get("trigger"); ok {
+		w.Trigger = d.trigger(p.val, path+".trigger")
+	}
+	if p, ok := f.get("evictor"); ok {
+		w.Evictor = d.evictor(p.val, path+".evictor")
+	}
 	dur(f, "allowed_lateness", path+".allowed_lateness", &w.AllowedLateness)
 	if p, ok := f.get("late_output"); ok {
 		field := path + ".late_output"
@@ -361,6 +479,99 @@ func (d *decoder) window(n *yaml.Node, path string) *Window {
 		}
 	}
 	return w
+}
+
+// trigger decodes a window's trigger: one built-in trigger or a function, and
+// purging.
+func (d *decoder) trigger(n *yaml.Node, path string) *Trigger {
+	d.record(path, n)
+	t := &Trigger{}
+	f, ok := d.fields(n, path, windowShape.keys["trigger"].shape)
+	if !ok {
+		return t
+	}
+	var kinds []string
+	for _, k := range []TriggerKind{TriggerEventTime, TriggerProcessingTime, TriggerCount, TriggerContinuousEventTime, TriggerContinuousProcessingTime} {
+		p, ok := f.get(string(k))
+		if !ok {
+			continue
+		}
+		kinds = append(kinds, string(k))
+		field := path + "." + string(k)
+		d.record(field, p.val)
+		t.Kind = k
+		switch k {
+		case TriggerEventTime, TriggerProcessingTime:
+			if v, ok := d.boolean(p.val, field); ok && !v {
+				d.errorf(p.val, field, "write %s: true, or leave it out", k)
+			}
+		case TriggerCount:
+			if v, ok := d.integer(p.val, field); ok {
+				t.Count = v
+			}
+		default:
+			if v, ok := d.duration(p.val, field); ok {
+				t.Interval = v
+			}
+		}
+	}
+	_, hasModule := f.get("module")
+	_, hasFunction := f.get("function")
+	if hasModule || hasFunction {
+		kinds = append(kinds, "module")
+		t.Kind, t.UDF = TriggerUDF, d.udfOf(f, path)
+	}
+	switch {
+	case len(kinds) == 0 && len(f.typos) == 0:
+		d.errorf(n, path, "needs one of event_time: true, processing_time: true, count: N, continuous_event_time: <interval>, continuous_processing_time: <interval>, or module and function (a trigger function)")
+	case len(kinds) > 1:
+		d.errorf(n, path, "%s exclude each other: give one trigger", andList(kinds))
+	}
+	if p, ok := f.get("purging"); ok {
+		d.record(path+".purging", p.val)
+		if v, ok := d.boolean(p.val, path+".purging"); ok {
+			t.Purging = v
+		}
+	}
+	return t
+}
+
+// evictor decodes a window's evictor: count, time, or a function.
+func (d *decoder) evictor(n *yaml.Node, path string) *Evictor {
+	d.record(path, n)
+	e := &Evictor{}
+	f, ok := d.fields(n, path, windowShape.keys["evictor"].shape)
+	if !ok {
+		return e
+	}
+	var kinds []string
+	if p, ok := f.get("count"); ok {
+		kinds = append(kinds, "count")
+		d.record(path+".count", p.val)
+		if v, ok := d.integer(p.val, path+".count"); ok {
+			e.Count = v
+		}
+	}
+	if p, ok := f.get("time"); ok {
+		kinds = append(kinds, "time")
+		d.record(path+".time", p.val)
+		if v, ok := d.duration(p.val, path+".time"); ok {
+			e.Time = v
+		}
+	}
+	_, hasModule := f.get("module")
+	_, hasFunction := f.get("function")
+	if hasModule || hasFunction {
+		kinds = append(kinds, "module")
+		e.UDF = d.udfOf(f, path)
+	}
+	switch {
+	case len(kinds) == 0 && len(f.typos) == 0:
+		d.errorf(n, path, "needs one of count: N, time: <duration>, or module and function (an evictor function)")
+	case len(kinds) > 1:
+		d.errorf(n, path, "%s exclude each other: give one evictor", andList(kinds))
+	}
+	return e
 }
 
 // windowFunction decodes the function of a window step: a built-in aggregate,
@@ -693,11 +904,16 @@ func (d *decoder) time(n *yaml.Node, field string) (time.Time, bool) {
 }
 
 func (d *decoder) udf(n *yaml.Node, path string) *UDFRef {
-	u := &UDFRef{}
 	f, ok := d.fields(n, path, udfShape)
 	if !ok {
-		return u
+		return &UDFRef{}
 	}
+	return d.udfOf(f, path)
+}
+
+// udfOf decodes the module and function keys of a mapping already read.
+func (d *decoder) udfOf(f *fields, path string) *UDFRef {
+	u := &UDFRef{}
 	if p, ok := d.require(f, "module"); ok {
 		field := path + ".module"
 		if v, ok := d.str(p.val, field); ok {

@@ -68,21 +68,30 @@ var (
 		"tumbling": leaf,
 		"sliding":  known(mapping(map[string]*field{"size": leaf, "slide": leaf})),
 		"session":  known(mapping(map[string]*field{"gap": leaf})),
-		"count":    soon(mapping(map[string]*field{"size": leaf, "slide": leaf})),
-		"global":   soon(mapping(map[string]*field{})),
+		"count":    known(mapping(map[string]*field{"size": leaf, "slide": leaf})),
+		"global":   known(mapping(map[string]*field{})),
 		"time":     leaf,
-		// TODO(spec): fix the shapes of trigger and evictor when they are built;
-		// DESIGN §6 names them only.
-		"trigger":          soonLeaf,
-		"evictor":          soonLeaf,
+		"trigger": known(mapping(map[string]*field{
+			"event_time": leaf, "processing_time": leaf, "count": leaf,
+			"continuous_event_time": leaf, "continuous_processing_time": leaf,
+			"module": leaf, "function": leaf, "purging": leaf,
+		})),
+		"evictor":          known(mapping(map[string]*field{"count": leaf, "time": leaf, "module": leaf, "function": leaf})),
 		"allowed_lateness": leaf,
 		"late_output":      leaf,
+	})
+
+	// joinWindowShape is a window join's window: time windows in event time.
+	joinWindowShape = mapping(map[string]*field{
+		"tumbling": leaf,
+		"sliding":  known(mapping(map[string]*field{"size": leaf, "slide": leaf})),
+		"session":  known(mapping(map[string]*field{"gap": leaf})),
 	})
 
 	stepShape = mapping(map[string]*field{
 		"id":                 leaf,
 		"input":              leaf,
-		"inputs":             soonLeaf,
+		"inputs":             leaf,
 		"parallelism":        leaf,
 		"chain":              leaf,
 		"slot_sharing_group": leaf,
@@ -102,16 +111,14 @@ var (
 			"builtin": leaf, "field": leaf, "module": leaf, "function": leaf,
 		})),
 		"partition": leaf,
-		"union":     soon(mapping(map[string]*field{})),
-		// TODO(spec): DESIGN §6 gives a join only its type; these keys are a
-		// proposal (a window join takes a window, an interval join its bounds, both
-		// a function) to settle when joins are built.
-		"join": soon(mapping(map[string]*field{
-			"type": leaf, "window": known(windowShape),
-			"lower_bound": leaf, "upper_bound": leaf,
-			"module": leaf, "function": leaf,
+		"union":     known(mapping(map[string]*field{})),
+		// A join emits {"left": ..., "right": ...} rows; a map step after it
+		// shapes them.
+		"join": known(mapping(map[string]*field{
+			"type": leaf, "window": known(joinWindowShape),
+			"lower_bound": leaf, "upper_bound": leaf, "outer": leaf,
 		})),
-		"co_process": soon(udfShape),
+		"co_process": known(udfShape),
 		"sink":       known(sinkShape),
 	})
 
@@ -168,13 +175,13 @@ var windowFunctions = map[Kind]bool{KindAggregate: true, KindReduce: true, KindP
 var supportedKinds = map[Kind]bool{
 	KindSource: true, KindMap: true, KindFilter: true, KindFlatMap: true,
 	KindKeyBy: true, KindPartition: true, KindSink: true, KindProcess: true, KindReduce: true,
-	KindWindow: true,
+	KindWindow: true, KindUnion: true, KindJoin: true, KindCoProcess: true,
 }
 
 // udfKinds are the supported kinds that always run a user function, and so take
 // config and limits (a key_by step runs one only in its module form; see
 // Step.RunsUDF).
-var udfKinds = map[Kind]bool{KindMap: true, KindFilter: true, KindFlatMap: true, KindProcess: true, KindReduce: true}
+var udfKinds = map[Kind]bool{KindMap: true, KindFilter: true, KindFlatMap: true, KindProcess: true, KindReduce: true, KindCoProcess: true}
 
 // keyedKinds are the kinds that read a keyed stream: they must read a key_by step.
 var keyedKinds = map[Kind]bool{KindProcess: true, KindReduce: true}

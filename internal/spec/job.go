@@ -196,11 +196,11 @@ const (
 	KindProcess   Kind = "process" // a keyed function with state; reads a key_by
 	KindReduce    Kind = "reduce"  // a keyed running reduction; reads a key_by
 	KindKeyBy     Kind = "key_by"
-	KindWindow    Kind = "window"     // a window with its function: aggregate (reduce and process reserved)
+	KindWindow    Kind = "window"     // a window with its function: aggregate, reduce or process
 	KindAggregate Kind = "aggregate"  // only as a window's function
-	KindUnion     Kind = "union"      // reserved
-	KindJoin      Kind = "join"       // reserved
-	KindCoProcess Kind = "co_process" // reserved
+	KindUnion     Kind = "union"      // merges its inputs
+	KindJoin      Kind = "join"       // joins two keyed inputs: interval or window join
+	KindCoProcess Kind = "co_process" // a function of two inputs, the second keyed or broadcast
 )
 
 // Partitioning is how records travel from a partition step's input to the steps
@@ -260,6 +260,9 @@ type Step struct {
 	// InputTag names the side output of Input this step reads (written
 	// `input: <step>#<name>`); "" for its main output.
 	InputTag string `json:"input_tag,omitempty"`
+	// Inputs are what a union, join or co_process step reads, in order (written
+	// `inputs: [a, b#name]`); such a step has no Input. See Reads.
+	Inputs []StepInput `json:"inputs,omitempty"`
 	// Parallelism is the step's own parallelism; 0 means the job's. See
 	// EffectiveParallelism.
 	Parallelism int `json:"parallelism,omitempty"`
@@ -301,12 +304,44 @@ type Step struct {
 	// WindowProcess is the window process function of a window step that has
 	// an aggregate function too: it gets the aggregate's result.
 	WindowProcess *UDFRef `json:"window_process,omitempty"`
+	// Join is set for KindJoin.
+	Join *Join `json:"join,omitempty"`
+	// KindCoProcess sets UDF (a co_process function); KindUnion sets nothing.
 
 	// Line and Column locate the step in the spec (1-based; 0 when unknown), for
 	// errors found after parsing, such as a function missing from its module.
 	Line   int `json:"line,omitempty"`
 	Column int `json:"column,omitempty"`
 }
+
+// StepInput is one input of a multi-input step: a step's id and, for a side
+// output, its name.
+type StepInput struct {
+	ID  string `json:"id"`
+	Tag string `json:"tag,omitempty"`
+}
+
+func (in StepInput) String() string {
+	if in.Tag == "" {
+		return in.ID
+	}
+	return in.ID + "#" + in.Tag
+}
+
+// Reads lists what the step reads: its Inputs, or its one Input; nil for a
+// source.
+func (s *Step) Reads() []StepInput {
+	if len(s.Inputs) > 0 {
+		return s.Inputs
+	}
+	if s.Input == "" {
+		return nil
+	}
+	return []StepInput{{ID: s.Input, Tag: s.InputTag}}
+}
+
+// MultiInput reports whether the step's kind reads several inputs.
+func (k Kind) MultiInput() bool { return k == KindUnion || k == KindJoin || k == KindCoProcess }
 
 // EffectiveParallelism is the number of subtasks of the step in a job whose default
 // parallelism is jobParallelism.
@@ -348,6 +383,14 @@ func (s *Step) Functions() []StepFunction {
 		fns = append(fns, StepFunction{Ref: ts.UDF, Kind: "timestamp_extractor", Field: "timestamps.udf"})
 	}
 	if s.UDF == nil {
+		if w := s.Window; w != nil && s.Kind == KindWindow {
+			if w.Trigger != nil && w.Trigger.UDF != nil {
+				fns = append(fns, StepFunction{Ref: w.Trigger.UDF, Kind: "trigger", Field: "window.trigger"})
+			}
+			if w.Evictor != nil && w.Evictor.UDF != nil {
+				fns = append(fns, StepFunction{Ref: w.Evictor.UDF, Kind: "evictor", Field: "window.evictor"})
+			}
+		}
 		return fns
 	}
 	field := string(s.Kind)
@@ -358,6 +401,14 @@ func (s *Step) Functions() []StepFunction {
 	if s.WindowProcess != nil {
 		fns = append(fns, StepFunction{Ref: s.WindowProcess, Kind: "window_process", Field: string(KindProcess)})
 	}
+	if w := s.Window; w != nil {
+		if w.Trigger != nil && w.Trigger.UDF != nil {
+			fns = append(fns, StepFunction{Ref: w.Trigger.UDF, Kind: "trigger", Field: "window.trigger"})
+		}
+		if w.Evictor != nil && w.Evictor.UDF != nil {
+			fns = append(fns, StepFunction{Ref: w.Evictor.UDF, Kind: "evictor", Field: "window.evictor"})
+		}
+	}
 	return fns
 }
 
@@ -365,7 +416,12 @@ func (s *Step) Functions() []StepFunction {
 // limits.
 func (s *Step) RunsUDF() bool {
 	return udfKinds[s.Kind] || s.Kind == KindKeyBy && s.KeyBy == nil || s.Kind == KindWindow && s.UDF != nil ||
-		s.Timestamps != nil && s.Timestamps.UDF != nil
+		s.Timestamps != nil && s.Timestamps.UDF != nil || s.Window != nil && s.Window.customFunctions()
+}
+
+// customFunctions reports whether the window has a trigger or evictor function.
+func (w *Window) customFunctions() bool {
+	return w.Trigger != nil && w.Trigger.UDF != nil || w.Evictor != nil && w.Evictor.UDF != nil
 }
 
 // Timestamps assigns event time to a source's records and generates its
@@ -400,8 +456,8 @@ const (
 	ProcessingTime WindowTime = "processing"
 )
 
-// Window assigns records to windows: exactly one of Tumbling, Sliding and
-// Session is set.
+// Window assigns records to windows: exactly one of Tumbling, Sliding,
+// Session, Count and Global is set.
 type Window struct {
 	// Tumbling is the size of back-to-back windows starting at multiples of it
 	// from the epoch. Whole milliseconds, 1ms to 8760h.
@@ -410,6 +466,17 @@ type Window struct {
 	Sliding *SlidingWindow `json:"sliding,omitempty"`
 	// Session windows are per key and end after a gap without records.
 	Session *SessionWindow `json:"session,omitempty"`
+	// Count windows hold a number of records per key: tumbling (Slide 0) or
+	// sliding.
+	Count *CountWindow `json:"count,omitempty"`
+	// Global is one window per key that never ends; its Trigger fires it.
+	Global bool `json:"global,omitempty"`
+	// Trigger says when the window fires, replacing its default (the end of a
+	// time window; every Size records of a count window). Required for a
+	// global window.
+	Trigger *Trigger `json:"trigger,omitempty"`
+	// Evictor removes records from a window before its function runs.
+	Evictor *Evictor `json:"evictor,omitempty"`
 	// Time is event (default) or processing.
 	Time WindowTime `json:"time"`
 	// AllowedLateness keeps a fired window that long in event time: a record
@@ -427,6 +494,90 @@ type Window struct {
 type SlidingWindow struct {
 	Size  time.Duration `json:"size"`
 	Slide time.Duration `json:"slide"`
+}
+
+// CountWindow fires every Slide records of a key with its last Size records;
+// Slide 0 (tumbling) fires every Size records with those records and clears
+// them. 1 to 2^31-1; Slide at most Size.
+type CountWindow struct {
+	Size  int64 `json:"size"`
+	Slide int64 `json:"slide,omitempty"`
+}
+
+// TriggerKind names a built-in trigger or a trigger function.
+type TriggerKind string
+
+// Triggers, after Flink's.
+const (
+	TriggerEventTime                TriggerKind = "event_time"
+	TriggerProcessingTime           TriggerKind = "processing_time"
+	TriggerCount                    TriggerKind = "count"
+	TriggerContinuousEventTime      TriggerKind = "continuous_event_time"
+	TriggerContinuousProcessingTime TriggerKind = "continuous_processing_time"
+	TriggerUDF                      TriggerKind = "udf"
+)
+
+// Trigger decides when a window fires.
+type Trigger struct {
+	Kind TriggerKind `json:"kind"`
+	// Count is the records per firing of a count trigger, at least 1.
+	Count int64 `json:"count,omitempty"`
+	// Interval is the period of a continuous trigger: whole ms, 1ms to 8760h.
+	Interval time.Duration `json:"interval,omitempty"`
+	// UDF is a trigger function (sdk/ABI.md §4.9).
+	UDF *UDFRef `json:"udf,omitempty"`
+	// Purging clears the window's contents each time it fires (Flink's
+	// PurgingTrigger); a trigger function purges by its own answers.
+	Purging bool `json:"purging,omitempty"`
+}
+
+// Evictor removes records from a window before its function sees them:
+// exactly one of Count, Time and UDF is set.
+type Evictor struct {
+	// Count keeps the last Count records, at least 1.
+	Count int64 `json:"count,omitempty"`
+	// Time keeps the records within Time of the window's newest one.
+	Time time.Duration `json:"time,omitempty"`
+	// UDF is an evictor function (sdk/ABI.md §4.10).
+	UDF *UDFRef `json:"udf,omitempty"`
+}
+
+// JoinType is how a join pairs records.
+type JoinType string
+
+// Join types.
+const (
+	// IntervalJoin pairs a left record at t with the right records of its key
+	// in [t+LowerBound, t+UpperBound].
+	IntervalJoin JoinType = "interval"
+	// WindowJoin pairs the records of a key that fall in one window.
+	WindowJoin JoinType = "window"
+)
+
+// Outer says which unmatched records a join emits.
+type Outer string
+
+// Outer joins; "" is an inner join.
+const (
+	OuterLeft  Outer = "left"
+	OuterRight Outer = "right"
+	OuterFull  Outer = "full"
+)
+
+// Join joins the two keyed inputs of a join step by key and event time.
+type Join struct {
+	Type JoinType `json:"type"`
+	// LowerBound and UpperBound bound an interval join: whole ms, each within
+	// ±8760h, LowerBound at most UpperBound; both inclusive.
+	LowerBound time.Duration `json:"lower_bound,omitempty"`
+	UpperBound time.Duration `json:"upper_bound,omitempty"`
+	// Outer makes an interval join outer: a record that met no partner by the
+	// time the watermark passes its bound is emitted with null for the other
+	// side. "" is inner; window joins are inner.
+	Outer Outer `json:"outer,omitempty"`
+	// Window is a window join's window: tumbling, sliding or session, in event
+	// time.
+	Window *Window `json:"window,omitempty"`
 }
 
 // SessionWindow closes after Gap without records of its key: a session spans
@@ -593,7 +744,7 @@ func (j *Job) Defaults() {
 	}
 	// Inputs after ids, so that a default input names the default id.
 	for i := 1; i < len(j.Steps); i++ {
-		if s := &j.Steps[i]; s.Input == "" && s.Kind != KindSource {
+		if s := &j.Steps[i]; s.Input == "" && s.Kind != KindSource && !s.Kind.MultiInput() {
 			s.Input = j.Steps[i-1].ID
 		}
 	}

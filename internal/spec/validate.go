@@ -183,6 +183,7 @@ var payloads = []struct {
 	{"partition", map[Kind]bool{KindPartition: true}, func(s *Step) bool { return s.Partition != "" }},
 	{"sink", map[Kind]bool{KindSink: true}, func(s *Step) bool { return s.Sink != nil }},
 	{"window", map[Kind]bool{KindWindow: true}, func(s *Step) bool { return s.Window != nil }},
+	{"join", map[Kind]bool{KindJoin: true}, func(s *Step) bool { return s.Join != nil }},
 }
 
 // step checks step i on its own.
@@ -290,6 +291,9 @@ func (v *validator) step(i int) {
 	if w := s.Window; w != nil && s.Kind == KindWindow {
 		v.window(i, s)
 	}
+	if s.Join != nil && s.Kind == KindJoin {
+		v.join(i, s.Join)
+	}
 	if k := s.Sink; k != nil && s.Kind == KindSink {
 		v.check(stepField(i, "sink.jetstream.subject"), checkSubject(k.Subject, false))
 		switch dl := k.Delivery; {
@@ -343,34 +347,21 @@ func (v *validator) window(i int, s *Step) {
 	f := stepField(i, "window")
 	w := s.Window
 	kinds := 0
-	for _, set := range []bool{w.Tumbling != 0, w.Sliding != nil, w.Session != nil} {
+	for _, set := range []bool{w.Tumbling != 0, w.Sliding != nil, w.Session != nil, w.Count != nil, w.Global} {
 		if set {
 			kinds++
 		}
 	}
 	if kinds != 1 {
-		v.errorf(f, "needs exactly one of tumbling, sliding and session, got %d", kinds)
+		v.errorf(f, "needs exactly one of tumbling, sliding, session, count and global, got %d", kinds)
 	}
-	size := func(field string, d time.Duration) {
-		switch {
-		case d < time.Millisecond || d > 365*24*time.Hour:
-			v.errorf(field, "must be between 1ms and 8760h, got %v", d)
-		case d%time.Millisecond != 0:
-			v.errorf(field, "must be whole milliseconds, got %v", d)
-		}
+	v.timeWindow(f, w)
+	if w.Count != nil || w.Global {
+		v.countWindow(f, w)
+		v.windowFunction(i, s)
+		return
 	}
-	switch {
-	case w.Tumbling != 0:
-		size(f+".tumbling", w.Tumbling)
-	case w.Sliding != nil:
-		size(f+".sliding.size", w.Sliding.Size)
-		size(f+".sliding.slide", w.Sliding.Slide)
-		if w.Sliding.Slide > w.Sliding.Size {
-			v.errorf(f+".sliding.slide", "must be at most size (%v), got %v", w.Sliding.Size, w.Sliding.Slide)
-		}
-	case w.Session != nil:
-		size(f+".session.gap", w.Session.Gap)
-	}
+	v.trigger(f, w)
 	switch w.Time {
 	case EventTime:
 		if w.AllowedLateness < 0 || w.AllowedLateness > 365*24*time.Hour || w.AllowedLateness%time.Millisecond != 0 {
@@ -389,6 +380,104 @@ func (v *validator) window(i int, s *Step) {
 	if w.LateOutput != "" {
 		v.check(f+".late_output", checkName("side output", w.LateOutput, 64))
 	}
+	v.windowFunction(i, s)
+}
+
+// windowSize checks one size of a time window.
+func (v *validator) windowSize(field string, d time.Duration) {
+	switch {
+	case d < time.Millisecond || d > 365*24*time.Hour:
+		v.errorf(field, "must be between 1ms and 8760h, got %v", d)
+	case d%time.Millisecond != 0:
+		v.errorf(field, "must be whole milliseconds, got %v", d)
+	}
+}
+
+// timeWindow checks the sizes of a tumbling, sliding or session window.
+func (v *validator) timeWindow(f string, w *Window) {
+	switch {
+	case w.Tumbling != 0:
+		v.windowSize(f+".tumbling", w.Tumbling)
+	case w.Sliding != nil:
+		v.windowSize(f+".sliding.size", w.Sliding.Size)
+		v.windowSize(f+".sliding.slide", w.Sliding.Slide)
+		if w.Sliding.Slide > w.Sliding.Size {
+			v.errorf(f+".sliding.slide", "must be at most size (%v), got %v", w.Sliding.Size, w.Sliding.Slide)
+		}
+	case w.Session != nil:
+		v.windowSize(f+".session.gap", w.Session.Gap)
+	}
+}
+
+// countWindow checks a count or global window: a count window brings its
+// own trigger and evictor, a global one needs a trigger, and neither has late
+// records.
+func (v *validator) countWindow(f string, w *Window) {
+	if c := w.Count; c != nil {
+		v.check(f+".count.size", checkIntRange(c.Size, 1, math.MaxInt32))
+		if c.Slide != 0 {
+			v.check(f+".count.slide", checkIntRange(c.Slide, 1, math.MaxInt32))
+			if c.Slide > c.Size {
+				v.errorf(f+".count.slide", "must be at most size (%d), got %d", c.Size, c.Slide)
+			}
+		}
+		if w.Trigger != nil {
+			v.errorf(f+".trigger", "a count window fires every size (or slide) records; for another trigger use global: {} with that trigger")
+		}
+		if w.Evictor != nil && c.Slide != 0 {
+			v.errorf(f+".evictor", "a sliding count window keeps its last size records with an evictor of its own; for another evictor use global: {} with a count trigger")
+		}
+	}
+	if w.Global && w.Trigger == nil {
+		v.errorf(f+".trigger", "required: a global window never ends, so only a trigger fires it, e.g. trigger: {count: 100}")
+	}
+	if t := w.Trigger; w.Global && t != nil && (t.Kind == TriggerEventTime || t.Kind == TriggerProcessingTime) {
+		v.errorf(f+".trigger", "a global window never ends, so a %s trigger never fires it; use count, continuous_event_time, continuous_processing_time or a trigger function", t.Kind)
+	}
+	v.trigger(f, w)
+	if w.AllowedLateness != 0 {
+		v.errorf(f+".allowed_lateness", "only time windows have late records; drop allowed_lateness")
+	}
+	if w.LateOutput != "" {
+		v.errorf(f+".late_output", "only time windows have late records; drop late_output")
+	}
+	if w.Time == ProcessingTime {
+		v.errorf(f+".time", "count and global windows follow no clock; drop time (a trigger may follow one)")
+	}
+}
+
+// trigger checks a window's trigger and evictor values.
+func (v *validator) trigger(f string, w *Window) {
+	if t := w.Trigger; t != nil {
+		switch t.Kind {
+		case TriggerCount:
+			v.check(f+".trigger.count", checkIntRange(t.Count, 1, math.MaxInt32))
+		case TriggerContinuousEventTime, TriggerContinuousProcessingTime:
+			v.windowSize(f+".trigger."+string(t.Kind), t.Interval)
+		case TriggerUDF:
+			if t.Purging {
+				v.errorf(f+".trigger.purging", "a trigger function purges by its own answers (fire and purge); drop purging")
+			}
+		}
+		if w.Session != nil && t.Kind != TriggerEventTime && t.Kind != TriggerProcessingTime && t.Kind != "" {
+			v.errorf(f+".trigger", "session windows merge, and only event_time and processing_time triggers follow a merge; use one of them")
+		}
+	}
+	if e := w.Evictor; e != nil {
+		switch {
+		case e.Count != 0:
+			v.check(f+".evictor.count", checkIntRange(e.Count, 1, math.MaxInt32))
+		case e.Time != 0:
+			v.windowSize(f+".evictor.time", e.Time)
+		}
+		if w.Session != nil {
+			v.errorf(f+".evictor", "session windows merge their contents and take no evictor")
+		}
+	}
+}
+
+// windowFunction checks a window step's built-in aggregate.
+func (v *validator) windowFunction(i int, s *Step) {
 	if s.WindowFunction == KindAggregate && s.Aggregate != nil {
 		a := s.Aggregate
 		af := stepField(i, "aggregate")
@@ -405,20 +494,94 @@ func (v *validator) window(i int, s *Step) {
 	}
 }
 
-// eventTime checks that every event-time window has timestamps on each source
-// upstream of it, and that a non-keyed window runs as one subtask.
+// join checks a join step's join.
+func (v *validator) join(i int, jn *Join) {
+	f := stepField(i, "join")
+	bound := func(field string, d time.Duration) {
+		switch {
+		case d < -365*24*time.Hour || d > 365*24*time.Hour:
+			v.errorf(field, "must be between -8760h and 8760h, got %v", d)
+		case d%time.Millisecond != 0:
+			v.errorf(field, "must be whole milliseconds, got %v", d)
+		}
+	}
+	switch jn.Type {
+	case IntervalJoin:
+		bound(f+".lower_bound", jn.LowerBound)
+		bound(f+".upper_bound", jn.UpperBound)
+		if jn.LowerBound > jn.UpperBound {
+			v.errorf(f+".upper_bound", "must be at least lower_bound (%v), got %v", jn.LowerBound, jn.UpperBound)
+		}
+		if jn.Window != nil {
+			v.errorf(f+".window", "an interval join takes bounds, not a window; use type: window for a window join")
+		}
+		switch jn.Outer {
+		case "", OuterLeft, OuterRight, OuterFull:
+		default:
+			v.errorf(f+".outer", "unknown outer join %s; use left, right or full (leave it out for an inner join)", quote(string(jn.Outer)))
+		}
+	case WindowJoin:
+		if jn.Window == nil {
+			v.errorf(f+".window", "required: a window join takes a window, e.g. window: {tumbling: 10s}")
+		} else {
+			kinds := 0
+			for _, set := range []bool{jn.Window.Tumbling != 0, jn.Window.Sliding != nil, jn.Window.Session != nil} {
+				if set {
+					kinds++
+				}
+			}
+			if kinds != 1 {
+				v.errorf(f+".window", "needs exactly one of tumbling, sliding and session, got %d", kinds)
+			}
+			v.timeWindow(f+".window", jn.Window)
+		}
+		for _, k := range []struct {
+			name string
+			set  bool
+		}{{"lower_bound", jn.LowerBound != 0}, {"upper_bound", jn.UpperBound != 0}} {
+			if k.set {
+				v.errorf(f+"."+k.name, "a window join pairs the records of one window and takes no bounds; use type: interval for an interval join")
+			}
+		}
+		if jn.Outer != "" {
+			v.errorf(f+".outer", "window joins are inner joins; use an interval join for an outer join")
+		}
+	default:
+		v.errorf(f+".type", "unknown join type %s; use interval or window", quote(string(jn.Type)))
+	}
+}
+
+// needsEventTime reports whether step s follows event time: a time window in
+// event time or with an event-time trigger, or a join.
+func (s *Step) needsEventTime() bool {
+	if s.Kind == KindJoin {
+		return true
+	}
+	w := s.Window
+	if s.Kind != KindWindow || w == nil {
+		return false
+	}
+	if t := w.Trigger; t != nil && (t.Kind == TriggerEventTime || t.Kind == TriggerContinuousEventTime) {
+		return true
+	}
+	return w.Count == nil && !w.Global && w.Time == EventTime
+}
+
+// eventTime checks that every step following event time has timestamps on each
+// source upstream of it, and that a non-keyed window runs as one subtask.
 func (v *validator) eventTime(index map[string]int) {
 	j := v.j
 	for i := range j.Steps {
 		s := &j.Steps[i]
-		if s.Kind != KindWindow || s.Window == nil {
-			continue
-		}
-		if !j.readsKeyBy(s) && s.Parallelism > 1 {
+		if s.Kind == KindWindow && s.Window != nil && !j.readsKeyBy(s) && s.Parallelism > 1 {
 			v.errorf(stepField(i, "parallelism"), "a window that does not read a key_by step sees every record and runs as one subtask; key the stream first (key_by), or leave parallelism out")
 		}
-		if s.Window.Time != EventTime {
+		if !s.needsEventTime() {
 			continue
+		}
+		what, field := "window uses event time", stepField(i, "window")
+		if s.Kind == KindJoin {
+			what, field = "a join follows event time", stepField(i, "join")
 		}
 		seen := map[int]bool{}
 		for stack := []int{i}; len(stack) > 0; {
@@ -431,12 +594,18 @@ func (v *validator) eventTime(index map[string]int) {
 			up := &j.Steps[k]
 			if up.Kind == KindSource {
 				if up.Timestamps == nil {
-					v.errorf(stepField(i, "window"), "window uses event time, but source %s assigns no timestamps: add timestamps to that source, or set window.time: processing", quote(up.ID))
+					hint := ", or set window.time: processing"
+					if s.Kind != KindWindow || s.Window.Count != nil || s.Window.Global {
+						hint = ""
+					}
+					v.errorf(field, "%s, but source %s assigns no timestamps: add timestamps to that source%s", what, quote(up.ID), hint)
 				}
 				continue
 			}
-			if in, ok := index[up.Input]; ok && in < k {
-				stack = append(stack, in)
+			for _, r := range up.Reads() {
+				if in, ok := index[r.ID]; ok && in < k {
+					stack = append(stack, in)
+				}
 			}
 		}
 	}
@@ -519,13 +688,22 @@ func (v *validator) readField(i int) string {
 // input checks what step i reads, given the ids of the steps before it, and counts
 // it as a reader of that step.
 func (v *validator) input(i int, index map[string]int, readers []int) {
-	j, s := v.j, &v.j.Steps[i]
+	s := &v.j.Steps[i]
 	field := stepField(i, "input")
 	switch {
 	case s.Kind == KindSource:
 		if s.Input != "" {
 			v.errorf(field, "a source reads no input")
 		}
+		if len(s.Inputs) > 0 {
+			v.errorf(stepField(i, "inputs"), "a source reads no input")
+		}
+		return
+	case s.Kind.MultiInput():
+		v.multiInput(i, index, readers)
+		return
+	case len(s.Inputs) > 0:
+		v.errorf(stepField(i, "inputs"), "only union, join and co_process steps read several inputs; a %s step reads one: use input", s.Kind)
 		return
 	case s.Input == "":
 		if i > 0 { // the first step is reported as not a source
@@ -536,44 +714,131 @@ func (v *validator) input(i int, index map[string]int, readers []int) {
 		v.errorf(field, "a side output is read as <step>#<name>: give them as input and input_tag")
 		return
 	}
-	k, ok := index[s.Input]
+	k, ok := v.resolve(i, field, s.Input, index)
 	if !ok {
-		msg := fmt.Sprintf("no step %s before this one", quote(s.Input))
-		earlier := make([]string, i)
-		for m := range earlier {
-			earlier[m] = j.Steps[m].ID
-		}
-		msg += didYouMean(s.Input, earlier)
-		for m := i; m < len(j.Steps); m++ {
-			if j.Steps[m].ID == s.Input {
-				if m == i {
-					msg += " (a step cannot read itself)"
-				} else {
-					msg += fmt.Sprintf(" (it is pipeline[%d]; a step reads only earlier steps)", m)
-				}
-				break
-			}
-		}
-		v.errorf(field, "%s", msg)
 		return
 	}
 	readers[k]++
-	in := &j.Steps[k]
-	if s.InputTag != "" {
+	if !v.sideOutput(i, field, k, s.InputTag) {
+		return
+	}
+	v.reads(i, field, k, index)
+}
+
+// resolve finds the step id that step i reads, reporting one that is not an
+// earlier step.
+func (v *validator) resolve(i int, field, id string, index map[string]int) (int, bool) {
+	j := v.j
+	k, ok := index[id]
+	if ok {
+		return k, true
+	}
+	msg := fmt.Sprintf("no step %s before this one", quote(id))
+	earlier := make([]string, i)
+	for m := range earlier {
+		earlier[m] = j.Steps[m].ID
+	}
+	msg += didYouMean(id, earlier)
+	for m := i; m < len(j.Steps); m++ {
+		if j.Steps[m].ID == id {
+			if m == i {
+				msg += " (a step cannot read itself)"
+			} else {
+				msg += fmt.Sprintf(" (it is pipeline[%d]; a step reads only earlier steps)", m)
+			}
+			break
+		}
+	}
+	v.errorf(field, "%s", msg)
+	return 0, false
+}
+
+// sideOutputKinds are the kinds whose functions may declare side outputs; the
+// control plane checks the name against the module when the job is submitted.
+var sideOutputKinds = map[Kind]bool{KindMap: true, KindFilter: true, KindFlatMap: true, KindProcess: true, KindCoProcess: true}
+
+// sideOutput checks the side output tag step i reads of step k; it returns
+// true when step i reads k's main output, so that the checks of a main input
+// follow.
+func (v *validator) sideOutput(i int, field string, k int, tag string) bool {
+	if tag == "" {
+		return true
+	}
+	s, in := &v.j.Steps[i], &v.j.Steps[k]
+	switch {
+	case in.Window != nil && in.Window.LateOutput == tag:
+	case sideOutputKinds[in.Kind]:
+	default:
 		declared := "declares no side output"
 		if in.Window != nil && in.Window.LateOutput != "" {
 			declared = fmt.Sprintf("declares only %s (its window's late_output)", quote(in.Window.LateOutput))
 		}
-		if in.Window == nil || in.Window.LateOutput != s.InputTag {
-			v.errorf(field, "step %s has no side output %s: it %s", quote(in.ID), quote(s.InputTag), declared)
-			return
-		}
-		// A side output is not keyed, even one of a keyed window.
-		if keyedKinds[s.Kind] {
-			v.errorf(field, "a %s step reads a keyed stream, but the side output %s is not keyed; put a key_by step that reads it before this step", s.Kind, quote(in.ID+"#"+s.InputTag))
-		}
+		v.errorf(field, "step %s has no side output %s: it %s", quote(in.ID), quote(tag), declared)
+		return false
+	}
+	// A side output is not keyed, even one of a keyed step.
+	if keyedKinds[s.Kind] {
+		v.errorf(field, "a %s step reads a keyed stream, but the side output %s is not keyed; put a key_by step that reads it before this step", s.Kind, quote(in.ID+"#"+tag))
+	}
+	return false
+}
+
+// multiInput checks the inputs of a union, join or co_process step.
+func (v *validator) multiInput(i int, index map[string]int, readers []int) {
+	j, s := v.j, &v.j.Steps[i]
+	field := stepField(i, "inputs")
+	if s.Input != "" {
+		v.errorf(stepField(i, "input"), "a %s step reads inputs: [first, second]; use inputs instead of input", s.Kind)
 		return
 	}
+	n := len(s.Inputs)
+	switch {
+	case n == 0:
+		v.errorf(field, "required: a %s step names the steps it reads, e.g. inputs: [orders, payments]", s.Kind)
+		return
+	case s.Kind == KindUnion && n < 2:
+		v.errorf(field, "a union reads at least two inputs, got %d", n)
+		return
+	case s.Kind != KindUnion && n != 2:
+		v.errorf(field, "a %s step reads exactly two inputs, got %d", s.Kind, n)
+		return
+	}
+	for x, in := range s.Inputs {
+		f := fmt.Sprintf("%s[%d]", field, x)
+		for y := range x {
+			if s.Inputs[y] == in {
+				v.errorf(f, "reads %s twice", quote(in.String()))
+			}
+		}
+		k, ok := v.resolve(i, f, in.ID, index)
+		if !ok {
+			continue
+		}
+		readers[k]++
+		up := &j.Steps[k]
+		if up.Kind == KindSink {
+			v.errorf(f, "%s is a sink, which has no output", quote(up.ID))
+			continue
+		}
+		main := v.sideOutput(i, f, k, in.Tag)
+		keyed := main && up.Kind == KindKeyBy
+		broadcast := main && up.Kind == KindPartition && up.Partition == PartitionBroadcast
+		switch {
+		case s.Kind == KindJoin && !keyed:
+			v.errorf(f, "a join pairs records by key, but %s is not a key_by step; put a key_by step before the join for this input", quote(in.String()))
+		case s.Kind == KindCoProcess && x == 0 && !keyed:
+			v.errorf(f, "a co_process step's first input is keyed: put a key_by step before it for %s", quote(in.String()))
+		case s.Kind == KindCoProcess && x == 1 && !keyed && !broadcast:
+			v.errorf(f, "a co_process step's second input is keyed (a key_by step) or broadcast (a partition: broadcast step), but %s is neither", quote(in.String()))
+		case up.Kind == KindPartition && up.Partition == PartitionForward:
+			v.reads(i, f, k, index)
+		}
+	}
+}
+
+// reads checks what step i can make of reading the main output of step k.
+func (v *validator) reads(i int, field string, k int, index map[string]int) {
+	j, s, in := v.j, &v.j.Steps[i], &v.j.Steps[k]
 	switch {
 	case in.Kind == KindSink && v.explicit(field):
 		v.errorf(field, "%s is a sink, which has no output", quote(in.ID))
