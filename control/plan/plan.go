@@ -28,16 +28,23 @@ type node struct {
 	index int // in the spec's pipeline
 	step  spec.Step
 	par   int
-	// input is the node this one reads, -1 for sources; part the edge's partitioning.
-	input int
-	part  string
-	// explicit says the partitioning was written in the spec.
-	explicit bool
-	outputs  []int
-	// tag names the side output of input this node reads; "" for the main one.
-	tag string
+	// ins are the nodes this one reads, in the step's input order; none for
+	// sources.
+	ins     []input
+	outputs []int
 	// mainReaders counts the nodes reading this one's main output.
 	mainReaders int
+}
+
+// input is one edge into a node.
+type input struct {
+	node int // the node read
+	// part is the edge's partitioning; explicit says a partition step or the
+	// step kinds set it.
+	part     string
+	explicit bool
+	// tag names the side output of node read; "" for the main one.
+	tag string
 }
 
 // Build plans job. The job must have passed spec validation.
@@ -56,7 +63,7 @@ func Build(job *spec.Job) (*jobgraph.JobGraph, error) {
 		if s.Kind == spec.KindPartition {
 			continue
 		}
-		n := &node{index: i, step: s, par: s.EffectiveParallelism(job.Parallelism), input: -1}
+		n := &node{index: i, step: s, par: s.EffectiveParallelism(job.Parallelism)}
 		if s.Kind == spec.KindSource {
 			// An unpartitioned stream has one reader; a partitioned one has as many as
 			// the step's parallelism (subtasks beyond the partition count stay idle).
@@ -66,39 +73,41 @@ func Build(job *spec.Job) (*jobgraph.JobGraph, error) {
 				}
 				n.par = 1
 			}
-		} else {
+		}
+		for _, r := range s.Reads() {
 			// Follow the input through partition steps to the node it reads. The
 			// side output read is the one the step reading that node names: a
 			// partition step may read one (input: <step>#<name>) for the step
 			// after it.
-			in, tag := byID[s.Input], s.InputTag
-			for job.Steps[in].Kind == spec.KindPartition {
-				if !n.explicit {
-					n.part, n.explicit = partitioning(job.Steps[in].Partition), true
+			in := input{node: byID[r.ID], tag: r.Tag}
+			for job.Steps[in.node].Kind == spec.KindPartition {
+				p := job.Steps[in.node]
+				if !in.explicit {
+					in.part, in.explicit = partitioning(p.Partition), true
 				}
-				in, tag = byID[job.Steps[in].Input], job.Steps[in].InputTag
+				in.node, in.tag = byID[p.Input], p.InputTag
 			}
-			n.input, n.tag = in, tag
-			up := nodes[in]
+			up := nodes[in.node]
 			switch {
 			case s.Kind == spec.KindWindow && up.step.Kind != spec.KindKeyBy:
 				// A window of a non-keyed stream (windowAll) sees every record:
 				// one subtask behind a global edge.
-				n.part, n.explicit = jobgraph.Global, true
+				in.part, in.explicit = jobgraph.Global, true
 			case s.Kind == spec.KindKeyBy:
 				// A key_by runs at the tail of the chain it keys (the sender
 				// side of the hash edge): same subtasks, so a forward edge.
-				if n.explicit {
+				if in.explicit {
 					return nil, &Error{Msg: "a key_by step cannot read a partition step", Field: fmt.Sprintf("pipeline[%d]", i), Line: s.Line, Column: s.Column}
 				}
-				n.par, n.part, n.explicit = up.par, jobgraph.Forward, true
+				n.par, in.part, in.explicit = up.par, jobgraph.Forward, true
 				n.step.SlotSharingGroup = up.step.SlotSharingGroup
-			case up.step.Kind == spec.KindKeyBy:
-				if n.explicit {
+			case up.step.Kind == spec.KindKeyBy && in.tag == "":
+				if in.explicit {
 					return nil, &Error{Msg: "a partition step cannot read a key_by step", Field: fmt.Sprintf("pipeline[%d]", i), Line: s.Line, Column: s.Column}
 				}
-				n.part, n.explicit = jobgraph.Hash, true
+				in.part, in.explicit = jobgraph.Hash, true
 			}
+			n.ins = append(n.ins, in)
 		}
 		if n.par > maxP {
 			return nil, &Error{
@@ -111,42 +120,43 @@ func Build(job *spec.Job) (*jobgraph.JobGraph, error) {
 	}
 	for _, i := range order {
 		n := nodes[i]
-		if n.input < 0 {
-			continue
-		}
-		up := nodes[n.input]
-		up.outputs = append(up.outputs, i)
-		if n.tag == "" {
-			up.mainReaders++
-		}
-		if !n.explicit {
-			n.part = jobgraph.Rebalance
-			if up.par == n.par {
-				n.part = jobgraph.Forward
+		for k := range n.ins {
+			in := &n.ins[k]
+			up := nodes[in.node]
+			up.outputs = append(up.outputs, i)
+			if in.tag == "" {
+				up.mainReaders++
 			}
-		}
-		if n.part == jobgraph.Forward && up.par != n.par {
-			return nil, &Error{
-				Msg:   fmt.Sprintf("forward partitioning needs equal parallelism on both sides, but %q has %d and %q has %d", up.step.ID, up.par, n.step.ID, n.par),
-				Field: fmt.Sprintf("pipeline[%d]", i), Line: n.step.Line, Column: n.step.Column,
+			if !in.explicit {
+				in.part = jobgraph.Rebalance
+				if up.par == n.par {
+					in.part = jobgraph.Forward
+				}
+			}
+			if in.part == jobgraph.Forward && up.par != n.par {
+				return nil, &Error{
+					Msg:   fmt.Sprintf("forward partitioning needs equal parallelism on both sides, but %q has %d and %q has %d", up.step.ID, up.par, n.step.ID, n.par),
+					Field: fmt.Sprintf("pipeline[%d]", i), Line: n.step.Line, Column: n.step.Column,
+				}
 			}
 		}
 	}
 	// Chain: a node joins its input's vertex when the edge is an implicit or explicit
 	// forward, parallelism and slot sharing group match, chaining is on for both (a
 	// key_by, which belongs to the edge after it, ignores chain), and the input
-	// feeds this node alone.
+	// feeds this node alone. A node of several inputs starts a vertex.
 	vertexOf := map[int]int{}
 	g := &jobgraph.JobGraph{}
 	for _, i := range order {
 		n := nodes[i]
-		if n.input >= 0 {
-			up := nodes[n.input]
+		if len(n.ins) == 1 && !n.step.Kind.MultiInput() {
+			in := n.ins[0]
+			up := nodes[in.node]
 			chain := n.step.Chain && up.step.Chain || n.step.Kind == spec.KindKeyBy
 			// A side output always crosses an edge of its own.
-			if n.part == jobgraph.Forward && up.par == n.par && chain && n.tag == "" &&
+			if in.part == jobgraph.Forward && up.par == n.par && chain && in.tag == "" &&
 				up.mainReaders == 1 && up.step.SlotSharingGroup == n.step.SlotSharingGroup {
-				v := vertexOf[n.input]
+				v := vertexOf[in.node]
 				g.Vertices[v].Steps = append(g.Vertices[v].Steps, n.step)
 				vertexOf[i] = v
 				continue
@@ -157,16 +167,19 @@ func Build(job *spec.Job) (*jobgraph.JobGraph, error) {
 	}
 	for _, i := range order {
 		n := nodes[i]
-		if n.input < 0 || vertexOf[n.input] == vertexOf[i] {
-			continue
+		for k, in := range n.ins {
+			if vertexOf[in.node] == vertexOf[i] {
+				continue
+			}
+			g.Edges = append(g.Edges, jobgraph.Edge{
+				ID:           len(g.Edges),
+				From:         g.Vertices[vertexOf[in.node]].ID,
+				To:           g.Vertices[vertexOf[i]].ID,
+				Partitioning: in.part,
+				Tag:          in.tag,
+				Input:        k,
+			})
 		}
-		g.Edges = append(g.Edges, jobgraph.Edge{
-			ID:           len(g.Edges),
-			From:         g.Vertices[vertexOf[n.input]].ID,
-			To:           g.Vertices[vertexOf[i]].ID,
-			Partitioning: n.part,
-			Tag:          n.tag,
-		})
 	}
 	for v := range g.Vertices {
 		names := make([]string, len(g.Vertices[v].Steps))
@@ -213,7 +226,7 @@ func Descriptors(g *jobgraph.JobGraph, job *spec.Job, jobID string, attempt uint
 		var inputs, outputs []jobgraph.Gate
 		for _, e := range g.Edges {
 			if e.To == v.ID {
-				inputs = append(inputs, jobgraph.Gate{Edge: e.ID, Peer: e.From, PeerParallel: g.Vertex(e.From).Parallelism, Partitioning: e.Partitioning, Tag: e.Tag})
+				inputs = append(inputs, jobgraph.Gate{Edge: e.ID, Peer: e.From, PeerParallel: g.Vertex(e.From).Parallelism, Partitioning: e.Partitioning, Tag: e.Tag, Input: e.Input})
 			}
 			if e.From == v.ID {
 				outputs = append(outputs, jobgraph.Gate{Edge: e.ID, Peer: e.To, PeerParallel: g.Vertex(e.To).Parallelism, Partitioning: e.Partitioning, Tag: e.Tag})

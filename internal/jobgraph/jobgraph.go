@@ -51,6 +51,9 @@ type Edge struct {
 	// Tag names the side output of From the edge carries; "" for its main
 	// output.
 	Tag string `json:"tag,omitempty"`
+	// Input is which input of To's first step the edge feeds: 0, or for a
+	// union, join or co_process step the index in its inputs.
+	Input int `json:"input,omitempty"`
 }
 
 // Vertex returns the vertex with id, or nil.
@@ -147,6 +150,8 @@ type Gate struct {
 	PeerWorkers []string `json:"peer_workers,omitempty"`
 	// Tag names the side output the edge carries; "" for the main output.
 	Tag string `json:"tag,omitempty"`
+	// Input is which input of the reading step the edge feeds (Edge.Input).
+	Input int `json:"input,omitempty"`
 }
 
 // StatePrefix starts the Object Store names of the files of a job's checkpoints.
