@@ -54,28 +54,43 @@ type TriggerEvent struct {
 }
 
 // TriggerResult is a trigger's answer to one event: an Action, and optionally
-// timers to register for the window and key. The SDK hands the function a zero
-// result (Continue, no timers) for each event.
+// timers to register for the window and key. Its zero value, which the SDK
+// hands the function for each event, is Continue without timers.
 type TriggerResult struct {
 	Action TriggerAction
-	// eventTimer and procTimer are NoTimer when none is asked for.
+	// The timers asked for, valid when their flag is set.
 	eventTimer, procTimer int64
+	hasEvent, hasProc     bool
 }
 
 // RegisterEventTimer asks for an event-time timer at ms for the window and
 // key; the trigger gets an EventTimeTimer event when it fires. NoTimer asks for
 // none. Only the last call of an event counts.
-func (r *TriggerResult) RegisterEventTimer(ms int64) { r.eventTimer = ms }
+func (r *TriggerResult) RegisterEventTimer(ms int64) {
+	r.eventTimer, r.hasEvent = ms, ms != NoTimer
+}
 
 // RegisterProcessingTimer asks for a processing-time timer at ms, as
 // RegisterEventTimer does.
-func (r *TriggerResult) RegisterProcessingTimer(ms int64) { r.procTimer = ms }
+func (r *TriggerResult) RegisterProcessingTimer(ms int64) {
+	r.procTimer, r.hasProc = ms, ms != NoTimer
+}
 
 // EventTimer is the event-time timer asked for, NoTimer for none.
-func (r *TriggerResult) EventTimer() int64 { return r.eventTimer }
+func (r *TriggerResult) EventTimer() int64 {
+	if !r.hasEvent {
+		return NoTimer
+	}
+	return r.eventTimer
+}
 
 // ProcessingTimer is the processing-time timer asked for, NoTimer for none.
-func (r *TriggerResult) ProcessingTimer() int64 { return r.procTimer }
+func (r *TriggerResult) ProcessingTimer() int64 {
+	if !r.hasProc {
+		return NoTimer
+	}
+	return r.procTimer
+}
 
 // TriggerFunc answers one trigger event through res. State and timer imports
 // are not available to it (the host refuses them in a trigger call); its timers
@@ -159,7 +174,7 @@ func triggerCalls(f *function, r *aggReader, count uint32) int32 {
 		if r.bad {
 			return rcMalformedInput
 		}
-		*res = TriggerResult{eventTimer: NoTimer, procTimer: NoTimer}
+		*res = TriggerResult{}
 		if err := f.triggerFn(ev, res); err != nil {
 			return result(err)
 		}
@@ -167,9 +182,9 @@ func triggerCalls(f *function, r *aggReader, count uint32) int32 {
 			return result(errTriggerAction)
 		}
 		p[0] = byte(res.Action)
-		binary.LittleEndian.PutUint64(p[1:], uint64(res.eventTimer))
+		binary.LittleEndian.PutUint64(p[1:], uint64(res.EventTimer()))
 		n := 9
-		if res.procTimer != NoTimer {
+		if res.hasProc {
 			binary.LittleEndian.PutUint64(p[9:], uint64(res.procTimer))
 			n = 17
 		}

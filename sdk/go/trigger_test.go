@@ -67,6 +67,10 @@ func TestTriggerCalls(t *testing.T) {
 			res.RegisterProcessingTimer(ev.Time + 10)
 			res.RegisterEventTimer(7)
 		}
+		if ev.Window.Keyed && len(ev.Window.Key) == 0 {
+			res.RegisterEventTimer(8)
+			res.RegisterEventTimer(NoTimer) // takes the timer back
+		}
 		return nil
 	})
 	in := newTriggerFrame(4).
@@ -154,6 +158,17 @@ func TestTriggerErrors(t *testing.T) {
 		if rc := call(t, callTrigger, 0, in); rc != rcError || len(h.frames) != 0 || h.errors[0] != c.want {
 			t.Errorf("time %d: rc %d, frames %q, errors %q", c.time, rc, h.frames, h.errors)
 		}
+	}
+}
+
+func TestTriggerResultZero(t *testing.T) {
+	var r TriggerResult
+	if r.Action != Continue || r.EventTimer() != NoTimer || r.ProcessingTimer() != NoTimer {
+		t.Fatalf("zero result %+v", r)
+	}
+	r.RegisterProcessingTimer(0)
+	if r.ProcessingTimer() != 0 || r.EventTimer() != NoTimer {
+		t.Fatalf("timer at 0: %+v", r)
 	}
 }
 
