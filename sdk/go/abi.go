@@ -15,6 +15,8 @@ const (
 	callWindow    = 5
 	callClose     = 6
 	callAggregate = 7
+	callTrigger   = 8
+	callEvict     = 9
 )
 
 // Return codes of weir_call (ABI §4).

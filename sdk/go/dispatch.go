@@ -67,16 +67,26 @@ func dispatch(callKind, fn int32, in []byte) int32 {
 		// The input buffer is reused by later calls; the hook may keep its copy.
 		return result(f.open(append([]byte(nil), in...)))
 	case callProcess:
-		if f.kind == kindAggregate || f.kind == kindWindowProcess {
+		switch f.kind {
+		case kindAggregate, kindWindowProcess, kindTrigger, kindEvictor:
 			return rcUnsupported
 		}
-		return process(f, in)
+		return process(f, in, callProcess)
+	case callProcess2:
+		if f.kind != kindCoProcess {
+			return rcUnsupported
+		}
+		return process(f, in, callProcess2)
 	case callTimer:
 		return timers(f, in)
 	case callWindow:
 		return windows(f, in)
 	case callAggregate:
 		return aggregates(f, in)
+	case callTrigger:
+		return triggers(f, in)
+	case callEvict:
+		return evictions(f, in)
 	case callClose:
 		if len(in) != 0 {
 			return rcMalformedInput
@@ -86,8 +96,7 @@ func dispatch(callKind, fn int32, in []byte) int32 {
 		}
 		return result(f.close())
 	default:
-		// process2 belongs to kinds this SDK does not offer yet; 0 and
-		// anything above 7 are no call kind at all.
+		// 0 and anything above 9 are no call kind at all.
 		return rcUnsupported
 	}
 }
@@ -107,7 +116,9 @@ func result(err error) int32 {
 
 // process runs f over one batch and emits all its outputs at once. Nothing is
 // emitted when the batch is malformed or the function fails: the task fails then.
-func process(f *function, in []byte) int32 {
+// callKind is callProcess, or callProcess2 for the second input of a co_process
+// function.
+func process(f *function, in []byte, callKind int32) int32 {
 	if len(in) < 4 {
 		return rcMalformedInput
 	}
@@ -117,6 +128,7 @@ func process(f *function, in []byte) int32 {
 		return rcMalformedInput
 	}
 	frame.reset()
+	coll.sides = f.sideOutputs
 	var rc int32
 	switch f.kind {
 	case kindMap:
@@ -128,7 +140,13 @@ func process(f *function, in []byte) int32 {
 	case kindKey:
 		rc = processKeySelector(f.keyFn, in, int(n))
 	case kindProcess:
-		rc = processKeyed(f, in, int(n))
+		rc = processKeyed(f, f.processFn, callProcess, in, int(n))
+	case kindCoProcess:
+		fn := f.processFn
+		if callKind == callProcess2 {
+			fn = f.process2Fn
+		}
+		rc = processKeyed(f, fn, callKind, in, int(n))
 	case kindReduce:
 		rc = processReduce(f, in, int(n))
 	case kindTimestamp:

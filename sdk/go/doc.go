@@ -18,6 +18,9 @@
 //		weir.Process("timeout", timeout, weir.State(last), weir.OnTimer(onTimeout))
 //		weir.Aggregate("stats", weir.AggregateFuncs{Create: create, Add: add, Merge: merge, Result: result})
 //		weir.WindowProcess("top3", top3)
+//		weir.CoProcess("fraud", checkTxn, updateRule, weir.State(rules), weir.SideOutputs("clean"))
+//		weir.Trigger("eager", eager)
+//		weir.Evictor("drop_negative", dropNegative)
 //	}
 //
 //	func main() {}
@@ -57,6 +60,12 @@
 // aggregate call hands an [Aggregate] (or a [Reduce]) function many windows'
 // accumulators, a window call hands a [WindowProcess] function many fired
 // windows; each is one guest call, answered with one weir.emit.
+//
+// The ABI's later additions (§4.7–4.10) follow the same rules: a [CoProcess]
+// function has one handler per input, sharing keyed state and timers, and
+// reads and writes a [BroadcastState] (written from the broadcast second input
+// only); a [Trigger] answers many trigger events, an [Evictor] many windows,
+// in one call each.
 //
 // Everything runs on one goroutine; the package is not safe for concurrent use and
 // needs not be, since the host never calls an instance concurrently.

@@ -1,6 +1,10 @@
 package weir
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"errors"
+	"strconv"
+)
 
 // Output is one output record under construction.
 //
@@ -111,6 +115,8 @@ type Collector struct {
 	// needPayload is set for a window_process function's outputs, which must
 	// set a payload (ABI §4.6); noPayload records that one did not.
 	needPayload, noPayload bool
+	// sides are the function's declared side outputs, for EmitToSide.
+	sides []string
 }
 
 // Emit starts a new output on the main output and returns it for the caller to
@@ -126,6 +132,31 @@ func (c *Collector) EmitTo(tag uint32) *Output {
 	c.pending = true
 	return &c.out
 }
+
+// EmitToSide is EmitTo for the declared side output called name (see
+// [SideOutputs]). A name the function did not declare returns nil and an error
+// wrapping [ErrNoSideOutput], and starts no output. The lookup compares the
+// name with each declared one and allocates nothing.
+func (c *Collector) EmitToSide(name string) (*Output, error) {
+	for i, s := range c.sides {
+		if s == name {
+			return c.EmitTo(uint32(i + 1)), nil
+		}
+	}
+	return nil, &sideOutputError{name: name}
+}
+
+// ErrNoSideOutput is wrapped by the error of [Collector.EmitToSide] for a side
+// output the function does not declare.
+var ErrNoSideOutput = errors.New("weir: no such side output")
+
+type sideOutputError struct{ name string }
+
+func (e *sideOutputError) Error() string {
+	return "weir: the function declares no side output " + strconv.Quote(e.name) + " (declare it with weir.SideOutputs)"
+}
+
+func (e *sideOutputError) Unwrap() error { return ErrNoSideOutput }
 
 // EmitPayload emits, on the main output, a record with a copy of payload p and
 // everything else inherited from the input record.

@@ -30,6 +30,9 @@ type Context struct {
 	// active is true while a process call runs: state handles refuse to work
 	// otherwise (a Context kept past its call).
 	active bool
+	// call is the kind of the running call (callProcess, callProcess2 or
+	// callTimer): broadcast state is writable in process2 only (ABI §4.8).
+	call int32
 }
 
 // Index returns the current record's position in the batch.
@@ -80,10 +83,15 @@ func bindState(f *function) {
 		}
 		f.state = append(f.state, &f.reduceState.stateHandle)
 	}
-	if len(f.state) > 0 && f.kind != kindProcess && f.kind != kindReduce {
-		panic("weir: " + f.name + ": only process and reduce functions have keyed state")
+	if len(f.state) > 0 && f.kind != kindProcess && f.kind != kindReduce && f.kind != kindCoProcess {
+		panic("weir: " + f.name + ": only process, co_process and reduce functions have keyed state")
 	}
 	for i, h := range f.state {
+		if h.kind == StateBroadcast && f.kind != kindCoProcess {
+			// Only process2 of a co_process function writes broadcast state
+			// (ABI §4.8): any other function would only ever see it empty.
+			panic("weir: " + f.name + ": only a co_process function has broadcast state")
+		}
 		if h.fn != nil {
 			panic("weir: " + f.name + ": state " + strconv.Quote(h.name) + " is already declared by function " + strconv.Quote(h.fn.name))
 		}
@@ -101,18 +109,19 @@ func bindState(f *function) {
 // ctx is the Context of the current process call, reused from record to record.
 var ctx Context
 
-// processKeyed runs a process function over the count records of in.
-func processKeyed(f *function, in []byte, count int) int32 {
+// processKeyed runs fn, the process function f (or one of a co_process
+// function's two), over the count records of in, for a call of kind callKind.
+func processKeyed(f *function, fn ProcessFunc, callKind int32, in []byte, count int) int32 {
 	off := 4
-	ctx.w, ctx.fn, ctx.active = &frame, f, true
-	defer func() { ctx.active, ctx.fn = false, nil }()
+	ctx.w, ctx.sides, ctx.fn, ctx.call, ctx.active = &frame, f.sideOutputs, f, callKind, true
+	defer func() { ctx.active, ctx.fn, ctx.call = false, nil, 0 }()
 	for i := 0; i < count; i++ {
 		if off = decodeNext(in, off, &record); off < 0 {
 			return rcMalformedInput
 		}
 		record.index = i
 		ctx.record, ctx.parent, ctx.pending = int32(i), uint32(i), false
-		if err := f.processFn(&record, &ctx); err != nil {
+		if err := fn(&record, &ctx); err != nil {
 			return result(err)
 		}
 		ctx.flush()
@@ -129,8 +138,8 @@ func processKeyed(f *function, in []byte, count int) int32 {
 func processReduce(f *function, in []byte, count int) int32 {
 	off := 4
 	st := f.reduceState
-	ctx.w, ctx.fn, ctx.active = &frame, f, true
-	defer func() { ctx.active, ctx.fn = false, nil }()
+	ctx.w, ctx.sides, ctx.fn, ctx.call, ctx.active = &frame, nil, f, callProcess, true
+	defer func() { ctx.active, ctx.fn, ctx.call = false, nil, 0 }()
 	for i := 0; i < count; i++ {
 		if off = decodeNext(in, off, &record); off < 0 {
 			return rcMalformedInput

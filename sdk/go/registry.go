@@ -67,6 +67,9 @@ const (
 	kindAggregate     kind = "aggregate"
 	kindWindowProcess kind = "window_process"
 	kindTimestamp     kind = "timestamp_extractor"
+	kindCoProcess     kind = "co_process"
+	kindTrigger       kind = "trigger"
+	kindEvictor       kind = "evictor"
 )
 
 // function is one registered function; its index is its position in registry.
@@ -78,11 +81,14 @@ type function struct {
 	flatMapFn   FlatMapFunc
 	keyFn       KeySelectorFunc
 	processFn   ProcessFunc
+	process2Fn  ProcessFunc // a co_process function's second input
 	reduceFn    ReduceFunc
 	timerFn     TimerFunc
 	aggFns      *AggregateFuncs
 	windowFn    WindowProcessFunc
 	timestampFn TimestampFunc
+	triggerFn   TriggerFunc
+	evictorFn   EvictorFunc
 	// reduceState is the reducing state the SDK declares for a reduce function.
 	reduceState *ValueState
 	// state is the function's keyed state, in state-number order.
@@ -140,7 +146,7 @@ func register(f *function, opts []Option) {
 	if sealed {
 		panic("weir: " + f.name + ": functions must be registered during initialisation")
 	}
-	if f.mapFn == nil && f.filterFn == nil && f.flatMapFn == nil && f.keyFn == nil && f.processFn == nil && f.reduceFn == nil && f.aggFns == nil && f.windowFn == nil && f.timestampFn == nil {
+	if f.mapFn == nil && f.filterFn == nil && f.flatMapFn == nil && f.keyFn == nil && f.processFn == nil && f.reduceFn == nil && f.aggFns == nil && f.windowFn == nil && f.timestampFn == nil && f.triggerFn == nil && f.evictorFn == nil {
 		panic("weir: " + f.name + ": nil function")
 	}
 	if !validName(f.name) {
@@ -157,11 +163,14 @@ func register(f *function, opts []Option) {
 	if f.kind == kindKey && len(f.sideOutputs) > 0 {
 		panic("weir: " + f.name + ": a key_selector has no side outputs")
 	}
-	if (f.kind == kindReduce || f.kind == kindAggregate || f.kind == kindTimestamp) && len(f.sideOutputs) > 0 {
-		panic("weir: " + f.name + ": a " + string(f.kind) + " function has no side outputs")
+	switch f.kind {
+	case kindReduce, kindAggregate, kindTimestamp, kindTrigger, kindEvictor:
+		if len(f.sideOutputs) > 0 {
+			panic("weir: " + f.name + ": a " + string(f.kind) + " function has no side outputs")
+		}
 	}
-	if f.timerFn != nil && f.kind != kindProcess {
-		panic("weir: " + f.name + ": only a process function has timers")
+	if f.timerFn != nil && f.kind != kindProcess && f.kind != kindCoProcess {
+		panic("weir: " + f.name + ": only process and co_process functions have timers")
 	}
 	for _, s := range f.sideOutputs {
 		if s == "" || !utf8.ValidString(s) {

@@ -19,6 +19,10 @@ const (
 	StateMap         StateKind = "map"
 	StateReducing    StateKind = "reducing"
 	StateAggregating StateKind = "aggregating"
+	// StateBroadcast is a map shared by every key of a subtask, written from
+	// the broadcast input of a co_process function (ABI §4.8; see
+	// [NewBroadcastState]).
+	StateBroadcast StateKind = "broadcast"
 )
 
 // Return codes of the state imports (ABI §1).

@@ -21,6 +21,10 @@ type fakeState struct {
 	lists map[[2]string][][]byte
 	// calls counts the host calls, to check that buffer retries happen.
 	calls int
+	// broadcastWritable tells the fake that the current call is a process2
+	// call of a broadcast second input: only then may broadcast state change
+	// (ABI §4.8).
+	broadcastWritable bool
 }
 
 // useFakeState installs a fake host state for the function's declared kinds.
@@ -48,6 +52,9 @@ func (s *fakeState) target(state, record int32, ok func(StateKind) bool) (string
 	if state < 0 || int(state) >= len(s.kinds) || record < 0 || int(record) >= len(s.keys) || !ok(s.kinds[state]) {
 		return "", stateInvalid
 	}
+	if s.kinds[state] == StateBroadcast {
+		return "", 0 // one map for every key
+	}
 	return s.keys[record], 0
 }
 
@@ -55,9 +62,17 @@ func valueLike(k StateKind) bool {
 	return k == StateValue || k == StateReducing || k == StateAggregating
 }
 
+// mapLike is a state of the map row of ABI §4.2.
+func mapLike(k StateKind) bool { return k == StateMap || k == StateBroadcast }
+
+// readOnly answers a write to broadcast state outside a broadcast process2.
+func (s *fakeState) readOnly(state int32) bool {
+	return s.kinds[state] == StateBroadcast && !s.broadcastWritable
+}
+
 func (s *fakeState) get(state, record int32, sub, out []byte) int32 {
 	s.calls++
-	key, rc := s.target(state, record, func(k StateKind) bool { return valueLike(k) || k == StateMap })
+	key, rc := s.target(state, record, func(k StateKind) bool { return valueLike(k) || mapLike(k) })
 	if rc != 0 {
 		return rc
 	}
@@ -73,11 +88,11 @@ func (s *fakeState) get(state, record int32, sub, out []byte) int32 {
 
 func (s *fakeState) put(state, record int32, sub, val []byte) int32 {
 	s.calls++
-	key, rc := s.target(state, record, func(k StateKind) bool { return valueLike(k) || k == StateMap })
+	key, rc := s.target(state, record, func(k StateKind) bool { return valueLike(k) || mapLike(k) })
 	if rc != 0 {
 		return rc
 	}
-	if len(sub) > 0 && s.kinds[state] != StateMap {
+	if len(sub) > 0 && !mapLike(s.kinds[state]) || s.readOnly(state) {
 		return stateInvalid
 	}
 	s.vals[[3]string{string(rune('0' + state)), key, string(sub)}] = slices.Clone(val)
@@ -101,11 +116,14 @@ func (s *fakeState) delete(state, record int32, sub []byte) int32 {
 	if rc != 0 {
 		return rc
 	}
+	if s.readOnly(state) {
+		return stateInvalid
+	}
 	st := string(rune('0' + state))
 	switch {
 	case s.kinds[state] == StateList:
 		delete(s.lists, [2]string{st, key})
-	case s.kinds[state] == StateMap && len(sub) > 0:
+	case mapLike(s.kinds[state]) && len(sub) > 0:
 		delete(s.vals, [3]string{st, key, string(sub)})
 	default: // a value, or a whole map
 		for k := range s.vals {
@@ -119,7 +137,7 @@ func (s *fakeState) delete(state, record int32, sub []byte) int32 {
 
 func (s *fakeState) iter(state, record, cursor int32, out []byte) int32 {
 	s.calls++
-	key, rc := s.target(state, record, func(k StateKind) bool { return k == StateList || k == StateMap })
+	key, rc := s.target(state, record, func(k StateKind) bool { return k == StateList || mapLike(k) })
 	if rc != 0 {
 		return rc
 	}

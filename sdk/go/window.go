@@ -31,7 +31,7 @@ type Timer struct {
 // time (set their payload).
 type TimerFunc func(t *Timer, ctx *Context) error
 
-// OnTimer gives a [Process] function its timer callback (Flink's onTimer): the
+// OnTimer gives a [Process] or [CoProcess] function its timer callback (Flink's onTimer): the
 // SDK calls fn once per fired timer of a timer call, in the host's (time, key)
 // order. Its Context acts for the timer's key as a process call's does for the
 // record's: keyed state, timers (a timer registered at or before the clock fires
@@ -62,7 +62,7 @@ var (
 )
 
 func (c *Context) timer(register bool, d TimeDomain, ms int64) error {
-	if !c.active || c.fn == nil || c.fn.kind != kindProcess {
+	if !c.active || c.fn == nil || c.fn.kind != kindProcess && c.fn.kind != kindCoProcess {
 		return ErrTimers
 	}
 	var rc int32
@@ -114,7 +114,7 @@ var firedTimer Timer
 
 // timers runs a timer call: the process function's callback per fired timer.
 func timers(f *function, in []byte) int32 {
-	if f.kind != kindProcess || f.timerFn == nil {
+	if f.kind != kindProcess && f.kind != kindCoProcess || f.timerFn == nil {
 		return rcUnsupported
 	}
 	if len(in) < 4 {
@@ -126,9 +126,9 @@ func timers(f *function, in []byte) int32 {
 	}
 	frame.reset()
 	off := 4
-	ctx.w, ctx.fn, ctx.active = &frame, f, true
+	ctx.w, ctx.sides, ctx.fn, ctx.call, ctx.active = &frame, f.sideOutputs, f, callTimer, true
 	defer func() {
-		ctx.active, ctx.fn = false, nil
+		ctx.active, ctx.fn, ctx.call = false, nil, 0
 		// Drop the views into the input buffer.
 		record, firedTimer = Record{}, Timer{}
 	}()
@@ -450,37 +450,48 @@ func windows(f *function, in []byte) int32 {
 	return rcOK
 }
 
+// window reads one window of a windows or evictor frame (ABI §4.6, §4.10)
+// into w and returns its elements, decoded into windowRecords; ok is false
+// when the window breaks the frame's layout.
+func (r *aggReader) window(w *Window) (els []*Record, ok bool) {
+	in := r.b
+	w.Start, w.End = r.i64(), r.i64()
+	kl := r.u32()
+	w.Key, w.Keyed = nil, kl != noAccumulator
+	if w.Keyed {
+		w.Key = r.bytes(kl)
+	}
+	n := r.u32()
+	// Every element takes at least its flags byte.
+	if r.bad || uint64(n) > uint64(len(in)-r.off) {
+		return nil, false
+	}
+	if int(n) > cap(windowRecords) {
+		windowRecords = make([]Record, n)
+		windowElements = make([]*Record, n)
+		for j := range windowRecords {
+			windowElements[j] = &windowRecords[j]
+		}
+	}
+	els = windowElements[:n]
+	for j, e := range els {
+		if r.off = decodeNext(in, r.off, e); r.off < 0 {
+			return nil, false
+		}
+		e.index = j
+	}
+	return els, true
+}
+
 // windowCalls calls f for each of the count windows of r into frame.
 func windowCalls(f *function, r *aggReader, count uint32) int32 {
-	in := r.b
 	w, c := &firedWindow, &windowOut
 	defer func() { *w = Window{} }() // its key is a view of the input
-	c.w, c.needPayload = &frame, true
+	c.w, c.sides, c.needPayload = &frame, f.sideOutputs, true
 	for i := uint32(0); i < count; i++ {
-		w.Start, w.End = r.i64(), r.i64()
-		kl := r.u32()
-		w.Key, w.Keyed = nil, kl != noAccumulator
-		if w.Keyed {
-			w.Key = r.bytes(kl)
-		}
-		n := r.u32()
-		// Every element takes at least its flags byte.
-		if r.bad || uint64(n) > uint64(len(in)-r.off) {
+		els, ok := r.window(w)
+		if !ok {
 			return rcMalformedInput
-		}
-		if int(n) > cap(windowRecords) {
-			windowRecords = make([]Record, n)
-			windowElements = make([]*Record, n)
-			for j := range windowRecords {
-				windowElements[j] = &windowRecords[j]
-			}
-		}
-		els := windowElements[:n]
-		for j, e := range els {
-			if r.off = decodeNext(in, r.off, e); r.off < 0 {
-				return rcMalformedInput
-			}
-			e.index = j
 		}
 		c.parent, c.pending, c.noPayload = i, false, false
 		if err := f.windowFn(w, els, c); err != nil {

@@ -61,19 +61,27 @@ func TestCallKindsByFunctionKind(t *testing.T) {
 	Aggregate("aggregate", sumAgg())
 	WindowProcess("window", func(*Window, []*Record, *Collector) error { return nil })
 	TimestampExtractor("ts", func(*Record, *TimestampResult) error { return nil })
+	CoProcess("co", func(*Record, *Context) error { return nil }, func(*Record, *Context) error { return nil })
+	CoProcess("co_timers", func(*Record, *Context) error { return nil }, func(*Record, *Context) error { return nil },
+		OnTimer(func(*Timer, *Context) error { return nil }))
+	Trigger("trigger", func(*TriggerEvent, *TriggerResult) error { return nil })
+	Evictor("evictor", func(_ *Window, _ []*Record, e []int) ([]int, error) { return e, nil })
 
 	// A valid, empty input for each call kind that has one.
 	emptyBatch := binary.LittleEndian.AppendUint32(nil, 0)
 	inputs := map[int32][]byte{
 		callProcess: emptyBatch, callProcess2: emptyBatch, callTimer: emptyBatch,
 		callWindow: newWindowFrame(0).b, callAggregate: newAggFrame(1, 0).b,
-		0: nil, 8: nil, -1: nil,
+		callTrigger: emptyBatch, callEvict: newWindowFrame(0).b,
+		0: nil, 10: nil, -1: nil,
 	}
 	takes := map[string][]int32{
 		"map": {callProcess}, "filter": {callProcess}, "flat_map": {callProcess}, "key": {callProcess},
 		"process": {callProcess}, "process_timers": {callProcess, callTimer},
 		"reduce": {callProcess, callAggregate}, "aggregate": {callAggregate},
 		"window": {callWindow}, "ts": {callProcess},
+		"co": {callProcess, callProcess2}, "co_timers": {callProcess, callProcess2, callTimer},
+		"trigger": {callTrigger}, "evictor": {callEvict},
 	}
 	for fn, f := range registry {
 		for kind, in := range inputs {
