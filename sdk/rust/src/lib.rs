@@ -28,16 +28,20 @@
 pub mod json;
 
 mod abi;
+mod co_process;
 mod host;
 mod state;
 mod window;
 #[cfg(test)]
 mod call_tests;
 #[cfg(test)]
+mod co_process_tests;
+#[cfg(test)]
 mod state_tests;
 
 pub use abi::{Collector, Output, Record, Headers};
-pub use state::{task_info, Context, ListState, MapState, Process, Reduce, StateKind, States, TaskInfo, ValueState};
+pub use co_process::CoProcess;
+pub use state::{task_info, BroadcastState, Context, ListState, MapState, Process, Reduce, StateKind, States, TaskInfo, ValueState};
 pub use window::{Aggregate, Extracted, TimeDomain, Timer, TimestampExtractor, Window, WindowProcess};
 use std::fmt;
 
@@ -190,6 +194,7 @@ pub(crate) enum Function {
     Aggregate(Box<dyn Aggregate>),
     WindowProcess(Box<dyn WindowProcess>),
     Timestamp(Box<dyn TimestampExtractor>),
+    CoProcess(Box<dyn CoProcess>),
 }
 
 pub(crate) struct Registered {
@@ -246,6 +251,26 @@ impl Module {
         T: FnMut(&Timer, &mut Context) -> Result<()> + 'static,
     {
         self.process(name, states, window::WithTimers { f, on_timer })
+    }
+    /// Registers a co_process function (ABI §4.7), the function of a step with
+    /// `inputs: [first, second]` and `co_process: {module, function}`, with the
+    /// state `states` declares (keyed state shared by both inputs, and
+    /// [`States::broadcast`] state); returns its index. `f` is any [`CoProcess`],
+    /// a pair of closures `(on_first, on_second)` included.
+    pub fn co_process<C: CoProcess + 'static>(&mut self, name: &'static str, states: States, f: C) -> usize {
+        let i = self.add(name, Function::CoProcess(Box::new(f)));
+        self.functions[i].state = states.decls;
+        self.functions[i].states_id = states.id;
+        i
+    }
+    /// Registers a co_process function and its on-timer callback (ABI §4.4,
+    /// §4.7), as [`Module::process_with_timers`] does for a process function.
+    pub fn co_process_with_timers<C, T>(&mut self, name: &'static str, states: States, f: C, on_timer: T) -> usize
+    where
+        C: CoProcess + 'static,
+        T: FnMut(&Timer, &mut Context) -> Result<()> + 'static,
+    {
+        self.co_process(name, states, co_process::CoWithTimers { f, on_timer })
     }
     /// Registers a reduce function (ABI §4.1); returns its index. The SDK declares
     /// its state (state 0, kind reducing, named `reduce`) and, for each record in

@@ -376,6 +376,20 @@ pub(crate) fn timers(
     if !f.has_timers() {
         return RC_UNSUPPORTED;
     }
+    let mut on_timer = |t: &Timer, ctx: &mut Context| f.on_timer(t, ctx);
+    fire_timers(&mut on_timer, states, input, frame, out, scratch)
+}
+
+/// A timer call (ABI §4.4) of a function that handles timers: `on_timer` per
+/// fired timer, each with the context of the timer's key.
+pub(crate) fn fire_timers(
+    on_timer: &mut dyn FnMut(&Timer, &mut Context) -> Result<()>,
+    states: u32,
+    input: &[u8],
+    frame: &mut Frame,
+    out: &mut Output,
+    scratch: &mut crate::abi::Scratch,
+) -> i32 {
     let count = match u32_at(input, 0) {
         Some(c) if c as usize <= input.len() => c,
         _ => return RC_MALFORMED,
@@ -400,7 +414,7 @@ pub(crate) fn timers(
         };
         let t = Timer { time, domain, key };
         let mut ctx = scratch.context(&mut *frame, &mut *out, i, states);
-        if let Err(e) = f.on_timer(&t, &mut ctx) {
+        if let Err(e) = on_timer(&t, &mut ctx) {
             return crate::abi::fail(e);
         }
         ctx.out.flush();
