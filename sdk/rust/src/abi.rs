@@ -15,6 +15,8 @@ const CALL_TIMER: i32 = 4;
 const CALL_WINDOW: i32 = 5;
 const CALL_CLOSE: i32 = 6;
 const CALL_AGGREGATE: i32 = 7;
+const CALL_TRIGGER: i32 = 8;
+const CALL_EVICT: i32 = 9;
 
 pub(crate) const RC_OK: i32 = 0;
 const RC_ERROR: i32 = 1;
@@ -361,8 +363,10 @@ pub(crate) struct Scratch {
     iter: Vec<u8>,
     /// A reduce function's running value; an aggregate call's accumulator.
     acc: Vec<u8>,
-    /// An aggregate's result.
+    /// An aggregate's result; an evictor's output payload.
     result: Vec<u8>,
+    /// The indexes an evictor evicts from a window.
+    evicted: Vec<u32>,
 }
 
 impl Scratch {
@@ -457,6 +461,8 @@ pub(crate) fn write_description(module: &Module, d: &mut Vec<u8>) {
             Function::WindowProcess(_) => b"window_process",
             Function::Timestamp(_) => b"timestamp_extractor",
             Function::CoProcess(_) => b"co_process",
+            Function::Trigger(_) => b"trigger",
+            Function::Evictor(_) => b"evictor",
         };
         d.extend_from_slice(b"{\"name\":\"");
         d.extend_from_slice(f.name.as_bytes());
@@ -518,7 +524,10 @@ pub fn call(register: fn(&mut Module), kind: i32, f: i32, ptr: i32, len: i32) ->
 fn takes(f: &Function, kind: i32) -> bool {
     match kind {
         CALL_OPEN | CALL_CLOSE => true,
-        CALL_PROCESS => !matches!(f, Function::Aggregate(_) | Function::WindowProcess(_)),
+        CALL_PROCESS => !matches!(
+            f,
+            Function::Aggregate(_) | Function::WindowProcess(_) | Function::Trigger(_) | Function::Evictor(_)
+        ),
         CALL_PROCESS2 => matches!(f, Function::CoProcess(_)),
         CALL_TIMER => match f {
             Function::Process(p) => p.has_timers(),
@@ -527,6 +536,8 @@ fn takes(f: &Function, kind: i32) -> bool {
         },
         CALL_WINDOW => matches!(f, Function::WindowProcess(_)),
         CALL_AGGREGATE => matches!(f, Function::Aggregate(_) | Function::Reduce(_)),
+        CALL_TRIGGER => matches!(f, Function::Trigger(_)),
+        CALL_EVICT => matches!(f, Function::Evictor(_)),
         _ => false,
     }
 }
@@ -565,6 +576,8 @@ pub(crate) fn dispatch(
                 Function::WindowProcess(m) => m.open(input),
                 Function::Timestamp(m) => m.open(input),
                 Function::CoProcess(m) => m.open(input),
+                Function::Trigger(m) => m.open(input),
+                Function::Evictor(m) => m.open(input),
             };
             r.map_or_else(fail, |_| RC_OK)
         }
@@ -591,6 +604,16 @@ pub(crate) fn dispatch(
             Function::WindowProcess(m) => crate::window::windows(m.as_mut(), input, frame, out),
             _ => RC_UNSUPPORTED,
         },
+        CALL_TRIGGER => match &mut func.f {
+            Function::Trigger(m) => crate::trigger::triggers(m.as_mut(), input, frame),
+            _ => RC_UNSUPPORTED,
+        },
+        CALL_EVICT => match &mut func.f {
+            Function::Evictor(m) => {
+                crate::evictor::evictions(m.as_mut(), input, frame, &mut scratch.evicted, &mut scratch.result)
+            }
+            _ => RC_UNSUPPORTED,
+        },
         CALL_CLOSE => {
             if !input.is_empty() {
                 return RC_MALFORMED;
@@ -606,6 +629,8 @@ pub(crate) fn dispatch(
                 Function::WindowProcess(m) => m.close(),
                 Function::Timestamp(m) => m.close(),
                 Function::CoProcess(m) => m.close(),
+                Function::Trigger(m) => m.close(),
+                Function::Evictor(m) => m.close(),
             };
             r.map_or_else(fail, |_| RC_OK)
         }
@@ -702,7 +727,9 @@ fn process(f: &mut Function, from: Input, states: u32, input: &[u8], frame: &mut
                 Ok(e) => crate::window::extracted(frame, i, e),
                 Err(e) => return fail(e),
             },
-            Function::Aggregate(_) | Function::WindowProcess(_) => return RC_UNSUPPORTED,
+            Function::Aggregate(_) | Function::WindowProcess(_) | Function::Trigger(_) | Function::Evictor(_) => {
+                return RC_UNSUPPORTED
+            }
         }
     }
     if !rest.is_empty() {

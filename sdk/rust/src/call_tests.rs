@@ -7,17 +7,20 @@ use crate::host::{CLOCKS, EMITTED, LAST_ERROR, TIMER_CALLS, TIMER_RC};
 use crate::state_tests::{install, uninstall};
 use crate::{
     Aggregate, Collector, Context, Error, Extracted, Module, Output, Record, Result, StateKind, States, TimeDomain, Timer,
-    Window,
+    TriggerAction, TriggerEvent, TriggerResult, Window,
 };
 use std::cell::Cell;
 use std::rc::Rc;
 
 const OPEN: i32 = 1;
 const PROCESS: i32 = 2;
+const PROCESS2: i32 = 3;
 const TIMER: i32 = 4;
 const WINDOW: i32 = 5;
 const CLOSE: i32 = 6;
 const AGGREGATE: i32 = 7;
+const TRIGGER: i32 = 8;
+const EVICT: i32 = 9;
 
 const NONE: u32 = 0xFFFF_FFFF;
 
@@ -54,10 +57,16 @@ impl Harness {
     /// Makes call `kind` of function `f`; returns its code and the outputs of
     /// every frame it emitted, in order.
     pub(crate) fn call(&mut self, kind: i32, f: i32, input: &[u8]) -> (i32, Vec<Out>) {
+        let (rc, frames) = self.call_raw(kind, f, input);
+        (rc, frames.iter().flat_map(|f| parse_outputs(f)).collect())
+    }
+
+    /// Makes call `kind` of function `f`; returns its code and the frames it
+    /// emitted, as bytes.
+    pub(crate) fn call_raw(&mut self, kind: i32, f: i32, input: &[u8]) -> (i32, Vec<Vec<u8>>) {
         EMITTED.with(|e| e.borrow_mut().clear());
         let rc = dispatch(&mut self.module.functions, kind, f, input, &mut self.frame, &mut self.out, &mut self.scratch);
-        let frames = EMITTED.with(|e| std::mem::take(&mut *e.borrow_mut()));
-        (rc, frames.iter().flat_map(|f| parse_outputs(f)).collect())
+        (rc, EMITTED.with(|e| std::mem::take(&mut *e.borrow_mut())))
     }
 }
 
@@ -654,7 +663,7 @@ impl crate::Process for OwnTimers {
 }
 
 /// A module with one function of every kind, at these indices.
-const KINDS: [&str; 11] = [
+const KINDS: [&str; 15] = [
     "map",
     "filter",
     "flat_map",
@@ -666,6 +675,10 @@ const KINDS: [&str; 11] = [
     "aggregate",
     "window_process",
     "timestamp_extractor",
+    "co_process",
+    "co_process_with_timers",
+    "trigger",
+    "evictor",
 ];
 
 fn every_kind() -> Harness {
@@ -686,6 +699,13 @@ fn every_kind() -> Harness {
         m.aggregate("aggregate", Trace { creates: Rc::new(Cell::new(0)) });
         m.window_process("window_process", describe_window);
         m.timestamp_extractor("timestamp_extractor", |_: &Record| -> Result<Extracted> { Ok(Extracted::default()) });
+        let nothing = |_: &Record, _: &mut Context| -> Result<()> { Ok(()) };
+        m.co_process("co_process", States::new(), (nothing, nothing));
+        m.co_process_with_timers("co_process_with_timers", States::new(), (nothing, nothing), |_: &Timer, _: &mut Context| {
+            Ok(())
+        });
+        m.trigger("trigger", |_: &TriggerEvent| -> Result<TriggerResult> { Ok(TriggerAction::Continue.into()) });
+        m.evictor("evictor", |_: &Window, _: &[Record], _: &mut Vec<u32>| -> Result<()> { Ok(()) });
     })
 }
 
@@ -698,20 +718,25 @@ fn call_kinds_a_function_does_not_take_return_3() {
     let takes = |name: &str, kind: i32| -> bool {
         match kind {
             OPEN | CLOSE => true,
-            PROCESS => !matches!(name, "aggregate" | "window_process"),
-            TIMER => matches!(name, "process_with_timers" | "process_own_timers"),
+            PROCESS => !matches!(name, "aggregate" | "window_process" | "trigger" | "evictor"),
+            PROCESS2 => name.starts_with("co_process"),
+            TIMER => matches!(name, "process_with_timers" | "process_own_timers" | "co_process_with_timers"),
             WINDOW => name == "window_process",
             AGGREGATE => matches!(name, "reduce" | "aggregate"),
+            TRIGGER => name == "trigger",
+            EVICT => name == "evictor",
             _ => false,
         }
     };
+    let no_events = 0u32.to_le_bytes();
     for (f, name) in KINDS.iter().enumerate() {
-        for kind in [-1, 0, OPEN, PROCESS, 3, TIMER, WINDOW, CLOSE, AGGREGATE, 8, 100] {
+        for kind in [-1, 0, OPEN, PROCESS, PROCESS2, TIMER, WINDOW, CLOSE, AGGREGATE, TRIGGER, EVICT, 10, 100] {
             let input: &[u8] = match kind {
                 OPEN => b"{}",
-                PROCESS | TIMER => &empty_batch,
-                WINDOW => &no_windows,
+                PROCESS | PROCESS2 | TIMER => &empty_batch,
+                WINDOW | EVICT => &no_windows,
                 AGGREGATE => &no_groups,
+                TRIGGER => &no_events,
                 _ => b"",
             };
             let want = if takes(name, kind) { 0 } else { 3 };

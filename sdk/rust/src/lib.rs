@@ -29,8 +29,10 @@ pub mod json;
 
 mod abi;
 mod co_process;
+mod evictor;
 mod host;
 mod state;
+mod trigger;
 mod window;
 #[cfg(test)]
 mod call_tests;
@@ -38,9 +40,13 @@ mod call_tests;
 mod co_process_tests;
 #[cfg(test)]
 mod state_tests;
+#[cfg(test)]
+mod trigger_tests;
 
 pub use abi::{Collector, Output, Record, Headers};
 pub use co_process::CoProcess;
+pub use evictor::Evictor;
+pub use trigger::{Trigger, TriggerAction, TriggerEvent, TriggerEventKind, TriggerResult};
 pub use state::{task_info, BroadcastState, Context, ListState, MapState, Process, Reduce, StateKind, States, TaskInfo, ValueState};
 pub use window::{Aggregate, Extracted, TimeDomain, Timer, TimestampExtractor, Window, WindowProcess};
 use std::fmt;
@@ -195,6 +201,8 @@ pub(crate) enum Function {
     WindowProcess(Box<dyn WindowProcess>),
     Timestamp(Box<dyn TimestampExtractor>),
     CoProcess(Box<dyn CoProcess>),
+    Trigger(Box<dyn Trigger>),
+    Evictor(Box<dyn Evictor>),
 }
 
 pub(crate) struct Registered {
@@ -297,13 +305,28 @@ impl Module {
     pub fn timestamp_extractor<T: TimestampExtractor + 'static>(&mut self, name: &'static str, f: T) -> usize {
         self.add(name, Function::Timestamp(Box::new(f)))
     }
+    /// Registers a trigger function (ABI §4.9), a window step's `trigger:
+    /// {module, function}`; returns its index.
+    pub fn trigger<T: Trigger + 'static>(&mut self, name: &'static str, f: T) -> usize {
+        self.add(name, Function::Trigger(Box::new(f)))
+    }
+    /// Registers an evictor function (ABI §4.10), a window step's `evictor:
+    /// {module, function}`; returns its index.
+    pub fn evictor<E: Evictor + 'static>(&mut self, name: &'static str, f: E) -> usize {
+        self.add(name, Function::Evictor(Box::new(f)))
+    }
     /// Declares the side outputs of function `index`: output tag `i + 1` is
-    /// `names[i]` ([`Collector::emit_to`], [`Output::set_tag`]). A key_selector and
-    /// a reduce function have none (ABI §2, §4): declaring some panics at start-up.
+    /// `names[i]` ([`Collector::emit_to`], [`Context::emit_to`], [`Output::set_tag`]).
+    /// A key_selector, reduce, trigger or evictor function has none (ABI §2, §4:
+    /// its outputs are fixed): declaring some panics at start-up.
     pub fn side_outputs(&mut self, index: usize, names: &[&'static str]) {
         assert!(
-            names.is_empty() || !matches!(self.functions[index].f, Function::KeySelector(_) | Function::Reduce(_)),
-            "weir: {:?}: a key_selector or reduce function has no side outputs",
+            names.is_empty()
+                || !matches!(
+                    self.functions[index].f,
+                    Function::KeySelector(_) | Function::Reduce(_) | Function::Trigger(_) | Function::Evictor(_)
+                ),
+            "weir: {:?}: a key_selector, reduce, trigger or evictor function has no side outputs",
             self.functions[index].name
         );
         for n in names {
