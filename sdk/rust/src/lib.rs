@@ -4,11 +4,13 @@
 //! It implements the guest side of the Weir Wasm ABI, version 1 (`sdk/ABI.md`):
 //! the exports (made by [`export!`]), batch decoding, output framing and the
 //! `weir.emit`, `weir.error` and `weir.log` imports. You register functions — the
-//! traits [`Map`], [`Filter`], [`FlatMap`], [`KeySelector`], [`Process`] and
-//! [`Reduce`], or closures, which implement them — in a function that [`export!`]
-//! names; the SDK calls it once, before the first description or call. Process
-//! and reduce functions reach keyed state (declared with [`States`]) and
-//! [`task_info`] through the `weir.state_*` and `weir.task_info` imports.
+//! traits [`Map`], [`Filter`], [`FlatMap`], [`KeySelector`], [`Process`],
+//! [`Reduce`], [`Aggregate`], [`WindowProcess`], [`TimestampExtractor`],
+//! [`CoProcess`], [`Trigger`] and [`Evictor`], or closures, which implement them —
+//! in a function that [`export!`] names; the SDK calls it once, before the first
+//! description or call. Process, co_process and reduce functions reach keyed and
+//! broadcast state (declared with [`States`]) and [`task_info`] through the
+//! `weir.state_*` and `weir.task_info` imports.
 //!
 //! ```ignore
 //! fn register(m: &mut weir::Module) {
