@@ -10,10 +10,13 @@ const FLAG_HEADERS: u8 = 0x08;
 
 const CALL_OPEN: i32 = 1;
 const CALL_PROCESS: i32 = 2;
+const CALL_PROCESS2: i32 = 3;
 const CALL_TIMER: i32 = 4;
 const CALL_WINDOW: i32 = 5;
 const CALL_CLOSE: i32 = 6;
 const CALL_AGGREGATE: i32 = 7;
+const CALL_TRIGGER: i32 = 8;
+const CALL_EVICT: i32 = 9;
 
 pub(crate) const RC_OK: i32 = 0;
 const RC_ERROR: i32 = 1;
@@ -360,8 +363,10 @@ pub(crate) struct Scratch {
     iter: Vec<u8>,
     /// A reduce function's running value; an aggregate call's accumulator.
     acc: Vec<u8>,
-    /// An aggregate's result.
+    /// An aggregate's result; an evictor's output payload.
     result: Vec<u8>,
+    /// The indexes an evictor evicts from a window.
+    evicted: Vec<u32>,
 }
 
 impl Scratch {
@@ -431,58 +436,65 @@ pub fn alloc(register: fn(&mut Module), size: i32) -> i32 {
 pub fn describe(register: fn(&mut Module)) -> i64 {
     let st = state(register);
     if st.description.is_empty() {
-        let d = &mut st.description;
-        d.extend_from_slice(b"{\"abi_version\":1,\"sdk\":\"rust/");
-        d.extend_from_slice(crate::VERSION.as_bytes());
-        d.extend_from_slice(b"\",\"functions\":[");
-        for (i, f) in st.module.functions.iter().enumerate() {
-            if i > 0 {
+        write_description(&st.module, &mut st.description);
+    }
+    ((st.description.as_ptr() as usize as u64) << 32 | st.description.len() as u64) as i64
+}
+
+/// Writes the description of the module's functions (ABI §2) into `d`.
+pub(crate) fn write_description(module: &Module, d: &mut Vec<u8>) {
+    d.extend_from_slice(b"{\"abi_version\":1,\"sdk\":\"rust/");
+    d.extend_from_slice(crate::VERSION.as_bytes());
+    d.extend_from_slice(b"\",\"functions\":[");
+    for (i, f) in module.functions.iter().enumerate() {
+        if i > 0 {
+            d.push(b',');
+        }
+        let kind: &[u8] = match f.f {
+            Function::Map(_) => b"map",
+            Function::Filter(_) => b"filter",
+            Function::FlatMap(_) => b"flat_map",
+            Function::KeySelector(_) => b"key_selector",
+            Function::Process(_) => b"process",
+            Function::Reduce(_) => b"reduce",
+            Function::Aggregate(_) => b"aggregate",
+            Function::WindowProcess(_) => b"window_process",
+            Function::Timestamp(_) => b"timestamp_extractor",
+            Function::CoProcess(_) => b"co_process",
+            Function::Trigger(_) => b"trigger",
+            Function::Evictor(_) => b"evictor",
+        };
+        d.extend_from_slice(b"{\"name\":\"");
+        d.extend_from_slice(f.name.as_bytes());
+        d.extend_from_slice(b"\",\"kind\":\"");
+        d.extend_from_slice(kind);
+        d.extend_from_slice(b"\",\"index\":");
+        crate::json::append_i64(d, i as i64);
+        d.extend_from_slice(b",\"side_outputs\":[");
+        for (k, s) in f.side_outputs.iter().enumerate() {
+            if k > 0 {
                 d.push(b',');
             }
-            let kind: &[u8] = match f.f {
-                Function::Map(_) => b"map",
-                Function::Filter(_) => b"filter",
-                Function::FlatMap(_) => b"flat_map",
-                Function::KeySelector(_) => b"key_selector",
-                Function::Process(_) => b"process",
-                Function::Reduce(_) => b"reduce",
-                Function::Aggregate(_) => b"aggregate",
-                Function::WindowProcess(_) => b"window_process",
-                Function::Timestamp(_) => b"timestamp_extractor",
-            };
+            d.push(b'"');
+            d.extend_from_slice(s.as_bytes());
+            d.push(b'"');
+        }
+        d.extend_from_slice(b"],\"state\":[");
+        for (k, s) in f.state.iter().enumerate() {
+            if k > 0 {
+                d.push(b',');
+            }
             d.extend_from_slice(b"{\"name\":\"");
-            d.extend_from_slice(f.name.as_bytes());
+            d.extend_from_slice(s.name.as_bytes());
             d.extend_from_slice(b"\",\"kind\":\"");
-            d.extend_from_slice(kind);
-            d.extend_from_slice(b"\",\"index\":");
-            crate::json::append_i64(d, i as i64);
-            d.extend_from_slice(b",\"side_outputs\":[");
-            for (k, s) in f.side_outputs.iter().enumerate() {
-                if k > 0 {
-                    d.push(b',');
-                }
-                d.push(b'"');
-                d.extend_from_slice(s.as_bytes());
-                d.push(b'"');
-            }
-            d.extend_from_slice(b"],\"state\":[");
-            for (k, s) in f.state.iter().enumerate() {
-                if k > 0 {
-                    d.push(b',');
-                }
-                d.extend_from_slice(b"{\"name\":\"");
-                d.extend_from_slice(s.name.as_bytes());
-                d.extend_from_slice(b"\",\"kind\":\"");
-                d.extend_from_slice(s.kind.name().as_bytes());
-                d.extend_from_slice(b"\",\"ttl_ms\":");
-                crate::json::append_i64(d, s.ttl_ms.min(i64::MAX as u64) as i64);
-                d.push(b'}');
-            }
-            d.extend_from_slice(b"]}");
+            d.extend_from_slice(s.kind.name().as_bytes());
+            d.extend_from_slice(b"\",\"ttl_ms\":");
+            crate::json::append_i64(d, s.ttl_ms.min(i64::MAX as u64) as i64);
+            d.push(b'}');
         }
         d.extend_from_slice(b"]}");
     }
-    ((st.description.as_ptr() as usize as u64) << 32 | st.description.len() as u64) as i64
+    d.extend_from_slice(b"]}");
 }
 
 pub(crate) fn fail(e: crate::Error) -> i32 {
@@ -512,10 +524,20 @@ pub fn call(register: fn(&mut Module), kind: i32, f: i32, ptr: i32, len: i32) ->
 fn takes(f: &Function, kind: i32) -> bool {
     match kind {
         CALL_OPEN | CALL_CLOSE => true,
-        CALL_PROCESS => !matches!(f, Function::Aggregate(_) | Function::WindowProcess(_)),
-        CALL_TIMER => matches!(f, Function::Process(p) if p.has_timers()),
+        CALL_PROCESS => !matches!(
+            f,
+            Function::Aggregate(_) | Function::WindowProcess(_) | Function::Trigger(_) | Function::Evictor(_)
+        ),
+        CALL_PROCESS2 => matches!(f, Function::CoProcess(_)),
+        CALL_TIMER => match f {
+            Function::Process(p) => p.has_timers(),
+            Function::CoProcess(p) => p.has_timers(),
+            _ => false,
+        },
         CALL_WINDOW => matches!(f, Function::WindowProcess(_)),
         CALL_AGGREGATE => matches!(f, Function::Aggregate(_) | Function::Reduce(_)),
+        CALL_TRIGGER => matches!(f, Function::Trigger(_)),
+        CALL_EVICT => matches!(f, Function::Evictor(_)),
         _ => false,
     }
 }
@@ -553,12 +575,21 @@ pub(crate) fn dispatch(
                 Function::Aggregate(m) => m.open(input),
                 Function::WindowProcess(m) => m.open(input),
                 Function::Timestamp(m) => m.open(input),
+                Function::CoProcess(m) => m.open(input),
+                Function::Trigger(m) => m.open(input),
+                Function::Evictor(m) => m.open(input),
             };
             r.map_or_else(fail, |_| RC_OK)
         }
-        CALL_PROCESS => process(&mut func.f, func.states_id, input, frame, out, scratch),
+        CALL_PROCESS => process(&mut func.f, Input::First, func.states_id, input, frame, out, scratch),
+        CALL_PROCESS2 => process(&mut func.f, Input::Second, func.states_id, input, frame, out, scratch),
         CALL_TIMER => match &mut func.f {
             Function::Process(m) => crate::window::timers(m.as_mut(), func.states_id, input, frame, out, scratch),
+            Function::CoProcess(m) => {
+                let m = m.as_mut();
+                let mut on_timer = |t: &crate::Timer, ctx: &mut Context| m.on_timer(t, ctx);
+                crate::window::fire_timers(&mut on_timer, func.states_id, input, frame, out, scratch)
+            }
             _ => RC_UNSUPPORTED,
         },
         CALL_AGGREGATE => {
@@ -571,6 +602,16 @@ pub(crate) fn dispatch(
         }
         CALL_WINDOW => match &mut func.f {
             Function::WindowProcess(m) => crate::window::windows(m.as_mut(), input, frame, out),
+            _ => RC_UNSUPPORTED,
+        },
+        CALL_TRIGGER => match &mut func.f {
+            Function::Trigger(m) => crate::trigger::triggers(m.as_mut(), input, frame),
+            _ => RC_UNSUPPORTED,
+        },
+        CALL_EVICT => match &mut func.f {
+            Function::Evictor(m) => {
+                crate::evictor::evictions(m.as_mut(), input, frame, &mut scratch.evicted, &mut scratch.result)
+            }
             _ => RC_UNSUPPORTED,
         },
         CALL_CLOSE => {
@@ -587,6 +628,9 @@ pub(crate) fn dispatch(
                 Function::Aggregate(m) => m.close(),
                 Function::WindowProcess(m) => m.close(),
                 Function::Timestamp(m) => m.close(),
+                Function::CoProcess(m) => m.close(),
+                Function::Trigger(m) => m.close(),
+                Function::Evictor(m) => m.close(),
             };
             r.map_or_else(fail, |_| RC_OK)
         }
@@ -594,9 +638,17 @@ pub(crate) fn dispatch(
     }
 }
 
+/// Which input of the function a batch comes from: the second only for a
+/// co_process function's `process2` calls (ABI §4.7).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Input {
+    First,
+    Second,
+}
+
 /// Runs `f` over one batch frame and emits all its outputs at once. Nothing is
 /// emitted when the batch is malformed or the function fails.
-fn process(f: &mut Function, states: u32, input: &[u8], frame: &mut Frame, out: &mut Output, scratch: &mut Scratch) -> i32 {
+fn process(f: &mut Function, from: Input, states: u32, input: &[u8], frame: &mut Frame, out: &mut Output, scratch: &mut Scratch) -> i32 {
     if input.len() < 4 {
         return RC_MALFORMED;
     }
@@ -648,14 +700,19 @@ fn process(f: &mut Function, states: u32, input: &[u8], frame: &mut Frame, out: 
                 frame.append_key(i, &out.key);
             }
             Function::Process(m) => {
-                let mut ctx = Context {
-                    out: Collector { frame: &mut *frame, parent: i, pending: false, no_payload: false, out: &mut *out },
-                    record: i,
-                    states,
-                    buf: &mut scratch.state,
-                    iter_buf: &mut scratch.iter,
-                };
+                let mut ctx = scratch.context(&mut *frame, &mut *out, i, states);
                 if let Err(e) = m.process(&r, &mut ctx) {
+                    return fail(e);
+                }
+                ctx.out.flush();
+            }
+            Function::CoProcess(m) => {
+                let mut ctx = scratch.context(&mut *frame, &mut *out, i, states);
+                let res = match from {
+                    Input::First => m.process1(&r, &mut ctx),
+                    Input::Second => m.process2(&r, &mut ctx),
+                };
+                if let Err(e) = res {
                     return fail(e);
                 }
                 ctx.out.flush();
@@ -670,7 +727,9 @@ fn process(f: &mut Function, states: u32, input: &[u8], frame: &mut Frame, out: 
                 Ok(e) => crate::window::extracted(frame, i, e),
                 Err(e) => return fail(e),
             },
-            Function::Aggregate(_) | Function::WindowProcess(_) => return RC_UNSUPPORTED,
+            Function::Aggregate(_) | Function::WindowProcess(_) | Function::Trigger(_) | Function::Evictor(_) => {
+                return RC_UNSUPPORTED
+            }
         }
     }
     if !rest.is_empty() {
@@ -686,7 +745,7 @@ fn process(f: &mut Function, states: u32, input: &[u8], frame: &mut Frame, out: 
 pub(crate) fn run_batch(f: &mut Function, states: u32, input: &[u8], scratch: &mut Scratch) -> (i32, Vec<u8>) {
     let mut frame = Frame { buf: Vec::new(), count: 0 };
     let mut out = Output::new();
-    let rc = process(f, states, input, &mut frame, &mut out, scratch);
+    let rc = process(f, Input::First, states, input, &mut frame, &mut out, scratch);
     if frame.buf.len() >= 4 {
         let c = frame.count.to_le_bytes();
         frame.buf[..4].copy_from_slice(&c);

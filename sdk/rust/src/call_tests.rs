@@ -7,22 +7,25 @@ use crate::host::{CLOCKS, EMITTED, LAST_ERROR, TIMER_CALLS, TIMER_RC};
 use crate::state_tests::{install, uninstall};
 use crate::{
     Aggregate, Collector, Context, Error, Extracted, Module, Output, Record, Result, StateKind, States, TimeDomain, Timer,
-    Window,
+    TriggerAction, TriggerEvent, TriggerResult, Window,
 };
 use std::cell::Cell;
 use std::rc::Rc;
 
 const OPEN: i32 = 1;
 const PROCESS: i32 = 2;
+const PROCESS2: i32 = 3;
 const TIMER: i32 = 4;
 const WINDOW: i32 = 5;
 const CLOSE: i32 = 6;
 const AGGREGATE: i32 = 7;
+const TRIGGER: i32 = 8;
+const EVICT: i32 = 9;
 
 const NONE: u32 = 0xFFFF_FFFF;
 
 /// A module and the buffers `weir_call` reuses from call to call.
-struct Harness {
+pub(crate) struct Harness {
     module: Module,
     frame: Frame,
     out: Output,
@@ -31,21 +34,21 @@ struct Harness {
 
 /// One output of an emitted frame.
 #[derive(Debug, PartialEq, Eq)]
-struct Out {
-    parent: u32,
-    tag: u32,
-    flags: u8,
-    payload: String,
+pub(crate) struct Out {
+    pub(crate) parent: u32,
+    pub(crate) tag: u32,
+    pub(crate) flags: u8,
+    pub(crate) payload: String,
 }
 
 /// A main output with flags PAYLOAD alone, as aggregate, window and timer
 /// outputs are here.
-fn out(parent: u32, payload: &str) -> Out {
+pub(crate) fn out(parent: u32, payload: &str) -> Out {
     Out { parent, tag: 0, flags: 0x04, payload: payload.to_string() }
 }
 
 impl Harness {
-    fn new<F: FnOnce(&mut Module)>(register: F) -> Harness {
+    pub(crate) fn new<F: FnOnce(&mut Module)>(register: F) -> Harness {
         let mut module = Module { functions: Vec::new() };
         register(&mut module);
         Harness { module, frame: Frame { buf: Vec::new(), count: 0 }, out: Output::new(), scratch: Scratch::default() }
@@ -53,11 +56,17 @@ impl Harness {
 
     /// Makes call `kind` of function `f`; returns its code and the outputs of
     /// every frame it emitted, in order.
-    fn call(&mut self, kind: i32, f: i32, input: &[u8]) -> (i32, Vec<Out>) {
+    pub(crate) fn call(&mut self, kind: i32, f: i32, input: &[u8]) -> (i32, Vec<Out>) {
+        let (rc, frames) = self.call_raw(kind, f, input);
+        (rc, frames.iter().flat_map(|f| parse_outputs(f)).collect())
+    }
+
+    /// Makes call `kind` of function `f`; returns its code and the frames it
+    /// emitted, as bytes.
+    pub(crate) fn call_raw(&mut self, kind: i32, f: i32, input: &[u8]) -> (i32, Vec<Vec<u8>>) {
         EMITTED.with(|e| e.borrow_mut().clear());
         let rc = dispatch(&mut self.module.functions, kind, f, input, &mut self.frame, &mut self.out, &mut self.scratch);
-        let frames = EMITTED.with(|e| std::mem::take(&mut *e.borrow_mut()));
-        (rc, frames.iter().flat_map(|f| parse_outputs(f)).collect())
+        (rc, EMITTED.with(|e| std::mem::take(&mut *e.borrow_mut())))
     }
 }
 
@@ -99,13 +108,13 @@ fn parse_outputs(b: &[u8]) -> Vec<Out> {
     v
 }
 
-fn bytes(b: &mut Vec<u8>, f: &[u8]) {
+pub(crate) fn bytes(b: &mut Vec<u8>, f: &[u8]) {
     b.extend_from_slice(&(f.len() as u32).to_le_bytes());
     b.extend_from_slice(f);
 }
 
 /// A record (ABI §5) with PAYLOAD, and KEY and TIMESTAMP when given.
-fn rec(key: Option<&str>, ts: Option<i64>, payload: &[u8]) -> Vec<u8> {
+pub(crate) fn rec(key: Option<&str>, ts: Option<i64>, payload: &[u8]) -> Vec<u8> {
     let flags = 0x04 | key.map_or(0, |_| 0x01) | ts.map_or(0, |_| 0x02);
     let mut b = vec![flags];
     if let Some(k) = key {
@@ -119,12 +128,12 @@ fn rec(key: Option<&str>, ts: Option<i64>, payload: &[u8]) -> Vec<u8> {
 }
 
 /// A record with payload `p` and only that.
-fn prec(p: &str) -> Vec<u8> {
+pub(crate) fn prec(p: &str) -> Vec<u8> {
     rec(None, None, p.as_bytes())
 }
 
 /// A batch frame: u32 count, then the records.
-fn batch(records: &[Vec<u8>]) -> Vec<u8> {
+pub(crate) fn batch(records: &[Vec<u8>]) -> Vec<u8> {
     let mut b = (records.len() as u32).to_le_bytes().to_vec();
     for r in records {
         b.extend_from_slice(r);
@@ -158,7 +167,7 @@ fn agg(op: u32, groups: &[(Option<&str>, Vec<Vec<u8>>)]) -> Vec<u8> {
 }
 
 /// A windows frame (ABI §4.6): (start, end, key or None, elements).
-fn win(windows: &[(i64, i64, Option<&str>, Vec<Vec<u8>>)]) -> Vec<u8> {
+pub(crate) fn win(windows: &[(i64, i64, Option<&str>, Vec<Vec<u8>>)]) -> Vec<u8> {
     let mut b = (windows.len() as u32).to_le_bytes().to_vec();
     for (start, end, key, elements) in windows {
         b.extend_from_slice(&start.to_le_bytes());
@@ -173,15 +182,15 @@ fn win(windows: &[(i64, i64, Option<&str>, Vec<Vec<u8>>)]) -> Vec<u8> {
 }
 
 /// A fired timer as the host sends it: KEY, TIMESTAMP = its time, PAYLOAD = its domain.
-fn fired(key: &str, time: i64, domain: u8) -> Vec<u8> {
+pub(crate) fn fired(key: &str, time: i64, domain: u8) -> Vec<u8> {
     rec(Some(key), Some(time), &[domain])
 }
 
-fn last_error() -> String {
+pub(crate) fn last_error() -> String {
     LAST_ERROR.with(|e| e.borrow().clone())
 }
 
-fn text(b: &[u8]) -> String {
+pub(crate) fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
@@ -533,7 +542,7 @@ fn timers_module() -> Harness {
     })
 }
 
-fn timer_calls() -> Vec<(bool, i32, u32, i64)> {
+pub(crate) fn timer_calls() -> Vec<(bool, i32, u32, i64)> {
     TIMER_CALLS.with(|c| std::mem::take(&mut *c.borrow_mut()))
 }
 
@@ -654,7 +663,7 @@ impl crate::Process for OwnTimers {
 }
 
 /// A module with one function of every kind, at these indices.
-const KINDS: [&str; 11] = [
+const KINDS: [&str; 15] = [
     "map",
     "filter",
     "flat_map",
@@ -666,6 +675,10 @@ const KINDS: [&str; 11] = [
     "aggregate",
     "window_process",
     "timestamp_extractor",
+    "co_process",
+    "co_process_with_timers",
+    "trigger",
+    "evictor",
 ];
 
 fn every_kind() -> Harness {
@@ -686,6 +699,13 @@ fn every_kind() -> Harness {
         m.aggregate("aggregate", Trace { creates: Rc::new(Cell::new(0)) });
         m.window_process("window_process", describe_window);
         m.timestamp_extractor("timestamp_extractor", |_: &Record| -> Result<Extracted> { Ok(Extracted::default()) });
+        let nothing = |_: &Record, _: &mut Context| -> Result<()> { Ok(()) };
+        m.co_process("co_process", States::new(), (nothing, nothing));
+        m.co_process_with_timers("co_process_with_timers", States::new(), (nothing, nothing), |_: &Timer, _: &mut Context| {
+            Ok(())
+        });
+        m.trigger("trigger", |_: &TriggerEvent| -> Result<TriggerResult> { Ok(TriggerAction::Continue.into()) });
+        m.evictor("evictor", |_: &Window, _: &[Record], _: &mut Vec<u32>| -> Result<()> { Ok(()) });
     })
 }
 
@@ -698,20 +718,25 @@ fn call_kinds_a_function_does_not_take_return_3() {
     let takes = |name: &str, kind: i32| -> bool {
         match kind {
             OPEN | CLOSE => true,
-            PROCESS => !matches!(name, "aggregate" | "window_process"),
-            TIMER => matches!(name, "process_with_timers" | "process_own_timers"),
+            PROCESS => !matches!(name, "aggregate" | "window_process" | "trigger" | "evictor"),
+            PROCESS2 => name.starts_with("co_process"),
+            TIMER => matches!(name, "process_with_timers" | "process_own_timers" | "co_process_with_timers"),
             WINDOW => name == "window_process",
             AGGREGATE => matches!(name, "reduce" | "aggregate"),
+            TRIGGER => name == "trigger",
+            EVICT => name == "evictor",
             _ => false,
         }
     };
+    let no_events = 0u32.to_le_bytes();
     for (f, name) in KINDS.iter().enumerate() {
-        for kind in [-1, 0, OPEN, PROCESS, 3, TIMER, WINDOW, CLOSE, AGGREGATE, 8, 100] {
+        for kind in [-1, 0, OPEN, PROCESS, PROCESS2, TIMER, WINDOW, CLOSE, AGGREGATE, TRIGGER, EVICT, 10, 100] {
             let input: &[u8] = match kind {
                 OPEN => b"{}",
-                PROCESS | TIMER => &empty_batch,
-                WINDOW => &no_windows,
+                PROCESS | PROCESS2 | TIMER => &empty_batch,
+                WINDOW | EVICT => &no_windows,
                 AGGREGATE => &no_groups,
+                TRIGGER => &no_events,
                 _ => b"",
             };
             let want = if takes(name, kind) { 0 } else { 3 };

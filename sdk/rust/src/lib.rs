@@ -4,11 +4,13 @@
 //! It implements the guest side of the Weir Wasm ABI, version 1 (`sdk/ABI.md`):
 //! the exports (made by [`export!`]), batch decoding, output framing and the
 //! `weir.emit`, `weir.error` and `weir.log` imports. You register functions — the
-//! traits [`Map`], [`Filter`], [`FlatMap`], [`KeySelector`], [`Process`] and
-//! [`Reduce`], or closures, which implement them — in a function that [`export!`]
-//! names; the SDK calls it once, before the first description or call. Process
-//! and reduce functions reach keyed state (declared with [`States`]) and
-//! [`task_info`] through the `weir.state_*` and `weir.task_info` imports.
+//! traits [`Map`], [`Filter`], [`FlatMap`], [`KeySelector`], [`Process`],
+//! [`Reduce`], [`Aggregate`], [`WindowProcess`], [`TimestampExtractor`],
+//! [`CoProcess`], [`Trigger`] and [`Evictor`], or closures, which implement them —
+//! in a function that [`export!`] names; the SDK calls it once, before the first
+//! description or call. Process, co_process and reduce functions reach keyed and
+//! broadcast state (declared with [`States`]) and [`task_info`] through the
+//! `weir.state_*` and `weir.task_info` imports.
 //!
 //! ```ignore
 //! fn register(m: &mut weir::Module) {
@@ -28,16 +30,26 @@
 pub mod json;
 
 mod abi;
+mod co_process;
+mod evictor;
 mod host;
 mod state;
+mod trigger;
 mod window;
 #[cfg(test)]
 mod call_tests;
 #[cfg(test)]
+mod co_process_tests;
+#[cfg(test)]
 mod state_tests;
+#[cfg(test)]
+mod trigger_tests;
 
 pub use abi::{Collector, Output, Record, Headers};
-pub use state::{task_info, Context, ListState, MapState, Process, Reduce, StateKind, States, TaskInfo, ValueState};
+pub use co_process::CoProcess;
+pub use evictor::Evictor;
+pub use trigger::{Trigger, TriggerAction, TriggerEvent, TriggerEventKind, TriggerResult};
+pub use state::{task_info, BroadcastState, Context, ListState, MapState, Process, Reduce, StateKind, States, TaskInfo, ValueState};
 pub use window::{Aggregate, Extracted, TimeDomain, Timer, TimestampExtractor, Window, WindowProcess};
 use std::fmt;
 
@@ -190,6 +202,9 @@ pub(crate) enum Function {
     Aggregate(Box<dyn Aggregate>),
     WindowProcess(Box<dyn WindowProcess>),
     Timestamp(Box<dyn TimestampExtractor>),
+    CoProcess(Box<dyn CoProcess>),
+    Trigger(Box<dyn Trigger>),
+    Evictor(Box<dyn Evictor>),
 }
 
 pub(crate) struct Registered {
@@ -247,6 +262,26 @@ impl Module {
     {
         self.process(name, states, window::WithTimers { f, on_timer })
     }
+    /// Registers a co_process function (ABI §4.7), the function of a step with
+    /// `inputs: [first, second]` and `co_process: {module, function}`, with the
+    /// state `states` declares (keyed state shared by both inputs, and
+    /// [`States::broadcast`] state); returns its index. `f` is any [`CoProcess`],
+    /// a pair of closures `(on_first, on_second)` included.
+    pub fn co_process<C: CoProcess + 'static>(&mut self, name: &'static str, states: States, f: C) -> usize {
+        let i = self.add(name, Function::CoProcess(Box::new(f)));
+        self.functions[i].state = states.decls;
+        self.functions[i].states_id = states.id;
+        i
+    }
+    /// Registers a co_process function and its on-timer callback (ABI §4.4,
+    /// §4.7), as [`Module::process_with_timers`] does for a process function.
+    pub fn co_process_with_timers<C, T>(&mut self, name: &'static str, states: States, f: C, on_timer: T) -> usize
+    where
+        C: CoProcess + 'static,
+        T: FnMut(&Timer, &mut Context) -> Result<()> + 'static,
+    {
+        self.co_process(name, states, co_process::CoWithTimers { f, on_timer })
+    }
     /// Registers a reduce function (ABI §4.1); returns its index. The SDK declares
     /// its state (state 0, kind reducing, named `reduce`) and, for each record in
     /// order, makes the key's running value the payload if there is none yet,
@@ -272,13 +307,28 @@ impl Module {
     pub fn timestamp_extractor<T: TimestampExtractor + 'static>(&mut self, name: &'static str, f: T) -> usize {
         self.add(name, Function::Timestamp(Box::new(f)))
     }
+    /// Registers a trigger function (ABI §4.9), a window step's `trigger:
+    /// {module, function}`; returns its index.
+    pub fn trigger<T: Trigger + 'static>(&mut self, name: &'static str, f: T) -> usize {
+        self.add(name, Function::Trigger(Box::new(f)))
+    }
+    /// Registers an evictor function (ABI §4.10), a window step's `evictor:
+    /// {module, function}`; returns its index.
+    pub fn evictor<E: Evictor + 'static>(&mut self, name: &'static str, f: E) -> usize {
+        self.add(name, Function::Evictor(Box::new(f)))
+    }
     /// Declares the side outputs of function `index`: output tag `i + 1` is
-    /// `names[i]` ([`Collector::emit_to`], [`Output::set_tag`]). A key_selector and
-    /// a reduce function have none (ABI §2, §4): declaring some panics at start-up.
+    /// `names[i]` ([`Collector::emit_to`], [`Context::emit_to`], [`Output::set_tag`]).
+    /// A key_selector, reduce, trigger or evictor function has none (ABI §2, §4:
+    /// its outputs are fixed): declaring some panics at start-up.
     pub fn side_outputs(&mut self, index: usize, names: &[&'static str]) {
         assert!(
-            names.is_empty() || !matches!(self.functions[index].f, Function::KeySelector(_) | Function::Reduce(_)),
-            "weir: {:?}: a key_selector or reduce function has no side outputs",
+            names.is_empty()
+                || !matches!(
+                    self.functions[index].f,
+                    Function::KeySelector(_) | Function::Reduce(_) | Function::Trigger(_) | Function::Evictor(_)
+                ),
+            "weir: {:?}: a key_selector, reduce, trigger or evictor function has no side outputs",
             self.functions[index].name
         );
         for n in names {

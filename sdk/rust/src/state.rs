@@ -1,5 +1,5 @@
-//! Keyed state (ABI §4.2), the process and reduce kinds' context, and task info
-//! (ABI §4.3).
+//! Keyed state (ABI §4.2) and broadcast state (§4.8), the process, co_process
+//! and reduce kinds' context, and task info (ABI §4.3).
 
 use crate::abi::Collector;
 use crate::{host, json, Error, Output, Result};
@@ -16,6 +16,9 @@ pub enum StateKind {
     Map,
     Reducing,
     Aggregating,
+    /// A map shared by every key of a subtask, written only from a co_process
+    /// function's broadcast input (ABI §4.8).
+    Broadcast,
 }
 
 impl StateKind {
@@ -26,6 +29,7 @@ impl StateKind {
             StateKind::Map => "map",
             StateKind::Reducing => "reducing",
             StateKind::Aggregating => "aggregating",
+            StateKind::Broadcast => "broadcast",
         }
     }
 }
@@ -101,6 +105,12 @@ impl States {
     pub fn map(&mut self, name: &'static str, ttl_ms: u64) -> MapState {
         MapState(self.add(name, StateKind::Map, ttl_ms))
     }
+    /// Declares a broadcast state (ABI §4.8): a map not scoped to a key, one per
+    /// subtask, that a co_process function writes from its broadcast input
+    /// (`process2`) and reads everywhere. It has no TTL.
+    pub fn broadcast(&mut self, name: &'static str) -> BroadcastState {
+        BroadcastState(self.add(name, StateKind::Broadcast, 0))
+    }
 }
 
 /// What every handle is: the state's number and its name, for error messages.
@@ -113,7 +123,13 @@ struct Handle {
 }
 
 fn state_error(op: &str, name: &str, code: i32) -> Error {
+    state_error_why(op, name, code, "")
+}
+
+/// As state_error, with `hint` after an INVALID answer.
+fn state_error_why(op: &str, name: &str, code: i32, hint: &str) -> Error {
     let why = match code {
+        INVALID if !hint.is_empty() => format!("the host refused the call as invalid (INVALID): {}", hint),
         UNSUPPORTED => "the host does not support keyed state (UNSUPPORTED)".to_string(),
         INVALID => "the host refused the call as invalid (INVALID)".to_string(),
         _ => format!("unexpected return code {}", code),
@@ -346,6 +362,68 @@ impl MapState {
     /// Empties the current record's map.
     pub fn clear(&self, ctx: &mut Context) -> Result<()> {
         self.0.delete(ctx, "clearing", &[])
+    }
+}
+
+/// A broadcast state (ABI §4.8): a map from sub-keys to values shared by every
+/// key of the subtask, declared with [`States::broadcast`]. Every call of its
+/// function may read it (`get`, `for_each`, with any record's context); only a
+/// co_process function's `process2` calls, while it reads its broadcast input,
+/// may write it (`put`, `remove`, `clear`): anywhere else the host refuses the
+/// write and it returns an error saying so.
+///
+/// Every subtask sees the broadcast records in the same order: updates that
+/// depend on those records alone keep the state the same on every subtask.
+#[derive(Clone, Copy, Debug)]
+pub struct BroadcastState(Handle);
+
+/// Why a broadcast write was refused (INVALID), for its error message.
+const BROADCAST_WRITE: &str = "broadcast state is writable only in process2, while reading the broadcast input (ABI §4.8)";
+
+impl BroadcastState {
+    /// The entry for `sub`, if any: a view of the context's buffer, valid until
+    /// the next state call.
+    pub fn get<'c>(&self, ctx: &'c mut Context, sub: &[u8]) -> Result<Option<&'c [u8]>> {
+        self.0.usable(ctx, "reading")?;
+        let n = self.0.get(ctx.record, "reading", sub, ctx.buf)?;
+        Ok(n.map(move |n| &ctx.buf[..n]))
+    }
+    /// Sets the entry for `sub` to a copy of `v`. Only in `process2`.
+    pub fn put(&self, ctx: &mut Context, sub: &[u8], v: &[u8]) -> Result<()> {
+        let h = self.0;
+        h.usable(ctx, "writing")?;
+        match host::state_put(h.index, ctx.record, sub, v) {
+            0 => Ok(()),
+            code => Err(state_error_why("writing", h.name, code, BROADCAST_WRITE)),
+        }
+    }
+    /// Removes the entry for `sub`. Only in `process2`. An empty sub-key is
+    /// refused: to the host it means the whole map; use [`BroadcastState::clear`].
+    pub fn remove(&self, ctx: &mut Context, sub: &[u8]) -> Result<()> {
+        if sub.is_empty() {
+            return Err(Error::new(format!(
+                "weir: deleting from state {:?}: an empty sub-key cannot be deleted on its own (it would clear the whole map; use clear)",
+                self.0.name
+            )));
+        }
+        self.delete(ctx, "deleting from", sub)
+    }
+    /// Empties the map. Only in `process2`.
+    pub fn clear(&self, ctx: &mut Context) -> Result<()> {
+        self.delete(ctx, "clearing", &[])
+    }
+    fn delete(&self, ctx: &mut Context, op: &str, sub: &[u8]) -> Result<()> {
+        let h = self.0;
+        h.usable(ctx, op)?;
+        match host::state_delete(h.index, ctx.record, sub) {
+            0 => Ok(()),
+            code => Err(state_error_why(op, h.name, code, BROADCAST_WRITE)),
+        }
+    }
+    /// Calls `f` with each entry (sub-key, value), in byte order of the sub-keys,
+    /// until it returns `Ok(false)` or an error.
+    pub fn for_each<F: FnMut(&[u8], &[u8], &mut Context) -> Result<bool>>(&self, ctx: &mut Context, f: F) -> Result<()> {
+        self.0.each(ctx, f)
     }
 }
 

@@ -18,6 +18,9 @@ pub(crate) struct Store {
     lists: HashMap<(u32, Vec<u8>), Vec<Vec<u8>>>,
     calls: usize,
     task_info: Vec<u8>,
+    /// Set while the call reads a broadcast input (`process2`, ABI §4.7): keyed
+    /// state is INVALID and broadcast state writable, as the host has it.
+    pub(crate) broadcast_input: bool,
 }
 
 struct Fake(Rc<RefCell<Store>>);
@@ -27,13 +30,33 @@ fn value_like(k: StateKind) -> bool {
 }
 
 impl Store {
+    /// The key a state call acts for: the record's, or none (empty) for a
+    /// broadcast state, which uses the map row of ABI §4.2 for all keys.
     fn target(&mut self, state: u32, record: u32, ok: fn(StateKind) -> bool) -> Option<Vec<u8>> {
         self.calls += 1;
         let k = *self.kinds.get(state as usize)?;
+        let k = if k == StateKind::Broadcast { StateKind::Map } else { k };
         if !ok(k) {
             return None;
         }
-        self.keys.get(record as usize).cloned()
+        let key = self.keys.get(record as usize).cloned()?;
+        match self.kinds[state as usize] {
+            StateKind::Broadcast => Some(Vec::new()),
+            _ if self.broadcast_input => None,
+            _ => Some(key),
+        }
+    }
+    /// Whether a write to `state` is refused: broadcast state outside a
+    /// broadcast input (ABI §4.8).
+    fn read_only(&self, state: u32) -> bool {
+        self.kinds.get(state as usize) == Some(&StateKind::Broadcast) && !self.broadcast_input
+    }
+    /// The kind of `state`, broadcast state being a map to the state calls.
+    fn kind(&self, state: u32) -> StateKind {
+        match self.kinds[state as usize] {
+            StateKind::Broadcast => StateKind::Map,
+            k => k,
+        }
     }
 }
 
@@ -67,7 +90,7 @@ impl TestHost for Fake {
             Some(k) => k,
             None => return -3,
         };
-        if !sub.is_empty() && s.kinds[state as usize] != StateKind::Map {
+        if (!sub.is_empty() && s.kind(state) != StateKind::Map) || s.read_only(state) {
             return -3;
         }
         s.vals.insert((state, key, sub.to_vec()), val.to_vec());
@@ -88,7 +111,10 @@ impl TestHost for Fake {
             Some(k) => k,
             None => return -3,
         };
-        match s.kinds[state as usize] {
+        if s.read_only(state) {
+            return -3;
+        }
+        match s.kind(state) {
             StateKind::List => {
                 s.lists.remove(&(state, key));
             }
@@ -106,7 +132,7 @@ impl TestHost for Fake {
             None => return -3,
         };
         let mut e = Vec::new();
-        if s.kinds[state as usize] == StateKind::List {
+        if s.kind(state) == StateKind::List {
             match s.lists.get(&(state, key)).and_then(|l| l.get(cursor as usize)) {
                 Some(v) => {
                     e.push(0x04);

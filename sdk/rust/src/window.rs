@@ -161,11 +161,11 @@ impl<F: FnMut(&Record) -> Result<Extracted>> TimestampExtractor for F {
     }
 }
 
-fn u32_at(b: &[u8], off: usize) -> Option<u32> {
+pub(crate) fn u32_at(b: &[u8], off: usize) -> Option<u32> {
     b.get(off..off + 4).map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
 }
 
-fn i64_at(b: &[u8], off: usize) -> Option<i64> {
+pub(crate) fn i64_at(b: &[u8], off: usize) -> Option<i64> {
     b.get(off..off + 8).map(|s| {
         let mut a = [0u8; 8];
         a.copy_from_slice(s);
@@ -173,7 +173,8 @@ fn i64_at(b: &[u8], off: usize) -> Option<i64> {
     })
 }
 
-const NONE: u32 = 0xFFFF_FFFF;
+/// A length of 0xFFFFFFFF: no accumulator, no key.
+pub(crate) const NONE: u32 = 0xFFFF_FFFF;
 
 /// The folding an aggregate call needs, for aggregate and reduce functions.
 pub(crate) enum Folder<'a> {
@@ -302,14 +303,17 @@ pub(crate) fn aggregates(f: Folder, input: &[u8], frame: &mut Frame, acc: &mut V
     RC_OK
 }
 
-/// A window call (ABI §4.6).
-pub(crate) fn windows(f: &mut dyn WindowProcess, input: &[u8], frame: &mut Frame, out: &mut Output) -> i32 {
+/// Walks a windows frame (ABI §4.6; an evictor's, §4.10, is the same): `f` gets
+/// each window's index, the window and its elements, and a code other than
+/// `RC_OK` from it stops the walk and is returned. A malformed frame gives
+/// `RC_MALFORMED`, possibly after `f` has seen the windows before the fault.
+pub(crate) fn each_window<'a, F: FnMut(u32, &Window<'a>, &[Record<'a>]) -> i32>(input: &'a [u8], mut f: F) -> i32 {
+    // A window takes at least 24 bytes: start, end, key length, element count.
     let count = match u32_at(input, 0) {
         Some(c) if c as usize <= input.len() / 24 => c,
         _ => return RC_MALFORMED,
     };
     let mut off = 4;
-    frame.reset();
     let mut elements: Vec<Record> = Vec::new();
     for w in 0..count {
         let (start, end, kl) = match (i64_at(input, off), i64_at(input, off + 8), u32_at(input, off + 16)) {
@@ -342,21 +346,35 @@ pub(crate) fn windows(f: &mut dyn WindowProcess, input: &[u8], frame: &mut Frame
             }
         }
         off = input.len() - rest.len();
-        let window = Window { start, end, key };
+        let rc = f(w, &Window { start, end, key }, &elements);
+        if rc != RC_OK {
+            return rc;
+        }
+    }
+    if off != input.len() {
+        return RC_MALFORMED;
+    }
+    RC_OK
+}
+
+/// A window call (ABI §4.6).
+pub(crate) fn windows(f: &mut dyn WindowProcess, input: &[u8], frame: &mut Frame, out: &mut Output) -> i32 {
+    frame.reset();
+    let rc = each_window(input, |w, window, elements| {
         let mut c = Collector { frame: &mut *frame, parent: w, pending: false, no_payload: false, out: &mut *out };
-        if let Err(e) = f.process(&window, &elements, &mut c) {
+        if let Err(e) = f.process(window, elements, &mut c) {
             return crate::abi::fail(e);
         }
         c.flush();
         if c.no_payload {
             return crate::abi::fail(Error::new("weir: a window_process output must set its payload (ABI §4.6)"));
         }
+        RC_OK
+    });
+    if rc == RC_OK {
+        frame.emit();
     }
-    if off != input.len() {
-        return RC_MALFORMED;
-    }
-    frame.emit();
-    RC_OK
+    rc
 }
 
 /// The outputs of a timestamp extractor for one record (ABI §4).
@@ -376,6 +394,20 @@ pub(crate) fn timers(
     if !f.has_timers() {
         return RC_UNSUPPORTED;
     }
+    let mut on_timer = |t: &Timer, ctx: &mut Context| f.on_timer(t, ctx);
+    fire_timers(&mut on_timer, states, input, frame, out, scratch)
+}
+
+/// A timer call (ABI §4.4) of a function that handles timers: `on_timer` per
+/// fired timer, each with the context of the timer's key.
+pub(crate) fn fire_timers(
+    on_timer: &mut dyn FnMut(&Timer, &mut Context) -> Result<()>,
+    states: u32,
+    input: &[u8],
+    frame: &mut Frame,
+    out: &mut Output,
+    scratch: &mut crate::abi::Scratch,
+) -> i32 {
     let count = match u32_at(input, 0) {
         Some(c) if c as usize <= input.len() => c,
         _ => return RC_MALFORMED,
@@ -400,7 +432,7 @@ pub(crate) fn timers(
         };
         let t = Timer { time, domain, key };
         let mut ctx = scratch.context(&mut *frame, &mut *out, i, states);
-        if let Err(e) = f.on_timer(&t, &mut ctx) {
+        if let Err(e) = on_timer(&t, &mut ctx) {
             return crate::abi::fail(e);
         }
         ctx.out.flush();
