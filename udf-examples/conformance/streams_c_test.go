@@ -23,7 +23,8 @@ import (
 // windowtest_c_test.go does, since Weir's host does not make these calls yet: it
 // keeps one broadcast map, refuses writes to it outside process2 as §4.8 says, and
 // records every output frame. TestCSDKStreamsHost runs the module's map through
-// Weir's host as well.
+// Weir's host as well; testdata/streamstest_c.wasm (c/streamstest.c) takes the
+// co_process paths the example does not, errors included.
 
 // Function indices of streams.c (every SDK's streams module has them).
 const (
@@ -51,9 +52,11 @@ type stModule struct {
 	mod api.Module
 }
 
-func newStreamsTest(t *testing.T) *stModule {
+func newStreamsTest(t *testing.T) *stModule { return newStreamsModule(t, streamsC) }
+
+func newStreamsModule(t *testing.T, file string) *stModule {
 	t.Helper()
-	bin, err := os.ReadFile(filepath.Join(wasmDir(), streamsC))
+	bin, err := os.ReadFile(filepath.Join(wasmDir(), file))
 	if err != nil {
 		t.Fatalf("%v (build it with `make examples`; `make conformance` does)", err)
 	}
@@ -94,7 +97,10 @@ func newStreamsTest(t *testing.T) *stModule {
 		NewFunctionBuilder().WithFunc(func(_ context.Context, m api.Module, st, rec, sub, subLen, val, n uint32) int32 {
 		k := string(read(m, sub, subLen))
 		h.calls = append(h.calls, fmt.Sprintf("put %d %d %q", st, rec, k))
-		if st != 0 || h.kind != 3 || h.refuseWrite {
+		if st != 0 { // keyed state: no key in process2 of a broadcast input
+			return map[bool]int32{true: -3, false: 0}[h.kind == 3]
+		}
+		if h.kind != 3 || h.refuseWrite {
 			return -3
 		}
 		h.broadcast[k] = string(read(m, val, n))
@@ -131,13 +137,21 @@ func newStreamsTest(t *testing.T) *stModule {
 		e := record.AppendView(nil, &record.View{Flags: record.FlagKey | record.FlagPayload, Key: []byte(k), Payload: []byte(h.broadcast[k])})
 		return write(m, out, outCap, e)
 	}).Export("state_iter").
+		NewFunctionBuilder().WithFunc(func(_ context.Context, d int32, rec uint32, at int64) int32 {
+		h.calls = append(h.calls, fmt.Sprintf("timer_register %d %d %d", d, rec, at))
+		return map[bool]int32{true: -3, false: 0}[h.kind == 3]
+	}).Export("timer_register").
+		NewFunctionBuilder().WithFunc(func(_ context.Context, d int32, rec uint32, at int64) int32 {
+		h.calls = append(h.calls, fmt.Sprintf("timer_delete %d %d %d", d, rec, at))
+		return 0
+	}).Export("timer_delete").
 		Instantiate(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	mod, err := rt.InstantiateWithConfig(ctx, bin, wazero.NewModuleConfig().WithName("streams"))
 	if err != nil {
-		t.Fatalf("instantiating %s: %v", streamsC, err)
+		t.Fatalf("instantiating %s: %v", file, err)
 	}
 	return &stModule{h: h, mod: mod}
 }
@@ -430,5 +444,36 @@ func TestCSDKStreamsUnsupportedCalls(t *testing.T) {
 	}
 	if rc := s.call(t, 2, 4, empty); rc != 2 {
 		t.Errorf("unknown function: rc %d, want 2", rc)
+	}
+}
+
+// TestCSDKCoProcessPaths runs testdata/streamstest_c.wasm: what a co_process
+// function sees of its two inputs, and the errors the SDK reports.
+func TestCSDKCoProcessPaths(t *testing.T) {
+	s := newStreamsModule(t, "testdata/streamstest_c.wasm")
+	const co = 0
+	wtCheck(t, "process2", s.ok(t, 3, co, keyedBatch("k", "put:a", "in", "get:a", "get:z", "tag:1")), []string{
+		`1/0 f4 k"" t0 "in2"`, `2/0 f4 k"" t0 "a=put:a"`, `3/0 f4 k"" t0 "z-"`, `4/1 f4 k"" t0 "t"`})
+	wtCheck(t, "process", s.ok(t, 2, co, keyedBatch("k", "in", "get:a", "kv", "ev:5")), []string{
+		`0/0 f4 k"" t0 "in1"`, `1/0 f4 k"" t0 "a=put:a"`})
+	wtCheck(t, "process imports", s.h.calls, []string{`get 0 1 "a"`, `put 1 2 ""`, "timer_register 0 3 5"})
+	fired := wtFrame{}.u32(1).rec(record.View{Flags: record.FlagKey | record.FlagTimestamp | record.FlagPayload,
+		Key: []byte("k"), Timestamp: 5, Payload: []byte{0}})
+	wtCheck(t, "timer", s.ok(t, 4, co, fired), []string{`0/0 f4 k"" t0 "fired 5 in0 a=put:a"`})
+
+	for _, c := range []struct {
+		name, want string
+		kind       uint32
+		payload    string
+	}{
+		{"broadcast write in process", `weir: writing state "bc": broadcast state is written only while processing the broadcast input (process2) (INVALID)`, 2, "put:b"},
+		{"undeclared tag", `weir: emitting on output tag 2, which function "co" did not declare (weir_side_output)`, 2, "tag:2"},
+		{"keyed state in process2", `weir: writing state "seen": the host refused the call as invalid (INVALID): in process2 of a broadcast input the records have no key, so keyed state is unavailable`, 3, "kv"},
+		{"timer in process2", `weir: the host refused the timer call as invalid (INVALID): in process2 of a broadcast input the records have no key, so timers are unavailable`, 3, "ev:1"},
+	} {
+		// A good record first: a failed call emits nothing at all.
+		if rc := s.call(t, c.kind, co, keyedBatch("k", "in", c.payload)); rc != 1 || s.h.errMsg != c.want || s.h.emits != 0 {
+			t.Errorf("%s: rc %d, %d emits, message %q; want 1, none, %q", c.name, rc, s.h.emits, s.h.errMsg, c.want)
+		}
 	}
 }
