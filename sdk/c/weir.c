@@ -171,7 +171,7 @@ static size_t cstrlen(const char *s) {
 /* ------------------------------------------------------------------ registry */
 
 enum { KIND_MAP, KIND_FILTER, KIND_FLAT_MAP, KIND_KEY_SELECTOR, KIND_PROCESS, KIND_REDUCE, KIND_AGGREGATE,
-       KIND_WINDOW_PROCESS, KIND_TIMESTAMP };
+       KIND_WINDOW_PROCESS, KIND_TIMESTAMP, KIND_CO_PROCESS, KIND_TRIGGER, KIND_EVICTOR };
 #define MAX_FUNCTIONS 64
 #define MAX_SIDE_OUTPUTS 16
 #define MAX_STATES 16
@@ -190,12 +190,15 @@ struct function {
     weir_filter_fn filter;
     weir_flat_map_fn flat_map;
     weir_key_selector_fn key_selector;
-    weir_process_fn process;
+    weir_process_fn process;  /* a co_process function's process1 too */
+    weir_process_fn process2; /* a co_process function's second input */
     weir_reduce_fn reduce;
     weir_timer_fn timer;
     weir_aggregate_fns aggregate;
     weir_window_fn window;
     weir_timestamp_fn timestamp;
+    weir_trigger_fn trigger;
+    weir_evictor_fn evictor;
     weir_open_fn open;
     weir_close_fn close;
     uint32_t n_side;
@@ -270,10 +273,13 @@ int weir_reduce(const char *name, weir_reduce_fn fn, void *ud) {
     return i;
 }
 weir_state weir_state_declare(int i, const char *name, enum weir_state_kind kind, uint64_t ttl_ms) {
-    if (registered || i < 0 || i >= n_functions || !valid_name(name) || (unsigned)kind > WEIR_STATE_AGGREGATING)
+    if (registered || i < 0 || i >= n_functions || !valid_name(name) || (unsigned)kind > WEIR_STATE_BROADCAST)
         __builtin_trap();
     struct function *f = &functions[i];
-    if (f->kind != KIND_PROCESS || f->n_state == MAX_STATES) __builtin_trap();
+    if ((f->kind != KIND_PROCESS && f->kind != KIND_CO_PROCESS) || f->n_state == MAX_STATES) __builtin_trap();
+    /* Only a co_process function's second input can write broadcast state, and it
+     * has no TTL (ABI §2, §4.8). */
+    if (kind == WEIR_STATE_BROADCAST && (f->kind != KIND_CO_PROCESS || ttl_ms)) __builtin_trap();
     for (uint32_t k = 0; k < f->n_state; k++)
         if (same(f->state[k].name, name)) __builtin_trap();
     f->state[f->n_state] = (struct state_decl){name, kind, ttl_ms};
@@ -290,9 +296,11 @@ void weir_on_close(int i, weir_close_fn close) {
 uint32_t weir_side_output(int i, const char *name) {
     if (registered || i < 0 || i >= n_functions || !valid_name(name)) __builtin_trap();
     struct function *f = &functions[i];
-    /* A key_selector declares no side outputs (ABI §2), and a reduce function
-     * emits only its running values. */
-    if (f->n_side == MAX_SIDE_OUTPUTS || f->kind == KIND_KEY_SELECTOR || f->kind == KIND_REDUCE) __builtin_trap();
+    /* A key_selector declares no side outputs (ABI §2), a reduce function emits
+     * only its running values, a trigger or evictor one answer per event or window. */
+    if (f->n_side == MAX_SIDE_OUTPUTS || f->kind == KIND_KEY_SELECTOR || f->kind == KIND_REDUCE ||
+        f->kind == KIND_TRIGGER || f->kind == KIND_EVICTOR)
+        __builtin_trap();
     f->side[f->n_side++] = name;
     return f->n_side;
 }
@@ -347,9 +355,10 @@ static bool append_str(buf *b, const char *s) { return append(b, s, cstrlen(s));
 static bool build_description(void) {
     buf *b = &description;
     bool ok = append_str(b, "{\"abi_version\":1,\"sdk\":\"c/" WEIR_SDK_VERSION "\",\"functions\":[");
-    static const char *kinds[] = {"map",    "filter",    "flat_map",       "key_selector",       "process",
-                                  "reduce", "aggregate", "window_process", "timestamp_extractor"};
-    static const char *state_kinds[] = {"value", "list", "map", "reducing", "aggregating"};
+    static const char *kinds[] = {"map",       "filter",     "flat_map", "key_selector",
+                                  "process",   "reduce",     "aggregate", "window_process",
+                                  "timestamp_extractor", "co_process", "trigger", "evictor"};
+    static const char *state_kinds[] = {"value", "list", "map", "reducing", "aggregating", "broadcast"};
     for (int i = 0; i < n_functions; i++) {
         struct function *f = &functions[i];
         uint8_t num[20];
@@ -379,7 +388,8 @@ WEIR_EXPORT("weir_describe") uint64_t weir_describe(void) {
 }
 
 enum { RC_OK = 0, RC_ERROR = 1, RC_UNKNOWN_FN = 2, RC_UNSUPPORTED = 3, RC_MALFORMED = 4 };
-enum { CALL_OPEN = 1, CALL_PROCESS = 2, CALL_TIMER = 4, CALL_WINDOW = 5, CALL_CLOSE = 6, CALL_AGGREGATE = 7 };
+enum { CALL_OPEN = 1, CALL_PROCESS = 2, CALL_PROCESS2 = 3, CALL_TIMER = 4, CALL_WINDOW = 5, CALL_CLOSE = 6,
+       CALL_AGGREGATE = 7, CALL_TRIGGER = 8, CALL_EVICT = 9 };
 
 /* Decodes the record at p (before end) into r; returns the position after it, or
  * NULL when it is malformed. */
@@ -539,7 +549,8 @@ static bool append_output(uint32_t parent, const weir_output *o) {
 
 struct weir_collector {
     uint32_t parent;
-    bool failed;
+    bool failed;   /* an output was refused: the call fails */
+    bool reported; /* ... and the message is set already (else: out of memory) */
 };
 
 bool weir_collect(weir_collector *c, const weir_output *o) {
@@ -565,7 +576,10 @@ struct weir_context {
     uint32_t record;      /* the current record's index: the record argument of the imports */
     weir_collector out;   /* its outputs */
     int depth;            /* how many state iterations are running */
+    int input;            /* 1 or 2: the input of the record (process, process2); 0: a timer */
 };
+
+#define CONTEXT(fn, i, in) ((weir_context){.f = (fn), .record = (i), .out = {(i), false, false}, .input = (in)})
 
 static buf state_buf;  /* state reads; its cap is what the host may write */
 /* One buffer per nesting level of weir_state_each, so that a callback may iterate
@@ -577,7 +591,23 @@ static buf errmsg;     /* the message of a failed state call */
 enum { STATE_ABSENT = -1, STATE_UNSUPPORTED = -2, STATE_INVALID = -3 };
 
 /* Fails the current call with "weir: <op> state "<name>": <why>". */
-static int state_fail(const char *op, const weir_state *st, const char *why, int32_t code) {
+static bool is_broadcast(const weir_state *st) {
+    return st->fn >= 0 && st->fn < n_functions && st->index < functions[st->fn].n_state &&
+           functions[st->fn].state[st->index].kind == WEIR_STATE_BROADCAST;
+}
+
+/* Why the host answered INVALID, as far as the SDK can tell (ABI §4.7, §4.8). */
+static const char *invalid_reason(const weir_context *ctx, const weir_state *st, const char *op) {
+    bool writes = op[0] != 'r' && op[0] != 'i'; /* not reading, not iterating */
+    if (is_broadcast(st) && writes && ctx && ctx->input != 2)
+        return "broadcast state is written only while processing the broadcast input (process2) (INVALID)";
+    if (!is_broadcast(st) && ctx && ctx->input == 2)
+        return "the host refused the call as invalid (INVALID): in process2 of a broadcast input the records "
+               "have no key, so keyed state is unavailable";
+    return "the host refused the call as invalid (INVALID)";
+}
+
+static int state_fail(const weir_context *ctx, const char *op, const weir_state *st, const char *why, int32_t code) {
     errmsg.len = 0;
     bool ok = append_str(&errmsg, "weir: ") && append_str(&errmsg, op) && append_str(&errmsg, " state \"") &&
               append_str(&errmsg, st->name ? st->name : "?") && append_str(&errmsg, "\": ");
@@ -586,7 +616,7 @@ static int state_fail(const char *op, const weir_state *st, const char *why, int
     } else if (code == STATE_UNSUPPORTED) {
         ok = ok && append_str(&errmsg, "the host does not support keyed state (UNSUPPORTED)");
     } else if (code == STATE_INVALID) {
-        ok = ok && append_str(&errmsg, "the host refused the call as invalid (INVALID)");
+        ok = ok && append_str(&errmsg, invalid_reason(ctx, st, op));
     } else {
         uint8_t num[20];
         ok = ok && append_str(&errmsg, "unexpected return code ") && append(&errmsg, num, weir_format_i64(code, num));
@@ -598,11 +628,11 @@ static int state_fail(const char *op, const weir_state *st, const char *why, int
 /* Refuses a handle used outside its function's process call. */
 static bool state_usable(weir_context *ctx, const weir_state *st, const char *op, int *rc) {
     if (!st->name) {
-        *rc = state_fail(op, st, "the handle was never declared (weir_state_declare)", 0);
+        *rc = state_fail(ctx, op, st, "the handle was never declared (weir_state_declare)", 0);
         return false;
     }
     if (!ctx || !ctx->f || st->fn < 0 || st->fn >= n_functions || &functions[st->fn] != ctx->f) {
-        *rc = state_fail(op, st, "the state belongs to another function, or there is no process call", 0);
+        *rc = state_fail(ctx, op, st, "the state belongs to another function, or there is no process call", 0);
         return false;
     }
     return true;
@@ -621,12 +651,12 @@ static int state_read(weir_context *ctx, weir_state st, const char *op, const vo
     *found = false;
     value->ptr = 0;
     value->len = 0;
-    if (!state_buf.cap && !buf_fit(&state_buf, 64)) return state_fail(op, &st, "out of memory", 0);
+    if (!state_buf.cap && !buf_fit(&state_buf, 64)) return state_fail(ctx, op, &st, "out of memory", 0);
     for (;;) {
         int32_t n = weir_host_state_get(st.index, ctx->record, sub, (uint32_t)sub_len, state_buf.ptr,
                                         (uint32_t)state_buf.cap);
         if (n == STATE_ABSENT) return WEIR_OK;
-        if (n < 0) return state_fail(op, &st, 0, n);
+        if (n < 0) return state_fail(ctx, op, &st, 0, n);
         if ((size_t)n <= state_buf.cap) {
             value->ptr = state_buf.ptr;
             value->len = (size_t)n;
@@ -634,12 +664,12 @@ static int state_read(weir_context *ctx, weir_state st, const char *op, const vo
             return WEIR_OK;
         }
         /* Too small: nothing was written; grow to the value's length and ask again. */
-        if (!buf_fit(&state_buf, (size_t)n)) return state_fail(op, &st, "out of memory", 0);
+        if (!buf_fit(&state_buf, (size_t)n)) return state_fail(ctx, op, &st, "out of memory", 0);
     }
 }
 
-static int state_result(const char *op, weir_state st, int32_t code) {
-    return code == 0 ? WEIR_OK : state_fail(op, &st, 0, code);
+static int state_result(const weir_context *ctx, const char *op, weir_state st, int32_t code) {
+    return code == 0 ? WEIR_OK : state_fail(ctx, op, &st, 0, code);
 }
 
 int weir_state_get(weir_context *ctx, weir_state st, weir_bytes *value, bool *found) {
@@ -649,13 +679,13 @@ int weir_state_get(weir_context *ctx, weir_state st, weir_bytes *value, bool *fo
 int weir_state_put(weir_context *ctx, weir_state st, const void *value, size_t len) {
     int rc = WEIR_OK;
     if (!state_usable(ctx, &st, "writing", &rc)) return rc;
-    return state_result("writing", st, weir_host_state_put(st.index, ctx->record, 0, 0, value, (uint32_t)len));
+    return state_result(ctx, "writing", st, weir_host_state_put(st.index, ctx->record, 0, 0, value, (uint32_t)len));
 }
 
 int weir_state_clear(weir_context *ctx, weir_state st) {
     int rc = WEIR_OK;
     if (!state_usable(ctx, &st, "clearing", &rc)) return rc;
-    return state_result("clearing", st, weir_host_state_delete(st.index, ctx->record, 0, 0));
+    return state_result(ctx, "clearing", st, weir_host_state_delete(st.index, ctx->record, 0, 0));
 }
 
 int weir_state_get_i64(weir_context *ctx, weir_state st, int64_t *value, bool *found) {
@@ -665,7 +695,7 @@ int weir_state_get_i64(weir_context *ctx, weir_state st, int64_t *value, bool *f
     if (rc != WEIR_OK || !*found) return rc;
     if (v.len != 8) {
         *found = false;
-        return state_fail("reading", &st, "the value is not an 8-byte little-endian int64", 0);
+        return state_fail(ctx, "reading", &st, "the value is not an 8-byte little-endian int64", 0);
     }
     *value = get_i64(v.ptr);
     return WEIR_OK;
@@ -680,7 +710,7 @@ int weir_state_put_i64(weir_context *ctx, weir_state st, int64_t value) {
 int weir_list_append(weir_context *ctx, weir_state st, const void *value, size_t len) {
     int rc = WEIR_OK;
     if (!state_usable(ctx, &st, "appending to", &rc)) return rc;
-    return state_result("appending to", st, weir_host_state_append(st.index, ctx->record, value, (uint32_t)len));
+    return state_result(ctx, "appending to", st, weir_host_state_append(st.index, ctx->record, value, (uint32_t)len));
 }
 
 int weir_map_get(weir_context *ctx, weir_state st, const void *sub, size_t sub_len, weir_bytes *value, bool *found) {
@@ -690,7 +720,7 @@ int weir_map_get(weir_context *ctx, weir_state st, const void *sub, size_t sub_l
 int weir_map_put(weir_context *ctx, weir_state st, const void *sub, size_t sub_len, const void *value, size_t len) {
     int rc = WEIR_OK;
     if (!state_usable(ctx, &st, "writing", &rc)) return rc;
-    return state_result("writing", st,
+    return state_result(ctx, "writing", st,
                         weir_host_state_put(st.index, ctx->record, sub, (uint32_t)sub_len, value, (uint32_t)len));
 }
 
@@ -698,11 +728,11 @@ int weir_map_delete(weir_context *ctx, weir_state st, const void *sub, size_t su
     int rc = WEIR_OK;
     if (!state_usable(ctx, &st, "deleting from", &rc)) return rc;
     if (!sub_len)
-        return state_fail("deleting from", &st,
+        return state_fail(ctx, "deleting from", &st,
                           "an empty sub-key cannot be deleted on its own (it would clear the whole map; use "
                           "weir_state_clear)",
                           0);
-    return state_result("deleting from", st, weir_host_state_delete(st.index, ctx->record, sub, (uint32_t)sub_len));
+    return state_result(ctx, "deleting from", st, weir_host_state_delete(st.index, ctx->record, sub, (uint32_t)sub_len));
 }
 
 /* Splits an entry of state_iter: a record frame (ABI §5) with PAYLOAD and, for a
@@ -730,27 +760,27 @@ static bool decode_entry(const uint8_t *p, size_t n, weir_bytes *sub, weir_bytes
 int weir_state_each(weir_context *ctx, weir_state st, weir_state_each_fn fn, void *ud) {
     int rc = WEIR_OK;
     if (!state_usable(ctx, &st, "iterating", &rc)) return rc;
-    if (ctx->depth == MAX_ITER_DEPTH) return state_fail("iterating", &st, "state iterations nested too deep", 0);
+    if (ctx->depth == MAX_ITER_DEPTH) return state_fail(ctx, "iterating", &st, "state iterations nested too deep", 0);
     buf *b = &iter_bufs[ctx->depth];
-    if (!b->cap && !buf_fit(b, 64)) return state_fail("iterating", &st, "out of memory", 0);
+    if (!b->cap && !buf_fit(b, 64)) return state_fail(ctx, "iterating", &st, "out of memory", 0);
     ctx->depth++;
     for (uint32_t cursor = 0;;) {
         int32_t n = weir_host_state_iter(st.index, ctx->record, cursor, b->ptr, (uint32_t)b->cap);
         if (n == STATE_ABSENT) break;
         if (n < 0) {
-            rc = state_fail("iterating", &st, 0, n);
+            rc = state_fail(ctx, "iterating", &st, 0, n);
             break;
         }
         if ((size_t)n > b->cap) {
             if (!buf_fit(b, (size_t)n)) {
-                rc = state_fail("iterating", &st, "out of memory", 0);
+                rc = state_fail(ctx, "iterating", &st, "out of memory", 0);
                 break;
             }
             continue; /* the same cursor again, with room for the entry */
         }
         weir_bytes sub, val;
         if (!decode_entry(b->ptr, (size_t)n, &sub, &val)) {
-            rc = state_fail("iterating", &st, "the host sent a malformed entry", 0);
+            rc = state_fail(ctx, "iterating", &st, "the host sent a malformed entry", 0);
             break;
         }
         int r = fn(ud, ctx, sub, val);
@@ -765,9 +795,43 @@ int weir_state_each(weir_context *ctx, weir_state st, weir_state_each_fn fn, voi
     return rc;
 }
 
-bool weir_emit(weir_context *ctx, const weir_output *o) { return weir_collect(&ctx->out, o); }
-bool weir_emit_payload(weir_context *ctx, const void *p, size_t n) { return weir_collect_payload(&ctx->out, p, n); }
+bool weir_emit(weir_context *ctx, const weir_output *o) {
+    if (o->tag > ctx->f->n_side) {
+        /* The host would fail the task with less to go on (ABI §5). */
+        uint8_t num[20];
+        errmsg.len = 0;
+        if (append_str(&errmsg, "weir: emitting on output tag ") &&
+            append(&errmsg, num, weir_format_i64(o->tag, num)) && append_str(&errmsg, ", which function \"") &&
+            append_str(&errmsg, ctx->f->name) && append_str(&errmsg, "\" did not declare (weir_side_output)"))
+            weir_fail_n((const char *)errmsg.ptr, errmsg.len);
+        else
+            weir_fail("weir: emitting on an undeclared output tag");
+        ctx->out.failed = ctx->out.reported = true;
+        return false;
+    }
+    return weir_collect(&ctx->out, o);
+}
+bool weir_emit_payload(weir_context *ctx, const void *p, size_t n) {
+    weir_output o = {0};
+    weir_set_payload(&o, p, n);
+    return weir_emit(ctx, &o);
+}
+bool weir_emit_to(weir_context *ctx, uint32_t tag, const weir_output *o) {
+    weir_output t = *o;
+    t.tag = tag;
+    return weir_emit(ctx, &t);
+}
+bool weir_emit_payload_to(weir_context *ctx, uint32_t tag, const void *p, size_t n) {
+    weir_output o = {0};
+    o.tag = tag;
+    weir_set_payload(&o, p, n);
+    return weir_emit(ctx, &o);
+}
 uint32_t weir_context_index(const weir_context *ctx) { return ctx->record; }
+int weir_context_input(const weir_context *ctx) { return ctx->input; }
+
+/* The code of a call whose collector refused an output. */
+static int32_t collector_failed(const weir_collector *c);
 
 /* ------------------------------------------------------------------ task info */
 
@@ -826,10 +890,15 @@ static int32_t out_of_memory(void) {
     return RC_ERROR;
 }
 
-static int32_t process(struct function *f, const uint8_t *in, size_t len) {
-    /* Aggregate and window process functions take no process call, not even
-     * one of an empty batch. */
-    if (f->kind == KIND_AGGREGATE || f->kind == KIND_WINDOW_PROCESS) return RC_UNSUPPORTED;
+static int32_t collector_failed(const weir_collector *c) { return c->reported ? RC_ERROR : out_of_memory(); }
+
+/* A process call (input 1) or a process2 call (input 2, co_process only). */
+static int32_t process(struct function *f, const uint8_t *in, size_t len, int input) {
+    /* Aggregate, window process, trigger and evictor functions take no process
+     * call, not even one of an empty batch; only co_process takes process2. */
+    if (f->kind == KIND_AGGREGATE || f->kind == KIND_WINDOW_PROCESS || f->kind == KIND_TRIGGER ||
+        f->kind == KIND_EVICTOR || (input == 2 && f->kind != KIND_CO_PROCESS))
+        return RC_UNSUPPORTED;
     if (len < 4) return RC_MALFORMED;
     const uint8_t *end = in + len, *p = in + 4;
     uint32_t count = get_u32(in);
@@ -868,16 +937,19 @@ static int32_t process(struct function *f, const uint8_t *in, size_t len) {
             if (!append_output(i, &o)) return out_of_memory();
             break;
         }
-        case KIND_PROCESS: {
-            weir_context ctx = {f, i, {i, false}, 0};
-            if (f->process(f->ud, &r, &ctx) != WEIR_OK) return RC_ERROR;
-            if (ctx.out.failed) return out_of_memory();
+        case KIND_PROCESS:
+        case KIND_CO_PROCESS: {
+            weir_context ctx = CONTEXT(f, i, input);
+            /* A refused output fails the call whatever the function returns. */
+            int rc = (input == 2 ? f->process2 : f->process)(f->ud, &r, &ctx);
+            if (ctx.out.failed) return collector_failed(&ctx.out);
+            if (rc != WEIR_OK) return RC_ERROR;
             break;
         }
         case KIND_REDUCE: {
             /* ABI §4.1: the running value, combined with the payload, stored back
              * and emitted as the record's output. */
-            weir_context ctx = {f, i, {i, false}, 0};
+            weir_context ctx = CONTEXT(f, i, 1);
             weir_state st = {0, (int)(f - functions), "reduce"};
             weir_bytes acc, next = r.payload;
             bool found;
@@ -905,7 +977,7 @@ static int32_t process(struct function *f, const uint8_t *in, size_t len) {
             break;
         }
         case KIND_FLAT_MAP: {
-            weir_collector c = {i, false};
+            weir_collector c = {i, false, false};
             if (f->flat_map(f->ud, &r, &c) != WEIR_OK) return RC_ERROR;
             if (c.failed) return out_of_memory();
             break;
@@ -925,8 +997,32 @@ static int32_t process(struct function *f, const uint8_t *in, size_t len) {
 /* ------------------------------------------------------------------ timers, windows */
 
 void weir_on_timer(int i, weir_timer_fn fn) {
-    if (registered || i < 0 || i >= n_functions || functions[i].kind != KIND_PROCESS) __builtin_trap();
+    if (registered || i < 0 || i >= n_functions ||
+        (functions[i].kind != KIND_PROCESS && functions[i].kind != KIND_CO_PROCESS))
+        __builtin_trap();
     functions[i].timer = fn;
+}
+
+int weir_co_process(const char *name, weir_process_fn process1, weir_process_fn process2, void *ud) {
+    if (!process1 || !process2) __builtin_trap();
+    int i = add_function(name, KIND_CO_PROCESS, ud);
+    functions[i].process = process1;
+    functions[i].process2 = process2;
+    return i;
+}
+
+int weir_trigger(const char *name, weir_trigger_fn fn, void *ud) {
+    if (!fn) __builtin_trap();
+    int i = add_function(name, KIND_TRIGGER, ud);
+    functions[i].trigger = fn;
+    return i;
+}
+
+int weir_evictor(const char *name, weir_evictor_fn fn, void *ud) {
+    if (!fn) __builtin_trap();
+    int i = add_function(name, KIND_EVICTOR, ud);
+    functions[i].evictor = fn;
+    return i;
 }
 
 int weir_aggregate(const char *name, const weir_aggregate_fns *fns, void *ud) {
@@ -952,8 +1048,11 @@ static int timer_call(weir_context *ctx, int domain, int64_t ms, bool reg) {
     if (!ctx || !ctx->f) return weir_fail("weir: a timer call outside a process or timer call");
     int32_t rc = reg ? weir_host_timer_register(domain, ctx->record, ms) : weir_host_timer_delete(domain, ctx->record, ms);
     if (rc == 0) return WEIR_OK;
-    return weir_fail(rc == STATE_UNSUPPORTED ? "weir: the host has no timers (UNSUPPORTED)"
-                                             : "weir: the host refused the timer call as invalid (INVALID)");
+    if (rc == STATE_UNSUPPORTED) return weir_fail("weir: the host has no timers (UNSUPPORTED)");
+    if (ctx->input == 2)
+        return weir_fail("weir: the host refused the timer call as invalid (INVALID): in process2 of a broadcast "
+                         "input the records have no key, so timers are unavailable");
+    return weir_fail("weir: the host refused the timer call as invalid (INVALID)");
 }
 
 int weir_timer_register(weir_context *ctx, int domain, int64_t ms) { return timer_call(ctx, domain, ms, true); }
@@ -978,7 +1077,7 @@ static void frame_emit(void) {
 
 /* A timer call: the process function's callback per fired timer (ABI §4.4). */
 static int32_t timers(struct function *f, const uint8_t *in, size_t len) {
-    if (f->kind != KIND_PROCESS || !f->timer) return RC_UNSUPPORTED;
+    if ((f->kind != KIND_PROCESS && f->kind != KIND_CO_PROCESS) || !f->timer) return RC_UNSUPPORTED;
     if (len < 4) return RC_MALFORMED;
     const uint8_t *end = in + len, *p = in + 4;
     uint32_t count = get_u32(in);
@@ -989,9 +1088,10 @@ static int32_t timers(struct function *f, const uint8_t *in, size_t len) {
         if (!(p = read_record(p, end, &r))) return RC_MALFORMED;
         if (!(r.flags & WEIR_FLAG_TIMESTAMP) || r.payload.len != 1 || r.payload.ptr[0] > 1) return RC_MALFORMED;
         weir_timer t = {r.timestamp, r.payload.ptr[0], r.key};
-        weir_context ctx = {f, i, {i, false}, 0};
-        if (f->timer(f->ud, &t, &ctx) != WEIR_OK) return RC_ERROR;
-        if (ctx.out.failed) return out_of_memory();
+        weir_context ctx = CONTEXT(f, i, 0);
+        int rc = f->timer(f->ud, &t, &ctx);
+        if (ctx.out.failed) return collector_failed(&ctx.out);
+        if (rc != WEIR_OK) return RC_ERROR;
     }
     if (p != end) return RC_MALFORMED;
     frame_emit();
@@ -1106,9 +1206,12 @@ static int32_t aggregates(struct function *f, const uint8_t *in, size_t len) {
 static weir_record *elements;
 static uint32_t elements_cap;
 
-/* A window call (ABI §4.6). */
-static int32_t windows(struct function *f, const uint8_t *in, size_t len) {
-    if (f->kind != KIND_WINDOW_PROCESS) return RC_UNSUPPORTED;
+/* What a window or evict call does with one window of its frame: an RC_ code. */
+typedef int32_t (*window_fn)(struct function *f, uint32_t index, const weir_window *w, uint32_t n);
+
+/* Reads a windows frame (ABI §4.6; an evict call's, §4.10, is the same), calls each
+ * with every window and its elements (in `elements`), then emits the frame built. */
+static int32_t window_frame(struct function *f, const uint8_t *in, size_t len, window_fn each) {
     if (len < 4) return RC_MALFORMED;
     const uint8_t *end = in + len, *p = in + 4;
     uint32_t count = get_u32(in);
@@ -1140,9 +1243,108 @@ static int32_t windows(struct function *f, const uint8_t *in, size_t len) {
             if (!(p = read_record(p, end, &elements[i]))) return RC_MALFORMED;
             elements[i].index = i;
         }
-        weir_collector c = {w, false};
-        if (f->window(f->ud, &win, elements, n, &c) != WEIR_OK) return RC_ERROR;
-        if (c.failed) return out_of_memory();
+        int32_t rc = each(f, w, &win, n);
+        if (rc != RC_OK) return rc;
+    }
+    if (p != end) return RC_MALFORMED;
+    frame_emit();
+    return RC_OK;
+}
+
+static int32_t window_one(struct function *f, uint32_t index, const weir_window *w, uint32_t n) {
+    weir_collector c = {index, false, false};
+    if (f->window(f->ud, w, elements, n, &c) != WEIR_OK) return RC_ERROR;
+    return c.failed ? out_of_memory() : RC_OK;
+}
+
+/* A window call (ABI §4.6). */
+static int32_t windows(struct function *f, const uint8_t *in, size_t len) {
+    if (f->kind != KIND_WINDOW_PROCESS) return RC_UNSUPPORTED;
+    return window_frame(f, in, len, window_one);
+}
+
+/* ------------------------------------------------------------------ evictors, triggers */
+
+struct weir_evictions {
+    uint8_t *marks; /* one byte per element: 1 to evict */
+    uint32_t n;
+};
+
+bool weir_evict(weir_evictions *ev, uint32_t i) {
+    if (i >= ev->n) return false;
+    ev->marks[i] = 1;
+    return true;
+}
+
+static buf evict_marks; /* the marks of the current window */
+static buf evict_out;   /* the payload of its output: u32 m, m times u32 */
+
+static int32_t evict_one(struct function *f, uint32_t index, const weir_window *w, uint32_t n) {
+    if (!buf_fit(&evict_marks, n)) return out_of_memory();
+    if (n) __builtin_memset(evict_marks.ptr, 0, n);
+    weir_evictions ev = {evict_marks.ptr, n};
+    if (f->evictor(f->ud, w, elements, n, &ev) != WEIR_OK) return RC_ERROR;
+    uint32_t m = 0;
+    for (uint32_t i = 0; i < n; i++) m += evict_marks.ptr[i];
+    if (!buf_fit(&evict_out, 4 + (size_t)m * 4)) return out_of_memory();
+    uint8_t *p = evict_out.ptr;
+    put_u32(p, m);
+    p += 4;
+    for (uint32_t i = 0; i < n; i++) /* ascending, as the ABI wants */
+        if (evict_marks.ptr[i]) {
+            put_u32(p, i);
+            p += 4;
+        }
+    weir_output o = {0};
+    weir_set_payload(&o, evict_out.ptr, 4 + (size_t)m * 4);
+    return append_output(index, &o) ? RC_OK : out_of_memory();
+}
+
+/* An evict call (ABI §4.10): one output per window, the indexes to evict. */
+static int32_t evicts(struct function *f, const uint8_t *in, size_t len) {
+    if (f->kind != KIND_EVICTOR) return RC_UNSUPPORTED;
+    return window_frame(f, in, len, evict_one);
+}
+
+/* A trigger call (ABI §4.9): one output per event, in order. */
+static int32_t triggers(struct function *f, const uint8_t *in, size_t len) {
+    /* event u8, start, end, time i64, count u64, key_len u32 */
+    enum { EVENT_HEAD = 1 + 8 + 8 + 8 + 8 + 4 };
+    if (f->kind != KIND_TRIGGER) return RC_UNSUPPORTED;
+    if (len < 4) return RC_MALFORMED;
+    const uint8_t *end = in + len, *p = in + 4;
+    uint32_t count = get_u32(in);
+    if (count > (len - 4) / EVENT_HEAD) return RC_MALFORMED;
+    if (!frame_start()) return out_of_memory();
+    for (uint32_t e = 0; e < count; e++) {
+        if (end - p < EVENT_HEAD || p[0] > WEIR_TRIGGER_PROCESSING_TIMER) return RC_MALFORMED;
+        weir_trigger_event ev = {(enum weir_trigger_event_kind)p[0], get_i64(p + 1), get_i64(p + 9), get_i64(p + 17),
+                                 (uint64_t)get_i64(p + 25), {p, 0}, false};
+        uint32_t kl = get_u32(p + 33);
+        p += EVENT_HEAD;
+        if (kl != 0xFFFFFFFFu) {
+            if ((size_t)(end - p) < kl) return RC_MALFORMED;
+            ev.key.ptr = p;
+            ev.key.len = kl;
+            ev.keyed = true;
+            p += kl;
+        }
+        weir_trigger_result res = {WEIR_CONTINUE, WEIR_NO_TIMER, WEIR_NO_TIMER};
+        if (f->trigger(f->ud, &ev, &res) != WEIR_OK) return RC_ERROR;
+        if ((unsigned)res.action > WEIR_FIRE_AND_PURGE) {
+            weir_fail("weir: a trigger answered an action other than WEIR_CONTINUE, WEIR_FIRE, WEIR_PURGE and "
+                      "WEIR_FIRE_AND_PURGE");
+            return RC_ERROR;
+        }
+        /* Always the action and the event-time timer; the processing-time timer
+         * only when there is one. */
+        uint8_t answer[17];
+        answer[0] = (uint8_t)res.action;
+        put_i64(answer + 1, res.event_timer);
+        put_i64(answer + 9, res.processing_timer);
+        weir_output o = {0};
+        weir_set_payload(&o, answer, res.processing_timer == WEIR_NO_TIMER ? 9 : 17);
+        if (!append_output(e, &o)) return out_of_memory();
     }
     if (p != end) return RC_MALFORMED;
     frame_emit();
@@ -1162,13 +1364,19 @@ WEIR_EXPORT("weir_call") int32_t weir_call(int32_t kind, int32_t fn, const uint8
         if (!is_object(in, (size_t)len)) return RC_MALFORMED;
         return f->open && f->open(f->ud, in, (size_t)len) != WEIR_OK ? RC_ERROR : RC_OK;
     case CALL_PROCESS:
-        return process(f, in, (size_t)len);
+        return process(f, in, (size_t)len, 1);
+    case CALL_PROCESS2:
+        return process(f, in, (size_t)len, 2);
     case CALL_TIMER:
         return timers(f, in, (size_t)len);
     case CALL_AGGREGATE:
         return aggregates(f, in, (size_t)len);
     case CALL_WINDOW:
         return windows(f, in, (size_t)len);
+    case CALL_TRIGGER:
+        return triggers(f, in, (size_t)len);
+    case CALL_EVICT:
+        return evicts(f, in, (size_t)len);
     case CALL_CLOSE:
         if (len != 0) return RC_MALFORMED;
         return f->close && f->close(f->ud) != WEIR_OK ? RC_ERROR : RC_OK;
@@ -1490,4 +1698,90 @@ size_t weir_format_i64(int64_t v, uint8_t *dst) {
     if (v < 0) dst[k++] = '-';
     while (n) dst[k++] = tmp[--n];
     return k;
+}
+
+size_t weir_json_quote(weir_bytes s, uint8_t *dst) {
+    static const char hex[] = "0123456789abcdef";
+    size_t k = 0;
+    dst[k++] = '"';
+    for (size_t i = 0; i < s.len; i++) {
+        uint8_t c = s.ptr[i];
+        const char *esc = 0;
+        switch (c) {
+        case '"': esc = "\\\""; break;
+        case '\\': esc = "\\\\"; break;
+        case '\b': esc = "\\b"; break;
+        case '\f': esc = "\\f"; break;
+        case '\n': esc = "\\n"; break;
+        case '\r': esc = "\\r"; break;
+        case '\t': esc = "\\t"; break;
+        }
+        if (esc) {
+            dst[k++] = (uint8_t)esc[0];
+            dst[k++] = (uint8_t)esc[1];
+        } else if (c < 0x20) {
+            dst[k++] = '\\', dst[k++] = 'u', dst[k++] = '0', dst[k++] = '0';
+            dst[k++] = (uint8_t)hex[c >> 4];
+            dst[k++] = (uint8_t)hex[c & 15];
+        } else {
+            dst[k++] = c;
+        }
+    }
+    dst[k++] = '"';
+    return k;
+}
+
+/* 10^0 .. 10^22: the powers of ten a double holds exactly. */
+static const double exact_pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+bool weir_json_parse_f64(weir_bytes raw, double *v) {
+    pos p = raw.ptr, e = raw.ptr + raw.len;
+    if (!raw.len || skip_number(p, e) != e) return false;
+    bool neg = *p == '-';
+    p += neg;
+    /* The digits as an integer m (the first 19 significant ones; later ones only
+     * shift the exponent) and the decimal exponent: the value is m * 10^exp10. */
+    uint64_t m = 0;
+    int digits = 0;
+    int64_t exp10 = 0;
+    bool frac = false;
+    for (; p < e && *p != 'e' && *p != 'E'; p++) {
+        if (*p == '.') {
+            frac = true;
+            continue;
+        }
+        if (digits < 19) {
+            if (m || *p != '0') digits++;
+            m = m * 10 + (uint64_t)(*p - '0');
+            exp10 -= frac;
+        } else if (!frac) {
+            exp10++;
+        }
+    }
+    if (p < e) { /* the exponent */
+        p++;
+        bool eneg = *p == '-';
+        p += *p == '-' || *p == '+';
+        int64_t x = 0;
+        for (; p < e; p++)
+            if (x < 100000) x = x * 10 + (*p - '0'); /* far past any double's range */
+        exp10 += eneg ? -x : x;
+    }
+    double d = (double)m;
+    if (m == 0) {
+        d = 0;
+    } else if (m <= (uint64_t)1 << 53 && exp10 >= -22 && exp10 <= 22) {
+        /* Exact operands, one rounding: correctly rounded. */
+        d = exp10 < 0 ? d / exact_pow10[-exp10] : d * exact_pow10[exp10];
+    } else {
+        /* A few roundings: within a few ulps. Scaled in steps that neither
+         * overflow nor underflow early. */
+        for (; exp10 > 22 && d < __builtin_inf(); exp10 -= 22) d *= 1e22;
+        for (; exp10 < -22 && d > 0; exp10 += 22) d /= 1e22;
+        if (exp10 > 22 || exp10 < -22) exp10 = 0; /* already infinite or zero */
+        d = exp10 < 0 ? d / exact_pow10[-exp10] : d * exact_pow10[exp10];
+    }
+    *v = neg ? -d : d;
+    return true;
 }

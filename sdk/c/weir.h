@@ -173,7 +173,8 @@ enum weir_state_kind {
     WEIR_STATE_LIST,
     WEIR_STATE_MAP,
     WEIR_STATE_REDUCING,   /* used like a value */
-    WEIR_STATE_AGGREGATING /* used like a value */
+    WEIR_STATE_AGGREGATING, /* used like a value */
+    WEIR_STATE_BROADCAST    /* a map of the subtask, not of a key (ABI §4.8); co_process only */
 };
 
 /* A handle of a declared state: keep it in a global. */
@@ -183,10 +184,12 @@ typedef struct weir_state {
     const char *name;
 } weir_state;
 
-/* Declares state number i (the i-th call for the function) of process function
- * fn_index, from weir_register only: name 1-128 characters from [A-Za-z0-9_.-],
- * unique in the function (it maps the state in checkpoints); ttl_ms 0 for no
- * expiry. A bad name or a function that is not a process function traps. */
+/* Declares state number i (the i-th call for the function) of process or
+ * co_process function fn_index, from weir_register only: name 1-128 characters
+ * from [A-Za-z0-9_.-], unique in the function (it maps the state in checkpoints);
+ * ttl_ms 0 for no expiry. A bad name or a function that is not a process or
+ * co_process function traps, and so does a broadcast state that is not a
+ * co_process function's or has a TTL. */
 weir_state weir_state_declare(int fn_index, const char *name, enum weir_state_kind kind, uint64_t ttl_ms);
 
 /* Every state call acts for the current record's key and returns WEIR_OK, or
@@ -217,10 +220,36 @@ int weir_map_delete(weir_context *ctx, weir_state st, const void *sub, size_t su
 typedef int (*weir_state_each_fn)(void *ud, weir_context *ctx, weir_bytes sub, weir_bytes value);
 int weir_state_each(weir_context *ctx, weir_state st, weir_state_each_fn fn, void *ud);
 
-/* Outputs of a process function: each derives from the current record (and keeps
- * its key unless it sets one). Out of memory fails the call. */
+/* Broadcast state (ABI §4.8): a map shared by every key of the subtask, written in
+ * a co_process function's process2 calls (its broadcast input) and read in all its
+ * calls. The map calls above serve it too; these name it. Writing it outside
+ * process2 fails with 'weir: writing state "rules": broadcast state is written only
+ * while processing the broadcast input (process2) (INVALID)'. */
+static inline int weir_broadcast_get(weir_context *ctx, weir_state st, const void *sub, size_t sub_len,
+                                     weir_bytes *value, bool *found) {
+    return weir_map_get(ctx, st, sub, sub_len, value, found);
+}
+static inline int weir_broadcast_put(weir_context *ctx, weir_state st, const void *sub, size_t sub_len,
+                                     const void *value, size_t len) {
+    return weir_map_put(ctx, st, sub, sub_len, value, len);
+}
+static inline int weir_broadcast_delete(weir_context *ctx, weir_state st, const void *sub, size_t sub_len) {
+    return weir_map_delete(ctx, st, sub, sub_len);
+}
+/* Entries in byte order of their sub-keys. */
+static inline int weir_broadcast_each(weir_context *ctx, weir_state st, weir_state_each_fn fn, void *ud) {
+    return weir_state_each(ctx, st, fn, ud);
+}
+
+/* Outputs of a process or co_process function: each derives from the current
+ * record (and keeps its key unless it sets one); o->tag picks a side output. False
+ * when out of memory, or (after setting a message) when the tag is not one the
+ * function declared: the call fails then, whatever the function returns. */
 bool weir_emit(weir_context *ctx, const weir_output *o);
 bool weir_emit_payload(weir_context *ctx, const void *p, size_t n);
+/* The same on output tag (0 main, i + 1 side output i, as weir_side_output gave). */
+bool weir_emit_to(weir_context *ctx, uint32_t tag, const weir_output *o);
+bool weir_emit_payload_to(weir_context *ctx, uint32_t tag, const void *p, size_t n);
 /* The current record's index in the batch. */
 uint32_t weir_context_index(const weir_context *ctx);
 
@@ -234,8 +263,9 @@ typedef struct weir_timer {
     weir_bytes key;
 } weir_timer;
 enum { WEIR_EVENT_TIME = 0, WEIR_PROCESSING_TIME = 1 };
-/* A process function's timer callback: ctx reaches the timer's key's state and
- * timers, and emits outputs that inherit its key and time (set their payload). */
+/* A process or co_process function's timer callback: ctx reaches the timer's
+ * key's state and timers, and emits outputs that inherit its key and time (set
+ * their payload). */
 typedef int (*weir_timer_fn)(void *ud, const weir_timer *t, weir_context *ctx);
 void weir_on_timer(int fn_index, weir_timer_fn fn);
 /* Timers of the current record's key (process) or timer's key (timer callback).
@@ -285,6 +315,69 @@ typedef struct weir_window {
 typedef int (*weir_window_fn)(void *ud, const weir_window *w, const weir_record *elements, uint32_t n,
                               weir_collector *out);
 int weir_window_process(const char *name, weir_window_fn fn, void *ud);
+
+/* ---- Two-input functions (ABI §4.7) ------------------------------------------- */
+
+/* A co_process function (Flink's KeyedCoProcessFunction, and with a broadcast
+ * second input its KeyedBroadcastProcessFunction): process1 runs on each record of
+ * the first input (process calls), process2 on each record of the second (process2
+ * calls). Both take a weir_context as a process function does: weir_emit and side
+ * outputs, keyed state and timers of the record's key (when the second input is
+ * broadcast, process2's records have no key: keyed state and timers fail there
+ * with INVALID), broadcast state (written in process2 only). Add a timer callback
+ * with weir_on_timer and state with weir_state_declare. weir_context_input tells
+ * which input a context's record came from. */
+int weir_co_process(const char *name, weir_process_fn process1, weir_process_fn process2, void *ud);
+/* 1 for the first input (and a process function's records), 2 for the second, 0 in
+ * a timer callback. */
+int weir_context_input(const weir_context *ctx);
+
+/* ---- Triggers (ABI §4.9) ------------------------------------------------------- */
+
+enum weir_trigger_event_kind {
+    WEIR_TRIGGER_ELEMENTS = 0,        /* elements of one input batch went into the window */
+    WEIR_TRIGGER_EVENT_TIMER = 1,     /* an event-time timer of the window fired */
+    WEIR_TRIGGER_PROCESSING_TIMER = 2 /* a processing-time timer of the window fired */
+};
+enum weir_trigger_action { WEIR_CONTINUE = 0, WEIR_FIRE = 1, WEIR_PURGE = 2, WEIR_FIRE_AND_PURGE = 3 };
+/* No timer (INT64_MIN, the ABI's "none"). */
+#define WEIR_NO_TIMER INT64_MIN
+
+/* What a trigger is told, per event. A global window is (INT64_MIN, INT64_MAX). */
+typedef struct weir_trigger_event {
+    enum weir_trigger_event_kind kind;
+    int64_t start, end; /* the window, ms, end exclusive */
+    int64_t time;       /* ELEMENTS: the largest timestamp added; timers: the timer's time */
+    uint64_t count;     /* the elements now in the window */
+    weir_bytes key;     /* valid during the callback; empty when !keyed */
+    bool keyed;         /* false for a window of a non-keyed stream */
+} weir_trigger_event;
+
+/* What a trigger answers: an action and up to two timers to register for the
+ * window and key. The SDK starts each event with WEIR_CONTINUE and no timers, and
+ * writes 9 bytes (action, event-time timer), or 17 with a processing-time timer. */
+typedef struct weir_trigger_result {
+    enum weir_trigger_action action;
+    int64_t event_timer;      /* WEIR_NO_TIMER for none */
+    int64_t processing_timer; /* WEIR_NO_TIMER for none */
+} weir_trigger_result;
+typedef int (*weir_trigger_fn)(void *ud, const weir_trigger_event *ev, weir_trigger_result *res);
+/* A trigger function: the SDK calls fn once per event of a trigger call, in order,
+ * and emits one output per event. No state, timers or emits of its own. */
+int weir_trigger(const char *name, weir_trigger_fn fn, void *ud);
+
+/* ---- Evictors (ABI §4.10) ------------------------------------------------------ */
+
+/* The set of elements to evict from one window: weir_evict marks element i (any
+ * order, repeats allowed); false when i is out of range. */
+typedef struct weir_evictions weir_evictions;
+bool weir_evict(weir_evictions *ev, uint32_t i);
+/* An evictor: gets a window about to fire and its n elements (in arrival order) and
+ * marks those to evict; the SDK emits their indexes ascending, one output per
+ * window. */
+typedef int (*weir_evictor_fn)(void *ud, const weir_window *w, const weir_record *elements, uint32_t n,
+                               weir_evictions *ev);
+int weir_evictor(const char *name, weir_evictor_fn fn, void *ud);
 
 /* ---- Timestamp extractors (ABI §4) -------------------------------------------- */
 
@@ -346,6 +439,12 @@ enum weir_json_kind weir_json_get_n(weir_bytes data, const char *field, size_t f
 /* The text of a JSON number that is an integer: '-'? digits, no leading zeros, no
  * fraction or exponent, fitting an int64 ("-0" is 0). */
 bool weir_json_parse_int(weir_bytes raw, int64_t *v);
+/* The text of a JSON number (fraction and exponent included) as a double; false
+ * when raw is not exactly one JSON number. Correctly rounded (as Go's
+ * strconv.ParseFloat) when its digits, without the point, make an integer up to
+ * 2^53 and the decimal exponent that scales it is within +-22 (12.34 is 1234e-2),
+ * as amounts are; otherwise within a few units in the last place. */
+bool weir_json_parse_f64(weir_bytes raw, double *v);
 /* The top-level member field as an int64 (weir_json_get, then parse_int). */
 bool weir_json_int(weir_bytes data, const char *field, int64_t *v);
 /* Unescapes the JSON string raw (quotes included) into dst, of capacity cap; returns
@@ -364,6 +463,10 @@ bool weir_json_object_each(weir_bytes raw,
                            bool (*fn)(void *ud, weir_bytes name, weir_bytes value, enum weir_json_kind kind),
                            void *ud);
 
+/* Appends s as a JSON string (quotes included) to dst, which needs room for
+ * 2 + 6 * s.len bytes; returns the length written. '"', '\\' and control
+ * characters are escaped (\b \f \n \r \t, else \u00XX), nothing else. */
+size_t weir_json_quote(weir_bytes s, uint8_t *dst);
 /* Decimal text of v into dst (at least 20 bytes); returns its length. */
 size_t weir_format_i64(int64_t v, uint8_t *dst);
 /* a * b, false when it overflows an int64. Written with bounds rather than
