@@ -17,11 +17,12 @@ export {
   registerMap, registerFilter, registerFlatMap, registerKeySelector, registerProcess, registerReduce, Udf, MapFn,
   FilterFn, FlatMapFn, KeySelectorFn, ProcessFn, ReduceFn, OpenFn, CloseFn, SDK_VERSION, registerAggregate,
   registerWindowProcess, registerTimestampExtractor, TimerFn, AggCreateFn, AggAddFn, AggMergeFn, AggResultFn, WindowFn,
-  TimestampFn, Timer, Window, Elements, Timestamped,
+  TimestampFn, Timer, Window, Elements, Timestamped, registerCoProcess, registerTrigger, registerEvictor, TriggerFn,
+  EvictorFn, TriggerEvent, TriggerEventKind, TriggerResult, TriggerAction, NO_TIMER, Evictions,
 } from "./registry";
 export {
   Context, StateEntry, EntryFn, StateHandle, ValueState, ListState, MapState, TaskInfo, taskInfo, STATE_VALUE, STATE_LIST,
-  STATE_MAP, STATE_REDUCING, STATE_AGGREGATING,
+  STATE_MAP, STATE_REDUCING, STATE_AGGREGATING, STATE_BROADCAST, BroadcastState,
 } from "./state";
 export { log, fail, failed, Level } from "./log";
 export { JSONField, JSONMembers, JSONArray, JSONKind, MAX_JSON_DEPTH, jsonValid, jsonValidObject, parseInt64, lastParsedInt } from "./json";

@@ -1,11 +1,12 @@
 // The registry of user functions and the module's description (sdk/ABI.md §2).
 
 import { Buffer } from "./buffer";
+import { failOnce } from "./log";
 import { decodeRecord, Record, view } from "./record";
 import { Collector, Output } from "./output";
 import {
-  Context, ListState, MapState, STATE_AGGREGATING, STATE_LIST, STATE_MAP, STATE_REDUCING, STATE_VALUE, StateHandle,
-  ValueState,
+  BroadcastState, Context, ListState, MapState, STATE_AGGREGATING, STATE_BROADCAST, STATE_LIST, STATE_MAP, STATE_REDUCING,
+  STATE_VALUE, StateHandle, ValueState,
 } from "./state";
 
 /** A map: exactly one output per input; `out` starts as the input unchanged. */
@@ -43,9 +44,12 @@ export const KIND_REDUCE = 6;
 export const KIND_AGGREGATE = 7;
 export const KIND_WINDOW_PROCESS = 8;
 export const KIND_TIMESTAMP = 9;
+export const KIND_CO_PROCESS = 10;
+export const KIND_TRIGGER = 11;
+export const KIND_EVICTOR = 12;
 
 const KIND_NAMES = ["", "map", "filter", "flat_map", "key_selector", "process", "reduce", "aggregate", "window_process",
-  "timestamp_extractor"];
+  "timestamp_extractor", "co_process", "trigger", "evictor"];
 
 /** A process function's timer callback (sdk/ABI.md §4.4). */
 export type TimerFn = (timer: Timer, ctx: Context) => void;
@@ -59,6 +63,13 @@ export type AggResultFn = (acc: Buffer, out: Buffer) => void;
 export type WindowFn = (w: Window, elements: Elements, out: Collector) => void;
 /** A timestamp extractor (§4): sets the record's time on out, maybe a punctuation. */
 export type TimestampFn = (rec: Record, out: Timestamped) => void;
+/**
+ * A trigger (§4.9): decides what happens to the event's window. `res` starts as
+ * Continue with no timers for every event.
+ */
+export type TriggerFn = (ev: TriggerEvent, res: TriggerResult) => void;
+/** An evictor (§4.10): marks the elements of the window to remove before it fires. */
+export type EvictorFn = (w: Window, elements: Elements, evict: Evictions) => void;
 
 /** A fired timer: its time (outputs inherit it), domain (0 event, 1 processing) and key. */
 export class Timer {
@@ -131,7 +142,126 @@ export class Timestamped {
     this.hasWatermark = true;
   }
 }
-const STATE_KIND_NAMES = ["value", "list", "map", "reducing", "aggregating"];
+/** What a trigger sees (sdk/ABI.md §4.9): elements added to a window, or one of its timers. */
+export enum TriggerEventKind {
+  /** Elements of one input batch went into the window; `time` is their largest timestamp. */
+  ElementsAdded = 0,
+  /** An event-time timer of the window fired; `time` is its time. */
+  EventTimer = 1,
+  /** A processing-time timer of the window fired; `time` is its time. */
+  ProcessingTimer = 2,
+}
+
+/** What a trigger decides for a window (sdk/ABI.md §4.9). */
+export enum TriggerAction {
+  Continue = 0,
+  /** Evaluates the window's function on its contents. */
+  Fire = 1,
+  /** Clears the window's contents. */
+  Purge = 2,
+  FireAndPurge = 3,
+}
+
+/** The time that stands for "no timer" in a trigger's result: i64.MIN_VALUE. */
+export const NO_TIMER: i64 = i64.MIN_VALUE;
+
+/** One event of a trigger call. Reused from event to event: never keep it. */
+// @ts-ignore: decorator
+@unmanaged
+export class TriggerEvent {
+  /** The event's index in the call. */
+  index: i32 = 0;
+  kind: TriggerEventKind = TriggerEventKind.ElementsAdded;
+  /** The window, ms, end exclusive; a global window is [i64.MIN_VALUE, i64.MAX_VALUE). */
+  start: i64 = 0;
+  end: i64 = 0;
+  /** ElementsAdded: the largest timestamp among the elements added; a timer: its time. */
+  time: i64 = 0;
+  /** The number of elements now in the window. */
+  count: u64 = 0;
+  /** False for a window of a non-keyed stream. */
+  hasKey: bool = false;
+  /** The key, in the input buffer (allocation-free access). */
+  keyPtr: usize = 0;
+  keyLen: i32 = 0;
+  /** The key, a view of the input buffer, or null for a non-keyed window. */
+  key(): Uint8Array | null {
+    return this.hasKey ? view(this.keyPtr, this.keyLen) : null;
+  }
+  /** The key decoded as UTF-8, or null for a non-keyed window. Allocates. */
+  keyString(): string | null {
+    return this.hasKey ? String.UTF8.decodeUnsafe(this.keyPtr, <usize>this.keyLen) : null;
+  }
+}
+
+/**
+ * A trigger's answer to one event: an action, and timers to register for the
+ * window and key (NO_TIMER for none). The SDK encodes it as the ABI's 9-byte
+ * payload (action, event-time timer), or 17 bytes when a processing-time timer
+ * is set.
+ */
+// @ts-ignore: decorator
+@unmanaged
+export class TriggerResult {
+  action: TriggerAction = TriggerAction.Continue;
+  eventTimer: i64 = NO_TIMER;
+  processingTimer: i64 = NO_TIMER;
+  /** Asks for an event-time timer at ms for this window and key. */
+  setEventTimer(ms: i64): void {
+    this.eventTimer = ms;
+  }
+  /** Asks for a processing-time timer at ms for this window and key. */
+  setProcessingTimer(ms: i64): void {
+    this.processingTimer = ms;
+  }
+  reset(): void {
+    this.action = TriggerAction.Continue;
+    this.eventTimer = NO_TIMER;
+    this.processingTimer = NO_TIMER;
+  }
+}
+
+/**
+ * The elements an evictor removes from one window, by index. Marking one twice
+ * is marking it once; the SDK hands the host the indexes in ascending order.
+ */
+// @ts-ignore: decorator
+@unmanaged
+export class Evictions {
+  /** One byte per element of the window: 1 to evict. Reused from window to window. */
+  marks: Buffer = new Buffer(256);
+  /** The number of elements marked. */
+  count: i32 = 0;
+  /** The number of elements in the window. */
+  get size(): i32 {
+    return this.marks.length;
+  }
+  reset(n: i32): void {
+    const m = this.marks;
+    m.reset();
+    memory.fill(m.reserve(n), 0, <usize>n);
+    m.advance(n);
+    this.count = 0;
+  }
+  /** Marks element i (0 <= i < size) for eviction; an index out of range fails the call. */
+  evict(i: i32): void {
+    if (i < 0 || i >= this.marks.length) {
+      failOnce("weir: evictor: element " + i.toString() + " out of range (the window has " + this.marks.length.toString() + ")");
+      return;
+    }
+    const p = this.marks.dataStart + <usize>i;
+    if (load<u8>(p) == 0) {
+      store<u8>(p, 1);
+      this.count++;
+    }
+  }
+  /** Whether element i is marked. */
+  evicted(i: i32): bool {
+    return i >= 0 && i < this.marks.length && load<u8>(this.marks.dataStart + <usize>i) != 0;
+  }
+}
+
+const STATE_KIND_NAMES = ["value", "list", "map", "reducing", "aggregating", "broadcast"];
 
 /**
  * Udf is a registered function. Registration returns it so that options can be
@@ -154,6 +284,10 @@ export class Udf {
   aggResult: AggResultFn | null = null;
   windowFn: WindowFn | null = null;
   timestampFn: TimestampFn | null = null;
+  /** A co_process function's handler of its second input (call kind process2). */
+  process2Fn: ProcessFn | null = null;
+  triggerFn: TriggerFn | null = null;
+  evictorFn: EvictorFn | null = null;
   /** The declared state, by number: handles (unmanaged, by address) and their names. */
   states: usize[] = [];
   stateNames: string[] = [];
@@ -174,10 +308,11 @@ export class Udf {
     return this;
   }
 
-  /** Gives a process function its timer callback (sdk/ABI.md §4.4). */
+  /** Gives a process or co_process function its timer callback (sdk/ABI.md §4.4, §4.7). */
   onTimer(fn: TimerFn): Udf {
     checkOpen();
-    if (this.kind != KIND_PROCESS) abort("weir: " + this.name + ": only a process function has timers");
+    if (this.kind != KIND_PROCESS && this.kind != KIND_CO_PROCESS)
+      abort("weir: " + this.name + ": only a process or co_process function has timers");
     this.timerFn = fn;
     return this;
   }
@@ -189,14 +324,35 @@ export class Udf {
     return this;
   }
 
-  /** Declares side outputs: names[i] is output tag i + 1. A key_selector or reduce function has none. */
+  /**
+   * Declares side outputs: names[i] is output tag i + 1. Key_selector, reduce,
+   * trigger and evictor functions have none (their outputs are fixed by the ABI).
+   */
   sideOutputs(names: string[]): Udf {
     checkOpen();
-    if ((this.kind == KIND_KEY_SELECTOR || this.kind == KIND_REDUCE) && names.length > 0)
-      abort("weir: " + this.name + ": a key_selector or reduce function has no side outputs");
-    for (let i = 0; i < names.length; i++) checkName(names[i], "side output");
+    const k = this.kind;
+    if ((k == KIND_KEY_SELECTOR || k == KIND_REDUCE || k == KIND_TRIGGER || k == KIND_EVICTOR) && names.length > 0)
+      abort("weir: " + this.name + ": a key_selector, reduce, trigger or evictor function has no side outputs");
+    for (let i = 0; i < names.length; i++) {
+      checkName(names[i], "side output");
+      for (let j = 0; j < i; j++) {
+        if (names[j] == names[i]) abort("weir: " + this.name + ": side output \"" + names[i] + "\" declared twice");
+      }
+    }
     this.outputs = names;
     return this;
+  }
+
+  /**
+   * The output tag of side output name (i + 1 for names[i] of sideOutputs), for
+   * `ctx.emitTo`; look it up once, at start-up. An undeclared name aborts.
+   */
+  tagOf(name: string): u32 {
+    for (let i = 0; i < this.outputs.length; i++) {
+      if (this.outputs[i] == name) return <u32>(i + 1);
+    }
+    abort("weir: " + this.name + ": no side output \"" + name + "\"");
+    return 0;
   }
 
   /**
@@ -220,10 +376,21 @@ export class Udf {
   mapState(name: string, ttlMs: u64 = 0): MapState {
     return changetype<MapState>(this.declare(name, STATE_MAP, ttlMs));
   }
+  /**
+   * Declares a broadcast state of a co_process function (sdk/ABI.md §4.8): a map
+   * shared by every key of the subtask, written while processing the broadcast
+   * (second) input and read everywhere. It has no TTL.
+   */
+  broadcastState(name: string): BroadcastState {
+    checkOpen();
+    if (this.kind != KIND_CO_PROCESS) abort("weir: " + this.name + ": only co_process functions declare broadcast state");
+    return changetype<BroadcastState>(this.addState(name, STATE_BROADCAST, 0));
+  }
 
   private declare(name: string, kind: i32, ttlMs: u64): usize {
     checkOpen();
-    if (this.kind != KIND_PROCESS) abort("weir: " + this.name + ": only process functions declare state");
+    if (this.kind != KIND_PROCESS && this.kind != KIND_CO_PROCESS)
+      abort("weir: " + this.name + ": only process and co_process functions declare state");
     return this.addState(name, kind, ttlMs);
   }
 
@@ -236,6 +403,7 @@ export class Udf {
     // Every kind is a StateHandle; the subclasses only add methods.
     const h = kind == STATE_LIST ? changetype<usize>(new ListState(this.index, this.states.length, kind, ttlMs, name))
       : kind == STATE_MAP ? changetype<usize>(new MapState(this.index, this.states.length, kind, ttlMs, name))
+      : kind == STATE_BROADCAST ? changetype<usize>(new BroadcastState(this.index, this.states.length, kind, ttlMs, name))
       : changetype<usize>(new ValueState(this.index, this.states.length, kind, ttlMs, name));
     this.states.push(h);
     return h;
@@ -351,6 +519,44 @@ export function registerWindowProcess(name: string, fn: WindowFn): Udf {
 export function registerTimestampExtractor(name: string, fn: TimestampFn): Udf {
   const f = add_(name, KIND_TIMESTAMP);
   f.timestampFn = fn;
+  return f;
+}
+
+/**
+ * Registers a co_process function (a step with `inputs: [first, second]` and
+ * `co_process: {module, function}`; sdk/ABI.md §4.7): process1 runs for each
+ * record of the first input, process2 for each record of the second. Both get a
+ * Context for their record: outputs, side outputs, keyed state and timers as a
+ * process function has them (in process2 of a broadcast second input the host
+ * refuses keyed state and timers), and broadcast state (`.broadcastState`),
+ * writable in process2 only. Timers come with `.onTimer`.
+ */
+export function registerCoProcess(name: string, process1: ProcessFn, process2: ProcessFn): Udf {
+  const f = add_(name, KIND_CO_PROCESS);
+  f.processFn = process1;
+  f.process2Fn = process2;
+  return f;
+}
+
+/**
+ * Registers a trigger function, a window step's `trigger: {module, function}`
+ * (sdk/ABI.md §4.9): fn runs once per event and sets the action and timers on
+ * its result. The SDK emits exactly one output per event, in order.
+ */
+export function registerTrigger(name: string, fn: TriggerFn): Udf {
+  const f = add_(name, KIND_TRIGGER);
+  f.triggerFn = fn;
+  return f;
+}
+
+/**
+ * Registers an evictor function, a window step's `evictor: {module, function}`
+ * (sdk/ABI.md §4.10): fn runs once per window about to fire and marks the
+ * elements to evict. The SDK emits exactly one output per window, in order.
+ */
+export function registerEvictor(name: string, fn: EvictorFn): Udf {
+  const f = add_(name, KIND_EVICTOR);
+  f.evictorFn = fn;
   return f;
 }
 

@@ -15,6 +15,7 @@ export const STATE_LIST = 1;
 export const STATE_MAP = 2;
 export const STATE_REDUCING = 3;
 export const STATE_AGGREGATING = 4;
+export const STATE_BROADCAST = 5;
 
 const ABSENT = -1;
 const UNSUPPORTED = -2;
@@ -34,6 +35,11 @@ export class Context {
   fn: i32 = -1;
   /** Whether a process call is running. */
   active: bool = false;
+  /**
+   * Which input the current record comes from: 1 (a process call), 2 (process2
+   * of a co_process function), 0 in a timer call.
+   */
+  input: i32 = 0;
   /** How many state iterations are running (each has a buffer of its own). */
   depth: i32 = 0;
   out: Collector = new Collector();
@@ -132,6 +138,17 @@ function codeFail(op: string, name: string, code: i32): void {
     : "unexpected return code " + code.toString());
 }
 
+function broadcastFail(op: string, name: string, code: i32): void {
+  if (code == INVALID) {
+    stateFail(op, name, "the host refused the call as invalid (INVALID): broadcast state is written only while "
+      + "processing the broadcast input (process2, sdk/ABI.md §4.8)");
+  } else if (code == UNSUPPORTED) {
+    stateFail(op, name, "the host does not support broadcast state (UNSUPPORTED)");
+  } else {
+    codeFail(op, name, code);
+  }
+}
+
 /**
  * StateHandle is what every state handle has: its number in its function, its
  * name, and a buffer its reads land in (reused, so valid until the next call on
@@ -203,7 +220,8 @@ export class StateHandle {
 
   protected check(op: string, code: i32): bool {
     if (code == 0) return true;
-    codeFail(op, this.name, code);
+    if (this.kind == STATE_BROADCAST) broadcastFail(op, this.name, code);
+    else codeFail(op, this.name, code);
     return false;
   }
 
@@ -399,6 +417,19 @@ export class MapState extends StateHandle {
     return this.each(ctx, fn);
   }
 }
+
+/**
+ * A broadcast state (sdk/ABI.md §4.8): a map from sub-keys to values shared by
+ * every key of the subtask, declared by a co_process function with
+ * `.broadcastState(name)`. Read it (`getRaw`, `getString`, `forEach`) in any call
+ * of the function; write it (`putRaw`, `putString`, `deleteRaw`, `deleteString`,
+ * `clear`) only in its process2 handler, while the broadcast input is processed:
+ * elsewhere the host answers INVALID and the SDK fails the call saying so.
+ * Entries come in byte order of their sub-keys.
+ */
+// @ts-ignore: decorator
+@unmanaged
+export class BroadcastState extends MapState {}
 
 /** The subtask's context (ABI §4.3). */
 export class TaskInfo {
