@@ -1,5 +1,5 @@
 // Weir's `streams` example in AssemblyScript, the same in every SDK
-// (/work/notes/streams-example.md); the conformance suite relies on the indexes.
+// (udf-examples/README.md, "The streams module"); the conformance suite relies on the indexes.
 //
 //   0 fraud          co_process  transactions checked against broadcast rules;
 //                                unmatched ones go to side output "clean"
