@@ -291,7 +291,7 @@ func (b *Backend) check(s State, kg int, key, ns []byte) error {
 	if s.op == 0 {
 		return errNotRegistered
 	}
-	if kg != OperatorKeyGroup && !b.opts.KeyGroups.Contains(kg) {
+	if kg != OperatorKeyGroup && kg != BroadcastKeyGroup && !b.opts.KeyGroups.Contains(kg) {
 		return errKeyGroup
 	}
 	return checkLens(key, ns)

@@ -17,7 +17,8 @@
 // The sub-key is the remainder: empty for value-like states, the map key for
 // map state, an 8-byte element id for list state. Keyed state uses key groups
 // below 32768; OperatorKeyGroup (0xFFFF) holds operator (non-keyed) state, with
-// any key (usually nil); 0xFFFE holds the backend's metadata: the registry of
+// any key (usually nil); BroadcastKeyGroup (0xFFFD) holds broadcast state, the
+// same on every subtask, of which a restore takes one copy; 0xFFFE holds the backend's metadata: the registry of
 // which (operator id, state name, kind, TTL) got which handles, and the list
 // sequence. The metadata is in the database so that it travels in every
 // snapshot. Handles are assigned on the first Register and kept by restores.

@@ -12,6 +12,11 @@ import (
 // rescale never confuses it with keyed state.
 const OperatorKeyGroup = 0xFFFF
 
+// BroadcastKeyGroup is the key group of broadcast state: state every subtask
+// of an operator holds identically. Every snapshot has its subtask's copy; a
+// restore takes one copy, from its first handle, whatever the key groups.
+const BroadcastKeyGroup = 0xFFFD
+
 // metaKeyGroup holds the backend's own metadata (the handle registry and the list
 // sequence), so that it travels in every snapshot with the state it describes.
 const metaKeyGroup = 0xFFFE

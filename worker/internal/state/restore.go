@@ -27,7 +27,9 @@ import (
 // start empty.
 //
 // Operator state (key group OperatorKeyGroup) is taken from handles[i] only when
-// keep(i) is true; keep nil keeps every handle's.
+// keep(i) is true; keep nil keeps every handle's. Broadcast state (key group
+// BroadcastKeyGroup) is taken from handles[0] alone: every subtask's copy is
+// the same.
 //
 // Every file is checked against its handle's size and SHA-256 before any
 // database is opened; a missing or different object is an error wrapping
@@ -127,10 +129,10 @@ func restoreRescaled(ctx context.Context, opts *Options, store FileStore, handle
 	for i := range handles {
 		h := &handles[i]
 		overlaps := h.KeyGroups.First <= opts.KeyGroups.Last && opts.KeyGroups.First <= h.KeyGroups.Last
-		if !overlaps && !keep(i) {
+		if !overlaps && !keep(i) && i > 0 {
 			continue // nothing to take from it: do not download it
 		}
-		if err := b.copyFrom(ctx, store, h, i, keep(i)); err != nil {
+		if err := b.copyFrom(ctx, store, h, i, keep(i), i == 0); err != nil {
 			_ = b.Close()
 			return nil, err
 		}
@@ -139,7 +141,7 @@ func restoreRescaled(ctx context.Context, opts *Options, store FileStore, handle
 }
 
 // copyFrom copies what the backend owns of one snapshot into its database.
-func (b *Backend) copyFrom(ctx context.Context, store FileStore, h *Handle, i int, keepOperator bool) error {
+func (b *Backend) copyFrom(ctx context.Context, store FileStore, h *Handle, i int, keepOperator, keepBroadcast bool) error {
 	dir := filepath.Join(b.opts.restoreDir(), strconv.Itoa(i))
 	defer func() { _ = b.opts.FS.RemoveAll(dir) }()
 	if err := download(ctx, b.opts.FS, store, h, dir); err != nil {
@@ -179,6 +181,11 @@ func (b *Backend) copyFrom(ctx context.Context, store FileStore, h *Handle, i in
 
 	if lo, hi := max(h.KeyGroups.First, b.opts.KeyGroups.First), min(h.KeyGroups.Last, b.opts.KeyGroups.Last); lo <= hi {
 		if err := b.copySpan(src, remap, h, lo, hi); err != nil {
+			return err
+		}
+	}
+	if keepBroadcast {
+		if err := b.copySpan(src, remap, h, BroadcastKeyGroup, BroadcastKeyGroup); err != nil {
 			return err
 		}
 	}

@@ -21,6 +21,11 @@ func keyedData(t *testing.T, bs []*Backend, n int) map[string]string {
 	for i, b := range bs {
 		o := register(t, b, "src", "offsets", List, 0)
 		must(t, b.Append(o, OperatorKeyGroup, nil, nil, fmt.Appendf(nil, "subtask-%d", i)))
+		// The same broadcast state on every subtask.
+		r := register(t, b, "rules", "rules", Map, 0)
+		for k := range 3 {
+			must(t, b.Put(r, BroadcastKeyGroup, nil, nil, fmt.Appendf(nil, "rule-%d", k), fmt.Appendf(nil, "max-%d", k)))
+		}
 		// Registered in another order in each backend, so the handles differ
 		// and the restore must remap them.
 		if i%2 == 0 {
@@ -86,10 +91,22 @@ func rescale(t *testing.T, from, to, n int) {
 		r := restoreTest(t, opts, store, hs, func(k int) bool { return i == 0 && idx[k] == 0 })
 		v := register(t, r, "op", "v", Value, 0)
 		m := register(t, r, "op", "m", Map, 0)
+		rules := register(t, r, "rules", "rules", Map, 0)
+		for k := range 3 {
+			got, ok, err := r.Get(rules, BroadcastKeyGroup, nil, nil, fmt.Appendf(nil, "rule-%d", k), nil)
+			if err != nil || !ok || string(got) != fmt.Sprintf("max-%d", k) {
+				t.Fatalf("subtask %d of %d: broadcast rule-%d = %q, %v, %v", i, to, k, got, ok, err)
+			}
+		}
+		broadcast := 0
 		for k, e := range dump(t, r) {
 			parts := strings.Split(k, "/")
 			if parts[0] == "src" {
 				operator = append(operator, e)
+				continue
+			}
+			if parts[0] == "rules" {
+				broadcast++
 				continue
 			}
 			if parts[1] == "v" {
@@ -111,6 +128,9 @@ func rescale(t *testing.T, from, to, n int) {
 			if got, ok, _ := r.Get(m, kg, []byte(key), []byte("ns"), []byte("x"), nil); !ok || string(got) != val {
 				t.Fatalf("subtask %d of %d: map entry of %s = %q, %v", i, to, key, got, ok)
 			}
+		}
+		if broadcast != 3 {
+			t.Fatalf("subtask %d of %d holds %d broadcast entries, want one copy of 3", i, to, broadcast)
 		}
 		must(t, r.Close())
 	}
