@@ -64,7 +64,8 @@ type checkpointer struct {
 // needsBackend reports whether any step of the task keeps state.
 func needsBackend(steps []spec.Step, checkpointing bool) bool {
 	for _, s := range steps {
-		if s.Kind == spec.KindProcess || s.Kind == spec.KindReduce || s.Kind == spec.KindWindow {
+		switch s.Kind {
+		case spec.KindProcess, spec.KindReduce, spec.KindWindow, spec.KindJoin, spec.KindCoProcess:
 			return true
 		}
 		if s.Sink != nil && s.Sink.Delivery == spec.DeliveryExactlyOnce && checkpointing {
@@ -134,7 +135,7 @@ func (t *task) openState() error {
 
 // bindState gives a process or reduce step's instance its keyed state.
 func (t *task) bindState(s spec.Step, inst *wasmhost.Instance) error {
-	if s.Kind != spec.KindProcess && s.Kind != spec.KindReduce {
+	if s.Kind != spec.KindProcess && s.Kind != spec.KindReduce && s.Kind != spec.KindCoProcess {
 		return nil
 	}
 	ks, err := newKeyedState(t.cp.backend, s.ID, inst.Function(), t.desc.MaxParallelism)

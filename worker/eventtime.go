@@ -30,6 +30,7 @@ const watermarkInterval = 200 * time.Millisecond
 // windowStep is a window operator in the task's chain.
 type windowStep struct {
 	op *window.Operator
+	id string
 	// at is its index in task.ops: its results go on through the ops after it.
 	at int
 	// lateTag names the side output its late records go to; "" drops them.
@@ -96,7 +97,7 @@ func (t *task) newWindowStep(s spec.Step, keyed bool) (*windowStep, error) {
 	if err != nil {
 		return nil, fmt.Errorf("step %q: %w", s.ID, err)
 	}
-	return &windowStep{op: op, at: len(t.ops), lateTag: win.LateOutput, processing: cfg.ProcessingTime}, nil
+	return &windowStep{op: op, id: s.ID, at: len(t.ops), lateTag: win.LateOutput, processing: cfg.ProcessingTime}, nil
 }
 
 // assigner is the first operator of a source task's chain when its step has a
@@ -331,18 +332,14 @@ func (t *task) flushWindows() error {
 	return nil
 }
 
-// writeLate hands a window's late records to the side output that reads them.
-func (t *task) writeLate(w *windowStep) error {
-	late := w.op.Late()
-	if late.Len() == 0 {
+func (w *windowStep) stepID() string { return w.id }
+
+// sideOutputs implements sided: the late records go to the late output.
+func (w *windowStep) sideOutputs(write func(string, *record.Batch) error) error {
+	if w.lateTag == "" {
 		return nil
 	}
-	for _, wr := range t.sideWriters[w.lateTag] {
-		if err := wr.Write(t.ctx, late); err != nil {
-			return err
-		}
-	}
-	return nil
+	return write(w.lateTag, w.op.Late())
 }
 
 // maxWatermark is the watermark that ends event time.

@@ -17,6 +17,7 @@ var stateKinds = map[string]state.Kind{
 	wasmhost.StateMap:         state.Map,
 	wasmhost.StateReducing:    state.Reducing,
 	wasmhost.StateAggregating: state.Aggregating,
+	wasmhost.StateBroadcast:   state.Map,
 }
 
 // keyedState is the state of one step's UDF instance: it serves the instance's
@@ -25,7 +26,10 @@ var stateKinds = map[string]state.Kind{
 type keyedState struct {
 	b      *state.Backend
 	states []state.State // by the function's state number
-	maxP   int
+	// broadcast marks the broadcast states: one map per subtask, in
+	// state.BroadcastKeyGroup, whatever the record's key.
+	broadcast []bool
+	maxP      int
 
 	// The key group of the last key seen: a batch often repeats keys.
 	lastKey []byte
@@ -52,8 +56,18 @@ func newKeyedState(b *state.Backend, stepID string, fn *wasmhost.Function, maxP 
 			return nil, fmt.Errorf("registering state %q: %w", d.Name, err)
 		}
 		ks.states = append(ks.states, st)
+		ks.broadcast = append(ks.broadcast, d.Kind == wasmhost.StateBroadcast)
 	}
 	return ks, nil
+}
+
+// place returns where state st of key lives: its key group and key, or the
+// broadcast key group with no key.
+func (ks *keyedState) place(st int, key []byte) (int, []byte) {
+	if ks.broadcast[st] {
+		return state.BroadcastKeyGroup, nil
+	}
+	return ks.keyGroup(key), key
 }
 
 func (ks *keyedState) keyGroup(key []byte) int {
@@ -66,13 +80,15 @@ func (ks *keyedState) keyGroup(key []byte) int {
 
 // Get implements wasmhost.KeyedState.
 func (ks *keyedState) Get(st int, key, sub, dst []byte) ([]byte, bool, error) {
-	return ks.b.Get(ks.states[st], ks.keyGroup(key), key, nil, sub, dst)
+	kg, key := ks.place(st, key)
+	return ks.b.Get(ks.states[st], kg, key, nil, sub, dst)
 }
 
 // Put implements wasmhost.KeyedState.
 func (ks *keyedState) Put(st int, key, sub, val []byte) error {
 	ks.closeIter()
-	return ks.b.Put(ks.states[st], ks.keyGroup(key), key, nil, sub, val)
+	kg, key := ks.place(st, key)
+	return ks.b.Put(ks.states[st], kg, key, nil, sub, val)
 }
 
 // Append implements wasmhost.KeyedState.
@@ -84,14 +100,16 @@ func (ks *keyedState) Append(st int, key, val []byte) error {
 // Delete implements wasmhost.KeyedState.
 func (ks *keyedState) Delete(st int, key, sub []byte) error {
 	ks.closeIter()
-	return ks.b.Delete(ks.states[st], ks.keyGroup(key), key, nil, sub)
+	kg, key := ks.place(st, key)
+	return ks.b.Delete(ks.states[st], kg, key, nil, sub)
 }
 
 // Iter implements wasmhost.KeyedState.
 func (ks *keyedState) Iter(st int, key []byte, cursor int) ([]byte, []byte, bool, error) {
+	kg, key := ks.place(st, key)
 	if ks.iter == nil || st != ks.iterState || cursor != ks.iterNext || !bytes.Equal(key, ks.iterKey) {
 		ks.closeIter()
-		ks.iter = ks.b.Iterator(ks.states[st], ks.keyGroup(key), key, nil)
+		ks.iter = ks.b.Iterator(ks.states[st], kg, key, nil)
 		ks.iterState, ks.iterKey, ks.iterNext = st, append(ks.iterKey[:0], key...), 0
 		for ks.iterNext < cursor {
 			if _, _, ok := ks.iter.Next(); !ok {

@@ -302,6 +302,10 @@ func (t *task) setup() error {
 			t.sampleMu.Unlock()
 			continue
 		}
+		if s.Kind == spec.KindUnion {
+			t.ops = append(t.ops, unionStep{})
+			continue
+		}
 		if s.KeyBy != nil { // a built-in key_by; one with a key_selector is a UDF
 			op := keyby.New(s.KeyBy.JSONField)
 			t.ops = append(t.ops, op)
@@ -348,7 +352,8 @@ func (t *task) setup() error {
 			if t.sideWriters == nil {
 				t.sideWriters = map[string][]*exchange.Writer{}
 			}
-			t.sideWriters[out.Tag] = append(t.sideWriters[out.Tag], wr)
+			k := sideKey(out.TagStep, out.Tag)
+			t.sideWriters[k] = append(t.sideWriters[k], wr)
 		}
 	}
 	return nil
@@ -500,23 +505,93 @@ func (t *task) taskInfo(s spec.Step) []byte {
 
 // push runs a batch through the chain, hands the result on and commits the
 // state the batch changed.
-func (t *task) push(b *record.Batch) error {
+func (t *task) push(b *record.Batch) error { return t.pushInput(0, b) }
+
+// pushInput is push for a batch of input k of the chain's first step.
+func (t *task) pushInput(k int, b *record.Batch) error {
 	start := time.Now()
 	defer func() { t.pushing.Add(int64(time.Since(start))) }()
-	if err := t.pushChain(b); err != nil {
-		return err
-	}
-	return t.cp.commitState()
-}
-
-func (t *task) pushChain(b *record.Batch) error {
 	if len(t.opsSnapshot) > 0 {
 		if err := failpoint.Check(failpoint.UDF, t.desc.Task.Attempt, t.cp.completed.Load()); err != nil {
 			return err
 		}
 	}
-	return t.pushFrom(0, b)
+	if err := t.pushChain(k, b); err != nil {
+		return err
+	}
+	return t.cp.commitState()
 }
+
+// unionStep merges its inputs: every record of each goes on as it is.
+type unionStep struct{}
+
+func (unionStep) Process(_ context.Context, b *record.Batch) (*record.Batch, error) { return b, nil }
+func (unionStep) ProcessInput(_ context.Context, _ int, b *record.Batch) (*record.Batch, error) {
+	return b, nil
+}
+func (unionStep) Close(context.Context, bool) error { return nil }
+
+// multiInput is the first step of a chain that reads several inputs: a union,
+// a join, a co_process function.
+type multiInput interface {
+	operator
+	// ProcessInput is Process for a batch of input k.
+	ProcessInput(ctx context.Context, k int, b *record.Batch) (*record.Batch, error)
+}
+
+func (t *task) pushChain(k int, b *record.Batch) error {
+	if len(t.ops) == 0 {
+		return t.pushFrom(0, b)
+	}
+	m, ok := t.ops[0].(multiInput)
+	if !ok {
+		return t.pushFrom(0, b)
+	}
+	out, err := m.ProcessInput(t.ctx, k, b)
+	if err != nil {
+		return err
+	}
+	if err := t.side(m); err != nil {
+		return err
+	}
+	if out.Len() == 0 {
+		return nil
+	}
+	return t.pushFrom(1, out)
+}
+
+// sided is a step of the chain with side outputs.
+type sided interface {
+	// sideOutputs calls write with the records each of its side outputs got
+	// from its last call, by side output name.
+	sideOutputs(write func(name string, b *record.Batch) error) error
+	// stepID is the step's id: side outputs are named by step and name.
+	stepID() string
+}
+
+// side hands the side-output records of op's last call to the edges that read
+// them; unread side outputs are dropped, as in Flink.
+func (t *task) side(op operator) error {
+	s, ok := op.(sided)
+	if !ok || len(t.sideWriters) == 0 {
+		return nil
+	}
+	id := s.stepID()
+	return s.sideOutputs(func(name string, b *record.Batch) error {
+		if b.Len() == 0 {
+			return nil
+		}
+		for _, wr := range t.sideWriters[sideKey(id, name)] {
+			if err := wr.Write(t.ctx, b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// sideKey names side output name of step id in task.sideWriters.
+func sideKey(id, name string) string { return id + "#" + name }
 
 // pushFrom runs b through the chain from operator i on and hands the result to
 // the sink and the main outputs.
@@ -526,10 +601,8 @@ func (t *task) pushFrom(i int, b *record.Batch) error {
 		if err != nil {
 			return err
 		}
-		if w, ok := op.(*windowStep); ok && w.lateTag != "" {
-			if err := t.writeLate(w); err != nil {
-				return err
-			}
+		if err := t.side(op); err != nil {
+			return err
 		}
 		if b = out; b.Len() == 0 {
 			return nil
@@ -827,18 +900,30 @@ func (t *task) endAfterSavepoint(srcErr <-chan error, running int, savepoint uin
 }
 
 func (t *task) runInput() error {
-	if len(t.desc.Inputs) != 1 {
-		return fmt.Errorf("a task with %d inputs cannot run yet", len(t.desc.Inputs))
+	in := &inputLoop{t: t}
+	channels := 0
+	for _, g := range t.desc.Inputs {
+		gate, err := t.inputGate(g)
+		if err != nil {
+			return err
+		}
+		in.gates = append(in.gates, gate)
+		in.offsets = append(in.offsets, channels)
+		in.inputOf = append(in.inputOf, g.Input)
+		channels += gate.Channels()
 	}
-	gate, err := t.inputGate(t.desc.Inputs[0])
-	if err != nil {
-		return err
+	if len(in.gates) == 0 {
+		return errors.New("a task without a source reads no input")
 	}
 	t.sampleMu.Lock()
-	t.gates = append(t.gates, gate)
+	t.gates = append(t.gates, in.gates...)
 	t.sampleMu.Unlock()
-	in := &inputLoop{t: t, gate: gate, latest: make([]map[string]uint64, gate.Channels()), closed: make([]bool, gate.Channels())}
-	t.tracker = watermark.NewTracker(gate.Channels())
+	in.latest, in.closed = make([]map[string]uint64, channels), make([]bool, channels)
+	t.tracker = watermark.NewTracker(channels)
+	recv, failed := in.gates[0].C(), in.gates[0].Err()
+	if len(in.gates) > 1 {
+		recv, failed = t.fanIn(in.gates)
+	}
 	flush := t.flushTicker()
 	defer flush.Stop()
 	cp := t.cp
@@ -852,7 +937,7 @@ func (t *task) runInput() error {
 			continue
 		}
 		select {
-		case buf := <-gate.C():
+		case buf := <-recv:
 			if err := in.handle(buf); err != nil || in.done {
 				return err
 			}
@@ -860,7 +945,7 @@ func (t *task) runInput() error {
 			if err := cp.notified(ev); err != nil {
 				return err
 			}
-		case err := <-gate.Err():
+		case err := <-failed:
 			return err
 		case <-flush.C:
 			if err := t.flush(); err != nil {
@@ -872,10 +957,45 @@ func (t *task) runInput() error {
 	}
 }
 
-// inputLoop is the state of an input task's loop over its gate.
+// fanIn merges the buffers of several gates into one channel, each marked with
+// its gate's index, and their failures into another. The buffers keep their
+// room in their gates until the loop takes them, so backpressure is per gate as
+// with one.
+func (t *task) fanIn(gates []*exchange.Gate) (<-chan *exchange.Buffer, <-chan error) {
+	out := make(chan *exchange.Buffer)
+	failed := make(chan error, len(gates))
+	for k, g := range gates {
+		go func() {
+			for {
+				select {
+				case b := <-g.C():
+					b.Input = k
+					select {
+					case out <- b:
+					case <-t.ctx.Done():
+						return
+					}
+				case err := <-g.Err():
+					failed <- err
+					return
+				case <-t.ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+	return out, failed
+}
+
+// inputLoop is the state of an input task's loop over its gates. Channels are
+// numbered across the gates: gate k's channel c is offsets[k]+c, for the
+// barrier aligner, the watermark tracker and the progress markers.
 type inputLoop struct {
 	t       *task
-	gate    *exchange.Gate
+	gates   []*exchange.Gate
+	offsets []int
+	// inputOf is, per gate, the input of the chain's first step it feeds.
+	inputOf []int
 	latest  []map[string]uint64
 	closed  []bool
 	aligned map[string]uint64
@@ -885,11 +1005,12 @@ type inputLoop struct {
 	stopSavepoint uint64
 }
 
-// handle processes one buffer from the gate, or holds it back while its channel
+// handle processes one buffer from a gate, or holds it back while its channel
 // is blocked by a barrier alignment.
 func (in *inputLoop) handle(buf *exchange.Buffer) error {
-	t, gate, cp := in.t, in.gate, in.t.cp
-	if cp.aligner != nil && cp.aligner.Blocked(buf.Channel) {
+	t, gate, cp := in.t, in.gates[buf.Input], in.t.cp
+	ch := in.offsets[buf.Input] + buf.Channel
+	if cp.aligner != nil && cp.aligner.Blocked(ch) {
 		cp.stash = append(cp.stash, buf)
 		return nil
 	}
@@ -897,7 +1018,7 @@ func (in *inputLoop) handle(buf *exchange.Buffer) error {
 	case exchange.Data:
 		t.recordsIn.Add(uint64(buf.Batch.Len()))
 		t.bytesIn.Add(uint64(buf.Batch.Size()))
-		err := t.push(&buf.Batch)
+		err := t.pushInput(in.inputOf[buf.Input], &buf.Batch)
 		gate.Took(buf)
 		exchange.Release(buf)
 		if err != nil {
@@ -908,7 +1029,7 @@ func (in *inputLoop) handle(buf *exchange.Buffer) error {
 		}
 	case exchange.Marker:
 		gate.Took(buf)
-		in.latest[buf.Channel] = buf.Positions
+		in.latest[ch] = buf.Positions
 		if pos, ok := alignMarkers(in.latest, in.closed); ok && !samePositions(pos, in.aligned) {
 			in.aligned = pos
 			return t.marker(pos)
@@ -920,9 +1041,9 @@ func (in *inputLoop) handle(buf *exchange.Buffer) error {
 			changed bool
 		)
 		if buf.Idle {
-			st, changed = t.tracker.Idle(buf.Channel, true)
+			st, changed = t.tracker.Idle(ch, true)
 		} else {
-			st, changed = t.tracker.Watermark(buf.Channel, buf.Watermark)
+			st, changed = t.tracker.Watermark(ch, buf.Watermark)
 		}
 		exchange.Release(buf)
 		if changed {
@@ -931,7 +1052,7 @@ func (in *inputLoop) handle(buf *exchange.Buffer) error {
 	case exchange.Barrier:
 		gate.Took(buf)
 		if cp.aligner == nil {
-			return fmt.Errorf("barrier %d on channel %d, but the job takes no checkpoints", buf.Checkpoint, buf.Channel)
+			return fmt.Errorf("barrier %d on channel %d, but the job takes no checkpoints", buf.Checkpoint, ch)
 		}
 		if cp.aligner.Aligning() == 0 {
 			cp.alignStart = time.Now()
@@ -939,19 +1060,19 @@ func (in *inputLoop) handle(buf *exchange.Buffer) error {
 		if buf.Savepoint {
 			cp.savepointBarriers[buf.Checkpoint] = true
 		}
-		r := cp.aligner.Barrier(buf.Channel, buf.Checkpoint)
+		r := cp.aligner.Barrier(ch, buf.Checkpoint)
 		return in.onAlign(r)
 	case exchange.EndOfPartition:
 		gate.Took(buf)
 		in.ended++
-		in.closed[buf.Channel] = true
+		in.closed[ch] = true
 		in.stopSavepoint = max(in.stopSavepoint, buf.Checkpoint)
 		if cp.aligner != nil {
-			if err := in.onAlign(cp.aligner.End(buf.Channel)); err != nil {
+			if err := in.onAlign(cp.aligner.End(ch)); err != nil {
 				return err
 			}
 		}
-		if in.ended == gate.Channels() {
+		if in.ended == len(in.closed) {
 			in.done = true
 			return t.end(in.stopSavepoint)
 		}

@@ -45,6 +45,8 @@ type input struct {
 	explicit bool
 	// tag names the side output of node read; "" for the main one.
 	tag string
+	// stepID is the id of the step node runs.
+	stepID string
 }
 
 // Build plans job. The job must have passed spec validation.
@@ -88,6 +90,7 @@ func Build(job *spec.Job) (*jobgraph.JobGraph, error) {
 				in.node, in.tag = byID[p.Input], p.InputTag
 			}
 			up := nodes[in.node]
+			in.stepID = up.step.ID
 			switch {
 			case s.Kind == spec.KindWindow && up.step.Kind != spec.KindKeyBy:
 				// A window of a non-keyed stream (windowAll) sees every record:
@@ -177,6 +180,7 @@ func Build(job *spec.Job) (*jobgraph.JobGraph, error) {
 				To:           g.Vertices[vertexOf[i]].ID,
 				Partitioning: in.part,
 				Tag:          in.tag,
+				TagStep:      tagStep(in),
 				Input:        k,
 			})
 		}
@@ -189,6 +193,15 @@ func Build(job *spec.Job) (*jobgraph.JobGraph, error) {
 		g.Vertices[v].Name = strings.Join(names, " -> ")
 	}
 	return g, nil
+}
+
+// tagStep is the step declaring the side output an input reads, "" for a main
+// output.
+func tagStep(in input) string {
+	if in.tag == "" {
+		return ""
+	}
+	return in.stepID
 }
 
 // maxParallelism is the job's number of key groups, with the spec's default for a
@@ -226,10 +239,10 @@ func Descriptors(g *jobgraph.JobGraph, job *spec.Job, jobID string, attempt uint
 		var inputs, outputs []jobgraph.Gate
 		for _, e := range g.Edges {
 			if e.To == v.ID {
-				inputs = append(inputs, jobgraph.Gate{Edge: e.ID, Peer: e.From, PeerParallel: g.Vertex(e.From).Parallelism, Partitioning: e.Partitioning, Tag: e.Tag, Input: e.Input})
+				inputs = append(inputs, jobgraph.Gate{Edge: e.ID, Peer: e.From, PeerParallel: g.Vertex(e.From).Parallelism, Partitioning: e.Partitioning, Tag: e.Tag, TagStep: e.TagStep, Input: e.Input})
 			}
 			if e.From == v.ID {
-				outputs = append(outputs, jobgraph.Gate{Edge: e.ID, Peer: e.To, PeerParallel: g.Vertex(e.To).Parallelism, Partitioning: e.Partitioning, Tag: e.Tag})
+				outputs = append(outputs, jobgraph.Gate{Edge: e.ID, Peer: e.To, PeerParallel: g.Vertex(e.To).Parallelism, Partitioning: e.Partitioning, Tag: e.Tag, TagStep: e.TagStep})
 			}
 		}
 		var res map[string]uint64

@@ -49,8 +49,9 @@ type Edge struct {
 	To           string `json:"to"`
 	Partitioning string `json:"partitioning"`
 	// Tag names the side output of From the edge carries; "" for its main
-	// output.
-	Tag string `json:"tag,omitempty"`
+	// output. TagStep is the step of From's chain that declares it.
+	Tag     string `json:"tag,omitempty"`
+	TagStep string `json:"tag_step,omitempty"`
 	// Input is which input of To's first step the edge feeds: 0, or for a
 	// union, join or co_process step the index in its inputs.
 	Input int `json:"input,omitempty"`
@@ -148,8 +149,10 @@ type Gate struct {
 	// PeerWorkers names the worker of each peer subtask, by index; a peer on
 	// another worker is reached over NATS. Empty means every peer is local.
 	PeerWorkers []string `json:"peer_workers,omitempty"`
-	// Tag names the side output the edge carries; "" for the main output.
-	Tag string `json:"tag,omitempty"`
+	// Tag names the side output the edge carries; "" for the main output;
+	// TagStep is the step declaring it.
+	Tag     string `json:"tag,omitempty"`
+	TagStep string `json:"tag_step,omitempty"`
 	// Input is which input of the reading step the edge feeds (Edge.Input).
 	Input int `json:"input,omitempty"`
 }

@@ -53,6 +53,9 @@ type Buffer struct {
 	Kind Kind
 	// Channel is the index of the upstream subtask that sent it.
 	Channel int
+	// Input is the reader's own mark: which of its gates the buffer came
+	// from, for a task with several. The exchange leaves it 0.
+	Input int
 	Batch   record.Batch
 	// Positions is the payload of a Marker: source step id -> stream sequence.
 	Positions map[string]uint64
@@ -83,7 +86,7 @@ func NewBuffer() *Buffer {
 	b.Checkpoint = 0
 	b.Savepoint = false
 	b.Watermark, b.Idle = 0, false
-	b.Channel = 0
+	b.Channel, b.Input = 0, 0
 	b.in = nil
 	b.encoded = nil
 	b.Batch.Reset()
