@@ -56,7 +56,7 @@ type Buffer struct {
 	// Input is the reader's own mark: which of its gates the buffer came
 	// from, for a task with several. The exchange leaves it 0.
 	Input int
-	Batch   record.Batch
+	Batch record.Batch
 	// Positions is the payload of a Marker: source step id -> stream sequence.
 	Positions map[string]uint64
 	// Checkpoint is the id of a Barrier, or of the stop-with-savepoint an
