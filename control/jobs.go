@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -73,12 +74,37 @@ func newJobID() string {
 // function exists with the kind the step needs.
 func (c *Control) resolveModules(ctx context.Context, job *spec.Job) (map[string]string, error) {
 	pinned := map[string]string{}
+	// The side outputs each step's own function declares, by step id.
+	sideOutputs := map[string][]string{}
 	for i := range job.Steps {
 		s := &job.Steps[i]
 		for _, f := range s.Functions() {
-			if err := c.resolveFunction(ctx, s, f, fmt.Sprintf("pipeline[%d].%s", i, f.Field), pinned); err != nil {
+			fn, err := c.resolveFunction(ctx, s, f, fmt.Sprintf("pipeline[%d].%s", i, f.Field), pinned)
+			if err != nil {
 				return nil, err
 			}
+			if f.Ref == s.UDF && s.Kind != spec.KindWindow {
+				sideOutputs[s.ID] = fn.SideOutputs
+			}
+		}
+	}
+	// A step reading a function's side output names one the function declares.
+	for i := range job.Steps {
+		s := &job.Steps[i]
+		for k, r := range s.Reads() {
+			declared, ok := sideOutputs[r.ID]
+			if r.Tag == "" || !ok || slices.Contains(declared, r.Tag) {
+				continue
+			}
+			field := fmt.Sprintf("pipeline[%d].input", i)
+			if len(s.Inputs) > 0 {
+				field = fmt.Sprintf("pipeline[%d].inputs[%d]", i, k)
+			}
+			has := "declares no side outputs"
+			if len(declared) > 0 {
+				has = "declares " + strings.Join(declared, ", ")
+			}
+			return nil, invalid(field, s.Line, s.Column, "step %q has no side output %q: its function %s", r.ID, r.Tag, has)
 		}
 	}
 	return pinned, nil
@@ -86,19 +112,19 @@ func (c *Control) resolveModules(ctx context.Context, job *spec.Job) (map[string
 
 // resolveFunction pins function f of step s to a module digest and checks that
 // it exists with the kind the step needs.
-func (c *Control) resolveFunction(ctx context.Context, s *spec.Step, f spec.StepFunction, field string, pinned map[string]string) error {
+func (c *Control) resolveFunction(ctx context.Context, s *spec.Step, f spec.StepFunction, field string, pinned map[string]string) (*wasmhost.Function, error) {
 	u := f.Ref
 	rec, _, err := c.getModule(ctx, u.Module)
 	if errors.Is(err, ErrNotFound) {
-		return invalid(field+".module", s.Line, s.Column, "unknown module %q: upload it first (POST /api/v1/modules?name=%s)", u.Module, u.Module)
+		return nil, invalid(field+".module", s.Line, s.Column, "unknown module %q: upload it first (POST /api/v1/modules?name=%s)", u.Module, u.Module)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	v := &rec.ModuleVersion
 	if u.Digest != "" {
 		if v = rec.version(meta.DigestPrefix + u.Digest); v == nil {
-			return invalid(field+".module", s.Line, s.Column, "module %q has no upload with digest sha256:%s", u.Module, u.Digest)
+			return nil, invalid(field+".module", s.Line, s.Column, "module %q has no upload with digest sha256:%s", u.Module, u.Digest)
 		}
 	}
 	var fn *wasmhost.Function
@@ -111,21 +137,21 @@ func (c *Control) resolveFunction(ctx context.Context, s *spec.Step, f spec.Step
 	}
 	if fn == nil {
 		sort.Strings(names)
-		return invalid(field+".function", s.Line, s.Column, "module %q has no function %q (it has: %s)", u.Module, u.Function, strings.Join(names, ", "))
+		return nil, invalid(field+".function", s.Line, s.Column, "module %q has no function %q (it has: %s)", u.Module, u.Function, strings.Join(names, ", "))
 	}
 	if fn.Kind != f.Kind {
 		needs := ""
 		if f.Kind != string(s.Kind) {
 			needs = ", which needs a " + f.Kind + " function"
 		}
-		return invalid(field+".function", s.Line, s.Column, "function %q of module %q is a %s function, but this step is a %s%s", fn.Name, u.Module, fn.Kind, s.Kind, needs)
+		return nil, invalid(field+".function", s.Line, s.Column, "function %q of module %q is a %s function, but this step is a %s%s", fn.Name, u.Module, fn.Kind, s.Kind, needs)
 	}
 	if prev, ok := pinned[u.Module]; ok && prev != v.Digest {
-		return invalid(field+".module", s.Line, s.Column, "module %q is used with two digests in one job", u.Module)
+		return nil, invalid(field+".module", s.Line, s.Column, "module %q is used with two digests in one job", u.Module)
 	}
 	pinned[u.Module] = v.Digest
 	u.Digest = strings.TrimPrefix(v.Digest, meta.DigestPrefix)
-	return nil
+	return fn, nil
 }
 
 // submitJob parses, resolves and plans a spec; unless dryRun it stores the job and
