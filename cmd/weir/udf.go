@@ -395,8 +395,11 @@ func runUDFTest(ctx context.Context, o udfTestOptions, in io.Reader, out, errOut
 	if !wasmhost.Executable(f.Kind) {
 		return fmt.Errorf("function %q is a %s, which this version of Weir cannot run yet", f.Name, f.Kind)
 	}
-	if f.Kind == wasmhost.KindAggregate || f.Kind == wasmhost.KindWindowProcess {
-		return fmt.Errorf("function %q is a %s: it runs on fired windows, not on records, so `weir udf test` cannot feed it; run it in a window step (docs/event-time.md)", f.Name, f.Kind)
+	switch f.Kind {
+	case wasmhost.KindAggregate, wasmhost.KindWindowProcess, wasmhost.KindTrigger, wasmhost.KindEvictor:
+		return fmt.Errorf("function %q is a %s: it runs on windows, not on records, so `weir udf test` cannot feed it; run it in a window step (docs/event-time.md)", f.Name, f.Kind)
+	case wasmhost.KindCoProcess:
+		return fmt.Errorf("function %q is a co_process: it reads two inputs, so `weir udf test` cannot feed it; run it in a co_process step (docs/streams.md)", f.Name)
 	}
 	inst, err := mod.Instantiate(ctx, o.function, wasmhost.Limits{CallTimeout: o.timeout}, logger)
 	if err != nil {
