@@ -111,3 +111,57 @@ func TestSideOutputsAllocs(t *testing.T) {
 		t.Errorf("%d main, %d and %d side outputs", inst.out.Len(), inst.side[0].Len(), inst.side[1].Len())
 	}
 }
+
+// FuzzTriggerEmit feeds arbitrary output frames to a trigger call's decoder: it
+// must refuse them or accept exactly well-formed actions, never panic.
+func FuzzTriggerEmit(f *testing.F) {
+	good := binary.LittleEndian.AppendUint32(nil, 1)
+	good = binary.LittleEndian.AppendUint32(good, 0)
+	good = binary.LittleEndian.AppendUint32(good, 0)
+	good = record.AppendView(good, &record.View{Flags: record.FlagPayload, Payload: make([]byte, 17)})
+	f.Add(good)
+	f.Fuzz(func(t *testing.T, frame []byte) {
+		inst := &Instance{fn: &Function{Name: "t", Kind: KindTrigger}, emitMode: emitTrigger, trigEvents: 2}
+		if err := inst.onEmit(frame); err != nil {
+			return
+		}
+		if len(inst.trigOut) > 2 {
+			t.Fatalf("%d actions for 2 events", len(inst.trigOut))
+		}
+		for _, a := range inst.trigOut {
+			if a.Result > TriggerFireAndPurge {
+				t.Fatalf("accepted action %d", a.Result)
+			}
+		}
+	})
+}
+
+// FuzzEvictEmit does the same for an evict call's decoder.
+func FuzzEvictEmit(f *testing.F) {
+	good := binary.LittleEndian.AppendUint32(nil, 1)
+	good = binary.LittleEndian.AppendUint32(good, 0)
+	good = binary.LittleEndian.AppendUint32(good, 0)
+	payload := binary.LittleEndian.AppendUint32(nil, 2)
+	payload = binary.LittleEndian.AppendUint32(payload, 0)
+	payload = binary.LittleEndian.AppendUint32(payload, 2)
+	good = record.AppendView(good, &record.View{Flags: record.FlagPayload, Payload: payload})
+	f.Add(good)
+	f.Fuzz(func(t *testing.T, frame []byte) {
+		sizes := []uint32{3, 0}
+		inst := &Instance{fn: &Function{Name: "e", Kind: KindEvictor}, emitMode: emitEvict, evSizes: sizes}
+		if err := inst.onEmit(frame); err != nil {
+			return
+		}
+		if len(inst.evOut) > len(sizes) {
+			t.Fatalf("%d outputs for %d windows", len(inst.evOut), len(sizes))
+		}
+		for w, span := range inst.evOut {
+			idx := inst.evArena[span[0]:span[1]]
+			for k, e := range idx {
+				if e >= sizes[w] || k > 0 && e <= idx[k-1] {
+					t.Fatalf("window %d: accepted indexes %v", w, idx)
+				}
+			}
+		}
+	})
+}
