@@ -29,6 +29,8 @@ const (
 	callWindow    = 5
 	callClose     = 6
 	callAggregate = 7
+	callTrigger   = 8
+	callEvict     = 9
 )
 
 // Instance is one sandbox of a module bound to one of its functions. It belongs to
@@ -56,10 +58,19 @@ type Instance struct {
 	abortErr    error
 	interrupted error // the context error that made __yield trap the guest
 	emitAllowed bool
-	// stateAllowed says the state imports may act: a process call of a process
-	// or reduce function.
-	stateAllowed bool
-	broken       bool
+	// scope says what the state and timer imports may do in the current call.
+	scope stateScope
+	// broadcastSecond says a co_process function's second input is broadcast
+	// (sdk/ABI.md §4.7).
+	broadcastSecond bool
+	broken          bool
+	// emitMode says how the current call's outputs are read.
+	emitMode emitMode
+
+	// side holds the outputs of the current call to each declared side output
+	// (tag k+1 in side[k]); sidePtrs points at them for SideOutputs.
+	side     []record.Batch
+	sidePtrs []*record.Batch
 
 	// state is the store behind the state imports; nil leaves them UNSUPPORTED.
 	state KeyedState
@@ -72,12 +83,20 @@ type Instance struct {
 	timers    Timers
 	watermark int64
 	// An aggregate call's outputs: spans of aggArena, sliced into aggSlices.
-	aggCall   bool
 	aggOut    [][2]int
 	aggArena  []byte
 	aggSlices [][]byte
 	// windows are the fired windows of a window call, what outputs inherit.
 	windows []record.View
+	// A trigger call's actions, one per event of trigEvents.
+	trigOut    []TriggerAction
+	trigEvents int
+	// An evict call's outputs: per window a span of evArena, sliced into
+	// evSlices; evSizes are the windows' element counts.
+	evSizes  []uint32
+	evOut    [][2]int
+	evArena  []uint32
+	evSlices [][]uint32
 	// extract is what a timestamp_extractor's process call found.
 	extract extraction
 
@@ -108,6 +127,7 @@ func (m *Module) Instantiate(ctx context.Context, fnName string, limits Limits, 
 		return nil, err
 	}
 	inst.fn = fn
+	inst.initSideOutputs()
 	return inst, nil
 }
 
@@ -165,24 +185,32 @@ func (i *Instance) Open(ctx context.Context, config []byte) error {
 	return i.call(ctx, callOpen, config, false)
 }
 
-// Process runs the function on one batch and returns its main output. The returned
-// batch belongs to the instance and is valid until the next call. For a
+// Process runs the function on one batch (of the first input, for a co_process
+// function) and returns its main output. The returned batch belongs to the
+// instance and is valid until the next call; so are the side outputs
+// (SideOutputs). For a
 // key_selector the output is the input batch with every record's key set to what
 // the function returned: one guest call per batch, never one per record.
 func (i *Instance) Process(ctx context.Context, in *record.Batch) (*record.Batch, error) {
 	i.out.Reset()
 	i.parents.reset(in)
 	i.extract = extraction{maxTS: math.MinInt64}
-	i.stateAllowed = i.fn.Kind == KindProcess || i.fn.Kind == KindReduce
+	switch i.fn.Kind {
+	case KindProcess, KindReduce, KindCoProcess:
+		i.scope = scopeKeyed
+	}
 	err := i.call(ctx, callProcess, in.Bytes(), true)
-	i.stateAllowed = false
+	i.scope = scopeNone
 	if err != nil {
 		return nil, err
 	}
+	// The counts below are of main outputs (tag 0): side outputs are extra.
 	if i.fn.Kind == KindTimestampExtractor && i.extract.outputs != in.Len() {
+		i.clearSideOutputs()
 		return nil, i.abiError(fmt.Sprintf("timestamp_extractor function emitted %d records for %d inputs; it emits exactly one per input", i.extract.outputs, in.Len()))
 	}
 	if (i.fn.Kind == KindMap || i.fn.Kind == KindKeySelector || i.fn.Kind == KindReduce) && i.out.Len() != in.Len() {
+		i.clearSideOutputs()
 		return nil, i.abiError(fmt.Sprintf("%s function emitted %d records for %d inputs; a %s emits exactly one per input", i.fn.Kind, i.out.Len(), in.Len(), i.fn.Kind))
 	}
 	return &i.out, nil
@@ -205,8 +233,18 @@ func (i *Instance) closeModule(ctx context.Context) {
 	i.broken = true
 }
 
-// call writes input into the guest's buffer and runs weir_call.
+// call writes input into the guest's buffer and runs weir_call. The side outputs
+// start empty, and stay empty when the call fails: a failed call emits nothing.
 func (i *Instance) call(ctx context.Context, kind uint32, input []byte, emitAllowed bool) error {
+	i.clearSideOutputs()
+	err := i.callGuest(ctx, kind, input, emitAllowed)
+	if err != nil {
+		i.clearSideOutputs()
+	}
+	return err
+}
+
+func (i *Instance) callGuest(ctx context.Context, kind uint32, input []byte, emitAllowed bool) error {
 	if i.broken {
 		return ErrClosed
 	}
@@ -356,8 +394,10 @@ func (i *Instance) abort(err error) {
 	panic(err)
 }
 
-// onEmit appends an output frame's main-output records to the call's output batch,
-// filling in the fields each record inherits from its input record.
+// onEmit reads an output frame: main outputs (tag 0) go to the call's output
+// batch and side outputs to their tag's batch, each with the fields it inherits
+// from its input record (or window) filled in. Aggregate, trigger and evict calls
+// read their outputs their own way.
 func (i *Instance) onEmit(frame []byte) error {
 	if len(frame) < 4 {
 		return abiViolation("weir.emit: malformed output frame: shorter than its count")
@@ -365,6 +405,9 @@ func (i *Instance) onEmit(frame []byte) error {
 	n := binary.LittleEndian.Uint32(frame)
 	rest := frame[4:]
 	sideOutputs := uint32(len(i.fn.SideOutputs))
+	if len(i.side) != int(sideOutputs) {
+		i.initSideOutputs()
+	}
 	for k := uint32(0); k < n; k++ {
 		if len(rest) < 8 {
 			return abiViolation("weir.emit: malformed output frame: truncated record header")
@@ -377,50 +420,71 @@ func (i *Instance) onEmit(frame []byte) error {
 			return abiViolation("weir.emit: malformed output frame: " + err.Error())
 		}
 		rest = rest[8+used:]
-		if i.aggCall {
-			if err := i.onAggregateEmit(idx, tag, &v); err != nil {
-				return err
-			}
-			continue
+		switch i.emitMode {
+		case emitAggregate:
+			err = i.onAggregateEmit(idx, tag, &v)
+		case emitTrigger:
+			err = i.onTriggerEmit(idx, tag, &v)
+		case emitEvict:
+			err = i.onEvictEmit(idx, tag, &v)
+		default:
+			err = i.onRecordEmit(idx, tag, sideOutputs, &v)
 		}
-		if tag != 0 {
-			if tag > sideOutputs {
-				return abiViolation(fmt.Sprintf("weir.emit: output tag %d is not declared (the function declares %d side outputs)", tag, sideOutputs))
-			}
-			// No step reads side outputs yet, and as in Flink an unread side output is dropped.
-			continue
+		if err != nil {
+			return err
 		}
-		if i.fn.Kind == KindTimestampExtractor {
-			if err := i.onExtracted(idx, &v); err != nil {
-				return err
-			}
-			continue
-		}
-		if i.fn.Kind == KindKeySelector {
-			// One output per input, in order, carrying only the key: the host
-			// keeps the rest of the input record (sdk/ABI.md §4).
-			if want := uint32(i.out.Len()); idx != want || v.Flags != record.FlagKey {
-				return abiViolation(fmt.Sprintf("weir.emit: key_selector output %d has input index %d and flags %#x; want input index %d and flags 0x01 (the key alone)", want, idx, v.Flags, want))
-			}
-		}
-		if i.windows != nil {
-			if err := i.onWindowEmit(idx, &v); err != nil {
-				return err
-			}
-		} else if idx == record.NoParent {
-			v.Flags |= record.FlagPayload
-		} else {
-			p, err := i.parents.get(idx)
-			if err != nil {
-				return err
-			}
-			inheritFrom(&v, p)
-		}
-		i.out.Append(&v)
 	}
 	if len(rest) != 0 {
 		return abiViolation(fmt.Sprintf("weir.emit: malformed output frame: %d bytes after the last record", len(rest)))
 	}
+	return nil
+}
+
+// onRecordEmit takes one output of a call whose outputs are records: process,
+// process2, timer and window calls.
+func (i *Instance) onRecordEmit(idx, tag, sideOutputs uint32, v *record.View) error {
+	if tag != 0 {
+		if tag > sideOutputs {
+			return abiViolation(fmt.Sprintf("weir.emit: output tag %d is not declared (the function declares %d side outputs)", tag, sideOutputs))
+		}
+		if err := i.inherit(idx, v); err != nil {
+			return err
+		}
+		i.side[tag-1].Append(v)
+		return nil
+	}
+	if i.fn.Kind == KindTimestampExtractor {
+		return i.onExtracted(idx, v)
+	}
+	if i.fn.Kind == KindKeySelector {
+		// One output per input, in order, carrying only the key: the host
+		// keeps the rest of the input record (sdk/ABI.md §4).
+		if want := uint32(i.out.Len()); idx != want || v.Flags != record.FlagKey {
+			return abiViolation(fmt.Sprintf("weir.emit: key_selector output %d has input index %d and flags %#x; want input index %d and flags 0x01 (the key alone)", want, idx, v.Flags, want))
+		}
+	}
+	if err := i.inherit(idx, v); err != nil {
+		return err
+	}
+	i.out.Append(v)
+	return nil
+}
+
+// inherit fills in the fields an output does not set from the record (or, in a
+// window call, the window) it names.
+func (i *Instance) inherit(idx uint32, v *record.View) error {
+	if i.windows != nil {
+		return i.onWindowEmit(idx, v)
+	}
+	if idx == record.NoParent {
+		v.Flags |= record.FlagPayload
+		return nil
+	}
+	p, err := i.parents.get(idx)
+	if err != nil {
+		return err
+	}
+	inheritFrom(v, p)
 	return nil
 }
 

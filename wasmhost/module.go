@@ -39,7 +39,8 @@ var knownKinds = []string{KindMap, KindFilter, KindFlatMap, KindKeySelector, Kin
 // Executable reports whether this host can run functions of kind.
 func Executable(kind string) bool {
 	switch kind {
-	case KindMap, KindFilter, KindFlatMap, KindKeySelector, KindProcess, KindReduce, KindAggregate, KindWindowProcess, KindTimestampExtractor:
+	case KindMap, KindFilter, KindFlatMap, KindKeySelector, KindProcess, KindReduce, KindAggregate, KindWindowProcess, KindTimestampExtractor,
+		KindCoProcess, KindTrigger, KindEvictor:
 		return true
 	}
 	return false
@@ -113,6 +114,13 @@ func (d *Description) validate() error {
 		for _, s := range f.State {
 			switch s.Kind {
 			case StateValue, StateList, StateMap, StateReducing, StateAggregating:
+			case StateBroadcast:
+				if f.Kind != KindCoProcess {
+					return invalidf("function %q: state %q is of kind %q, which only a co_process function can declare (sdk/ABI.md §4.8)", f.Name, s.Name, s.Kind)
+				}
+				if s.TTLms != 0 {
+					return invalidf("function %q: broadcast state %q has ttl_ms %d; broadcast state has no expiry (sdk/ABI.md §4.8)", f.Name, s.Name, s.TTLms)
+				}
 			default:
 				return invalidf("function %q: state %q has unknown kind %q", f.Name, s.Name, s.Kind)
 			}

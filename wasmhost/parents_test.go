@@ -65,6 +65,38 @@ func BenchmarkHostSide(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/record")
 }
 
+// BenchmarkHostSideWithSideOutputs is BenchmarkHostSide for a flat_map that emits
+// every record to its main output and one of two side outputs.
+func BenchmarkHostSideWithSideOutputs(b *testing.B) {
+	const n = 1024
+	var in record.Batch
+	in.Reset()
+	payload := []byte(`{"id":123,"amount":456,"user":"user-0789","ok":true}`)
+	frame := binary.LittleEndian.AppendUint32(nil, 2*n)
+	for k := 0; k < n; k++ {
+		v := record.View{Flags: record.FlagPayload | record.FlagTimestamp, Payload: payload, Timestamp: int64(k)}
+		in.Append(&v)
+		for _, tag := range []uint32{0, 1 + uint32(k%2)} {
+			frame = binary.LittleEndian.AppendUint32(frame, uint32(k))
+			frame = binary.LittleEndian.AppendUint32(frame, tag)
+			out := record.View{Flags: record.FlagPayload, Payload: payload}
+			frame = record.AppendView(frame, &out)
+		}
+	}
+	inst := &Instance{fn: &Function{Name: "split", Kind: KindFlatMap, SideOutputs: []string{"odd", "even"}}}
+	inst.initSideOutputs()
+	b.ReportAllocs()
+	for b.Loop() {
+		inst.out.Reset()
+		inst.clearSideOutputs()
+		inst.parents.reset(&in)
+		if err := inst.onEmit(frame); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/record")
+}
+
 // FuzzOnEmit feeds arbitrary output frames, as a hostile guest could, to the host's
 // decoder: it must return an error or a well-formed batch, never panic.
 func FuzzOnEmit(f *testing.F) {

@@ -33,6 +33,12 @@ const (
 // only during the call: an implementation copies what it keeps. Results may alias
 // dst or the implementation's own buffers until its next call.
 //
+// A state of kind StateBroadcast is not scoped to a key (sdk/ABI.md §4.8), but
+// KeyedState is called with the key of the record named as for the other kinds
+// (nil when that record has none, as a broadcast record does): an implementation
+// keeps one map per subtask for such a state and ignores the key. The instance
+// has already refused writes to it outside a broadcast Process2 call.
+//
 // KeyedState is called from the instance's goroutine only. An error it returns
 // fails the task (a failure of kind "state"); absence is not an error.
 type KeyedState interface {
@@ -83,7 +89,7 @@ func stateAllows(kind string, op stateOp) bool {
 		return op == opGet || op == opPut || op == opDelete
 	case StateList:
 		return op == opAppend || op == opDelete || op == opIter
-	case StateMap:
+	case StateMap, StateBroadcast:
 		return op == opGet || op == opPut || op == opDelete || op == opIter
 	}
 	return false
@@ -106,11 +112,15 @@ func stateTarget(ctx context.Context, stateArg, recordArg uint64, op stateOp) (i
 	if inst.state == nil {
 		return nil, 0, nil, codeUnsupported
 	}
-	if !inst.stateAllowed {
+	if inst.scope == scopeNone {
 		return nil, 0, nil, codeInvalid
 	}
 	st, rec := int32(stateArg), int32(recordArg)
-	if st < 0 || int(st) >= len(inst.fn.State) || !stateAllows(inst.fn.State[st].Kind, op) {
+	if st < 0 || int(st) >= len(inst.fn.State) {
+		return nil, 0, nil, codeInvalid
+	}
+	kind := inst.fn.State[st].Kind
+	if !stateAllows(kind, op) || !inst.stateAccess(kind, op) {
 		return nil, 0, nil, codeInvalid
 	}
 	if rec < 0 || int(rec) >= inst.parents.count {
@@ -121,7 +131,12 @@ func stateTarget(ctx context.Context, stateArg, recordArg uint64, op stateOp) (i
 		inst.abort(err)
 	}
 	if v.Flags&record.FlagKey == 0 {
-		return nil, 0, nil, codeInvalid
+		// Broadcast state is not scoped to a key (sdk/ABI.md §4.8): a
+		// broadcast record, which has none, may use it.
+		if kind != StateBroadcast {
+			return nil, 0, nil, codeInvalid
+		}
+		return inst, int(st), nil, 0
 	}
 	return inst, int(st), v.Key, 0
 }
@@ -180,7 +195,7 @@ func hostStatePut(ctx context.Context, mod api.Module, stack []uint64) {
 	}
 	sub := inst.guestBytes(mod, "weir.state_put: sub-key", api.DecodeU32(stack[2]), api.DecodeU32(stack[3]))
 	val := inst.guestBytes(mod, "weir.state_put: value", api.DecodeU32(stack[4]), api.DecodeU32(stack[5]))
-	if len(sub) > 0 && inst.fn.State[st].Kind != StateMap {
+	if len(sub) > 0 && !isMapKind(inst.fn.State[st].Kind) {
 		stack[0] = api.EncodeI32(codeInvalid)
 		return
 	}
@@ -210,7 +225,7 @@ func hostStateDelete(ctx context.Context, mod api.Module, stack []uint64) {
 		return
 	}
 	var sub []byte
-	if inst.fn.State[st].Kind == StateMap {
+	if isMapKind(inst.fn.State[st].Kind) {
 		sub = inst.guestBytes(mod, "weir.state_delete: sub-key", api.DecodeU32(stack[2]), api.DecodeU32(stack[3]))
 	}
 	if err := inst.state.Delete(st, key, sub); err != nil {
@@ -239,7 +254,7 @@ func hostStateIter(ctx context.Context, mod api.Module, stack []uint64) {
 		return
 	}
 	v := record.View{Flags: record.FlagPayload, Payload: val}
-	if inst.fn.State[st].Kind == StateMap {
+	if isMapKind(inst.fn.State[st].Kind) {
 		v.Flags |= record.FlagKey
 		v.Key = sub
 	}

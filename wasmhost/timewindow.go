@@ -31,18 +31,19 @@ func (i *Instance) SetTimers(t Timers) { i.timers = t }
 // clock (math.MinInt64 before the first watermark).
 func (i *Instance) SetWatermark(wm int64) { i.watermark = wm }
 
-// Timer runs a process function's timer call on fired timers: a batch whose
-// records carry the timer's KEY, its time as TIMESTAMP and its domain as a
-// one-byte PAYLOAD. It returns the main output, valid until the next call.
+// Timer runs a process or co_process function's timer call on fired timers: a
+// batch whose records carry the timer's KEY, its time as TIMESTAMP and its domain
+// as a one-byte PAYLOAD. It returns the main output, valid until the next call
+// like the side outputs.
 func (i *Instance) Timer(ctx context.Context, fired *record.Batch) (*record.Batch, error) {
-	if i.fn.Kind != KindProcess {
+	if i.fn.Kind != KindProcess && i.fn.Kind != KindCoProcess {
 		return nil, fmt.Errorf("wasmhost: timer call for a %s function", i.fn.Kind)
 	}
 	i.out.Reset()
 	i.parents.reset(fired)
-	i.stateAllowed = true
+	i.scope = scopeKeyed
 	err := i.call(ctx, callTimer, fired.Bytes(), true)
-	i.stateAllowed = false
+	i.scope = scopeNone
 	if err != nil {
 		return nil, err
 	}
@@ -130,9 +131,9 @@ func (i *Instance) Aggregate(ctx context.Context, f *AggregateFrame) ([][]byte, 
 	}
 	i.aggOut = i.aggOut[:0]
 	i.aggArena = i.aggArena[:0]
-	i.aggCall = true
+	i.emitMode = emitAggregate
 	err := i.call(ctx, callAggregate, f.buf, true)
-	i.aggCall = false
+	i.emitMode = emitRecords
 	if err != nil {
 		return nil, err
 	}
@@ -258,7 +259,8 @@ func hostTimer(ctx context.Context, stack []uint64, register bool) {
 		return
 	}
 	domain, rec, t := int32(stack[0]), int32(stack[1]), int64(stack[2])
-	if !inst.stateAllowed || inst.fn.Kind != KindProcess || domain < 0 || domain > 1 || rec < 0 || int(rec) >= inst.parents.count {
+	// Timers are keyed: only in a keyed scope of a process or co_process function.
+	if inst.scope != scopeKeyed || (inst.fn.Kind != KindProcess && inst.fn.Kind != KindCoProcess) || domain < 0 || domain > 1 || rec < 0 || int(rec) >= inst.parents.count {
 		stack[0] = api.EncodeI32(codeInvalid)
 		return
 	}
