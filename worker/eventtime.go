@@ -251,7 +251,10 @@ func (t *task) advanceClocks(domain timer.Domain, at int64) error {
 // §4.4): a timer service over the task's state backend, fired into timer calls.
 type processStep struct {
 	*wasmhost.Instance
-	at     int
+	id string
+	at int
+	// side hands on what a timer call emitted to side outputs.
+	side   func() error
 	timers *timer.Service
 	maxP   int
 	fired  record.Batch
@@ -263,9 +266,29 @@ func (t *task) newProcessStep(s spec.Step, inst *wasmhost.Instance) (*processSte
 	if err != nil {
 		return nil, fmt.Errorf("step %q: %w", s.ID, err)
 	}
-	p := &processStep{Instance: inst, at: len(t.ops), timers: ts, maxP: t.desc.MaxParallelism, clock: [2]int64{math.MinInt64, math.MinInt64}}
+	p := &processStep{Instance: inst, id: s.ID, at: len(t.ops), timers: ts, maxP: t.desc.MaxParallelism, clock: [2]int64{math.MinInt64, math.MinInt64}}
+	p.side = func() error { return t.side(p) }
 	inst.SetTimers(p)
 	return p, nil
+}
+
+func (p *processStep) stepID() string { return p.id }
+
+// sideOutputs implements sided.
+func (p *processStep) sideOutputs(write func(string, *record.Batch) error) error {
+	return instanceSideOutputs(p.Instance, write)
+}
+
+// coProcessStep is a co_process function: a process function whose second
+// input goes to process2 calls (sdk/ABI.md §4.7).
+type coProcessStep struct{ *processStep }
+
+// ProcessInput implements multiInput.
+func (c coProcessStep) ProcessInput(ctx context.Context, k int, b *record.Batch) (*record.Batch, error) {
+	if k == 0 {
+		return c.Process(ctx, b)
+	}
+	return c.Process2(ctx, b)
 }
 
 // Register implements wasmhost.Timers.
@@ -311,6 +334,9 @@ func (p *processStep) advance(ctx context.Context, domain timer.Domain, at int64
 		}
 		out, err := p.Timer(ctx, &p.fired)
 		if err != nil {
+			return err
+		}
+		if err := p.side(); err != nil {
 			return err
 		}
 		if out.Len() > 0 {

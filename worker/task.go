@@ -318,16 +318,22 @@ func (t *task) setup() error {
 		if err != nil {
 			return fmt.Errorf("step %q: %w", s.ID, err)
 		}
-		if s.Kind == spec.KindProcess {
+		switch s.Kind {
+		case spec.KindProcess, spec.KindCoProcess:
 			p, err := t.newProcessStep(s, inst)
 			if err != nil {
 				inst.Close(t.ctx, false)
 				return err
 			}
 			t.timed = append(t.timed, p)
-			t.ops = append(t.ops, p)
-		} else {
-			t.ops = append(t.ops, inst)
+			if s.Kind == spec.KindCoProcess {
+				inst.SetBroadcastSecond(t.broadcastInput(1))
+				t.ops = append(t.ops, coProcessStep{p})
+			} else {
+				t.ops = append(t.ops, p)
+			}
+		default:
+			t.ops = append(t.ops, udfStep{inst, s.ID})
 		}
 		t.sampleMu.Lock()
 		t.opsSnapshot = append(t.opsSnapshot, inst)
@@ -520,6 +526,43 @@ func (t *task) pushInput(k int, b *record.Batch) error {
 		return err
 	}
 	return t.cp.commitState()
+}
+
+// udfStep is a map, filter, flat_map, reduce or key_selector function in the
+// chain.
+type udfStep struct {
+	*wasmhost.Instance
+	id string
+}
+
+func (u udfStep) stepID() string { return u.id }
+
+// sideOutputs implements sided.
+func (u udfStep) sideOutputs(write func(string, *record.Batch) error) error {
+	return instanceSideOutputs(u.Instance, write)
+}
+
+// instanceSideOutputs hands write what a function's last call emitted to its
+// side outputs.
+func instanceSideOutputs(inst *wasmhost.Instance, write func(string, *record.Batch) error) error {
+	names := inst.SideOutputNames()
+	for k, b := range inst.SideOutputs() {
+		if err := write(names[k], b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// broadcastInput reports whether input k of the chain's first step reads a
+// broadcast edge.
+func (t *task) broadcastInput(k int) bool {
+	for _, in := range t.desc.Inputs {
+		if in.Input == k && in.Partitioning == jobgraph.Broadcast {
+			return true
+		}
+	}
+	return false
 }
 
 // unionStep merges its inputs: every record of each goes on as it is.
