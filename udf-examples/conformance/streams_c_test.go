@@ -230,11 +230,6 @@ func TestCSDKStreamsHost(t *testing.T) {
 	}
 	ctx := context.Background()
 	m, err := runtime(t).Load(ctx, "streams_c_host", bin)
-	if err != nil && strings.Contains(err.Error(), `unknown kind "broadcast"`) {
-		// TODO(wasmhost): Description.validate refuses the state kind ABI §2 and
-		// §4.8 define; drop this skip when it accepts it.
-		t.Skipf("this host refuses broadcast state: %v", err)
-	}
 	if err != nil {
 		t.Fatal(err)
 	}
