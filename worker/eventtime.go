@@ -347,11 +347,16 @@ func (p *processStep) advance(ctx context.Context, domain timer.Domain, at int64
 	}
 }
 
-// flushWindows writes the windows' caches to the state backend, before a
-// snapshot.
+// flushWindows writes the windows' and joins' caches to the state backend,
+// before a snapshot.
 func (t *task) flushWindows() error {
 	for _, w := range t.windows {
 		if err := w.op.Flush(); err != nil {
+			return err
+		}
+	}
+	for _, j := range t.joins {
+		if err := j.op.Flush(); err != nil {
 			return err
 		}
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/weir-streams/weir/worker/internal/barrier"
 	"github.com/weir-streams/weir/worker/internal/connector"
 	"github.com/weir-streams/weir/worker/internal/exchange"
+	"github.com/weir-streams/weir/worker/internal/join"
 	"github.com/weir-streams/weir/worker/internal/keyby"
 	"github.com/weir-streams/weir/worker/internal/state"
 	"github.com/weir-streams/weir/worker/internal/timestamp"
@@ -77,6 +78,7 @@ type task struct {
 	// windowsSnapshot and assignStats are the window operators' and the
 	// timestamp assigner's counters.
 	windowsSnapshot []*window.Stats
+	joinStats       []*join.Stats
 	assignStats     *timestamp.Stats
 
 	// Owned by the task goroutine.
@@ -102,6 +104,7 @@ type task struct {
 	gen     *watermark.Generator
 	tracker *watermark.Tracker
 	windows []*windowStep
+	joins   []*joinStep
 	// timed are the steps that react to the clocks: windows, process functions.
 	timed []timed
 	// The event-time status for the metrics.
@@ -170,8 +173,12 @@ func (t *task) metrics() api.TaskMetrics {
 	for _, w := range t.windowsSnapshot {
 		m.LateRecords += w.Late.Load()
 	}
+	for _, j := range t.joinStats {
+		m.LateRecords += j.Late.Load()
+		m.InvalidTimestamps += j.NoTimestamp.Load()
+	}
 	if t.assignStats != nil {
-		m.InvalidTimestamps = t.assignStats.Invalid.Load()
+		m.InvalidTimestamps += t.assignStats.Invalid.Load()
 	}
 	for _, g := range t.gates {
 		q, c := g.Credit()
@@ -304,6 +311,19 @@ func (t *task) setup() error {
 		}
 		if s.Kind == spec.KindUnion {
 			t.ops = append(t.ops, unionStep{})
+			continue
+		}
+		if s.Kind == spec.KindJoin {
+			j, err := t.newJoinStep(s)
+			if err != nil {
+				return err
+			}
+			t.joins = append(t.joins, j)
+			t.timed = append(t.timed, j)
+			t.ops = append(t.ops, j)
+			t.sampleMu.Lock()
+			t.joinStats = append(t.joinStats, j.op.Stats())
+			t.sampleMu.Unlock()
 			continue
 		}
 		if s.KeyBy != nil { // a built-in key_by; one with a key_selector is a UDF
