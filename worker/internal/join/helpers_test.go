@@ -33,6 +33,8 @@ type harness struct {
 	store *state.MemStore
 	ckpt  uint64
 	out   []string
+	// late counts the late elements of the operators replaced by restores.
+	late uint64
 }
 
 func newHarness(t testing.TB, mk func(*state.Backend) (*Operator, error)) *harness {
@@ -134,6 +136,7 @@ func (h *harness) restore() {
 		h.t.Fatal(err)
 	}
 	wm := h.op.Watermark()
+	h.late += h.op.Stats().Late.Load()
 	if err := h.b.Close(); err != nil {
 		h.t.Fatal(err)
 	}
