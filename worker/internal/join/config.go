@@ -63,7 +63,10 @@ type IntervalConfig struct {
 	// Kind is Inner (the default), LeftOuter, RightOuter or FullOuter.
 	Kind Kind
 	// CleanupBucket (ms) is the granularity of the removal timers: one timer
-	// per key and bucket. Default max(1, (Upper-Lower)/4).
+	// per key and bucket. An element stays buffered (and an outer row waits)
+	// up to CleanupBucket-1 ms of watermark past its removal time; timers are
+	// most of the operator's cost, so coarser buckets are faster. Default
+	// max(1, Upper-Lower).
 	CleanupBucket int64
 	// CacheKeys bounds the keys the write-back cache holds: past it, the
 	// operator writes what changed to the backend and empties the cache.
@@ -74,7 +77,7 @@ type IntervalConfig struct {
 // Defaults fills in the defaults of unset fields.
 func (c *IntervalConfig) Defaults() {
 	if c.CleanupBucket == 0 && c.Upper >= c.Lower {
-		c.CleanupBucket = max(1, (c.Upper-c.Lower)/4)
+		c.CleanupBucket = max(1, c.Upper-c.Lower)
 	}
 	if c.CacheKeys == 0 {
 		c.CacheKeys = defaultCacheKeys

@@ -35,7 +35,13 @@ func TestIntervalInner(t *testing.T) {
 	if h.stored("other") {
 		t.Fatal("left 11 of other should be gone at watermark 16")
 	}
-	h.advance(17)
+	// The default cleanup bucket is the interval's width, 5: right 14's
+	// removal time 17 rounds up to 20.
+	h.advance(19)
+	if !h.stored("k") {
+		t.Fatal("right 14 is removed before its bucket's timer at 20")
+	}
+	h.advance(20)
 	if h.stored("k") || h.timers() != 0 {
 		t.Fatalf("state left after every element's removal (timers %d)", h.timers())
 	}
