@@ -3,7 +3,6 @@ package join
 import (
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -388,5 +387,6 @@ func appendSide(dst, payload []byte, isJSON, present bool) []byte {
 	return appendString(dst, payload)
 }
 
-// isJSON reports whether payload can be embedded as is.
-func isJSON(payload []byte) bool { return len(payload) > 0 && json.Valid(payload) }
+// isJSON reports whether payload can be embedded as is: encoding/json.Valid,
+// without its allocations.
+func isJSON(payload []byte) bool { return validJSON(payload) }
