@@ -71,7 +71,7 @@ func (f *feed) next(n int) int64 {
 // every 500 ms of event time, 400 events per ms) within ±1 s, with Pebble state
 // on disk: batches of 512 lefts then 512 rights, up to 100 ms out of order, a
 // watermark 200 ms behind after every batch, a commit after every call and a
-// checkpoint (flush, snapshot, upload) every 10 s of wall time. Each key holds
+// checkpoint (flush, snapshot, upload) every 1,000,000 events. Each key holds
 // a few live elements per side; each event matches about two. The stream is run for
 // 2,000,000 events before the timer starts, so the figures are the steady
 // state. It reports events per CPU-second (the process's, uploads included)
@@ -108,6 +108,10 @@ func BenchmarkWindowJoin(b *testing.B) {
 	}
 }
 
+// ckptEvery is the number of events between checkpoints: counted in events,
+// not wall time, so that every run pays for the same number of flushes.
+const ckptEvery = 1_000_000
+
 func benchJoin(b *testing.B, f *feed, lag int64, warmup int, mk func(*state.Backend) (*Operator, error)) {
 	be, err := state.Open(state.Options{Dir: b.TempDir(), MaxParallelism: 128, KeyGroups: state.Range{First: 0, Last: 127}})
 	if err != nil {
@@ -122,7 +126,7 @@ func benchJoin(b *testing.B, f *feed, lag int64, warmup int, mk func(*state.Back
 	store := state.NewMemStore()
 	var uploads sync.WaitGroup
 	var ckpt uint64
-	lastCkpt := time.Now()
+	sinceCkpt := 0
 	results := 0
 	step := func(n int) {
 		now := f.next(n)
@@ -144,8 +148,8 @@ func benchJoin(b *testing.B, f *feed, lag int64, warmup int, mk func(*state.Back
 		if err := be.Commit(); err != nil {
 			b.Fatal(err)
 		}
-		if time.Since(lastCkpt) >= 10*time.Second {
-			lastCkpt = time.Now()
+		if sinceCkpt += n; sinceCkpt >= ckptEvery {
+			sinceCkpt = 0
 			if err := op.Flush(); err != nil {
 				b.Fatal(err)
 			}
