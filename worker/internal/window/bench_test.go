@@ -46,6 +46,24 @@ func BenchmarkTumblingWindowSum(b *testing.B) {
 	})
 }
 
+// BenchmarkCountWindow is the same feed into a tumbling count window of 50
+// records per key with the built-in count (count), and, in the same run, into
+// the 10 s tumbling time window of the same count, which also holds 50 records
+// per key (time): count reports its events/cpu-s as a ratio to time's
+// (ratio-to-time).
+func BenchmarkCountWindow(b *testing.B) {
+	var timeRate float64
+	b.Run("time", func(b *testing.B) {
+		timeRate = benchWindow(b, Config{Kind: Tumbling, Size: 10_000}, "count", "")
+	})
+	b.Run("count", func(b *testing.B) {
+		rate := benchWindow(b, Config{Kind: TumblingCount, Size: 50}, "count", "")
+		if timeRate > 0 {
+			b.ReportMetric(rate/timeRate, "ratio-to-time")
+		}
+	})
+}
+
 // wasmFunction instantiates function fn of the Go windows example, built by
 // `make examples` into build/wasm (or WEIR_TEST_WASM_DIR).
 func wasmFunction(b *testing.B, fn string) *wasmhost.Instance {
@@ -77,7 +95,8 @@ func wasmFunction(b *testing.B, fn string) *wasmhost.Instance {
 	return inst
 }
 
-func benchWindow(b *testing.B, cfg Config, agg, field string) {
+// benchWindow runs the feed and returns its events per CPU-second.
+func benchWindow(b *testing.B, cfg Config, agg, field string) float64 {
 	const keys, batch = 10_000, 1024
 	be, err := state.Open(state.Options{Dir: b.TempDir(), MaxParallelism: 128, KeyGroups: state.Range{First: 0, Last: 127}})
 	if err != nil {
@@ -152,4 +171,5 @@ func benchWindow(b *testing.B, cfg Config, agg, field string) {
 	b.ReportMetric(float64(b.N)/wall.Seconds(), "events/s")
 	b.ReportMetric(float64(ckpt), "checkpoints")
 	b.ReportMetric(float64(results), "results")
+	return float64(b.N) / cpu.Seconds()
 }

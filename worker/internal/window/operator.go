@@ -407,7 +407,7 @@ func (o *Operator) NextTimerIn(d timer.Domain) (int64, bool) { return o.timers.N
 func (o *Operator) Flush() error {
 	for _, ks := range o.dirty {
 		ks.dirty = false
-		if len(ks.wins) == 0 {
+		if len(ks.wins) == 0 || o.trig != nil && liveWins(ks.wins) == 0 {
 			delete(o.cache, string(ks.key))
 			if err := o.b.Delete(o.st, ks.kg, ks.key, nil, nil); err != nil {
 				return err

@@ -40,6 +40,8 @@ type trigState struct {
 	count bool
 
 	now     int64 // processing time of the current Process call
+	view    record.View
+	fview   record.View // fires' scratch
 	ns      []byte
 	touched []*keyState
 	events  []TriggerEvent
@@ -182,13 +184,12 @@ func (o *Operator) processTriggered(b *record.Batch) (*record.Batch, error) {
 	if o.cfg.ProcessingTime || ts.trigger.Kind == ContinuousProcessingTimeTrigger {
 		ts.now = o.cfg.Now().UnixMilli()
 	}
-	var (
-		v        record.View
-		noTS     uint64
-		lateRecs uint64
-	)
+	var noTS, lateRecs uint64
+	// The record view lives in the operator: passed on to the aggregate
+	// through an interface, a local one would escape once per batch.
+	v := &ts.view
 	r := b.Reader()
-	for r.Next(&v) {
+	for r.Next(v) {
 		var key []byte
 		if o.cfg.Keyed {
 			key = v.Key
@@ -198,7 +199,7 @@ func (o *Operator) processTriggered(b *record.Batch) (*record.Batch, error) {
 			if err != nil {
 				return nil, err
 			}
-			if err := o.addTriggered(ks, math.MinInt64, math.MaxInt64, &v); err != nil {
+			if err := o.addTriggered(ks, math.MinInt64, math.MaxInt64, v); err != nil {
 				return nil, err
 			}
 			continue
@@ -222,14 +223,14 @@ func (o *Operator) processTriggered(b *record.Batch) (*record.Batch, error) {
 				continue // this window is past its lateness
 			}
 			accepted = true
-			if err := o.addTriggered(ks, s, s+size, &v); err != nil {
+			if err := o.addTriggered(ks, s, s+size, v); err != nil {
 				return nil, err
 			}
 		}
 		if !accepted {
 			lateRecs++
 			if o.cfg.LateOutput {
-				o.late.Append(&v)
+				o.late.Append(v)
 			}
 		}
 	}
@@ -414,10 +415,26 @@ func (o *Operator) purge(ks *keyState, i int) {
 	o.dropIfEmpty(ks, i)
 }
 
+// A count or global window stays in the cache empty, so that its memory
+// serves the key's next window; Flush leaves it out of the state.
 func (o *Operator) dropIfEmpty(ks *keyState, i int) {
-	if w := &ks.wins[i]; w.n == 0 && w.tc == 0 && !w.hasNext && w.touch == 0 && !w.pend {
+	if w := &ks.wins[i]; !o.trig.count && w.empty() && w.touch == 0 && !w.pend {
 		ks.wins = slices.Delete(ks.wins, i, i+1)
 	}
+}
+
+// empty says a window has neither contents nor trigger state.
+func (w *win) empty() bool { return w.n == 0 && w.tc == 0 && !w.hasNext }
+
+// liveWins counts the windows worth storing.
+func liveWins(wins []win) int {
+	n := 0
+	for i := range wins {
+		if !wins[i].empty() {
+			n++
+		}
+	}
+	return n
 }
 
 // evictBuiltin applies a built-in evictor to w's elements.
@@ -454,14 +471,14 @@ func (o *Operator) evictBuiltin(w *win) {
 func (o *Operator) keepElems(w *win, keep func(k int, v *record.View) bool) {
 	p := w.acc[4:]
 	out := 4
-	var v record.View
+	v := &o.trig.fview
 	n := uint32(0)
 	for k := 0; len(p) > 0; k++ {
-		l, err := record.DecodeInto(p, &v)
+		l, err := record.DecodeInto(p, v)
 		if err != nil {
 			break
 		}
-		if keep(k, &v) {
+		if keep(k, v) {
 			out += copy(w.acc[out:], p[:l])
 			n++
 		}
@@ -542,9 +559,9 @@ func (o *Operator) outputElems(f tfire) {
 	agg := ts.result
 	ts.fold = agg.New(ts.fold[:0])
 	r := record.NewReader(f.elems)
-	var v record.View
-	for r.Next(&v) {
-		ts.fold = agg.Add(ts.fold, &v)
+	v := &ts.fview
+	for r.Next(v) {
+		ts.fold = agg.Add(ts.fold, v)
 	}
 	o.emitTriggered(f.ks, f.start, f.end, ts.fold, maxTS, hasTS)
 }
@@ -711,7 +728,7 @@ func (o *Operator) advanceTriggered(d timer.Domain, t int64) (*record.Batch, err
 				continue
 			}
 			// A trigger's timer after its time window's cleanup is void.
-			if !ts.count && tt.t > tt.end-1+o.cfg.AllowedLateness {
+			if !ts.count && d == o.timeDomain() && tt.t > tt.end-1+o.cfg.AllowedLateness {
 				continue
 			}
 			if ts.trigger.Kind == CustomTrigger {
@@ -819,8 +836,11 @@ func (o *Operator) onTriggerTimer(tt trigTimer) error {
 const twinHeader = 8*6 + 1 + 4
 
 func encodeTWins(dst []byte, wins []win) []byte {
-	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(wins)))
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(liveWins(wins)))
 	for _, w := range wins {
+		if w.empty() {
+			continue
+		}
 		dst = binary.LittleEndian.AppendUint64(dst, uint64(w.start))
 		dst = binary.LittleEndian.AppendUint64(dst, uint64(w.end))
 		dst = binary.LittleEndian.AppendUint64(dst, w.n)

@@ -475,3 +475,51 @@ func TestCountWindowsAgainstOracle(t *testing.T) {
 		}
 	}
 }
+
+// TestCountWindowNoAllocs checks that records of known keys cost no
+// allocation on the count window's path, firing included.
+func TestCountWindowNoAllocs(t *testing.T) {
+	h := newRaw(t, Config{Kind: TumblingCount, Size: 3, Keyed: true})
+	var b record.Batch
+	for i := range 256 {
+		b.Append(&record.View{Flags: record.FlagKey | record.FlagTimestamp | record.FlagPayload,
+			Key: fmt.Appendf(nil, `"k%d"`, i%16), Timestamp: int64(i), Payload: []byte(`{"v":1}`)})
+	}
+	ctx := context.Background()
+	for range 3 {
+		if _, err := h.op.Process(ctx, &b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	allocs := testing.AllocsPerRun(20, func() {
+		out, err := h.op.Process(ctx, &b)
+		if err != nil || out.Len() == 0 {
+			t.Fatal(err, out.Len())
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per batch", allocs)
+	}
+}
+
+// TestCountWindowUserFunctions checks that a user aggregate over count windows
+// costs one add and one result call per batch, whatever fires, and that a
+// window process function sees a global window's bounds and its elements.
+func TestCountWindowUserFunctions(t *testing.T) {
+	agg := &fakeCount{}
+	h := newRaw(t, Config{Kind: TumblingCount, Size: 2, Keyed: true, Functions: &Functions{Aggregate: agg}})
+	var recs []vrec
+	for i := range 20 {
+		recs = append(recs, vrec{fmt.Sprint("k", i%4), int64(i), 1})
+	}
+	h.sendV(recs...)
+	if agg.calls != 2 || len(h.rawOut) != 8 {
+		t.Fatalf("%d aggregate calls for %d fires", agg.calls, len(h.rawOut))
+	}
+	expect(t, "first", h.takeRaw()[:2], `"k0"=2@4`, `"k1"=2@5`)
+
+	h = newRaw(t, Config{Kind: SlidingCount, Size: 3, Slide: 2, Keyed: true, Functions: &Functions{Process: &fakeWindow{}}})
+	h.sendV(vrec{"a", 1, 1}, vrec{"a", 2, 1}, vrec{"a", 3, 1}, vrec{"a", 4, 1})
+	expect(t, "process", h.takeRaw(), `"a"[-9223372036854775808,9223372036854775807)=2@9223372036854775806`,
+		`"a"[-9223372036854775808,9223372036854775807)=3@9223372036854775806`)
+}
