@@ -62,8 +62,10 @@
 // fire and purge. A custom trigger (Functions.Trigger, sdk/ABI.md §4.9) is
 // called once per input batch with one ElementsAdded event per window the
 // batch added to, and once per round of its fired timers; its timers are the
-// window's, and a timer it registers at or before the clock fires in a later
-// round of the same Advance. Fire without contents outputs nothing. Whatever
+// window's. A timer any trigger registers at or before its clock fires in a
+// later round of the same Advance, or at the end of the same Process call
+// (not at the clock's next move, so that results do not depend on when that
+// comes, or on a restore). Fire without contents outputs nothing. Whatever
 // the trigger, a time window's state goes once its clock reaches end-1+L; count
 // and global windows never end.
 //

@@ -269,6 +269,10 @@ func (o *Operator) Stats() *Stats { return &o.stats }
 // Clock is the time the operator's clock has reached (math.MinInt64 before any).
 func (o *Operator) Clock() int64 { return o.clock }
 
+// ClockIn is the time the clock of domain d has reached (math.MinInt64 before
+// any): Clock for the operator's domain, else the last AdvanceDomain of d.
+func (o *Operator) ClockIn(d timer.Domain) int64 { return o.clockOf(d) }
+
 // Late returns the late records of the last Process call when Config.LateOutput
 // is set; valid until the next call.
 func (o *Operator) Late() *record.Batch { return &o.late }
@@ -394,6 +398,21 @@ func (o *Operator) AdvanceDomain(ctx context.Context, d timer.Domain, t int64) (
 		return nil, err
 	}
 	return &o.out, nil
+}
+
+func (o *Operator) clockOf(d timer.Domain) int64 {
+	if d == o.domain {
+		return o.clock
+	}
+	return o.other
+}
+
+func (o *Operator) setClock(d timer.Domain, t int64) {
+	if d == o.domain {
+		o.clock = t
+	} else {
+		o.other = t
+	}
 }
 
 // NextTimer is the time of the operator's earliest timer in its domain.

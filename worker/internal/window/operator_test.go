@@ -61,7 +61,7 @@ func newHarness(t testing.TB, cfg Config) *harness {
 // would; the new operator's clock is then moved to where the old one was.
 func (h *harness) restart() {
 	h.t.Helper()
-	clock := int64(math.MinInt64)
+	clock, other := int64(math.MinInt64), int64(math.MinInt64)
 	if h.op != nil {
 		if err := h.op.Flush(); err != nil {
 			h.t.Fatal(err)
@@ -70,6 +70,7 @@ func (h *harness) restart() {
 			h.t.Fatal(err)
 		}
 		clock = h.op.Clock()
+		other = h.op.ClockIn(1 - h.op.domain)
 	}
 	op, err := New(h.cfg, h.b)
 	if err != nil {
@@ -78,6 +79,9 @@ func (h *harness) restart() {
 	h.op = op
 	if clock != math.MinInt64 {
 		h.collect(h.op.Advance(context.Background(), clock))
+	}
+	if other != math.MinInt64 {
+		h.collect(h.op.AdvanceDomain(context.Background(), 1-h.op.domain, other))
 	}
 }
 

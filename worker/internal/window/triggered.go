@@ -158,21 +158,6 @@ func newTrigState(cfg *Config) (*trigState, error) {
 	return s, nil
 }
 
-func (o *Operator) clockOf(d timer.Domain) int64 {
-	if d == o.domain {
-		return o.clock
-	}
-	return o.other
-}
-
-func (o *Operator) setClock(d timer.Domain, t int64) {
-	if d == o.domain {
-		o.clock = t
-	} else {
-		o.other = t
-	}
-}
-
 // timeDomain is the domain of the windows' bounds: the event time but for
 // processing-time windows.
 func (o *Operator) timeDomain() timer.Domain { return o.domain }
@@ -245,6 +230,16 @@ func (o *Operator) processTriggered(b *record.Batch) (*record.Batch, error) {
 	}
 	if err := o.callTriggerElements(); err != nil {
 		return nil, err
+	}
+	// Timers the batch registered at or before their clock fire now, not at
+	// the clock's next move: results do not depend on when that comes (or on
+	// a restore, which moves the clock again).
+	for _, d := range [2]timer.Domain{timer.EventTime, timer.ProcessingTime} {
+		if c := o.clockOf(d); c != math.MinInt64 {
+			if err := o.fireTimers(d, c); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if err := o.finishTriggered(); err != nil {
 		return nil, err
@@ -371,6 +366,7 @@ func (o *Operator) scheduleNext(ks *keyState, i int, d timer.Domain, t int64) er
 		next = min(next, (q+1)*iv)
 	}
 	w.next, w.hasNext = next, true
+	o.markDirty(ks)
 	return o.registerTrigger(ks, d, w.start, w.end, next)
 }
 
@@ -390,6 +386,7 @@ func (o *Operator) fireTriggered(ks *keyState, i int, purge bool) error {
 			o.emitTriggered(ks, w.start, w.end, w.acc, w.maxTS, w.hasTS)
 		} else {
 			o.evictBuiltin(w)
+			o.markDirty(ks)
 			f := tfire{ks: ks, start: w.start, end: w.end, elems: slices.Clone(w.acc)}
 			if ts.evictor != nil && ts.evictor.Kind == CustomEvictor {
 				w.pend = !purge
@@ -703,23 +700,34 @@ func (o *Operator) advanceTriggered(d timer.Domain, t int64) (*record.Batch, err
 		return &o.out, nil
 	}
 	o.setClock(d, t)
+	if err := o.fireTimers(d, t); err != nil {
+		return nil, err
+	}
+	if err := o.finishTriggered(); err != nil {
+		return nil, err
+	}
+	return &o.out, nil
+}
+
+// fireTimers fires the timers of domain d up to t, in rounds.
+func (o *Operator) fireTimers(d timer.Domain, t int64) error {
 	ts := o.trig
 	for {
 		ts.timers, ts.cleans = ts.timers[:0], ts.cleans[:0]
 		for {
 			tm, ok, err := o.timers.Pop(d, t)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if !ok {
 				break
 			}
 			if len(tm.Namespace) != 17 {
-				return nil, fmt.Errorf("window %q: malformed timer namespace", o.cfg.Operator)
+				return fmt.Errorf("window %q: malformed timer namespace", o.cfg.Operator)
 			}
 			ks, err := o.lookup(tm.Key)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			tt := trigTimer{ks: ks, d: d, t: tm.Time,
 				start: int64(binary.BigEndian.Uint64(tm.Namespace[1:])), end: int64(binary.BigEndian.Uint64(tm.Namespace[9:]))}
@@ -736,7 +744,7 @@ func (o *Operator) advanceTriggered(d timer.Domain, t int64) (*record.Batch, err
 				continue
 			}
 			if err := o.onTriggerTimer(tt); err != nil {
-				return nil, err
+				return err
 			}
 		}
 		if len(ts.timers) == 0 && len(ts.cleans) == 0 {
@@ -759,14 +767,14 @@ func (o *Operator) advanceTriggered(d timer.Domain, t int64) (*record.Batch, err
 			err := o.applyTrigger(keys)
 			clear(keys)
 			if err != nil {
-				return nil, err
+				return err
 			}
 		}
 		for _, c := range ts.cleans {
 			if i, _ := o.window(c.ks, c.start, c.end, false); i >= 0 {
 				if c.ks.wins[i].pend {
 					if err := o.flushEvictions(); err != nil {
-						return nil, err
+						return err
 					}
 					if i, _ = o.window(c.ks, c.start, c.end, false); i < 0 {
 						continue
@@ -781,10 +789,7 @@ func (o *Operator) advanceTriggered(d timer.Domain, t int64) (*record.Batch, err
 		}
 		clear(ts.cleans)
 	}
-	if err := o.finishTriggered(); err != nil {
-		return nil, err
-	}
-	return &o.out, nil
+	return nil
 }
 
 // trigDomain is the domain of the built-in trigger's timers.
@@ -814,6 +819,7 @@ func (o *Operator) onTriggerTimer(tt trigTimer) error {
 		atNext := w.hasNext && tt.t == w.next
 		if atNext {
 			w.hasNext = false
+			o.markDirty(tt.ks)
 			if w.next < w.end-1 {
 				// The next multiple of the interval past the clock: a jump of
 				// the clock fires once, not once per interval.
