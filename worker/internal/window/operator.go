@@ -69,7 +69,8 @@ type Config struct {
 	// Trigger decides when windows fire; nil is the window's default: an
 	// event-time or processing-time trigger for time windows, a purging
 	// count trigger of Size for TumblingCount, a count trigger of Slide for
-	// SlidingCount, never for Global. Session windows take only the default.
+	// SlidingCount, never for Global. Session windows take no custom
+	// trigger.
 	Trigger *Trigger
 	// Evictor removes elements from a firing window before its function
 	// runs; nil is none (a count evictor of Size for SlidingCount). With an

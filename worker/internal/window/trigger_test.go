@@ -124,7 +124,7 @@ func TestNewRejectsBadTriggersAndEvictors(t *testing.T) {
 		{Config{Kind: Global, Evictor: &Evictor{Kind: CustomEvictor}}, "custom evictor without Functions.Evictor"},
 		{Config{Kind: Global, Evictor: &Evictor{Kind: TimeEvictor, Size: -1}}, "time evictor size -1ms must not be negative"},
 		{Config{Kind: Global, Trigger: &Trigger{Kind: 99}}, "unknown trigger kind 99"},
-		{Config{Kind: Session, Gap: 5, Trigger: &Trigger{Kind: CountTrigger, N: 2}}, "session windows take no trigger or evictor"},
+		{Config{Kind: Session, Gap: 5, Trigger: &Trigger{Kind: CustomTrigger}}, "session windows take no custom trigger"},
 		{Config{Kind: Tumbling, Size: 0, Trigger: &Trigger{Kind: CountTrigger, N: 2}}, "size 0ms and slide 0ms must be positive"},
 	} {
 		c.cfg.Aggregate = countAgg{}

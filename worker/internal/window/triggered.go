@@ -84,8 +84,9 @@ func newTrigState(cfg *Config) (*trigState, error) {
 	if timeKind && t == nil && ev == nil {
 		return nil, nil
 	}
-	if cfg.Kind == Session {
-		return nil, errors.New("window: session windows take no trigger or evictor")
+	if cfg.Kind == Session && t != nil && t.Kind == CustomTrigger {
+		// The ABI has no merge event to tell a custom trigger about.
+		return nil, errors.New("window: session windows take no custom trigger")
 	}
 	s := &trigState{count: !timeKind}
 	switch cfg.Kind {
@@ -200,6 +201,19 @@ func (o *Operator) processTriggered(b *record.Batch) (*record.Batch, error) {
 		ks, err := o.lookup(key)
 		if err != nil {
 			return nil, err
+		}
+		if o.cfg.Kind == Session {
+			late, err := o.addSessionTriggered(ks, at, v)
+			if err != nil {
+				return nil, err
+			}
+			if late {
+				lateRecs++
+				if o.cfg.LateOutput {
+					o.late.Append(v)
+				}
+			}
+			continue
 		}
 		accepted := false
 		size, slide := o.cfg.Size, o.cfg.Slide
@@ -352,6 +366,98 @@ func (o *Operator) addTriggered(ks *keyState, start, end int64, v *record.View) 
 		if !w.hasNext {
 			return o.scheduleNext(ks, i, timer.ProcessingTime, ts.now)
 		}
+	}
+	return nil
+}
+
+// addSessionTriggered adds a record at ts to the key's sessions: the windows
+// its window [ts, ts+gap) overlaps or touches merge into one (contents,
+// trigger state and timers, as Flink's MergingWindowSet and Trigger.onMerge
+// do), then the record goes into it. late reports a merged session already
+// past its lateness (nothing changes then).
+func (o *Operator) addSessionTriggered(ks *keyState, ts int64, v *record.View) (late bool, err error) {
+	start, end := ts, ts+o.cfg.Gap
+	first, n := -1, 0
+	for i, w := range ks.wins {
+		if w.start <= end && w.end >= start {
+			if first < 0 {
+				first = i
+			}
+			n++
+			start, end = min(start, w.start), max(end, w.end)
+		}
+	}
+	if !o.cfg.ProcessingTime && end-1+o.cfg.AllowedLateness <= o.clock {
+		return true, nil
+	}
+	if n == 1 && ks.wins[first].start == start && ks.wins[first].end == end {
+		return false, o.addTriggered(ks, start, end, v)
+	}
+	if n > 0 {
+		for i := first; i < first+n; i++ {
+			if ks.wins[i].pend {
+				if err := o.flushEvictions(); err != nil {
+					return false, err
+				}
+				break
+			}
+		}
+		merged := win{start: start, end: end, maxTS: math.MinInt64, acc: o.cfg.Aggregate.New(nil)}
+		for _, w := range ks.wins[first : first+n] {
+			if err := o.deleteWindowTimers(ks, w); err != nil {
+				return false, err
+			}
+			merged.acc = o.cfg.Aggregate.Merge(merged.acc, w.acc)
+			merged.n += w.n
+			merged.tc += w.tc
+			if w.hasTS && (!merged.hasTS || w.maxTS > merged.maxTS) {
+				merged.maxTS, merged.hasTS = w.maxTS, true
+			}
+			if w.hasNext && (!merged.hasNext || w.next < merged.next) {
+				merged.next, merged.hasNext = w.next, true
+			}
+		}
+		ks.wins = slices.Replace(ks.wins, first, first+n, merged)
+		o.markDirty(ks)
+		if err := o.windowTimers(ks, merged); err != nil {
+			return false, err
+		}
+	}
+	return false, o.addTriggered(ks, start, end, v)
+}
+
+// deleteWindowTimers deletes a merged-away session's timers: its cleanup, its
+// trigger's end-1 and next continuous firing.
+func (o *Operator) deleteWindowTimers(ks *keyState, w win) error {
+	if err := o.timers.Delete(o.timeDomain(), ks.kg, ks.key, o.nsOf(nsClean, w.start, w.end), w.end-1+o.cfg.AllowedLateness); err != nil {
+		return err
+	}
+	if err := o.timers.Delete(o.trigDomain(), ks.kg, ks.key, o.nsOf(nsTrigger, w.start, w.end), w.end-1); err != nil {
+		return err
+	}
+	if w.hasNext {
+		return o.timers.Delete(o.trigDomain(), ks.kg, ks.key, o.nsOf(nsTrigger, w.start, w.end), w.next)
+	}
+	return nil
+}
+
+// windowTimers registers a merged session's timers (Trigger.onMerge): its
+// cleanup, its trigger's end-1 while ahead of the clock (the record that
+// merged it fires it otherwise), its next continuous firing.
+func (o *Operator) windowTimers(ks *keyState, w win) error {
+	if err := o.timers.Register(o.timeDomain(), ks.kg, ks.key, o.nsOf(nsClean, w.start, w.end), w.end-1+o.cfg.AllowedLateness); err != nil {
+		return err
+	}
+	switch o.trig.trigger.Kind {
+	case EventTimeTrigger, ContinuousEventTimeTrigger, ProcessingTimeTrigger:
+		if d := o.trigDomain(); w.end-1 > o.clockOf(d) {
+			if err := o.registerTrigger(ks, d, w.start, w.end, w.end-1); err != nil {
+				return err
+			}
+		}
+	}
+	if w.hasNext {
+		return o.registerTrigger(ks, o.trigDomain(), w.start, w.end, w.next)
 	}
 	return nil
 }
@@ -771,7 +877,7 @@ func (o *Operator) fireTimers(d timer.Domain, t int64) error {
 			}
 		}
 		for _, c := range ts.cleans {
-			if i, _ := o.window(c.ks, c.start, c.end, false); i >= 0 {
+			if i, _ := o.window(c.ks, c.start, c.end, false); i >= 0 && c.ks.wins[i].end == c.end {
 				if c.ks.wins[i].pend {
 					if err := o.flushEvictions(); err != nil {
 						return err
@@ -804,7 +910,7 @@ func (o *Operator) trigDomain() timer.Domain {
 // onTriggerTimer runs a built-in trigger on one of its fired timers.
 func (o *Operator) onTriggerTimer(tt trigTimer) error {
 	i, err := o.window(tt.ks, tt.start, tt.end, false)
-	if err != nil || i < 0 {
+	if err != nil || i < 0 || tt.ks.wins[i].end != tt.end {
 		return err
 	}
 	w := &tt.ks.wins[i]

@@ -412,7 +412,7 @@ func TestTriggerPathAgainstOracle(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			runOracleShapes(t, func(cfg Config) Config {
-				if cfg.Kind == Session || cfg.AllowedLateness != 0 {
+				if cfg.AllowedLateness != 0 {
 					return Config{}
 				}
 				c.set(&cfg)
@@ -545,6 +545,10 @@ func TestTriggerRestarts(t *testing.T) {
 			Functions: &Functions{Trigger: &fakeTrigger{every: 3}, Evictor: &fakeEvictor{}}}},
 		{"custom-trigger-time-window", Config{Kind: Sliding, Size: 10, Slide: 5, AllowedLateness: 4, Trigger: &Trigger{Kind: CustomTrigger},
 			Evictor: &Evictor{Kind: CountEvictor, N: 2}, Functions: &Functions{Trigger: &fakeTrigger{every: 2}}}},
+		{"session-count-trigger", Config{Kind: Session, Gap: 4, AllowedLateness: 6, Trigger: &Trigger{Kind: CountTrigger, N: 3}}},
+		{"session-continuous-evictor", Config{Kind: Session, Gap: 3, AllowedLateness: 2, Trigger: &Trigger{Kind: ContinuousEventTimeTrigger, Interval: 5},
+			Evictor: &Evictor{Kind: CountEvictor, N: 2}}},
+		{"session-event-time-purging", Config{Kind: Session, Gap: 3, AllowedLateness: 5, Trigger: &Trigger{Kind: EventTimeTrigger, Purging: true}}},
 		{"sliding-count-user-aggregate", Config{Kind: SlidingCount, Size: 4, Slide: 3, Functions: &Functions{Aggregate: &fakeCount{}}}},
 		{"tumbling-count-process", Config{Kind: TumblingCount, Size: 3, Functions: &Functions{Process: &fakeWindow{}}}},
 	} {
@@ -601,5 +605,31 @@ func TestTriggerRestarts(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestSessionTriggerMerge checks that merging sessions merges their contents,
+// their count triggers' counts and their timers (Flink's Trigger.onMerge).
+func TestSessionTriggerMerge(t *testing.T) {
+	h := newRaw(t, Config{Kind: Session, Gap: 5, Keyed: true, Trigger: &Trigger{Kind: CountTrigger, N: 3, Purging: true}})
+	h.sendV(vrec{"a", 0, 1}, vrec{"a", 10, 1})
+	h.restart()
+	h.sendV(vrec{"a", 5, 1})
+	expect(t, "the bridge's counts add up", h.takeRaw(), `"a"[0,15)=3@14`)
+	h.watermark(100)
+	expect(t, "a count trigger does not fire at the end", h.takeRaw())
+	if n := h.op.timers.Len(timer.EventTime); n != 0 {
+		t.Fatalf("%d timers left", n)
+	}
+
+	h = newRaw(t, Config{Kind: Session, Gap: 5, Keyed: true, Aggregate: sumAgg(t), Evictor: &Evictor{Kind: TimeEvictor, Size: 6}})
+	h.sendV(vrec{"a", 0, 1}, vrec{"a", 10, 2})
+	h.sendV(vrec{"a", 5, 4}, vrec{"a", 20, 8})
+	h.watermark(14)
+	expect(t, "event-time trigger of the merged session, evicting ts <= 10-6", h.takeRaw(), `"a"[0,15)=6@14`)
+	h.watermark(100)
+	expect(t, "the other session", h.takeRaw(), `"a"[20,25)=8@24`)
+	if n := h.op.timers.Len(timer.EventTime); n != 0 {
+		t.Fatalf("%d timers left", n)
 	}
 }
