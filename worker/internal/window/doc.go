@@ -39,13 +39,13 @@
 // # Triggers, evictors, count and global windows
 //
 // Count windows (TumblingCount, SlidingCount), Global windows, and time
-// windows with a Config.Trigger or a Config.Evictor take the
-// trigger path (triggered.go): each window is kept whole (no panes) with its
-// contents and its trigger's state (count, next continuous firing). Session
-// windows there merge as on the time windows' path, and merging merges the
-// contents, the count triggers' counts, the continuous triggers' next firings
-// and the timers (Flink's Trigger.onMerge); a custom trigger cannot merge (the
-// ABI has no merge event), so sessions take none. Count and global windows are one window
+// windows with a Config.Trigger or a Config.Evictor take the trigger path
+// (triggered.go): each window is kept whole (no panes) with its contents and
+// its trigger's state (count, next continuous firing). Sessions there merge as
+// on the time windows' path, and merging merges the contents, the count
+// triggers' counts, the continuous triggers' next firings and the timers
+// (Flink's Trigger.onMerge); a custom trigger cannot merge (the ABI has no
+// merge event), so sessions take none. Count and global windows are one window
 // per key, [math.MinInt64, math.MaxInt64); TumblingCount(size) is a purging
 // count trigger of size, SlidingCount(size, slide) a count trigger of slide with
 // a count evictor of size, Global never fires unless a trigger says so. A
