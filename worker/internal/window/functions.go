@@ -15,9 +15,16 @@ import (
 // aggregate (or a reduce function) that folds records into accumulators, a
 // window process function that gets each fired window, or both (the process
 // function then gets the aggregate's result as the window's one element).
+//
+// Trigger and Evictor are a custom trigger and evictor (§4.9, §4.10), used
+// when Config.Trigger or Config.Evictor is of kind CustomTrigger or
+// CustomEvictor; a step may have them with a built-in aggregate (Functions
+// without Aggregate and Process).
 type Functions struct {
 	Aggregate AggregateCaller
 	Process   WindowCaller
+	Trigger   TriggerCaller
+	Evictor   EvictorCaller
 }
 
 // AggregateCaller runs aggregate calls: a *wasmhost.Instance of an aggregate or
@@ -46,6 +53,13 @@ type fire struct {
 	start, end int64
 	// accs are its panes' accumulators (one for tumbling and session windows).
 	accs [][]byte
+	// elems says accs[0] is the window's elements (a batch frame), which a
+	// user aggregate folds when the window fires (the trigger path).
+	elems bool
+	// tsSet says results carry timestamp ts (none unless hasTS) rather than
+	// end-1: count and global windows.
+	tsSet, hasTS bool
+	ts           int64
 }
 
 // fnBuffers are the frames and scratch space of user function calls, reused.
@@ -210,6 +224,25 @@ func (o *Operator) finishFires() error {
 	fns := o.cfg.Functions
 	var results [][]byte
 	if fns.Aggregate != nil {
+		// Windows that kept their elements get accumulators first: one add
+		// call for them all.
+		add := o.aggFrame(wasmhost.AggregateAdd)
+		var added []int
+		for k, f := range o.fires {
+			if f.elems {
+				add.AddGroupEncoded(nil, false, int(binary.LittleEndian.Uint32(f.accs[0])), f.accs[0][4:])
+				added = append(added, k)
+			}
+		}
+		if len(added) > 0 {
+			out, err := fns.Aggregate.Aggregate(o.ctx, add)
+			if err != nil {
+				return err
+			}
+			for j, k := range added {
+				o.fires[k].accs = [][]byte{slices.Clone(out[j])}
+			}
+		}
 		merge := o.aggFrame(wasmhost.AggregateMerge)
 		var merged []int
 		for k, f := range o.fires {
@@ -239,6 +272,12 @@ func (o *Operator) finishFires() error {
 		if fns.Process == nil {
 			for k, f := range o.fires {
 				v := record.View{Flags: record.FlagTimestamp | record.FlagPayload, Timestamp: f.end - 1, Payload: results[k]}
+				if f.tsSet {
+					v.Flags, v.Timestamp = record.FlagPayload, f.ts
+					if f.hasTS {
+						v.Flags |= record.FlagTimestamp
+					}
+				}
 				if o.cfg.Keyed {
 					v.Flags |= record.FlagKey
 					v.Key = f.ks.key

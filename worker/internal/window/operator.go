@@ -25,6 +25,18 @@ const (
 	Tumbling Kind = iota
 	Sliding
 	Session
+	// TumblingCount is Flink's countWindow(size): per key one global window
+	// that fires and purges after every Size records (a purging count
+	// trigger).
+	TumblingCount
+	// SlidingCount is Flink's countWindow(size, slide): a global window that
+	// fires every Slide records with the last Size of them (a count evictor
+	// of Size and a count trigger of Slide); the first fires come after Slide
+	// records, with fewer than Size.
+	SlidingCount
+	// Global is one window per key that never ends [math.MinInt64,
+	// math.MaxInt64); it fires only as its Trigger says (default: never).
+	Global
 )
 
 // Config describes a window step.
@@ -33,7 +45,7 @@ type Config struct {
 	Operator string
 	Kind     Kind
 	// Size and Slide (ms) shape tumbling (Size) and sliding windows; Gap (ms)
-	// session windows.
+	// session windows. For count windows Size and Slide count records.
 	Size, Slide, Gap int64
 	// AllowedLateness (ms) keeps a fired window's state that long in event time.
 	AllowedLateness int64
@@ -54,6 +66,16 @@ type Config struct {
 	MaxParallelism int
 	// Now is the processing-time clock. Default time.Now.
 	Now func() time.Time
+	// Trigger decides when windows fire; nil is the window's default: an
+	// event-time or processing-time trigger for time windows, a purging
+	// count trigger of Size for TumblingCount, a count trigger of Slide for
+	// SlidingCount, never for Global. Session windows take no custom
+	// trigger.
+	Trigger *Trigger
+	// Evictor removes elements from a firing window before its function
+	// runs; nil is none (a count evictor of Size for SlidingCount). With an
+	// evictor windows keep their elements, not an accumulator.
+	Evictor *Evictor
 	// CacheKeys bounds the keys the write-back cache holds: past it, a Process
 	// call writes the changes to the backend and empties the cache. Default
 	// 100,000.
@@ -88,6 +110,15 @@ type Operator struct {
 	// clock is the time the operator's clock reached: the watermark, or the
 	// processing time of the last Advance.
 	clock int64
+	// other is the clock of the other domain (AdvanceDomain), which only
+	// triggers use.
+	other int64
+	// trig is the state of the trigger-and-evictor path (nil: the time
+	// windows' own path).
+	trig *trigState
+	// userFns says results come from user functions (Functions.Aggregate or
+	// Functions.Process), not from a built-in aggregate.
+	userFns bool
 
 	cache  map[string]*keyState
 	dirty  []*keyState
@@ -130,6 +161,18 @@ type win struct {
 	fresh bool
 	// id names the window while a batch is processed (not stored).
 	id uint64
+	// The trigger path's window state (stored by encodeTWins): n is the
+	// number of elements in the window's contents, tc the count trigger's
+	// counter, maxTS the largest timestamp of the contents (hasTS: any), next
+	// the continuous trigger's next firing (hasNext: registered).
+	n, tc          uint64
+	maxTS, next    int64
+	hasTS, hasNext bool
+	// touch is 1 + the window's index in the batch's custom trigger events;
+	// pend says a fire of the window waits for the custom evictor (not
+	// stored).
+	touch int
+	pend  bool
 }
 
 // refire is a window to emit again at the end of a batch: a late record within
@@ -144,13 +187,13 @@ type refire struct {
 // and timers b holds (after a restore, the restored ones).
 func New(cfg Config, b *state.Backend) (*Operator, error) {
 	batched := false
-	switch f := cfg.Functions; {
-	case f != nil && f.Aggregate != nil:
+	f := cfg.Functions
+	userFns := f != nil && (f.Aggregate != nil || f.Process != nil)
+	switch {
+	case userFns && f.Aggregate != nil:
 		cfg.Aggregate, batched = nil, true
-	case f != nil && f.Process != nil:
+	case userFns:
 		cfg.Aggregate = collect{}
-	case f != nil:
-		return nil, errors.New("window: functions without an aggregate or a process function")
 	case cfg.Aggregate == nil:
 		return nil, errors.New("window: no aggregate")
 	}
@@ -162,10 +205,18 @@ func New(cfg Config, b *state.Backend) (*Operator, error) {
 		if cfg.Gap <= 0 {
 			return nil, fmt.Errorf("window: session gap %dms must be positive", cfg.Gap)
 		}
+	case TumblingCount, SlidingCount, Global:
 	default:
 		return nil, fmt.Errorf("window: unknown kind %d", cfg.Kind)
 	}
-	if cfg.Kind != Session && (cfg.Size <= 0 || cfg.Slide <= 0 || cfg.Slide > cfg.Size) {
+	trig, err := newTrigState(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	if trig != nil {
+		batched = false
+	}
+	if isTime(cfg.Kind) && cfg.Kind != Session && (cfg.Size <= 0 || cfg.Slide <= 0 || cfg.Slide > cfg.Size) {
 		return nil, fmt.Errorf("window: size %dms and slide %dms must be positive, slide at most size", cfg.Size, cfg.Slide)
 	}
 	if cfg.AllowedLateness < 0 || cfg.ProcessingTime && cfg.AllowedLateness != 0 {
@@ -185,11 +236,12 @@ func New(cfg Config, b *state.Backend) (*Operator, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := &Operator{cfg: cfg, b: b, st: st, timers: ts, clock: math.MinInt64, cache: make(map[string]*keyState), batched: batched}
+	o := &Operator{cfg: cfg, b: b, st: st, timers: ts, clock: math.MinInt64, other: math.MinInt64,
+		cache: make(map[string]*keyState), batched: batched, trig: trig, userFns: userFns}
 	if cfg.ProcessingTime {
 		o.domain = timer.ProcessingTime
 	}
-	if cfg.Kind != Session {
+	if isTime(cfg.Kind) && cfg.Kind != Session {
 		o.pane = gcd(cfg.Size, cfg.Slide)
 	}
 	return o, nil
@@ -218,6 +270,10 @@ func (o *Operator) Stats() *Stats { return &o.stats }
 // Clock is the time the operator's clock has reached (math.MinInt64 before any).
 func (o *Operator) Clock() int64 { return o.clock }
 
+// ClockIn is the time the clock of domain d has reached (math.MinInt64 before
+// any): Clock for the operator's domain, else the last AdvanceDomain of d.
+func (o *Operator) ClockIn(d timer.Domain) int64 { return o.clockOf(d) }
+
 // Late returns the late records of the last Process call when Config.LateOutput
 // is set; valid until the next call.
 func (o *Operator) Late() *record.Batch { return &o.late }
@@ -229,6 +285,9 @@ func (o *Operator) Process(ctx context.Context, b *record.Batch) (*record.Batch,
 	o.ctx = ctx
 	o.out.Reset()
 	o.late.Reset()
+	if o.trig != nil {
+		return o.processTriggered(b)
+	}
 	o.refire = o.refire[:0]
 	var now int64
 	if o.cfg.ProcessingTime {
@@ -303,8 +362,23 @@ func (o *Operator) Process(ctx context.Context, b *record.Batch) (*record.Batch,
 // and fires every timer at or before it, in time order. It returns the results;
 // the batch is valid until the next call.
 func (o *Operator) Advance(ctx context.Context, t int64) (*record.Batch, error) {
+	return o.AdvanceDomain(ctx, o.domain, t)
+}
+
+// AdvanceDomain moves the clock of domain d to t and fires its timers, as
+// Advance does for the operator's own domain (Advance is AdvanceDomain of
+// it). The other domain's clock matters only to triggers of that domain (a
+// processing-time trigger on event-time windows, a custom trigger's timers):
+// the worker advances it when NextTimerIn(d) is due.
+func (o *Operator) AdvanceDomain(ctx context.Context, d timer.Domain, t int64) (*record.Batch, error) {
 	o.ctx = ctx
 	o.out.Reset()
+	if o.trig != nil {
+		return o.advanceTriggered(d, t)
+	}
+	if d != o.domain {
+		return &o.out, nil
+	}
 	if t <= o.clock {
 		return &o.out, nil
 	}
@@ -327,22 +401,44 @@ func (o *Operator) Advance(ctx context.Context, t int64) (*record.Batch, error) 
 	return &o.out, nil
 }
 
+func (o *Operator) clockOf(d timer.Domain) int64 {
+	if d == o.domain {
+		return o.clock
+	}
+	return o.other
+}
+
+func (o *Operator) setClock(d timer.Domain, t int64) {
+	if d == o.domain {
+		o.clock = t
+	} else {
+		o.other = t
+	}
+}
+
 // NextTimer is the time of the operator's earliest timer in its domain.
 func (o *Operator) NextTimer() (int64, bool) { return o.timers.Next(o.domain) }
+
+// NextTimerIn is the time of the operator's earliest timer in domain d.
+func (o *Operator) NextTimerIn(d timer.Domain) (int64, bool) { return o.timers.Next(d) }
 
 // Flush writes the windows changed since the last Flush to the state backend
 // (the caller commits it). The worker calls it before every snapshot.
 func (o *Operator) Flush() error {
 	for _, ks := range o.dirty {
 		ks.dirty = false
-		if len(ks.wins) == 0 {
+		if len(ks.wins) == 0 || o.trig != nil && liveWins(ks.wins) == 0 {
 			delete(o.cache, string(ks.key))
 			if err := o.b.Delete(o.st, ks.kg, ks.key, nil, nil); err != nil {
 				return err
 			}
 			continue
 		}
-		o.buf = encodeWins(o.buf[:0], ks.wins)
+		if o.trig != nil {
+			o.buf = encodeTWins(o.buf[:0], ks.wins)
+		} else {
+			o.buf = encodeWins(o.buf[:0], ks.wins)
+		}
 		if err := o.b.Put(o.st, ks.kg, ks.key, nil, nil, o.buf); err != nil {
 			return err
 		}
@@ -370,7 +466,12 @@ func (o *Operator) lookup(key []byte) (*keyState, error) {
 	}
 	if ok {
 		o.buf = val[:0]
-		if ks.wins, err = decodeWins(val); err != nil {
+		if o.trig != nil {
+			ks.wins, err = decodeTWins(val)
+		} else {
+			ks.wins, err = decodeWins(val)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("window %q: key %q: %w", o.cfg.Operator, key, err)
 		}
 	}
@@ -673,7 +774,7 @@ func (o *Operator) emitPanes(ks *keyState, end int64) {
 // emit appends window [start, end)'s result to the output, or, with user
 // functions, keeps the window for finishFires.
 func (o *Operator) emit(ks *keyState, start, end int64, acc []byte) {
-	if o.cfg.Functions != nil {
+	if o.userFns {
 		o.fires = append(o.fires, fire{ks: ks, start: start, end: end, accs: [][]byte{slices.Clone(acc)}})
 		return
 	}
