@@ -59,16 +59,27 @@ func (t *task) newWindowStep(s spec.Step, keyed bool) (*windowStep, error) {
 		AllowedLateness: win.AllowedLateness.Milliseconds(), LateOutput: win.LateOutput != "",
 		ProcessingTime: win.Time == spec.ProcessingTime,
 	}
-	switch {
-	case win.Tumbling > 0:
-		cfg.Kind, cfg.Size = window.Tumbling, win.Tumbling.Milliseconds()
-	case win.Sliding != nil:
-		cfg.Kind, cfg.Size, cfg.Slide = window.Sliding, win.Sliding.Size.Milliseconds(), win.Sliding.Slide.Milliseconds()
-	case win.Session != nil:
-		cfg.Kind, cfg.Gap = window.Session, win.Session.Gap.Milliseconds()
-	default:
+	if !windowShape(win, &cfg) {
 		return nil, fmt.Errorf("step %q: the window has no kind", s.ID)
 	}
+	fns := &window.Functions{}
+	for _, f := range s.Functions() {
+		inst, err := t.openFunction(s, f.Ref)
+		if err != nil {
+			return nil, err
+		}
+		switch f.Kind {
+		case wasmhost.KindWindowProcess:
+			fns.Process = inst
+		case wasmhost.KindTrigger:
+			fns.Trigger = &wasmTrigger{inst: inst, f: wasmhost.NewTriggerFrame()}
+		case wasmhost.KindEvictor:
+			fns.Evictor = &wasmEvictor{inst: inst, f: wasmhost.NewEvictFrame()}
+		default:
+			fns.Aggregate = inst
+		}
+	}
+	cfg.Functions = fns
 	switch {
 	case s.Aggregate != nil && s.Aggregate.Builtin != "":
 		agg, err := window.Builtin(s.Aggregate.Builtin, s.Aggregate.Field)
@@ -76,21 +87,7 @@ func (t *task) newWindowStep(s spec.Step, keyed bool) (*windowStep, error) {
 			return nil, fmt.Errorf("step %q: %w", s.ID, err)
 		}
 		cfg.Aggregate = agg
-	case s.UDF != nil:
-		fns := &window.Functions{}
-		for _, f := range s.Functions() {
-			inst, err := t.openFunction(s, f.Ref)
-			if err != nil {
-				return nil, err
-			}
-			if f.Kind == "window_process" {
-				fns.Process = inst
-			} else {
-				fns.Aggregate = inst
-			}
-		}
-		cfg.Functions = fns
-	default:
+	case s.UDF == nil:
 		return nil, fmt.Errorf("step %q: the window has no function", s.ID)
 	}
 	op, err := window.New(cfg, t.cp.backend)
@@ -193,15 +190,17 @@ type timed interface {
 func (w *windowStep) position() int { return w.at }
 
 func (w *windowStep) advance(ctx context.Context, domain timer.Domain, t int64, emit func(*record.Batch) error) error {
-	if w.processing != (domain == timer.ProcessingTime) || w.op.Clock() >= t {
+	// Either clock may fire a window: its own, and the other one for the
+	// timers of a trigger that follows it.
+	if w.op.ClockIn(domain) >= t {
 		return nil
 	}
 	if domain == timer.ProcessingTime {
-		if next, ok := w.op.NextTimer(); !ok || next > t {
+		if next, ok := w.op.NextTimerIn(domain); !ok || next > t {
 			return nil
 		}
 	}
-	out, err := w.op.Advance(ctx, t)
+	out, err := w.op.AdvanceDomain(ctx, domain, t)
 	if err != nil || out.Len() == 0 {
 		return err
 	}
