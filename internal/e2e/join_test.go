@@ -434,3 +434,106 @@ pipeline:
 		len(gotAlerts), len(alerts1), len(alerts2), len(gotClean))
 	require.True(t, strings.Contains(strings.Join(gotAlerts, ","), `"rule":"small"`), "the rule added mid-stream flags later transactions")
 }
+
+// TestWindowJoinUnionAndCountWindowEndToEnd runs, in standalone, a tumbling
+// window join of the orders and payments, a union of both streams and keyed
+// tumbling count windows, and compares each output with one computed here.
+func TestWindowJoinUnionAndCountWindowEndToEnd(t *testing.T) {
+	s := startStandalone(t, t.TempDir(), "--slots", "8")
+	_, err := s.js.CreateStream(context.Background(), jetstream.StreamConfig{Name: "JOIN", Subjects: []string{"ord", "pay"}, Storage: jetstream.FileStorage})
+	require.NoError(t, err)
+	orders, payments, subjects, payloads := joinEvents(4000)
+	s.stream("WJOIN", "wjoin")
+	s.stream("BOTH", "both")
+	s.stream("TENS", "tens")
+	id := s.submit(`name: toolbox
+parallelism: 2
+checkpointing: { interval: 1s }
+pipeline:
+  - id: orders
+    source: { jetstream: { stream: JOIN, subjects: [ord] } }
+    timestamps: { json_field: ts, max_out_of_orderness: 1s }
+  - id: payments
+    source: { jetstream: { stream: JOIN, subjects: [pay] } }
+    timestamps: { json_field: ts, max_out_of_orderness: 1s }
+  - id: orders-by-id
+    input: orders
+    key_by: { json_field: order_id }
+  - id: payments-by-id
+    input: payments
+    key_by: { json_field: order_id }
+  - id: paired
+    inputs: [orders-by-id, payments-by-id]
+    join: { type: window, window: { tumbling: 10s } }
+  - id: out-paired
+    sink: { jetstream: { subject: wjoin } }
+  - id: both
+    inputs: [orders, payments]
+    union: {}
+  - id: out-both
+    sink: { jetstream: { subject: both } }
+  - id: by-amount
+    input: orders
+    key_by: { json_field: amount }
+  - id: tens
+    window: { count: { size: 3 } }
+    aggregate: { builtin: count }
+  - id: out-tens
+    sink: { jetstream: { subject: tens } }
+`)
+	s.waitStatus(id, "RUNNING", time.Minute)
+	s.publishTo(subjects, payloads)
+	waitWatermark(t, s, id, "paired", joinWatermark(orders, payments))
+	stopDrained(t, s, id)
+
+	// The window join: pairs whose order and payment share a 10 s window.
+	want := map[pairKey]int{}
+	byOrder := map[string]order{}
+	for _, o := range orders {
+		byOrder[o.ID] = o
+	}
+	for _, p := range payments {
+		if o := byOrder[p.Order]; o.TS/10_000 == p.TS/10_000 {
+			want[pairKey{o.ID, p.ID}]++
+		}
+	}
+	got := map[pairKey]int{}
+	s.forEach("WJOIN", func(m jetstream.Msg) {
+		var r struct {
+			Left  order   `json:"left"`
+			Right payment `json:"right"`
+		}
+		require.NoError(t, json.Unmarshal(m.Data(), &r))
+		require.Equal(t, fmt.Sprint(r.Left.TS/10_000*10_000+9_999), m.Headers().Get("Weir-Timestamp"), "row %s", m.Data())
+		got[pairKey{r.Left.ID, r.Right.ID}]++
+	})
+	requirePairs(t, want, got)
+
+	// The union: every record of both streams once.
+	require.Equal(t, uint64(len(payloads)), s.msgCount("BOTH"))
+
+	// The count windows: per amount, one result of 3 for every 3 orders (the
+	// rest never fills a window).
+	perAmount := map[int64]int{}
+	for _, o := range orders {
+		perAmount[o.Amount]++
+	}
+	wantTens := map[string]int{}
+	for a, n := range perAmount {
+		if n/3 > 0 {
+			wantTens[fmt.Sprint(a)] = n / 3
+		}
+	}
+	gotTens := map[string]int{}
+	s.forEach("TENS", func(m jetstream.Msg) {
+		var r struct {
+			Key   json.Number `json:"key"`
+			Count int         `json:"count"`
+		}
+		require.NoError(t, json.Unmarshal(m.Data(), &r), "result %s", m.Data())
+		require.Equal(t, 3, r.Count, "result %s", m.Data())
+		gotTens[r.Key.String()]++
+	})
+	require.Equal(t, wantTens, gotTens)
+	t.Logf("%d window-join pairs, %d union records, %d count windows exact", len(got), len(payloads), len(gotTens))
+}
