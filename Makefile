@@ -71,6 +71,8 @@ bench: build examples
 	$(GO) test -run '^$$' -bench 'State|Checkpoint64MB' -benchmem ./worker/internal/state/
 	$(GO) test -run '^$$' -bench 'SlidingWindowCount' -benchtime 10000000x ./worker/internal/window/
 	$(GO) test -run '^$$' -bench 'TumblingWindowSum' -benchtime 3000000x ./worker/internal/window/
+	$(GO) test -run '^$$' -bench 'CountWindow' -benchtime 3000000x ./worker/internal/window/
+	$(GO) test -run '^$$' -bench 'IntervalJoin|WindowJoin' -benchmem -benchtime 2000000x ./worker/internal/join/
 	$(GO) test -run '^$$' -bench . ./udf-examples/conformance/
 	$(GO) test -p 1 -run '^$$' -bench . -benchtime 1x $(E2E_PKG)
 
