@@ -235,6 +235,13 @@ type Edge struct {
 	From         string `json:"from"`
 	To           string `json:"to"`
 	Partitioning string `json:"partitioning"`
+	// Tag names the side output of From the edge carries ("" for the main
+	// output), declared by step TagStep.
+	Tag     string `json:"tag,omitempty"`
+	TagStep string `json:"tag_step,omitempty"`
+	// Input is the input of To's first step the edge feeds: 0, or for a
+	// union, join or co_process step its index in inputs.
+	Input int `json:"input,omitempty"`
 }
 
 // Exception is one failure a job recorded.

@@ -136,8 +136,11 @@ export function renderDag(plan, opts = {}) {
       d = `M${x1} ${y1} C${x1} ${y1 + c} ${x2} ${y2 - c} ${x2} ${y2}`;
     }
     edgeLayer.appendChild(s("path", { class: "dag-edge", d, "marker-end": "url(#dag-arrow)", "data-from": e.from, "data-to": e.to, "data-partitioning": e.partitioning },
-      s("title", null, `${e.from} → ${e.to}: ${e.partitioning}`)));
-    const label = String(e.partitioning || "").toUpperCase();
+      s("title", null, `${e.from}${e.tag ? "#" + e.tag : ""} → ${e.to}: ${e.partitioning}`)));
+    // A side output's edge names it; so does an edge into a second input.
+    let label = String(e.partitioning || "").toUpperCase();
+    if (e.tag) label += " #" + e.tag;
+    if (e.input) label += " (input " + (e.input + 1) + ")";
     const lw = label.length * 7 + 10;
     const mx = (x1 + x2) / 2, my = (y1 + y2) / 2;
     labelLayer.appendChild(s("g", { class: "dag-edge-label" },
