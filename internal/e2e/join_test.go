@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -198,9 +200,9 @@ func TestIntervalJoinEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	orders, payments, subjects, payloads := joinEvents(6000)
 	s.stream("JOUT_INNER", "jout.inner")
-	s.stream("JOUT_LEFT", "jout.left")
+	s.stream("JOUT_LEFT", "orders.matched")
 	inner := s.submit(joinJob("join-inner", "", "", "jout.inner", "at_least_once"))
-	left := s.submit(joinJob("join-left", ", outer: left", "  - id: shaped\n    map: { module: streams, function: match }\n", "jout.left", "at_least_once"))
+	left := s.submit(exampleJob(t, "orders-payments.yaml"))
 	s.waitStatus(inner, "RUNNING", time.Minute)
 	s.waitStatus(left, "RUNNING", time.Minute)
 	s.publishTo(subjects, payloads)
@@ -294,6 +296,13 @@ func TestIntervalJoinExactlyOnceAfterWorkerLoss(t *testing.T) {
 	t.Logf("all %d pairs exactly once", len(want))
 }
 
+// exampleJob is the job spec udf-examples/jobs/<name>.
+func exampleJob(t *testing.T, name string) string {
+	b, err := os.ReadFile(filepath.Join(repoRoot(), "udf-examples", "jobs", name))
+	require.NoError(t, err)
+	return string(b)
+}
+
 // fraudRules is a rules stream's records: rule id -> max amount.
 func fraudRules(rules map[string]int64) [][]byte {
 	ids := make([]string, 0, len(rules))
@@ -372,28 +381,7 @@ func TestFraudRulesBroadcast(t *testing.T) {
 	s.stream("RULES", "rules")
 	s.stream("ALERTS", "alerts")
 	s.stream("CLEAN", "clean")
-	id := s.submit(`name: fraud
-parallelism: 2
-pipeline:
-  - id: txns
-    source: { jetstream: { stream: TXNS } }
-  - id: by-account
-    key_by: { json_field: account }
-  - id: rules
-    source: { jetstream: { stream: RULES } }
-  - id: everywhere
-    input: rules
-    partition: broadcast
-  - id: fraud
-    inputs: [by-account, everywhere]
-    co_process: { module: streams, function: fraud }
-  - id: alerts
-    input: fraud
-    sink: { jetstream: { subject: alerts } }
-  - id: clean
-    input: fraud#clean
-    sink: { jetstream: { subject: clean } }
-`)
+	id := s.submit(exampleJob(t, "fraud-rules.yaml"))
 	s.waitStatus(id, "RUNNING", time.Minute)
 	amount := func(i int) int64 { return int64((i * 7919) % 1000) }
 	const n = 4000
