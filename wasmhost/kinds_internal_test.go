@@ -2,6 +2,7 @@ package wasmhost
 
 import (
 	"encoding/binary"
+	"math"
 	"strings"
 	"testing"
 
@@ -164,4 +165,25 @@ func FuzzEvictEmit(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestWindowFrameSetTimestamp: outputs of a count or global window inherit the
+// timestamp its records give, not the end of a window that has none.
+func TestWindowFrameSetTimestamp(t *testing.T) {
+	f := NewWindowFrame()
+	var b record.Batch
+	b.Reset()
+	f.Add(math.MinInt64, math.MaxInt64, []byte("k"), true, &b)
+	if m := f.meta[0]; m.Timestamp != math.MaxInt64-1 || m.Flags&record.FlagTimestamp == 0 {
+		t.Fatalf("default inheritance %+v", m)
+	}
+	f.SetTimestamp(42, true)
+	f.Add(math.MinInt64, math.MaxInt64, nil, false, &b)
+	f.SetTimestamp(0, false)
+	if m := f.meta[0]; m.Timestamp != 42 || m.Flags&record.FlagTimestamp == 0 || string(m.Key) != "k" {
+		t.Fatalf("first window inherits %+v", m)
+	}
+	if m := f.meta[1]; m.Flags&record.FlagTimestamp != 0 {
+		t.Fatalf("second window inherits a timestamp: %+v", m)
+	}
 }

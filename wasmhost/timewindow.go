@@ -209,6 +209,20 @@ func (f *WindowFrame) AddEncoded(start, end int64, key []byte, keyed bool, n int
 	binary.LittleEndian.PutUint32(f.buf, uint32(len(f.meta)))
 }
 
+// SetTimestamp replaces what the outputs of the window added last inherit as
+// their timestamp (end - 1 by default): ts, or none when has is false. Count
+// and global windows, which have no end, give the largest timestamp of the
+// records they fired with.
+func (f *WindowFrame) SetTimestamp(ts int64, has bool) {
+	m := &f.meta[len(f.meta)-1]
+	m.Timestamp = ts
+	if has {
+		m.Flags |= record.FlagTimestamp
+	} else {
+		m.Flags &^= record.FlagTimestamp
+	}
+}
+
 // Window runs a window_process function's window call and returns its main
 // output: records that inherit their window's key and end - 1 as timestamp.
 // The batch is valid until the next call.

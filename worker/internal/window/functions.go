@@ -298,13 +298,16 @@ func (o *Operator) finishFires() error {
 			o.fnBuf.elem.Reset()
 			o.fnBuf.elem.Append(&record.View{Flags: record.FlagPayload, Payload: results[k]})
 			wf.Add(f.start, f.end, f.ks.key, o.cfg.Keyed, &o.fnBuf.elem)
-			continue
+		} else {
+			acc := f.accs[0]
+			if len(acc) < 4 {
+				return errNoElements
+			}
+			wf.AddEncoded(f.start, f.end, f.ks.key, o.cfg.Keyed, int(binary.LittleEndian.Uint32(acc)), acc[4:])
 		}
-		acc := f.accs[0]
-		if len(acc) < 4 {
-			return errNoElements
+		if f.tsSet {
+			wf.SetTimestamp(f.ts, f.hasTS)
 		}
-		wf.AddEncoded(f.start, f.end, f.ks.key, o.cfg.Keyed, int(binary.LittleEndian.Uint32(acc)), acc[4:])
 	}
 	out, err := fns.Process.Window(o.ctx, wf)
 	if err != nil {
