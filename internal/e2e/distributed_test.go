@@ -47,6 +47,12 @@ func startCluster(t *testing.T, workers, slots int, controlArgs ...string) *clus
 		c.startWorker(fmt.Sprintf("w%d", i), slots)
 	}
 	c.waitWorkers(workers)
+	// A failure shows what every worker logged, not only the control plane.
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("logs of the cluster:\n%s", c.logs())
+		}
+	})
 	return c
 }
 
