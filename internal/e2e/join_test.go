@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -524,4 +525,77 @@ pipeline:
 	})
 	require.Equal(t, wantTens, gotTens)
 	t.Logf("%d window-join pairs, %d union records, %d count windows exact", len(got), len(payloads), len(gotTens))
+}
+
+// TestBroadcastStateSurvivesRescale runs the fraud-rule job with checkpoints,
+// rescales its fraud step from 2 to 3 subtasks after the rules were read, and
+// checks that every later transaction, on every subtask (the new one's copy of
+// the broadcast state came from the savepoint), meets the rules.
+func TestBroadcastStateSurvivesRescale(t *testing.T) {
+	s := startStandalone(t, t.TempDir(), "--slots", "8")
+	s.upload("streams", "streams.wasm")
+	for _, st := range []string{"TXNS", "RULES", "ALERTS", "CLEAN"} {
+		s.stream(st, strings.ToLower(st))
+	}
+	id := s.submit(strings.Replace(exampleJob(t, "fraud-rules.yaml"), "parallelism: 2\n", "parallelism: 2\ncheckpointing: { interval: 1s }\n", 1))
+	j := s.waitStatus(id, "RUNNING", time.Minute)
+	amount := func(i int) int64 { return int64((i * 7919) % 1000) }
+	rules := map[string]int64{"big": 900, "medium": 600, "small": 200}
+	s.publish("rules", fraudRules(rules))
+	const n = 3000
+	var batch [][]byte
+	for i := range n / 2 {
+		batch = append(batch, txn(i, amount(i)))
+	}
+	s.publish("txns", batch)
+	waitRead(t, s, id, "fraud", 2*3+n/2)
+
+	var rs struct{ Savepoint string }
+	require.Equal(t, 202, postJSON(t, s, "/jobs/"+id+"/rescale", `{"steps": {"fraud": 3}}`, &rs))
+	j = waitAttempt(t, s, id, j.Attempt, 2*time.Minute)
+	require.Equal(t, 3, parallelismOf(j, "fraud"))
+	t.Logf("rescaled fraud to 3 from savepoint %s (attempt %d)", rs.Savepoint, j.Attempt)
+
+	batch = batch[:0]
+	for i := n / 2; i < n; i++ {
+		batch = append(batch, txn(i, amount(i)))
+	}
+	s.publish("txns", batch)
+	want, _ := expectedAlerts(n/2, n, amount, rules)
+	// Every transaction after the rescale went through one of the 3 subtasks.
+	require.Eventually(t, func() bool {
+		var in int64
+		for _, v := range s.job(id).Plan.Vertices {
+			if v.ID == "fraud" {
+				for _, st := range v.Subtasks {
+					in += st.RecordsIn
+				}
+			}
+		}
+		return in >= n/2
+	}, 2*time.Minute, 50*time.Millisecond)
+	var got []string
+	require.Eventually(t, func() bool {
+		got = got[:0]
+		for _, a := range s.readAll("ALERTS") {
+			var r struct{ Txn string }
+			require.NoError(t, json.Unmarshal([]byte(a), &r))
+			if k, _ := strconv.Atoi(strings.TrimPrefix(r.Txn, "t")); k >= n/2 {
+				got = append(got, a)
+			}
+		}
+		return len(got) >= len(want)
+	}, 2*time.Minute, 100*time.Millisecond, "alerts after the rescale: %d, want %d", len(got), len(want))
+	sort.Strings(want)
+	sort.Strings(got)
+	require.Equal(t, want, got)
+	perSubtask := []int64{}
+	for _, v := range s.job(id).Plan.Vertices {
+		if v.ID == "fraud" {
+			for _, st := range v.Subtasks {
+				perSubtask = append(perSubtask, st.RecordsIn)
+			}
+		}
+	}
+	t.Logf("%d alerts after the rescale exact; records read per fraud subtask %v", len(got), perSubtask)
 }
