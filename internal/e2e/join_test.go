@@ -149,10 +149,9 @@ func requirePairs(t *testing.T, want, got map[pairKey]int) {
 	}
 }
 
-// joinJob joins ORDERS and PAYMENTS by order id; outer is the join's outer
-// line ("" for inner), extra the steps after the join, delivery the sink's.
-func joinJob(name, outer, extra, subject, delivery string) string {
-	return `name: ` + name + `
+// joinSources are the start of the join jobs: both streams of JOIN with event
+// time, keyed by order id.
+const joinSources = `
 parallelism: 2
 checkpointing: { interval: 1s }
 pipeline:
@@ -168,7 +167,12 @@ pipeline:
   - id: payments-by-id
     input: payments
     key_by: { json_field: order_id }
-  - id: matched
+`
+
+// joinJob joins ORDERS and PAYMENTS by order id; outer is the join's outer
+// line ("" for inner), extra the steps after the join, delivery the sink's.
+func joinJob(name, outer, extra, subject, delivery string) string {
+	return `name: ` + name + joinSources + `  - id: matched
     inputs: [orders-by-id, payments-by-id]
     join: { type: interval, lower_bound: -1s, upper_bound: 5s` + outer + ` }
 ` + extra + `  - id: out
@@ -263,33 +267,13 @@ func TestIntervalJoinExactlyOnceAfterWorkerLoss(t *testing.T) {
 	id := s.submit(joinJob("join-eo", "", "", "jout", "exactly_once"))
 	j := waitAttempt(t, s, id, 0, time.Minute)
 	s.waitCount("JOUT", 50, 2*time.Minute)
-	published := make(chan struct{})
-	go func() {
-		defer close(published)
-		for i := n / 3; i < n; i += n / 30 {
-			s.publishTo(subjects[i:min(n, i+n/30)], payloads[i:min(n, i+n/30)])
-			time.Sleep(100 * time.Millisecond)
-		}
-	}()
-	ckpt := c.waitCheckpoint(id, c.waitCheckpoint(id, 0, time.Minute), time.Minute)
 	victim := ""
 	for _, v := range j.Plan.Vertices {
 		if v.ID == "matched" {
 			victim = v.Subtasks[0].Worker // a worker holding join state
 		}
 	}
-	c.workers[victim].kill()
-	midStream := "while records were being published"
-	select {
-	case <-published:
-		midStream = "after the last record was published"
-	default:
-	}
-	j = waitAttempt(t, s, id, j.Attempt, 2*time.Minute)
-	l := c.checkpoints(id)
-	require.GreaterOrEqual(t, l.Restores[len(l.Restores)-1].Checkpoint, ckpt)
-	t.Logf("killed %s after checkpoint %d, %s; attempt %d restored checkpoint %d", victim, ckpt, midStream, j.Attempt, l.Restores[len(l.Restores)-1].Checkpoint)
-	<-published
+	c.killMidStream(id, j, victim, subjects[n/3:], payloads[n/3:])
 	waitWatermark(t, s, id, "matched", joinWatermark(orders, payments))
 	stopDrained(t, s, id)
 	want := expectedPairs(orders, payments, false)
@@ -435,23 +419,7 @@ func TestWindowJoinUnionAndCountWindowEndToEnd(t *testing.T) {
 	s.stream("WJOIN", "wjoin")
 	s.stream("BOTH", "both")
 	s.stream("TENS", "tens")
-	id := s.submit(`name: toolbox
-parallelism: 2
-checkpointing: { interval: 1s }
-pipeline:
-  - id: orders
-    source: { jetstream: { stream: JOIN, subjects: [ord] } }
-    timestamps: { json_field: ts, max_out_of_orderness: 1s }
-  - id: payments
-    source: { jetstream: { stream: JOIN, subjects: [pay] } }
-    timestamps: { json_field: ts, max_out_of_orderness: 1s }
-  - id: orders-by-id
-    input: orders
-    key_by: { json_field: order_id }
-  - id: payments-by-id
-    input: payments
-    key_by: { json_field: order_id }
-  - id: paired
+	id := s.submit(`name: toolbox` + joinSources + `  - id: paired
     inputs: [orders-by-id, payments-by-id]
     join: { type: window, window: { tumbling: 10s } }
   - id: out-paired

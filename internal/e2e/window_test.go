@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/stretchr/testify/require"
+	"github.com/weir-streams/weir/internal/client"
 )
 
 // winBase is the event time of the first window test record: a multiple of 10 s.
@@ -245,17 +247,28 @@ func TestWindowsExactlyOnceAfterWorkerLoss(t *testing.T) {
 	id := s.submit(windowJob("win-eo", "{ tumbling: 10s }", "wout", "exactly_once"))
 	j := waitAttempt(t, s, id, 0, time.Minute)
 	s.waitCount("WOUT", 50, 2*time.Minute)
-	// The rest arrives in slices while a worker dies.
+	c.killMidStream(id, j, workerOf(j, ""), subjects[n/3:], payloads[n/3:])
+	waitWatermark(t, s, id, "counts", lastWatermark(keyOf, tsOf))
+	stopDrained(t, s, id)
+	requireWindows(t, expectedSliding(keyOf, tsOf, 10_000, 10_000), windowResults(t, s, "WOUT"))
+}
+
+// killMidStream publishes the rest of a job's input in slices and, after two
+// completed checkpoints, SIGKILLs worker victim while they flow; it returns
+// once the job runs again from a checkpoint no older than the one before the
+// kill and every record is published.
+func (c *cluster) killMidStream(id string, j *client.Job, victim string, subjects []string, payloads [][]byte) {
+	t, s, n := c.t, c.control, len(payloads)
+	t.Helper()
 	published := make(chan struct{})
 	go func() {
 		defer close(published)
-		for i := n / 3; i < n; i += n / 30 {
-			s.publishTo(subjects[i:min(n, i+n/30)], payloads[i:min(n, i+n/30)])
+		for i := 0; i < n; i += n / 20 {
+			s.publishTo(subjects[i:min(n, i+n/20)], payloads[i:min(n, i+n/20)])
 			time.Sleep(100 * time.Millisecond)
 		}
 	}()
 	ckpt := c.waitCheckpoint(id, c.waitCheckpoint(id, 0, time.Minute), time.Minute)
-	victim := workerOf(j, "")
 	c.workers[victim].kill()
 	midStream := "while records were being published"
 	select {
@@ -268,9 +281,6 @@ func TestWindowsExactlyOnceAfterWorkerLoss(t *testing.T) {
 	require.GreaterOrEqual(t, l.Restores[len(l.Restores)-1].Checkpoint, ckpt)
 	t.Logf("killed %s after checkpoint %d, %s; attempt %d restored checkpoint %d", victim, ckpt, midStream, j.Attempt, l.Restores[len(l.Restores)-1].Checkpoint)
 	<-published
-	waitWatermark(t, s, id, "counts", lastWatermark(keyOf, tsOf))
-	stopDrained(t, s, id)
-	requireWindows(t, expectedSliding(keyOf, tsOf, 10_000, 10_000), windowResults(t, s, "WOUT"))
 }
 
 // clickEvents are n clicks of users u0..u(users-1) on pages p0..p4, in event-time
