@@ -551,7 +551,7 @@ func TestSavepointActions(t *testing.T) {
 		j := w.job(id)
 		return j.Status == "RUNNING" && j.Plan.Vertices[0].Parallelism == 3
 	}, 2*time.Minute, 200*time.Millisecond, "the job runs again at parallelism 3")
-	b.waitFor(time.Minute, `document.querySelector("#job-status [data-status]")?.dataset.status === "RUNNING" && !document.getElementById("take-savepoint").disabled`, `document.querySelector(".page-head").innerText`)
+	b.waitFor(time.Minute, `document.querySelector("#job-status [data-status]")?.dataset.status === "RUNNING" && document.getElementById("take-savepoint")?.disabled === false`, `document.querySelector(".page-head").innerText`)
 
 	// The savepoints page lists both; the first is deleted after a confirmation.
 	sps, err = w.client.Savepoints(ctx)
@@ -579,7 +579,7 @@ func TestSavepointActions(t *testing.T) {
 	// Stop with a savepoint, after a confirmation: the job ends FINISHED and the
 	// buttons go.
 	b.open("#/jobs/" + id)
-	b.waitFor(time.Minute, `!document.getElementById("stop-savepoint").disabled`, `document.querySelector(".actions").innerText`)
+	b.waitFor(time.Minute, `document.getElementById("stop-savepoint")?.disabled === false`, `document.querySelector(".actions").innerText`)
 	b.do(10*time.Second, chromedp.Click(chromedp.ID("stop-savepoint")), chromedp.WaitVisible(chromedp.ID("confirm-stop")))
 	b.screenshot("stop-dialog")
 	b.do(10*time.Second, chromedp.Click(chromedp.ID("confirm-stop")))
