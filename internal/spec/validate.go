@@ -459,8 +459,8 @@ func (v *validator) trigger(f string, w *Window) {
 				v.errorf(f+".trigger.purging", "a trigger function purges by its own answers (fire and purge); drop purging")
 			}
 		}
-		if w.Session != nil && t.Kind != TriggerEventTime && t.Kind != TriggerProcessingTime && t.Kind != "" {
-			v.errorf(f+".trigger", "session windows merge, and only event_time and processing_time triggers follow a merge; use one of them")
+		if w.Session != nil && t.Kind == TriggerUDF {
+			v.errorf(f+".trigger", "session windows merge, and a trigger function cannot follow a merge (sdk/ABI.md §4.9 has no merge event); use a built-in trigger")
 		}
 	}
 	if e := w.Evictor; e != nil {
@@ -469,9 +469,6 @@ func (v *validator) trigger(f string, w *Window) {
 			v.check(f+".evictor.count", checkIntRange(e.Count, 1, math.MaxInt32))
 		case e.Time != 0:
 			v.windowSize(f+".evictor.time", e.Time)
-		}
-		if w.Session != nil {
-			v.errorf(f+".evictor", "session windows merge their contents and take no evictor")
 		}
 	}
 }
