@@ -35,8 +35,6 @@ type windowStep struct {
 	at int
 	// lateTag names the side output its late records go to; "" drops them.
 	lateTag string
-	// processing says the window follows processing time, not the watermark.
-	processing bool
 }
 
 // Process implements operator: the results of windows that late records within
@@ -94,7 +92,7 @@ func (t *task) newWindowStep(s spec.Step, keyed bool) (*windowStep, error) {
 	if err != nil {
 		return nil, fmt.Errorf("step %q: %w", s.ID, err)
 	}
-	return &windowStep{op: op, id: s.ID, at: len(t.ops), lateTag: win.LateOutput, processing: cfg.ProcessingTime}, nil
+	return &windowStep{op: op, id: s.ID, at: len(t.ops), lateTag: win.LateOutput}, nil
 }
 
 // assigner is the first operator of a source task's chain when its step has a
