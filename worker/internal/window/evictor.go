@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"math"
 	"slices"
 
 	"github.com/weir-streams/weir/internal/record"
@@ -53,41 +52,6 @@ type EvictWindow struct {
 // applied, which takes another call), never once per record.
 type EvictorCaller interface {
 	Evict(ctx context.Context, windows []EvictWindow) ([][]uint32, error)
-}
-
-// AppendEvictFrame appends the §4.10 evict frame of windows to dst.
-func AppendEvictFrame(dst []byte, windows []EvictWindow) []byte {
-	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(windows)))
-	for _, w := range windows {
-		dst = binary.LittleEndian.AppendUint64(dst, uint64(w.Start))
-		dst = binary.LittleEndian.AppendUint64(dst, uint64(w.End))
-		if w.Keyed {
-			dst = binary.LittleEndian.AppendUint32(dst, uint32(len(w.Key)))
-			dst = append(dst, w.Key...)
-		} else {
-			dst = binary.LittleEndian.AppendUint32(dst, math.MaxUint32)
-		}
-		dst = binary.LittleEndian.AppendUint32(dst, uint32(w.N))
-		dst = append(dst, w.Elements...)
-	}
-	return dst
-}
-
-// ParseEvictResult reads one §4.10 evictor output payload: u32 m, then m
-// ascending u32 indexes, each below n.
-func ParseEvictResult(p []byte, n int) ([]uint32, error) {
-	if len(p) < 4 || len(p) != 4+4*int(binary.LittleEndian.Uint32(p)) {
-		return nil, fmt.Errorf("window: malformed evictor result of %d bytes", len(p))
-	}
-	m := int(binary.LittleEndian.Uint32(p))
-	idx := make([]uint32, m)
-	for i := range m {
-		idx[i] = binary.LittleEndian.Uint32(p[4+4*i:])
-		if int(idx[i]) >= n || i > 0 && idx[i] <= idx[i-1] {
-			return nil, fmt.Errorf("window: evictor index %d out of order or range (%d elements)", idx[i], n)
-		}
-	}
-	return idx, nil
 }
 
 // evictBuiltin applies a built-in evictor to w's elements.

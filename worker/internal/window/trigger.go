@@ -2,8 +2,6 @@ package window
 
 import (
 	"context"
-	"encoding/binary"
-	"fmt"
 	"math"
 
 	"github.com/weir-streams/weir/internal/record"
@@ -103,46 +101,6 @@ type TriggerResult struct {
 // memory until the call returns.
 type TriggerCaller interface {
 	Trigger(ctx context.Context, events []TriggerEvent) ([]TriggerResult, error)
-}
-
-// AppendTriggerFrame appends the §4.9 trigger frame of events to dst: a
-// TriggerCaller over Wasm sends it as it is.
-func AppendTriggerFrame(dst []byte, events []TriggerEvent) []byte {
-	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(events)))
-	for _, e := range events {
-		dst = append(dst, byte(e.Kind))
-		dst = binary.LittleEndian.AppendUint64(dst, uint64(e.Start))
-		dst = binary.LittleEndian.AppendUint64(dst, uint64(e.End))
-		dst = binary.LittleEndian.AppendUint64(dst, uint64(e.Time))
-		dst = binary.LittleEndian.AppendUint64(dst, e.Count)
-		if !e.Keyed {
-			dst = binary.LittleEndian.AppendUint32(dst, math.MaxUint32)
-			continue
-		}
-		dst = binary.LittleEndian.AppendUint32(dst, uint32(len(e.Key)))
-		dst = append(dst, e.Key...)
-	}
-	return dst
-}
-
-// ParseTriggerResult reads one §4.9 trigger output payload (1, 9 or 17 bytes).
-func ParseTriggerResult(p []byte) (TriggerResult, error) {
-	var r TriggerResult
-	if len(p) != 1 && len(p) != 9 && len(p) != 17 || p[0] > byte(FireAndPurge) {
-		return r, fmt.Errorf("window: malformed trigger result of %d bytes", len(p))
-	}
-	r.Action = TriggerAction(p[0])
-	if len(p) >= 9 {
-		if t := int64(binary.LittleEndian.Uint64(p[1:])); t != math.MinInt64 {
-			r.EventTimer, r.HasEventTimer = t, true
-		}
-	}
-	if len(p) == 17 {
-		if t := int64(binary.LittleEndian.Uint64(p[9:])); t != math.MinInt64 {
-			r.ProcTimer, r.HasProcTimer = t, true
-		}
-	}
-	return r, nil
 }
 
 // elementsMaxTS returns the largest timestamp among encoded elements (a batch frame).
